@@ -1,0 +1,75 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type Config } from '../config/index.js';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Flags every command takes: they map onto config keys (flags win over file and env). */
+export const GLOBAL_OPTIONS = {
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  'clickhouse-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  brokers: { type: 'string' },
+  topic: { type: 'string' },
+  group: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options;
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export function parse(argv: string[], options: Options, allowPositionals = true): Parsed {
+  try {
+    const r = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals, strict: true });
+    return { values: r.values as Parsed['values'], positionals: r.positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export function configFrom(values: Parsed['values'], env: Record<string, string | undefined>): Config {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  return loadConfig({
+    ...(str('config') ? { file: str('config')! } : {}),
+    env,
+    overrides: {
+      'log.level': str('log-level'),
+      'clickhouse.url': str('clickhouse-url'),
+      'clickhouse.dataDir': str('data-dir'),
+      'kafka.brokers': str('brokers')?.split(',').map((s) => s.trim()),
+      'kafka.topic': str('topic'),
+      'kafka.groupId': str('group'),
+    },
+  });
+}
+
+export function str(values: Parsed['values'], key: string): string | undefined {
+  const v = values[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function int(values: Parsed['values'], key: string): number | undefined {
+  const v = str(values, key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`--${key} takes a whole number, got "${v}"`);
+  return n;
+}
+
+/** "7d", "24h", "30m" → milliseconds. */
+export function duration(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(m|h|d|w)$/.exec(v.trim());
+  if (!m) throw new UsageError(`--${flag} takes a duration like 30m, 24h, 7d or 2w, got "${v}"`);
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
+}
+
+export function print(data: unknown): void {
+  process.stdout.write(typeof data === 'string' ? `${data}\n` : `${JSON.stringify(data, null, 2)}\n`);
+}

@@ -1,0 +1,50 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, print, str, UsageError } from '../args.js';
+import type { CommandContext } from '../main.js';
+import { parseCsv } from '../../eval/csv.js';
+import { scoreSeries } from '../../trends/index.js';
+
+const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz ZONE] [--json]
+
+Reads timestamp,value rows (one count per bucket, any fixed bucket size) and writes the same rows with
+an anomaly_score column in [0,1], computed online in order with no look-ahead, by the same detector the
+pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface).
+Without --output the scored CSV goes to stdout.`;
+
+/** CSV field quoting for output (RFC 4180). */
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export default async function (argv: string[], _ctx: CommandContext): Promise<number> {
+  const { values } = parse(argv, { input: { type: 'string' }, output: { type: 'string' }, tz: { type: 'string' }, json: { type: 'boolean' } }, false);
+  if (values['help']) return print(HELP), 0;
+  const input = str(values, 'input');
+  if (!input) throw new UsageError('--input SERIES.csv is required');
+  const table = parseCsv(readFileSync(input, 'utf8'));
+  const header = table[0] ?? [];
+  const ti = header.indexOf('timestamp');
+  const vi = header.indexOf('value');
+  if (ti < 0 || vi < 0) throw new UsageError(`${input} needs a header with timestamp and value columns, got: ${header.join(',')}`);
+  const data = table.slice(1).filter((r) => r.length > 1 || (r[0] ?? '') !== '');
+  const rows = data.map((r, i) => {
+    const value = Number(r[vi]);
+    if (!Number.isFinite(value)) throw new UsageError(`${input} row ${i + 2}: value "${r[vi]}" is not a number`);
+    return { timestamp: r[ti] ?? '', value };
+  });
+  let scores: number[];
+  try {
+    scores = scoreSeries(rows, str(values, 'tz') ? { tz: str(values, 'tz')! } : {});
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(`${input}: ${err.message}`);
+    throw err;
+  }
+  const out = [[...header, 'anomaly_score'].map(csvField).join(',')];
+  data.forEach((r, i) => out.push([...r.map(csvField), scores[i]!.toFixed(6)].join(',')));
+  const text = `${out.join('\n')}\n`;
+  const output = str(values, 'output');
+  if (output) writeFileSync(output, text);
+  else process.stdout.write(text);
+  if (values['json'] && output) print({ rows: rows.length, output, alerts: scores.filter((s) => s >= 0.5).length });
+  return 0;
+}

@@ -1,0 +1,59 @@
+import { configFrom, parse, print, str } from '../args.js';
+import type { CommandContext } from '../main.js';
+import { createLogger } from '../log.js';
+import { migrate, openStore } from '../../store/index.js';
+import { runPipeline } from '../../pipeline/run.js';
+import { createMasker, createSource } from '../../pipeline/wire.js';
+import { Metrics } from '../../pipeline/metrics.js';
+import { createAssigner } from '../../pipeline/assigner.js';
+
+const HELP = `usage: recur run [--input FILE.ndjson | --input -] [--json]
+
+Consumes case events from the Kafka topic (consumer group, offsets committed only after ClickHouse
+acknowledged the rows), or from an NDJSON file / stdin, through the same pipeline: validate, mask PII,
+cluster, store; invalid messages go to the dead-letter topic and table with a reason.
+With --input it stops at the end of the input and prints a summary; from Kafka it runs until SIGTERM.
+
+options:
+  --input FILE|-   read NDJSON case events from FILE or stdin instead of Kafka
+  --json           print the summary as JSON`;
+
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parse(argv, { input: { type: 'string' }, json: { type: 'boolean' } }, false);
+  if (values['help']) return print(HELP), 0;
+  const config = configFrom(values, ctx.env);
+  const log = createLogger(config.log.level);
+  const store = await openStore(config.clickhouse);
+  try {
+    const m = await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+    if (m.applied.length) log.info({ applied: m.applied }, 'migrations applied');
+    const input = str(values, 'input');
+    const setup = await createSource(config, log, input, process.stdin);
+    ctx.onShutdown(() => setup.source.stop());
+    const metrics = new Metrics();
+    const assigner = await createAssigner(config, store.client, log);
+    log.info({ source: setup.source.name, store: store.kind, location: store.location }, 'pipeline starting');
+    try {
+      const summary = await runPipeline({
+        config,
+        log,
+        store,
+        source: setup.source,
+        mask: createMasker(config),
+        metrics,
+        assigner,
+        ...(setup.deadLetters ? { deadLetters: setup.deadLetters } : {}),
+        afterBatch: () => assigner.maybeSnapshot(false),
+      });
+      await assigner.maybeSnapshot(true);
+      log.info(summary, 'pipeline finished');
+      if (values['json']) print({ ...summary, clusters: assigner.clusterCount() });
+      else print(`stored ${summary.events_stored} events, dead-lettered ${summary.events_dead_lettered}, ${assigner.clusterCount()} clusters, in ${summary.seconds} s`);
+    } finally {
+      await setup.close();
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,42 @@
+import { configFrom, parse, print, UsageError } from '../args.js';
+import type { CommandContext } from '../main.js';
+import { clusterDetail, openStore } from '../../store/index.js';
+
+const HELP = `usage: recur show <cluster> [--json]
+
+One cluster: label, distinguishing terms, representative (masked) examples, daily volume, channels.`;
+
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  if (values['help']) return print(HELP), 0;
+  const id = positionals[0];
+  if (!id) throw new UsageError('recur show needs a cluster id (see `recur clusters`)');
+  const config = configFrom(values, ctx.env);
+  const store = await openStore(config.clickhouse);
+  try {
+    const detail = await clusterDetail(store.client, id);
+    if (!detail) {
+      process.stderr.write(`recur: no cluster "${id}"\n`);
+      return 1;
+    }
+    if (values['json']) print(detail);
+    else {
+      const d = detail as Record<string, unknown> & { daily: { day: string; cases: number }[]; channels: { channel: string; contacts: number }[] };
+      print(
+        [
+          `${d['cluster_id']}: ${d['label']}`,
+          `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
+          `size:     ${d['size']} events, first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
+          `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
+          'examples:',
+          ...(d['examples'] as string[]).map((e) => `  - ${e}`),
+          'cases per day:',
+          ...d.daily.map((x) => `  ${x.day.slice(0, 10)}  ${'█'.repeat(Math.min(60, x.cases))} ${x.cases}`),
+        ].join('\n'),
+      );
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

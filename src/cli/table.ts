@@ -1,0 +1,10 @@
+/** Plain-text tables for humans; --json prints the rows instead. */
+export function table(rows: Record<string, unknown>[], columns: [key: string, title: string, width?: number][]): string {
+  const cell = (v: unknown, w?: number) => {
+    const s = Array.isArray(v) ? v.join(' ') : v === null || v === undefined ? '' : String(v);
+    return w && s.length > w ? `${s.slice(0, w - 1)}…` : s;
+  };
+  const widths = columns.map(([k, t, w]) => Math.max(t.length, ...rows.map((r) => cell(r[k], w).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns.map(([, t]) => t)), ...rows.map((r) => line(columns.map(([k, , w]) => cell(r[k], w))))].join('\n');
+}

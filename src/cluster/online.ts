@@ -1,0 +1,244 @@
+import { HashingVectorizer, type SparseVector, type VectorizerOptions } from '../text/vectorize.js';
+import {
+  absorb, addMember, clusterSimilarity, offerExample, pruneTerms, similarity, topTerms, type ClusterState,
+} from './centroid.js';
+import type { LineageRecord } from './identity.js';
+import { summarize, type ClusterSummary } from './labels.js';
+import { PostingIndex } from './postings.js';
+import { fromSnapshot, toSnapshot } from './snapshot.js';
+import { ThresholdTracker } from './threshold.js';
+
+// Single-pass clustering: a description joins the most similar live cluster above the join threshold or
+// seeds a new one. Candidates come from an inverted index over clusters' top terms; memory is bounded by
+// the cluster cap (near-duplicates merge, small stale clusters retire) and the vectorizer's fixed size.
+
+export interface OnlineOptions {
+  /** Join similarity, or 'auto' (relative to the stream's own similarity distribution). Default 'auto'. */
+  threshold?: number | 'auto';
+  /** For 'auto': standard deviations above chance similarity. Default 2. */
+  thresholdZ?: number;
+  maxClusters?: number;
+  /**
+   * Centroid cosine at or above which two clusters merge during maintenance, or 'auto' (default): merge when
+   * each cluster's members would on average join the other, cos(a, b) · cohesion ≥ τ for both clusters
+   * (cohesion = mean member cosine to the own centroid = |sum| / size).
+   */
+  mergeThreshold?: number | 'auto';
+  /** Events between maintenance passes (merges, retirement). Default 1,000. */
+  maintenanceEvery?: number;
+  /** A cluster smaller than minLiveSize and unseen for this long (caller's time unit) retires. Default 30 days in ms. */
+  retireAfter?: number;
+  minLiveSize?: number;
+  /** Terms kept per centroid (pruned back to this when twice as many). Default 256. */
+  maxTermsPerCluster?: number;
+  /** Top centroid terms per cluster in the inverted index. Default 24. */
+  indexTerms?: number;
+  /** Candidates scored exactly per event. Default 4. */
+  candidates?: number;
+  examples?: number;
+  idPrefix?: string;
+  vectorizer?: VectorizerOptions;
+}
+
+export type ResolvedOnlineOptions = Required<Omit<OnlineOptions, 'vectorizer'>>;
+
+export interface ClusterEvent {
+  eventId: string;
+  tokens: readonly string[];
+  /** Event time in the caller's unit (epoch ms by convention); only compared and stored. */
+  time: number;
+  /** Masked text, kept as a representative example when central. */
+  text?: string;
+}
+
+export type ChangeType = 'cluster_created' | 'cluster_updated' | 'unassigned';
+
+export interface LineageEvent extends LineageRecord {
+  time: number;
+}
+
+export interface Assignment {
+  /** '' when the description has no terms ('unassigned'). */
+  clusterId: string;
+  similarity: number;
+  change: ChangeType;
+  /** Merges and retirements this call caused (usually empty). */
+  lineage: LineageEvent[];
+}
+
+export const DEFAULT_ONLINE_OPTIONS: ResolvedOnlineOptions = {
+  threshold: 'auto', thresholdZ: 2, maxClusters: 2000, mergeThreshold: 'auto', maintenanceEvery: 1000,
+  retireAfter: 30 * 86_400_000, minLiveSize: 3, maxTermsPerCluster: 256, indexTerms: 24, candidates: 4,
+  examples: 3, idPrefix: 'c_',
+};
+
+export class OnlineClusterer {
+  readonly options: ResolvedOnlineOptions;
+  readonly vectorizer: HashingVectorizer;
+  /** Internal state; public for the snapshot module only. */
+  state: { slots: (ClusterState | undefined)[]; free: number[]; live: number; seq: number; events: number };
+  readonly index: PostingIndex;
+  readonly tracker: ThresholdTracker;
+
+  constructor(opts: OnlineOptions = {}, vectorizer?: HashingVectorizer) {
+    const { vectorizer: vopts, ...rest } = opts;
+    this.options = { ...DEFAULT_ONLINE_OPTIONS, ...rest };
+    if (!(this.options.maxClusters >= 2)) throw new RangeError(`maxClusters must be >= 2, got ${this.options.maxClusters}`);
+    this.vectorizer = vectorizer ?? new HashingVectorizer(vopts);
+    this.state = { slots: [], free: [], live: 0, seq: 0, events: 0 };
+    this.index = new PostingIndex(this.options.maxClusters + 1);
+    this.tracker = new ThresholdTracker({ threshold: this.options.threshold, z: this.options.thresholdZ });
+  }
+
+  get liveClusters(): number {
+    return this.state.live;
+  }
+
+  /** Vectorises (updating document frequencies) and places one description. */
+  assign(ev: ClusterEvent): Assignment {
+    return this.place(this.vectorizer.updateAndTransform(ev.tokens), ev);
+  }
+
+  /** Places an already vectorised description. */
+  place(v: SparseVector, ev: ClusterEvent): Assignment {
+    const st = this.state;
+    st.events++;
+    let out: Assignment;
+    if (v.idx.length === 0) out = { clusterId: '', similarity: 0, change: 'unassigned', lineage: [] };
+    else {
+      let best: ClusterState | undefined;
+      let bestSim = 0;
+      for (const slot of this.index.candidates(v.idx, v.val, this.options.candidates)) {
+        const c = st.slots[slot]!;
+        const s = similarity(c, v);
+        if (s > bestSim) {
+          bestSim = s;
+          best = c;
+        }
+      }
+      const tau = this.tracker.threshold();
+      this.tracker.observe(v);
+      if (best !== undefined && bestSim >= tau) {
+        this.join(best, v, bestSim, ev);
+        out = { clusterId: best.id, similarity: bestSim, change: 'cluster_updated', lineage: [] };
+      } else {
+        const lineage = st.live >= this.options.maxClusters ? this.shrink(ev.time) : [];
+        const c = this.create(v, ev);
+        out = { clusterId: c.id, similarity: 1, change: 'cluster_created', lineage };
+      }
+    }
+    if (st.events % this.options.maintenanceEvery === 0) out.lineage.push(...this.maintain(ev.time));
+    return out;
+  }
+
+  /** Merges near-duplicate clusters and retires small stale ones; also run every maintenanceEvery events. */
+  maintain(time: number): LineageEvent[] {
+    const events: LineageEvent[] = [];
+    const o = this.options;
+    for (let slot = 0; slot < this.state.slots.length; slot++) {
+      const a = this.state.slots[slot];
+      if (a === undefined) continue;
+      const top = topTerms(a, o.indexTerms);
+      const cands = this.index.candidates(top.map(([t]) => t), top.map(([, w]) => w), o.candidates, slot);
+      for (const bs of cands) {
+        const b = this.state.slots[bs];
+        if (b === undefined) continue;
+        const [keep, gone]: [ClusterState, ClusterState] = a.size > b.size || (a.size === b.size && a.seq < b.seq) ? [a, b] : [b, a];
+        if (!this.shouldMerge(keep, gone)) continue;
+        absorb(keep, gone, o.examples);
+        pruneTerms(keep, o.maxTermsPerCluster);
+        this.drop(gone);
+        this.reindex(keep);
+        events.push({ kind: 'merge', from: [keep.id, gone.id], to: [keep.id], time });
+        if (gone === a) break;
+      }
+    }
+    for (const c of this.liveList()) {
+      if (c.size < o.minLiveSize && time - c.lastSeen > o.retireAfter) events.push(this.retire(c, time));
+    }
+    return events;
+  }
+
+  /** Live clusters, largest first (ties: older first), with labels and examples. */
+  clusters(opts: { terms?: number; examples?: number } = {}): ClusterSummary[] {
+    return summarize(this.liveList(), this.vectorizer, this.state.events, opts);
+  }
+
+  snapshot(): string {
+    return toSnapshot(this);
+  }
+
+  static restore(json: string): OnlineClusterer {
+    return fromSnapshot(json, (opts, vec) => new OnlineClusterer(opts, vec));
+  }
+
+  private shouldMerge(keep: ClusterState, gone: ClusterState): boolean {
+    const cos = clusterSimilarity(keep, gone);
+    const m = this.options.mergeThreshold;
+    if (m !== 'auto') return cos >= m;
+    // Mean cosine of x's members to the other centroid = cos(centroids) · |sum(x)| / size(x).
+    const cohesion = Math.min(Math.sqrt(gone.norm2) / gone.size, Math.sqrt(keep.norm2) / keep.size);
+    return cos * cohesion >= this.tracker.threshold();
+  }
+
+  private liveList(): ClusterState[] {
+    return this.state.slots.filter((c): c is ClusterState => c !== undefined);
+  }
+
+  private join(c: ClusterState, v: SparseVector, sim: number, ev: ClusterEvent): void {
+    addMember(c, v, sim * Math.sqrt(c.norm2), ev.time);
+    if (ev.text !== undefined) offerExample(c, { text: ev.text, eventId: ev.eventId, sim }, this.options.examples);
+    const pruned = pruneTerms(c, this.options.maxTermsPerCluster);
+    if (pruned || c.size >= c.nextRefresh) this.reindex(c);
+  }
+
+  private create(v: SparseVector, ev: ClusterEvent): ClusterState {
+    const st = this.state;
+    const slot = st.free.length > 0 ? st.free.pop()! : st.slots.length;
+    const c: ClusterState = {
+      id: `${this.options.idPrefix}${st.seq}`, seq: st.seq, slot, size: 0, norm2: 0, terms: new Map(),
+      firstSeen: ev.time, lastSeen: ev.time, examples: [], indexed: [], nextRefresh: 2,
+    };
+    st.seq++;
+    st.slots[slot] = c;
+    st.live++;
+    addMember(c, v, 0, ev.time);
+    if (ev.text !== undefined) offerExample(c, { text: ev.text, eventId: ev.eventId, sim: 1 }, this.options.examples);
+    this.reindex(c);
+    return c;
+  }
+
+  /** Re-posts the cluster's top terms; refreshes at sizes 2, 4, 8, … 64, then every 64 members. */
+  private reindex(c: ClusterState): void {
+    for (const t of c.indexed) this.index.remove(t, c.slot);
+    const top = topTerms(c, this.options.indexTerms);
+    c.indexed = top.map(([t]) => t);
+    for (const [t, w] of top) this.index.add(t, c.slot, w);
+    c.nextRefresh = c.size < 64 ? Math.max(2, c.size * 2) : c.size + 64;
+  }
+
+  private drop(c: ClusterState): void {
+    for (const t of c.indexed) this.index.remove(t, c.slot);
+    this.state.slots[c.slot] = undefined;
+    this.state.free.push(c.slot);
+    this.state.live--;
+  }
+
+  private retire(c: ClusterState, time: number): LineageEvent {
+    this.drop(c);
+    return { kind: 'retired', from: [c.id], to: [], time };
+  }
+
+  /** At the cap: merge near-duplicates, then retire the smallest, stalest clusters down to 90% of the cap. */
+  private shrink(time: number): LineageEvent[] {
+    const events = this.maintain(time);
+    const target = Math.floor(this.options.maxClusters * 0.9);
+    if (this.state.live <= target) return events;
+    const order = this.liveList().sort((a, b) => a.size - b.size || a.lastSeen - b.lastSeen || a.seq - b.seq);
+    for (const c of order) {
+      if (this.state.live <= target) break;
+      events.push(this.retire(c, time));
+    }
+    return events;
+  }
+}

@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'recur-cfg-'));
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(c.clickhouse.url).toBeUndefined();
+    expect(c.clickhouse.dataDir).toBe('./.recur/data');
+  });
+
+  it('layers defaults → file → env → flags', () => {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'kafka:\n  topic: from-file\n  groupId: file-group\ningest:\n  maxBatchRows: 10\n');
+    const c = loadConfig({
+      file,
+      env: { RECUR_KAFKA_GROUP_ID: 'env-group', RECUR_INGEST_MAX_BATCH_ROWS: '20', RECUR_KAFKA_BROKERS: 'a:1, b:2', PATH: '/bin' },
+      overrides: { 'ingest.maxBatchRows': 30 },
+    });
+    expect(c.kafka.topic).toBe('from-file');
+    expect(c.kafka.groupId).toBe('env-group');
+    expect(c.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(c.ingest.maxBatchRows).toBe(30);
+  });
+
+  it('reads JSON config files', () => {
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ clickhouse: { url: 'http://127.0.0.1:8123' } }));
+    expect(loadConfig({ file, env: {} }).clickhouse.url).toBe('http://127.0.0.1:8123');
+  });
+
+  it('names the bad key and value', () => {
+    expect(() => loadConfig({ env: { RECUR_INGEST_MAX_BATCH_ROWS: '-5' } })).toThrow(/ingest\.maxBatchRows/);
+    expect(() => loadConfig({ overrides: { 'clickhouse.url': 'not a url' } })).toThrow(/clickhouse\.url.*not a url/);
+    expect(() => loadConfig({ overrides: { 'log.level': 'loud' } })).toThrow(/log\.level/);
+  });
+
+  it('never echoes secrets in errors', () => {
+    expect(() => loadConfig({ overrides: { 'clickhouse.password': 12345 } })).toThrow(/clickhouse\.password/);
+    try {
+      loadConfig({ overrides: { 'clickhouse.password': 12345 } });
+    } catch (err) {
+      expect(String(err)).not.toContain('12345');
+    }
+  });
+
+  it('reports unreadable or malformed files', () => {
+    expect(() => loadConfig({ file: join(dir, 'missing.yaml') })).toThrow(/cannot read config file/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'kafka: [unclosed');
+    expect(() => loadConfig({ file: bad })).toThrow(/does not parse/);
+  });
+});

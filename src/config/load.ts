@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import YAML from 'yaml';
+import { PipelineError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+type Tree = Record<string, unknown>;
+
+export interface LoadOptions {
+  /** Path given with --config (YAML or JSON). */
+  file?: string;
+  /** Usually process.env; the only place env is read. */
+  env?: Record<string, string | undefined>;
+  /** Flags already mapped to config paths, e.g. { 'clickhouse.url': '...' }. */
+  overrides?: Record<string, unknown>;
+}
+
+/** defaults → file → RECUR_* env → flags, validated once. Throws PipelineError('config_invalid') naming the key. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const tree: Tree = {};
+  if (opts.file) deepMerge(tree, readConfigFile(opts.file));
+  for (const [path, value] of envEntries(opts.env ?? {})) setPath(tree, path, value);
+  for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(tree, path, value);
+  const parsed = configSchema.safeParse(tree);
+  if (!parsed.success) throw new PipelineError('config_invalid', 'config', formatConfigError(parsed.error, tree));
+  return parsed.data;
+}
+
+function readConfigFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PipelineError('config_invalid', 'config', `cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new PipelineError('config_invalid', 'config', `config file ${file} does not parse: ${(err as Error).message}`);
+  }
+  if (value == null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new PipelineError('config_invalid', 'config', `config file ${file} must hold a mapping at the top level`);
+  }
+  return value as Tree;
+}
+
+/**
+ * RECUR_KAFKA_GROUP_ID → kafka.groupId, RECUR_CLICKHOUSE_URL → clickhouse.url. The section is the first
+ * word; the rest is camel-cased. Values are typed from the schema leaf: arrays split on commas, numbers,
+ * booleans ("true"/"false"/"1"/"0"); an empty string unsets nothing (it is reported as invalid).
+ */
+function envEntries(env: Record<string, string | undefined>): [string, unknown][] {
+  const shape = configSchema.shape as Record<string, z.ZodType>;
+  const out: [string, unknown][] = [];
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('RECUR_') || raw === undefined) continue;
+    const words = name.slice(6).toLowerCase().split('_');
+    const section = words[0] ?? '';
+    if (!(section in shape) || words.length < 2) continue;
+    const key = words.slice(1).map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
+    out.push([`${section}.${key}`, coerceEnv(raw, leafKind(shape[section]!, key))]);
+  }
+  return out;
+}
+
+function unwrap(t: z.ZodType): z.ZodType {
+  let cur: z.ZodType = t;
+  // default / optional wrappers keep the inner type under def.innerType
+  for (let i = 0; i < 5; i++) {
+    const inner = (cur as unknown as { def: { innerType?: z.ZodType } }).def.innerType;
+    if (!inner) break;
+    cur = inner;
+  }
+  return cur;
+}
+
+function leafKind(section: z.ZodType, key: string): string {
+  const obj = unwrap(section) as unknown as { shape?: Record<string, z.ZodType> };
+  const leaf = obj.shape?.[key];
+  return leaf ? (unwrap(leaf) as unknown as { def: { type: string } }).def.type : 'string';
+}
+
+function coerceEnv(raw: string, kind: string): unknown {
+  if (kind === 'array') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (kind === 'number') return raw.trim() === '' ? raw : Number(raw);
+  if (kind === 'boolean') return /^(true|1|yes)$/i.test(raw) ? true : /^(false|0|no)$/i.test(raw) ? false : raw;
+  return raw;
+}
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = tree;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof node[p] !== 'object' || node[p] === null) node[p] = {};
+    node = node[p] as Tree;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+function deepMerge(target: Tree, src: Tree): void {
+  for (const [k, v] of Object.entries(src)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && typeof target[k] === 'object' && target[k] !== null) {
+      deepMerge(target[k] as Tree, v as Tree);
+    } else target[k] = v;
+  }
+}
+
+const SECRET_KEYS = /password|secret|token|key/i;
+
+function formatConfigError(error: z.ZodError, tree: Tree): string {
+  return error.issues
+    .map((i) => {
+      const key = i.path.join('.');
+      const shown = SECRET_KEYS.test(key) ? '' : ` (got ${JSON.stringify(getPath(tree, i.path))?.slice(0, 80) ?? 'nothing'})`;
+      return `config key "${key}": ${i.message}${shown}`;
+    })
+    .join('\n');
+}
+
+function getPath(tree: unknown, path: PropertyKey[]): unknown {
+  let node = tree;
+  for (const p of path) node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[p] : undefined;
+  return node;
+}
+
+/** Reads a secret from its inline value or its file; never logged. */
+export function readSecret(value: string | undefined, file: string | undefined): string | undefined {
+  if (file) return readFileSync(file, 'utf8').trim();
+  return value;
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const maskRuleSchema = z.object({
+  name: z.string().min(1),
+  pattern: z.string().min(1),
+  flags: z.string().optional(),
+  replacement: z.string().optional(),
+  validate: z.enum(['luhn', 'iban', 'phone']).optional(),
+});
+
+export const configSchema = z.object({
+  kafka: z
+    .object({
+      brokers: z.array(z.string().min(1)).min(1).default(['127.0.0.1:9092']),
+      clientId: z.string().default('recur'),
+      groupId: z.string().min(1).default('recur'),
+      topic: z.string().min(1).default('case-events'),
+      deadLetterTopic: z.string().min(1).default('recur.dead-letter'),
+      alertsTopic: z.string().min(1).default('recur.alerts'),
+      fromBeginning: z.boolean().default(true),
+      sessionTimeoutMs: positiveInt.default(30_000),
+      ssl: z
+        .object({
+          enabled: z.boolean().default(false),
+          caFile: z.string().optional(),
+          certFile: z.string().optional(),
+          keyFile: z.string().optional(),
+        })
+        .prefault({}),
+      sasl: z
+        .object({
+          mechanism: z.enum(['scram-sha-256', 'scram-sha-512']),
+          username: z.string().min(1),
+          password: z.string().optional(),
+          passwordFile: z.string().optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  clickhouse: z
+    .object({
+      /** Unset: embedded chDB in `dataDir`. Set: a ClickHouse server over HTTP(S). */
+      url: z.url().optional(),
+      username: z.string().default('default'),
+      password: z.string().optional(),
+      passwordFile: z.string().optional(),
+      database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain identifier').default('default'),
+      dataDir: z.string().default('./.recur/data'),
+      /** Insert deduplication window in blocks: must outlast the longest replay (see README). */
+      dedupWindow: positiveInt.default(10_000),
+    })
+    .prefault({}),
+  ingest: z
+    .object({
+      maxMessageBytes: positiveInt.default(1_048_576),
+      maxBatchRows: positiveInt.default(5_000),
+      /** How long `recur run` waits for more input before flushing a partial batch (file/stdin). */
+      flushMs: positiveInt.default(500),
+      snapshotEveryBatches: positiveInt.default(20),
+    })
+    .prefault({}),
+  mask: z.object({ extraRules: z.array(maskRuleSchema).default([]) }).prefault({}),
+  cluster: z
+    .object({
+      maxClusters: positiveInt.default(2_000),
+      maxVocabulary: positiveInt.default(100_000),
+      pipeline: z.string().regex(/^[\w.-]+$/).default("default"),
+    })
+    .prefault({}),
+  trends: z
+    .object({
+      bucket: z.enum(['hour', 'day']).default('hour'),
+      timeZone: z.string().default('UTC'),
+      allowedLatenessHours: z.number().nonnegative().default(48),
+      repeatWindowDays: positiveInt.default(7),
+    })
+    .prefault({}),
+  log: z
+    .object({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type MaskRuleConfig = z.infer<typeof maskRuleSchema>;

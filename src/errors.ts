@@ -1,0 +1,39 @@
+// One error type for infrastructure failures: a bounded code, the stage that failed and whether a retry can help.
+// Bad input is never thrown: decoding returns a rejection (see events/decode.ts).
+
+export type Stage = 'config' | 'source' | 'decode' | 'store' | 'sink' | 'pipeline' | 'cli';
+
+export type ErrorCode =
+  | 'config_invalid'
+  | 'store_unavailable'
+  | 'store_locked'
+  | 'store_rejected'
+  | 'source_unavailable'
+  | 'sink_failed'
+  | 'shutdown'
+  | 'internal';
+
+export class PipelineError extends Error {
+  readonly code: ErrorCode;
+  readonly stage: Stage;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, stage: Stage, message: string, opts: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'PipelineError';
+    this.code = code;
+    this.stage = stage;
+    this.retriable = opts.retriable ?? false;
+  }
+}
+
+/** Programmer errors are never retried (kafkajs' rule). */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof PipelineError) return err.retriable;
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return false;
+  return true;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,194 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import { decodeEvent } from '../events/index.js';
+import { PipelineError, isRetriable } from '../errors.js';
+import { insertIdempotent, lastIntent, rangeToken, recordIntent, type OffsetRange } from '../store/writer.js';
+import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
+import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
+import type { Metrics } from './metrics.js';
+import { retryUntil } from './retry.js';
+
+/** The clustering stage as the pipeline sees it (adapter over src/cluster). */
+export interface Assigner {
+  readonly modelVersion: number;
+  assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number };
+  /** Offsets already inside the restored snapshot, per partition (-1n: none). */
+  coveredThrough(topic: string, partition: number): bigint;
+  noteBatch(topic: string, partition: number, lastOffset: bigint): void;
+}
+
+export interface DeadLetterPublisher {
+  publish(rows: { key: string; value: string; headers: Record<string, string> }[]): Promise<void>;
+}
+
+export interface IngestDeps {
+  client: ClickHouseClient;
+  mask: Masker;
+  maxMessageBytes: number;
+  log: Logger;
+  metrics: Metrics;
+  now: () => number;
+  assigner?: Assigner;
+  deadLetters?: DeadLetterPublisher;
+  /** Test hook at the store boundary: throw here to simulate ClickHouse failing. */
+  beforeInsert?: (table: string) => void;
+}
+
+interface PartitionState {
+  intent: OffsetRange | null;
+  /** Messages of a replayed intent range that arrived split across fetches. */
+  pending: SourceMessage[];
+}
+
+/**
+ * One batch: decode → mask → assign → rows, written idempotently, then report how far is stored.
+ * Exactly-once counting rests on the intent ledger: each offset range is recorded before its rows,
+ * and its rows carry tokens derived from the range, so a replay re-inserts the same range under the
+ * same tokens (dropped by ClickHouse) before anything new. See README "Delivery guarantees".
+ */
+export class Ingestor {
+  private readonly partitions = new Map<string, PartitionState>();
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  async handle(batch: SourceBatch, ctx: BatchContext): Promise<BatchOutcome> {
+    const key = `${batch.topic}\u0000${batch.partition}`;
+    let st = this.partitions.get(key);
+    if (!st) {
+      const intent = await this.retry(ctx, 'ingest_ledger', () => lastIntent(this.deps.client, batch.topic, batch.partition));
+      st = { intent, pending: [] };
+      this.partitions.set(key, st);
+    }
+    const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
+    // The model snapshot already holds these events, and a snapshot is only taken after its rows were stored.
+    const covered = this.deps.assigner?.coveredThrough(batch.topic, batch.partition) ?? -1n;
+    let messages = batch.messages.filter((m) => m.offset > covered);
+    let stored: bigint | null = null;
+    const intent = st.intent;
+    if (intent && messages.length > 0 && messages[0]!.offset <= intent.last) {
+      // Replay. Below the last intent everything was stored before that intent was written: the model
+      // relearns those events (same order, same assignments) but nothing is written again.
+      this.warm(messages.filter((m) => m.offset < intent.first));
+      const inRange = [...st.pending, ...messages.filter((m) => m.offset >= intent.first && m.offset <= intent.last)];
+      messages = messages.filter((m) => m.offset > intent.last);
+      const reached = inRange.length > 0 && inRange[inRange.length - 1]!.offset >= intent.last;
+      if (!reached && messages.length === 0) {
+        st.pending = inRange;
+        this.deps.metrics.inc('replay_partial_batches');
+        return { storedThrough: null };
+      }
+      st.pending = [];
+      if (inRange.length) await this.writeRange(intent, inRange, ctx, false);
+      stored = intent.last;
+      this.deps.metrics.inc('replayed_ranges');
+    }
+    if (messages.length === 0) return { storedThrough: stored ?? lastOffset };
+    const range: OffsetRange = {
+      topic: batch.topic,
+      partition: batch.partition,
+      first: messages[0]!.offset,
+      last: messages[messages.length - 1]!.offset,
+    };
+    await this.writeRange(range, messages, ctx, true);
+    st.intent = range;
+    return { storedThrough: range.last };
+  }
+
+  /** Feed already-stored events to the model only, to rebuild its state after a restart. */
+  private warm(messages: SourceMessage[]): void {
+    const { assigner, mask, maxMessageBytes } = this.deps;
+    if (!assigner) return;
+    for (const m of messages) {
+      const res = decodeEvent(m.value, maxMessageBytes);
+      if (res.ok) assigner.assign(mask(res.event.description).text, res.event.event_id, Date.parse(res.event.occurred_at));
+    }
+    this.deps.metrics.inc('events_rewarmed', {}, messages.length);
+  }
+
+  private async writeRange(range: OffsetRange, messages: SourceMessage[], ctx: BatchContext, fresh: boolean): Promise<void> {
+    const { client, mask, now, metrics, assigner } = this.deps;
+    const version = assigner?.modelVersion ?? 0;
+    const t0 = performance.now();
+    const nowMs = now();
+    const events: object[] = [];
+    const dead: object[] = [];
+    const assignments: object[] = [];
+    for (const m of messages) {
+      const at = { topic: range.topic, partition: range.partition, offset: m.offset };
+      const res = decodeEvent(m.value, this.deps.maxMessageBytes);
+      if (!res.ok) {
+        dead.push(deadLetterRow(res, m.value, at, mask, nowMs));
+        metrics.inc('events_dead_lettered', { reason: res.code });
+        continue;
+      }
+      const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
+      events.push(row);
+      if (assigner) {
+        const a = assigner.assign(maskedDescription, res.event.event_id, Date.parse(res.event.occurred_at));
+        assignments.push(assignmentRow(row, a.clusterId, a.similarity, version));
+      }
+    }
+    const t1 = performance.now();
+    metrics.observe('stage_seconds', (t1 - t0) / 1000, { stage: 'process' });
+    if (fresh) await this.retry(ctx, 'ingest_ledger', () => recordIntent(client, range, version, nowMs));
+    const write = async (table: string, rows: object[]) => {
+      if (rows.length === 0) return;
+      await this.retry(ctx, table, async () => {
+        this.deps.beforeInsert?.(table);
+        await insertIdempotent(client, table, rows, rangeToken(range, table, version));
+      });
+    };
+    await write('case_events', events);
+    await write('dead_letters', dead);
+    await write('assignments', assignments);
+    assigner?.noteBatch(range.topic, range.partition, range.last);
+    if (dead.length && this.deps.deadLetters) {
+      const out = (dead as ReturnType<typeof deadLetterRow>[]).map((d) => ({
+        key: `${d.source_topic}:${d.source_partition}:${d.source_offset}`,
+        value: JSON.stringify(d),
+        headers: { reason_code: d.reason_code, source_topic: d.source_topic, source_offset: d.source_offset },
+      }));
+      await this.retry(ctx, 'dead_letter_topic', () => this.deps.deadLetters!.publish(out));
+    }
+    metrics.observe('stage_seconds', (performance.now() - t1) / 1000, { stage: 'store' });
+    metrics.inc('events_stored', {}, events.length);
+    metrics.inc('batches', {});
+  }
+
+  /** Back-pressure: while the store is down the batch waits here, so nothing is fetched or committed. */
+  private retry<T>(ctx: BatchContext, what: string, fn: () => Promise<T>): Promise<T> {
+    return retryUntil(fn, {
+      isRetriable,
+      shouldStop: () => ctx.isStale(),
+      onRetry: async (err, attempt, delayMs) => {
+        this.deps.metrics.inc('store_retries', { target: what });
+        this.deps.log.warn({ target: what, attempt, delay_ms: delayMs, err: (err as Error).message }, 'write failed, retrying');
+        await ctx.heartbeat().catch(() => {});
+      },
+      stopError: () => new PipelineError('shutdown', 'pipeline', `stopped while retrying ${what}`),
+    });
+  }
+}
+
+function assignmentRow(ev: Record<string, unknown>, clusterId: string, similarity: number, version: number) {
+  return {
+    event_id: ev['event_id'],
+    case_id: ev['case_id'],
+    customer_id: ev['customer_id'],
+    channel: ev['channel'],
+    occurred_at: ev['occurred_at'],
+    cluster_id: clusterId,
+    similarity: Math.round(similarity * 1e4) / 1e4,
+    model_version: version,
+    cost: ev['cost'],
+    handle_seconds: ev['handle_seconds'],
+    csat: ev['csat'],
+    nps: ev['nps'],
+    effort: ev['effort'],
+    product: ev['product'],
+    category: ev['category'],
+    source_topic: ev['source_topic'],
+    source_partition: ev['source_partition'],
+    source_offset: ev['source_offset'],
+  };
+}

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { compileMaskRules, maskPii } from '../text/mask.js';
+import { normalizeText } from '../text/normalize.js';
+import { createProducer, kafkaClient, KafkaSource, LineSource, type MessageProducer, type Source } from '../sources/index.js';
+import type { DeadLetterPublisher } from './ingest.js';
+import type { Masker } from './rows.js';
+
+/** Normalise, then mask with the default rules plus the config's extra rules. */
+export function createMasker(config: Config): Masker {
+  const rules = compileMaskRules(config.mask.extraRules);
+  return (text: string) => maskPii(normalizeText(text), rules);
+}
+
+export interface SourceSetup {
+  source: Source;
+  deadLetters?: DeadLetterPublisher;
+  close(): Promise<void>;
+}
+
+/** `--input FILE`, `--input -` (stdin) or the Kafka consumer group with a dead-letter topic. */
+export async function createSource(config: Config, log: Logger, input: string | undefined, stdin: NodeJS.ReadableStream): Promise<SourceSetup> {
+  if (input === '-') {
+    const runId = new Date().toISOString().replace(/[:.]/g, '');
+    return { source: LineSource.fromStdin(stdin as never, runId, config.ingest.maxBatchRows), close: async () => {} };
+  }
+  if (input) return { source: LineSource.fromFile(input, config.ingest.maxBatchRows), close: async () => {} };
+  const kafka = kafkaClient(config.kafka, log);
+  const producer: MessageProducer = await createProducer(kafka);
+  const source = new KafkaSource(kafka, config.kafka, log);
+  return {
+    source,
+    deadLetters: { publish: (rows) => producer.send(config.kafka.deadLetterTopic, rows) },
+    close: () => producer.close(),
+  };
+}

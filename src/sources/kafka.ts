@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+import { readSecret, type Config } from '../config/index.js';
+import type { BatchHandler, Source, SourceBatch } from './types.js';
+
+/**
+ * kafkajs stays behind this file (it is unmaintained since 2023, tulios/kafkajs#1603): the rest of recur
+ * sees `Source` and `MessageProducer` only.
+ */
+export interface MessageProducer {
+  send(topic: string, messages: { key?: string; value: string | Buffer; headers?: Record<string, string> }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function kafkaClient(cfg: Config['kafka'], log: Logger): Kafka {
+  const conf: KafkaConfig = {
+    clientId: cfg.clientId,
+    brokers: cfg.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      log[level]({ kafka_namespace: entry.namespace, broker: rest['broker'], error: rest['error'] }, `kafka: ${message}`);
+    },
+    retry: { initialRetryTime: 300, retries: 8 },
+  };
+  if (cfg.ssl.enabled) {
+    // Certificate verification stays on: rejectUnauthorized is never disabled.
+    conf.ssl = {
+      rejectUnauthorized: true,
+      ...(cfg.ssl.caFile ? { ca: [readFileSync(cfg.ssl.caFile, 'utf8')] } : {}),
+      ...(cfg.ssl.certFile ? { cert: readFileSync(cfg.ssl.certFile, 'utf8') } : {}),
+      ...(cfg.ssl.keyFile ? { key: readFileSync(cfg.ssl.keyFile, 'utf8') } : {}),
+    };
+  }
+  if (cfg.sasl) {
+    conf.sasl = {
+      mechanism: cfg.sasl.mechanism,
+      username: cfg.sasl.username,
+      password: readSecret(cfg.sasl.password, cfg.sasl.passwordFile) ?? '',
+    } as SASLOptions;
+  }
+  return new Kafka(conf);
+}
+
+export class KafkaSource implements Source {
+  readonly name: string;
+  private readonly consumer: Consumer;
+  private running = false;
+  private stopping = false;
+  private fatal: unknown = null;
+
+  constructor(
+    kafka: Kafka,
+    private readonly cfg: Config['kafka'],
+    private readonly log: Logger,
+  ) {
+    this.name = `kafka:${cfg.topic}`;
+    this.consumer = kafka.consumer({
+      groupId: cfg.groupId,
+      sessionTimeout: cfg.sessionTimeoutMs,
+      heartbeatInterval: Math.max(1000, Math.floor(cfg.sessionTimeoutMs / 10)),
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 10 },
+    });
+  }
+
+  async run(handler: BatchHandler): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: this.cfg.fromBeginning });
+    this.running = true;
+    const crashed = new Promise<void>((_, reject) => {
+      this.consumer.on(this.consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) reject(e.payload.error);
+      });
+    });
+    const stopped = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.STOP, () => resolve()));
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || this.stopping) return;
+        const sb: SourceBatch = {
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: batch.messages.map((m) => ({
+            offset: BigInt(m.offset),
+            key: m.key,
+            value: m.value,
+            timestampMs: Number(m.timestamp),
+          })),
+        };
+        if (sb.messages.length === 0) return;
+        const stale = () => !isRunning() || isStale() || this.stopping;
+        let outcome;
+        try {
+          outcome = await handler(sb, { isStale: stale, heartbeat });
+        } catch (err) {
+          // Fatal for this process: nothing of this batch is resolved or committed; stop the consumer
+          // outside the batch (disconnecting inside it would wait for itself) and let run() reject.
+          if (!this.stopping) {
+            this.fatal = err;
+            setImmediate(() => void this.stop().catch(() => {}));
+          }
+          return;
+        }
+        // A handler that lost its partition mid-batch must not commit: the new owner replays from the
+        // committed offset (guards against kafkajs#1046-style stale commits). The broker also rejects
+        // commits from an old generation.
+        if (stale()) return;
+        for (const m of batch.messages) resolveOffset(m.offset);
+        if (outcome.storedThrough !== null) {
+          await this.consumer.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: (outcome.storedThrough + 1n).toString() },
+          ]);
+        }
+        await heartbeat();
+      },
+    });
+    this.log.info({ topic: this.cfg.topic, group_id: this.cfg.groupId }, 'consumer running');
+    // consumer.run returns once the loop started; stay here until stop() or a fatal crash.
+    await Promise.race([crashed, stopped]);
+    if (this.fatal) throw this.fatal;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    await this.consumer.disconnect();
+  }
+}
+
+export async function createProducer(kafka: Kafka): Promise<MessageProducer> {
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+  await producer.connect();
+  return {
+    async send(topic, messages) {
+      await producer.send({ topic, acks: -1, messages });
+    },
+    close: () => producer.disconnect(),
+  };
+}

@@ -1,0 +1,34 @@
+export interface SourceMessage {
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestampMs: number;
+}
+
+export interface SourceBatch {
+  topic: string;
+  partition: number;
+  messages: SourceMessage[];
+}
+
+export interface BatchContext {
+  /** True once the partition was revoked or the source is stopping: do not commit, do not block. */
+  isStale(): boolean;
+  /** Keep group membership alive during long work (retries under back-pressure). */
+  heartbeat(): Promise<void>;
+}
+
+export interface BatchOutcome {
+  /** The highest offset whose rows are stored; the source commits offset+1. null: commit nothing. */
+  storedThrough: bigint | null;
+}
+
+export type BatchHandler = (batch: SourceBatch, ctx: BatchContext) => Promise<BatchOutcome>;
+
+/** Where events come from: a Kafka consumer group, a file or stdin. One interface, one pipeline. */
+export interface Source {
+  readonly name: string;
+  /** Resolves when the input is exhausted (file, stdin) or after stop(). */
+  run(handler: BatchHandler): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,72 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { readSecret, type Config } from '../config/index.js';
+import { PipelineError } from '../errors.js';
+
+export interface Store {
+  client: ClickHouseClient;
+  kind: 'chdb' | 'server';
+  /** Where: the data directory or the server URL without credentials. */
+  location: string;
+  close(): Promise<void>;
+}
+
+/**
+ * One code path for both: `@clickhouse/client` over HTTP(S) when a URL is configured, else over chDB's
+ * in-process connection bound to a data directory. chDB locks that directory: a second process gets a
+ * clear `store_locked` error, not a crash.
+ */
+export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
+  if (cfg.url) {
+    const url = new URL(cfg.url);
+    const location = `${url.protocol}//${url.host}`;
+    const client = createClient({
+      url: location,
+      username: cfg.username,
+      password: readSecret(cfg.password, cfg.passwordFile) ?? '',
+      database: cfg.database,
+      request_timeout: 60_000,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+    await ping(client, location);
+    return { client, kind: 'server', location, close: () => client.close() };
+  }
+  const dir = resolve(cfg.dataDir);
+  mkdirSync(dir, { recursive: true });
+  let connection;
+  try {
+    const { createChdbConnection } = await import('chdb/connection');
+    connection = createChdbConnection({ path: dir });
+  } catch (err) {
+    throw classifyOpenError(err, dir);
+  }
+  // chdb ships its own copy of client-common's types; the runtime contract is the same.
+  const client = createClient({ connection: connection as never, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+  await ping(client, dir);
+  return { client, kind: 'chdb', location: dir, close: () => client.close() };
+}
+
+async function ping(client: ClickHouseClient, location: string): Promise<void> {
+  try {
+    await client.command({ query: 'SELECT 1' });
+  } catch (err) {
+    throw classifyOpenError(err, location);
+  }
+}
+
+function classifyOpenError(err: unknown, location: string): PipelineError {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/Cannot lock file|lock/i.test(msg)) {
+    return new PipelineError(
+      'store_locked',
+      'store',
+      `the embedded store ${location} is in use by another recur process; stop it, or point --clickhouse-url at a server`,
+      { cause: err },
+    );
+  }
+  return new PipelineError('store_unavailable', 'store', `cannot open ClickHouse at ${location}: ${msg}`, {
+    retriable: true,
+    cause: err,
+  });
+}

@@ -1,0 +1,7 @@
+// ClickHouse through @clickhouse/client only (chDB in-process or a server): connection, versioned
+// migrations, idempotent writers with deduplication tokens, and the read queries of the CLI.
+export { openStore, type Store } from './client.js';
+export { migrate, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
+export { insertIdempotent, chTime, rangeToken, type OffsetRange } from './writer.js';
+export { topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
+export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';

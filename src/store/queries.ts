@@ -1,0 +1,71 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { chTime } from './writer.js';
+
+/** Read queries for the CLI and the dashboard. Parameters are always bound, never spliced into SQL. */
+async function select<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await client.query({
+    query,
+    query_params: params,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  return rs.json<T>();
+}
+
+export interface ClusterSummary {
+  cluster_id: string;
+  label: string;
+  top_terms: string[];
+  contacts: number;
+  cases: number;
+  customers: number;
+  cost: number;
+  first_seen: string;
+  last_seen: string;
+}
+
+export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: number; limit: number }): Promise<ClusterSummary[]> {
+  return select<ClusterSummary>(
+    client,
+    `SELECT c.cluster_id AS cluster_id, any(v.label) AS label, any(v.top_terms) AS top_terms,
+            toUInt64(sum(c.contacts)) AS contacts, toUInt64(uniqExactMerge(c.cases)) AS cases,
+            toUInt64(uniqExactMerge(c.customers)) AS customers, round(sum(c.cost), 2) AS cost,
+            toString(min(c.bucket)) AS first_seen, toString(max(c.bucket)) AS last_seen
+     FROM cluster_counts AS c LEFT JOIN v_clusters AS v ON v.cluster_id = c.cluster_id
+     WHERE c.bucket >= parseDateTime64BestEffort({since:String})
+     GROUP BY c.cluster_id ORDER BY cases DESC, cluster_id LIMIT {limit:UInt32}`,
+    { since: chTime(opts.sinceMs ?? 0), limit: opts.limit },
+  );
+}
+
+export async function clusterDetail(client: ClickHouseClient, clusterId: string) {
+  const [meta] = await select<Record<string, unknown>>(client, 'SELECT * FROM v_clusters WHERE cluster_id = {id:String}', { id: clusterId });
+  if (!meta) return null;
+  const daily = await select<Record<string, unknown>>(
+    client,
+    `SELECT toString(day) AS day, toUInt64(contacts) AS contacts, toUInt64(cases) AS cases, toUInt64(customers) AS customers
+     FROM v_cluster_daily WHERE cluster_id = {id:String} ORDER BY day`,
+    { id: clusterId },
+  );
+  const channels = await select<{ channel: string; contacts: number }>(
+    client,
+    `SELECT toString(channel) AS channel, toUInt64(count()) AS contacts FROM assignments
+     WHERE cluster_id = {id:String} GROUP BY channel ORDER BY contacts DESC`,
+    { id: clusterId },
+  );
+  return { ...meta, daily, channels };
+}
+
+export async function ingestSummary(client: ClickHouseClient) {
+  const [events] = await select<{ events: number; cases: number; customers: number; masked: number }>(
+    client,
+    `SELECT toUInt64(count()) AS events, toUInt64(uniqExact(case_id)) AS cases,
+            toUInt64(uniqExactIf(customer_id, customer_id != '')) AS customers, toUInt64(countIf(pii_masked > 0)) AS masked
+     FROM case_events`,
+  );
+  const dead = await select<{ reason_code: string; n: number }>(
+    client,
+    'SELECT toString(reason_code) AS reason_code, toUInt64(count()) AS n FROM dead_letters GROUP BY reason_code ORDER BY n DESC',
+  );
+  return { ...events!, dead_letters: dead };
+}

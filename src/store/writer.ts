@@ -1,0 +1,92 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { PipelineError, errorMessage } from '../errors.js';
+
+export interface OffsetRange {
+  topic: string;
+  partition: number;
+  first: bigint;
+  last: bigint;
+}
+
+/** ClickHouse time literal accepted by best-effort parsing, always UTC. */
+export function chTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Inserts rows under an explicit deduplication token: the same token within the table's
+ * `non_replicated_deduplication_window` is dropped by ClickHouse, whatever the rows hold, so a replayed
+ * batch is stored once. Dependent materialised views deduplicate with it.
+ */
+export async function insertIdempotent(
+  client: ClickHouseClient,
+  table: string,
+  rows: readonly object[],
+  token: string,
+): Promise<void> {
+  if (rows.length === 0) return;
+  try {
+    await client.insert({
+      table,
+      values: rows as object[],
+      format: 'JSONEachRow',
+      clickhouse_settings: {
+        insert_deduplicate: 1,
+        insert_deduplication_token: token,
+        deduplicate_blocks_in_dependent_materialized_views: 1,
+        // One block per insert: a token covers exactly the rows it was given.
+        max_insert_block_size: '1000000000',
+        min_insert_block_size_rows: '0',
+        min_insert_block_size_bytes: '0',
+      },
+    });
+  } catch (err) {
+    throw classifyStoreError(err, table);
+  }
+}
+
+/** Retry only what a retry can fix (Vector's rule: decide by the server's error). */
+export function classifyStoreError(err: unknown, what: string): PipelineError {
+  const msg = errorMessage(err);
+  const permanent = /Code: (27|36|38|41|44|47|53|60|62|70|72|117|130|131|241)\b|Cannot parse|TYPE_MISMATCH|UNKNOWN_TABLE|SYNTAX_ERROR/.test(msg);
+  return new PipelineError(permanent ? 'store_rejected' : 'store_unavailable', 'store', `ClickHouse write to ${what} failed: ${msg}`, {
+    retriable: !permanent,
+    cause: err,
+  });
+}
+
+export function rangeToken(r: OffsetRange, table: string, modelVersion: number): string {
+  return `${r.topic}/${r.partition}/${r.first}-${r.last}/${table}/v${modelVersion}`;
+}
+
+/** The intent ledger: the last offset range written per partition (see schemas/clickhouse/001_ingest.sql). */
+export async function lastIntent(client: ClickHouseClient, topic: string, partition: number): Promise<OffsetRange | null> {
+  const rs = await client.query({
+    query: `SELECT toString(first_offset) AS first, toString(last_offset) AS last FROM ingest_ledger
+            WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}
+            ORDER BY last_offset DESC LIMIT 1`,
+    query_params: { topic, partition },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ first: string; last: string }>();
+  const row = rows[0];
+  return row ? { topic, partition, first: BigInt(row.first), last: BigInt(row.last) } : null;
+}
+
+export async function recordIntent(client: ClickHouseClient, r: OffsetRange, modelVersion: number, nowMs: number): Promise<void> {
+  await insertIdempotent(
+    client,
+    'ingest_ledger',
+    [
+      {
+        source_topic: r.topic,
+        source_partition: r.partition,
+        first_offset: r.first.toString(),
+        last_offset: r.last.toString(),
+        model_version: modelVersion,
+        written_at: chTime(nowMs),
+      },
+    ],
+    rangeToken(r, 'ingest_ledger', modelVersion),
+  );
+}

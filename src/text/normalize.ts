@@ -1,0 +1,66 @@
+// Unicode clean-up before masking and tokenising: NFKC, invisible and control characters, whitespace.
+// Pure and allocation-light: ASCII-only input (most events) skips NFKC and the invisible-character pass.
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+// Format characters that are invisible but split or disguise words (soft hyphen, zero-width space, word
+// joiner, BOM, bidi overrides — the "Trojan Source" set). They are removed, not turned into spaces, because
+// they sit inside words. ZWJ/ZWNJ (U+200C/D) stay: emoji sequences and Indic/Persian spelling need them.
+const INVISIBLE = /[\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+// Horizontal space other than " ": whitespace and control characters outside the newline family. Controls
+// (C0 except \n, DEL, C1) become spaces so that "a\u0000b" still reads as two words. \r is a control here,
+// so CRLF ends up as a single \n once the newline pass below has run.
+const H = String.raw`\x00-\x09\x0b-\x1f\x7f-\x9f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000`;
+// A run of two or more, or a single one that is not a plain space (a lone " " is left alone: no rewrite).
+const HSPACE = new RegExp(`[ ${H}]{2,}|[${H}]`, 'g');
+// After HSPACE, horizontal runs are single spaces: any run holding a line break becomes one \n.
+const NEWLINE_RUN = / ?[\n\u2028\u2029][\n\u2028\u2029 ]*/g;
+const HAS_NEWLINE = /[\n\u2028\u2029]/;
+
+/**
+ * NFKC, drop invisible format characters, turn controls into spaces, collapse whitespace runs (a run with
+ * a line break becomes "\n", any other run one space) and trim. Case is kept: lowercasing is the
+ * tokenizer's job, and the maskers rely on case (IBAN country codes are upper case).
+ */
+export function normalizeText(s: string): string {
+  let t = s;
+  if (NON_ASCII.test(t)) t = t.normalize('NFKC').replace(INVISIBLE, '');
+  t = t.replace(HSPACE, ' ');
+  if (HAS_NEWLINE.test(t)) t = t.replace(NEWLINE_RUN, '\n');
+  return t.trim();
+}
+
+/**
+ * The longest prefix of `s` whose UTF-8 encoding fits in `maxBytes`, cut on a code point boundary (a
+ * surrogate pair is never split). Lone surrogates count 3 bytes, as TextEncoder writes U+FFFD for them.
+ */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (!Number.isInteger(maxBytes) || maxBytes < 0) {
+    throw new RangeError(`truncateUtf8: maxBytes must be a non-negative integer, got ${maxBytes}`);
+  }
+  // Each UTF-16 unit is at most 3 UTF-8 bytes (a pair is 4 bytes for 2 units): most calls stop here.
+  if (s.length * 3 <= maxBytes) return s;
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let size = 1;
+    let units = 1;
+    if (c >= 0x800) {
+      size = 3;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          size = 4;
+          units = 2;
+        }
+      }
+    } else if (c >= 0x80) {
+      size = 2;
+    }
+    if (bytes + size > maxBytes) return s.slice(0, i);
+    bytes += size;
+    i += units - 1;
+  }
+  return s;
+}

@@ -1,0 +1,195 @@
+// TF-IDF over hashed terms. Feature hashing keeps memory fixed (one document-frequency counter per bucket)
+// with no eviction to coordinate with clusters that hold term indices; a bounded name table keeps the
+// string of the more frequent terms so labels stay readable.
+
+/** Sparse vector: strictly increasing indices with parallel values. */
+export interface SparseVector {
+  readonly idx: Int32Array;
+  readonly val: Float32Array;
+}
+
+export interface VectorizerOptions {
+  /** Hash buckets, a power of two. Default 2^20. */
+  dimensions?: number;
+  /** 1 + ln(tf) instead of raw term counts. Default true. */
+  sublinearTf?: boolean;
+  /** Cap on remembered term strings (the readable vocabulary). Default 100,000. */
+  maxNames?: number;
+}
+
+export interface VectorizerSnapshot {
+  v: 1;
+  dimensions: number;
+  sublinearTf: boolean;
+  maxNames: number;
+  docs: number;
+  /** [bucket, documentFrequency] in increasing bucket order. */
+  df: [number, number][];
+  /** [bucket, term] in the table's internal order (it breaks eviction ties). */
+  names: [number, string][];
+}
+
+/** FNV-1a over UTF-16 code units. */
+export function hashTerm(term: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < term.length; i++) {
+    h ^= term.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Online TF-IDF: `update` counts a document's terms, `transform` weights with the current statistics. */
+export class HashingVectorizer {
+  readonly dimensions: number;
+  readonly sublinearTf: boolean;
+  readonly maxNames: number;
+  private readonly mask: number;
+  private readonly df: Uint32Array;
+  private readonly names = new Map<number, string>();
+  private docs = 0;
+
+  constructor(opts: VectorizerOptions = {}) {
+    const dims = opts.dimensions ?? 1 << 20;
+    if (!Number.isInteger(Math.log2(dims)) || dims < 16) throw new RangeError(`dimensions must be a power of two >= 16, got ${dims}`);
+    this.dimensions = dims;
+    this.mask = dims - 1;
+    this.sublinearTf = opts.sublinearTf ?? true;
+    this.maxNames = Math.max(16, opts.maxNames ?? 100_000);
+    this.df = new Uint32Array(dims);
+  }
+
+  get documentCount(): number {
+    return this.docs;
+  }
+
+  /** Remembered term strings (never above maxNames). */
+  get vocabularySize(): number {
+    return this.names.size;
+  }
+
+  indexOf(term: string): number {
+    return hashTerm(term) & this.mask;
+  }
+
+  termName(index: number): string | undefined {
+    return this.names.get(index);
+  }
+
+  documentFrequency(index: number): number {
+    return this.df[index] ?? 0;
+  }
+
+  /** Smoothed idf: ln((1 + N) / (1 + df)) + 1, as scikit-learn's default. */
+  idf(index: number): number {
+    return Math.log((1 + this.docs) / (1 + (this.df[index] ?? 0))) + 1;
+  }
+
+  /** Counts one document's distinct terms into the document frequencies. */
+  update(tokens: readonly string[]): void {
+    this.docs++;
+    const seen = this.counts(tokens);
+    for (const [index, term] of seen.terms) {
+      this.df[index]!++;
+      if (!this.names.has(index)) this.remember(index, term);
+    }
+  }
+
+  /** L2-normalised TF-IDF vector of one document under the current statistics. */
+  transform(tokens: readonly string[]): SparseVector {
+    const { tf } = this.counts(tokens);
+    const idx = Int32Array.from(tf.keys()).sort();
+    const val = new Float32Array(idx.length);
+    let norm = 0;
+    for (let i = 0; i < idx.length; i++) {
+      const c = tf.get(idx[i]!)!;
+      const w = (this.sublinearTf ? 1 + Math.log(c) : c) * this.idf(idx[i]!);
+      val[i] = w;
+      norm += w * w;
+    }
+    if (norm > 0) {
+      const inv = 1 / Math.sqrt(norm);
+      for (let i = 0; i < val.length; i++) val[i] = val[i]! * inv;
+    }
+    return { idx, val };
+  }
+
+  /** update then transform: the online path. */
+  updateAndTransform(tokens: readonly string[]): SparseVector {
+    this.update(tokens);
+    return this.transform(tokens);
+  }
+
+  snapshot(): VectorizerSnapshot {
+    const df: [number, number][] = [];
+    for (let i = 0; i < this.df.length; i++) if (this.df[i] !== 0) df.push([i, this.df[i]!]);
+    return {
+      v: 1, dimensions: this.dimensions, sublinearTf: this.sublinearTf, maxNames: this.maxNames,
+      docs: this.docs, df, names: [...this.names],
+    };
+  }
+
+  static restore(s: VectorizerSnapshot): HashingVectorizer {
+    if (s.v !== 1) throw new RangeError(`unsupported vectorizer snapshot version ${String(s.v)}`);
+    const v = new HashingVectorizer({ dimensions: s.dimensions, sublinearTf: s.sublinearTf, maxNames: s.maxNames });
+    v.docs = s.docs;
+    for (const [i, c] of s.df) v.df[i] = c;
+    for (const [i, t] of s.names) v.names.set(i, t);
+    return v;
+  }
+
+  private counts(tokens: readonly string[]): { tf: Map<number, number>; terms: Map<number, string> } {
+    const tf = new Map<number, number>();
+    const terms = new Map<number, string>();
+    for (const t of tokens) {
+      const i = hashTerm(t) & this.mask;
+      const c = tf.get(i);
+      if (c === undefined) {
+        tf.set(i, 1);
+        terms.set(i, t);
+      } else tf.set(i, c + 1);
+    }
+    return { tf, terms };
+  }
+
+  private remember(index: number, term: string): void {
+    if (this.names.size >= this.maxNames) this.evictNames();
+    this.names.set(index, term);
+  }
+
+  /** Drops the rarest tenth of remembered names (ties: older entry first). Deterministic. */
+  private evictNames(): void {
+    const entries = [...this.names.keys()].map((i, order) => ({ i, order, df: this.df[i]! }));
+    entries.sort((a, b) => a.df - b.df || a.order - b.order);
+    const drop = Math.max(1, Math.floor(this.maxNames / 10));
+    for (let k = 0; k < drop && k < entries.length; k++) this.names.delete(entries[k]!.i);
+  }
+}
+
+/** Dot product of two sparse vectors. */
+export function sparseDot(a: SparseVector, b: SparseVector): number {
+  let i = 0;
+  let j = 0;
+  let s = 0;
+  while (i < a.idx.length && j < b.idx.length) {
+    const x = a.idx[i]!;
+    const y = b.idx[j]!;
+    if (x === y) s += a.val[i++]! * b.val[j++]!;
+    else if (x < y) i++;
+    else j++;
+  }
+  return s;
+}
+
+/**
+ * Batch TF-IDF: document frequencies from the whole batch first, then weights. Returns vectors in the
+ * vectorizer's hashed space, so batch centroids compare with online ones.
+ */
+export function fitTransform(docs: readonly (readonly string[])[], opts: VectorizerOptions = {}): {
+  vectorizer: HashingVectorizer;
+  vectors: SparseVector[];
+} {
+  const vectorizer = new HashingVectorizer(opts);
+  for (const d of docs) vectorizer.update(d);
+  return { vectorizer, vectors: docs.map((d) => vectorizer.transform(d)) };
+}

@@ -1,0 +1,262 @@
+// Per-cluster alert logic on bucket close: runs the detector, decides the four alert kinds
+// (new, spike, sustained_growth, regression) behind customer gates, and drives their episodes.
+import { nextBucketStart, seasonalKey } from './bucket.js';
+import type { ResolvedTrendConfig } from './config.js';
+import { addCustomers, createCustomerWindow, distinctSince, pruneCustomers, type CustomerWindow } from './customers.js';
+import { createDetectorState, stepDetector, type DetectorState } from './detector.js';
+import { advanceEpisode, openEpisode, snapshot, type AlertKind, type Episode, type EpisodeSample, type TrendEvent } from './episodes.js';
+
+export type ClusterStatus = 'open' | 'acknowledged' | 'fix_pending' | 'fix_available' | 'resolved';
+const FIXED: ReadonlySet<ClusterStatus> = new Set(['fix_available', 'resolved']);
+
+/** One cluster's counts for one closed bucket. */
+export interface ClusterBucketInput {
+  clusterId: string;
+  /** Distinct cases in the bucket. */
+  cases: number;
+  /** Distinct customers in the bucket. */
+  customers: number;
+  /** Customer ids in the bucket: makes multi-bucket customer gates exact (otherwise a lower bound). */
+  customerIds?: readonly string[];
+}
+
+export interface ClusterMeta {
+  /** When the cluster was born; defaults to the first bucket it is evaluated in. */
+  firstSeenAt?: number;
+  status?: ClusterStatus;
+  /** When the owner marked it fixed (status fix_available / resolved). */
+  fixedAt?: number | null;
+}
+
+/** Serialisable per-cluster trend state. */
+export interface ClusterTrendState {
+  v: 1;
+  clusterId: string;
+  firstSeenAt: number;
+  lastBucket: number | null;
+  detector: DetectorState;
+  totalCases: number;
+  /** Lower bound on distinct customers since birth (exact with ids, up to the window cap). */
+  lifeCustomers: number;
+  customers: CustomerWindow;
+  /** Ring of the last regression.windowBuckets buckets: start, cases, customers. */
+  ringB: number[];
+  ringC: number[];
+  ringU: number[];
+  /** Observed / expected / max bucket customers over the current growth-evidence run. */
+  runObs: number;
+  runExp: number;
+  runStart: number;
+  runMaxCustomers: number;
+  newFired: boolean;
+  fixedAt: number | null;
+  preFixRate: number;
+  episodes: Partial<Record<AlertKind, Episode>>;
+  cooldownUntil: Partial<Record<AlertKind, number>>;
+}
+
+const CUSTOMER_CAP = 256;
+const MAX_GAP_BUCKETS = 24 * 14;
+
+export function createClusterState(clusterId: string, firstSeenAt: number): ClusterTrendState {
+  return {
+    v: 1,
+    clusterId,
+    firstSeenAt,
+    lastBucket: null,
+    detector: createDetectorState(),
+    totalCases: 0,
+    lifeCustomers: 0,
+    customers: createCustomerWindow(),
+    ringB: [],
+    ringC: [],
+    ringU: [],
+    runObs: 0,
+    runExp: 0,
+    runStart: firstSeenAt,
+    runMaxCustomers: 0,
+    newFired: false,
+    fixedAt: null,
+    preFixRate: 0,
+    episodes: {},
+    cooldownUntil: {},
+  };
+}
+
+/**
+ * Fold one closed bucket into a cluster's state and return the episode events it causes.
+ * Buckets at or before the last one seen are ignored (replays are idempotent); skipped
+ * buckets are filled with zero counts first. `now` only stamps events.
+ */
+export function evaluateCluster(
+  st: ClusterTrendState,
+  input: ClusterBucketInput,
+  meta: ClusterMeta,
+  bucket: number,
+  now: number,
+  cfg: ResolvedTrendConfig,
+): TrendEvent[] {
+  if (st.lastBucket !== null && bucket <= st.lastBucket) return [];
+  const events: TrendEvent[] = [];
+  if (st.lastBucket !== null) {
+    let b = nextBucketStart(st.lastBucket, cfg.bucket, cfg.timeZone);
+    for (let i = 0; b < bucket && i < MAX_GAP_BUCKETS; i++) {
+      events.push(...stepCluster(st, { clusterId: st.clusterId, cases: 0, customers: 0 }, meta, b, now, cfg));
+      b = nextBucketStart(b, cfg.bucket, cfg.timeZone);
+    }
+  }
+  events.push(...stepCluster(st, input, meta, bucket, now, cfg));
+  return events;
+}
+
+function stepCluster(
+  st: ClusterTrendState,
+  input: ClusterBucketInput,
+  meta: ClusterMeta,
+  bucket: number,
+  now: number,
+  cfg: ResolvedTrendConfig,
+  slot = seasonalKey(bucket, cfg.timeZone).slot,
+): TrendEvent[] {
+  const cases = Math.max(0, input.cases);
+  const bucketCustomers = Math.max(0, Math.min(input.customers, cases || input.customers));
+  const step = stepDetector(st.detector, slot, cases, cfg.detectorResolved);
+  trackVolume(st, input, bucketCustomers, step.expected, bucket, cfg);
+  trackFix(st, meta);
+  st.lastBucket = bucket;
+
+  const events: TrendEvent[] = [];
+  const run = (kind: AlertKind, wantOpen: boolean, active: boolean, sample: EpisodeSample, startBucket = bucket): void => {
+    const ep = st.episodes[kind];
+    if (ep) {
+      const change = advanceEpisode(ep, sample, active, cfg.episode.quietBuckets, cfg.episode.updateMinGrowth);
+      if (change === 'closed') {
+        delete st.episodes[kind];
+        st.cooldownUntil[kind] = bucket + cfg.episode.cooldownHours * 3_600_000;
+      }
+      if (change) events.push({ type: change, episode: snapshot(ep) });
+      return;
+    }
+    if (!wantOpen || bucket < (st.cooldownUntil[kind] ?? -Infinity)) return;
+    const opened = openEpisode(st.clusterId, kind, startBucket, sample);
+    st.episodes[kind] = opened;
+    events.push({ type: 'opened', episode: snapshot(opened) });
+  };
+
+  // new: a young cluster reaching N cases from M customers; fires once per cluster.
+  const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
+  const newOpen = young && !st.newFired && st.totalCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
+  if (newOpen) st.newFired = true;
+  run('new', newOpen, young && cases > 0, sampleOf(bucket, now, cases, step.expected, st.totalCases, st.lifeCustomers), st.firstSeenAt);
+
+  const warm = st.detector.n > cfg.warmupBuckets;
+  const excess = cases - step.expected;
+  // spike: one surprising bucket, well above expectation, from enough distinct customers.
+  const spikeOpen =
+    warm &&
+    step.surprise >= cfg.spike.openSurprise &&
+    cases >= cfg.spike.minRatio * step.expected &&
+    excess >= cfg.gates.minExcessCases &&
+    bucketCustomers >= cfg.gates.minCustomers;
+  run('spike', spikeOpen, step.surprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
+
+  // sustained_growth: CUSUM evidence over several buckets, none of which need be extreme.
+  const runCustomers = input.customerIds ? distinctSince(st.customers, st.runStart) : st.runMaxCustomers;
+  const growthOpen =
+    warm &&
+    !st.episodes.spike &&
+    step.growth >= cfg.growth.openEvidence &&
+    step.growthRun >= cfg.growth.minBuckets &&
+    st.runObs >= cfg.growth.minRatio * st.runExp &&
+    st.runObs - st.runExp >= cfg.gates.minExcessCases &&
+    runCustomers >= cfg.gates.minCustomers;
+  run('sustained_growth', growthOpen, step.growth >= cfg.growth.closeEvidence, sampleOf(bucket, now, cases, step.expected, step.growth, runCustomers), st.runStart);
+
+  // regression: volume returns after the owner marked the cluster fixed.
+  const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
+  run('regression', reg.open, reg.open, sampleOf(bucket, now, cases, step.expected, reg.score, reg.customers));
+  return events;
+}
+
+function sampleOf(bucket: number, now: number, observed: number, expected: number, score: number, customers: number): EpisodeSample {
+  return { bucket, now, observed, expected, score, customers };
+}
+
+function trackVolume(
+  st: ClusterTrendState,
+  input: ClusterBucketInput,
+  customers: number,
+  expected: number,
+  bucket: number,
+  cfg: ResolvedTrendConfig,
+): void {
+  const ids = input.customerIds;
+  st.totalCases += input.cases;
+  if (ids && ids.length > 0) {
+    addCustomers(st.customers, ids, bucket, CUSTOMER_CAP);
+    if (st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
+  } else {
+    st.lifeCustomers = Math.max(st.lifeCustomers, customers);
+  }
+  pruneCustomers(st.customers, bucket - 7 * 86_400_000);
+
+  const w = cfg.regression.windowBuckets;
+  st.ringB.push(bucket);
+  st.ringC.push(input.cases);
+  st.ringU.push(customers);
+  if (st.ringB.length > w) {
+    st.ringB.shift();
+    st.ringC.shift();
+    st.ringU.shift();
+  }
+
+  const d = st.detector;
+  if (d.cusumRun <= 1) {
+    st.runObs = 0;
+    st.runExp = 0;
+    st.runStart = bucket;
+    st.runMaxCustomers = 0;
+  }
+  if (d.cusumRun > 0) {
+    st.runObs += input.cases;
+    st.runExp += expected;
+    st.runMaxCustomers = Math.max(st.runMaxCustomers, customers);
+  }
+}
+
+function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {
+  const fixedAt = meta.status && FIXED.has(meta.status) && meta.fixedAt != null ? meta.fixedAt : null;
+  if (fixedAt !== st.fixedAt) {
+    st.fixedAt = fixedAt;
+    // Pre-fix rate: the detector's long-run mean per bucket when the fix was first seen.
+    st.preFixRate = st.detector.mean;
+    delete st.cooldownUntil.regression;
+  }
+}
+
+function regressionCheck(
+  st: ClusterTrendState,
+  meta: ClusterMeta,
+  bucket: number,
+  haveIds: boolean,
+  cfg: ResolvedTrendConfig,
+): { open: boolean; score: number; customers: number } {
+  const r = cfg.regression;
+  if (st.fixedAt === null) return { open: false, score: 0, customers: 0 };
+  const watchStart = st.fixedAt + r.graceHours * 3_600_000;
+  if (bucket < watchStart || bucket >= st.fixedAt + r.watchDays * 86_400_000) return { open: false, score: 0, customers: 0 };
+  let cases = 0;
+  let maxCustomers = 0;
+  let since = Infinity;
+  for (let i = 0; i < st.ringB.length; i++) {
+    if (st.ringB[i]! < watchStart) continue;
+    cases += st.ringC[i]!;
+    maxCustomers = Math.max(maxCustomers, st.ringU[i]!);
+    since = Math.min(since, st.ringB[i]!);
+  }
+  const customers = haveIds && since !== Infinity ? distinctSince(st.customers, since) : maxCustomers;
+  const preFix = st.preFixRate * r.windowBuckets;
+  const need = Math.max(r.minCases, r.fractionOfPreFix * preFix);
+  const open = cases >= need && customers >= r.minCustomers && meta.status !== undefined && FIXED.has(meta.status);
+  return { open, score: preFix > 0 ? cases / preFix : cases, customers };
+}

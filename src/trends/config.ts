@@ -1,0 +1,109 @@
+// Trend configuration: one zod schema with defaults for bucketing, the detector, each alert
+// kind's open/close rules, customer gates and episode lifecycle.
+import { z } from 'zod';
+import { type BucketSpec, nominalBucketMs } from './bucket.js';
+import { detectorConfigSchema, type DetectorConfig } from './detector.js';
+
+const bucketSchema = z.union([
+  z.enum(['hour', 'day', 'week']),
+  z.object({ minutes: z.number().int().positive() }),
+]);
+
+export const trendConfigSchema = z.object({
+  /** Event-time bucket the counts are kept in. */
+  bucket: bucketSchema.default('hour'),
+  /** IANA zone for day/week buckets and hour-of-day / day-of-week seasonality. */
+  timeZone: z
+    .string()
+    .default('UTC')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'timeZone must be an IANA time zone, e.g. "Europe/Berlin"'),
+  /** Detector settings; bucketMinutes is derived from `bucket` unless given. */
+  detector: detectorConfigSchema.partial().default({}),
+  /** Buckets a cluster's detector must have seen before spike / growth alerts (young clusters get `new`). */
+  warmupBuckets: z.number().int().nonnegative().default(48),
+  gates: z
+    .object({
+      /** Distinct customers an episode needs before it opens: one customer writing twenty times is not a trend. */
+      minCustomers: z.number().int().positive().default(3),
+      /** Cases above expectation an episode needs before it opens. */
+      minExcessCases: z.number().nonnegative().default(3),
+    })
+    .default({ minCustomers: 3, minExcessCases: 3 }),
+  new: z
+    .object({
+      /** A cluster is young for this long after it was first seen. */
+      maxAgeHours: z.number().positive().default(72),
+      minCases: z.number().int().positive().default(5),
+      minCustomers: z.number().int().positive().default(3),
+    })
+    .default({ maxAgeHours: 72, minCases: 5, minCustomers: 3 }),
+  spike: z
+    .object({
+      /** Calibrated surprise (-log10 p) that opens a spike. */
+      openSurprise: z.number().positive().default(5),
+      /** Surprise under which a bucket counts as quiet for closing. */
+      closeSurprise: z.number().nonnegative().default(1.5),
+      /** Observed / expected the opening bucket must reach. */
+      minRatio: z.number().positive().default(2),
+    })
+    .default({ openSurprise: 5, closeSurprise: 1.5, minRatio: 2 }),
+  growth: z
+    .object({
+      /** CUSUM evidence (log10 likelihood ratio) that opens sustained growth. */
+      openEvidence: z.number().positive().default(5),
+      /** Evidence under which a bucket counts as quiet. */
+      closeEvidence: z.number().nonnegative().default(1),
+      /** Buckets the evidence must have been accumulating. */
+      minBuckets: z.number().int().positive().default(4),
+      /** Observed / expected over the accumulating run. */
+      minRatio: z.number().positive().default(1.3),
+    })
+    .default({ openEvidence: 5, closeEvidence: 1, minBuckets: 4, minRatio: 1.3 }),
+  regression: z
+    .object({
+      /** Stragglers right after a fix are expected; watch starts after this. */
+      graceHours: z.number().nonnegative().default(24),
+      /** Watch ends this long after the fix. */
+      watchDays: z.number().positive().default(90),
+      /** Rolling window (buckets) the returning volume is summed over. */
+      windowBuckets: z.number().int().positive().default(24),
+      minCases: z.number().int().positive().default(3),
+      minCustomers: z.number().int().positive().default(2),
+      /** Window volume must also reach this fraction of the pre-fix expected volume. */
+      fractionOfPreFix: z.number().nonnegative().default(0.25),
+    })
+    .default({ graceHours: 24, watchDays: 90, windowBuckets: 24, minCases: 3, minCustomers: 2, fractionOfPreFix: 0.25 }),
+  episode: z
+    .object({
+      /** Consecutive quiet buckets that close an episode. */
+      quietBuckets: z.number().int().positive().default(3),
+      /** After closing, the same cluster+kind cannot open again for this long. */
+      cooldownHours: z.number().nonnegative().default(24),
+      /** Relative growth of the peak (count or score) that emits an `updated` event. */
+      updateMinGrowth: z.number().nonnegative().default(0.1),
+    })
+    .default({ quietBuckets: 3, cooldownHours: 24, updateMinGrowth: 0.1 }),
+});
+
+export type TrendConfigInput = z.input<typeof trendConfigSchema>;
+export type TrendConfig = z.infer<typeof trendConfigSchema> & { bucket: BucketSpec };
+
+/** Parsed config plus the detector config with bucketMinutes filled in from the bucket. */
+export interface ResolvedTrendConfig extends TrendConfig {
+  detectorResolved: DetectorConfig;
+  bucketMs: number;
+}
+
+export function resolveTrendConfig(input: TrendConfigInput = {}): ResolvedTrendConfig {
+  const cfg = trendConfigSchema.parse(input) as TrendConfig;
+  const bucketMs = nominalBucketMs(cfg.bucket);
+  const detectorResolved = detectorConfigSchema.parse({ bucketMinutes: bucketMs / 60_000, ...cfg.detector });
+  return { ...cfg, detectorResolved, bucketMs };
+}

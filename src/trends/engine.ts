@@ -1,0 +1,47 @@
+// Bucket close for many clusters at once: every known cluster is stepped (silent ones with a
+// zero count, so their baselines decay and episodes can close), new clusters get fresh state.
+import type { ResolvedTrendConfig } from './config.js';
+import { createClusterState, evaluateCluster, type ClusterBucketInput, type ClusterMeta, type ClusterTrendState } from './alerts.js';
+import type { TrendEvent } from './episodes.js';
+
+export interface BucketCloseInput {
+  /** Start (ms) of the bucket that just closed. */
+  bucket: number;
+  /** Wall-clock time of the evaluation; only stamps events. */
+  now: number;
+  /** Counts for the clusters that had cases in the bucket. */
+  counts: readonly ClusterBucketInput[];
+  /** Cluster metadata (birth, status, fix time); missing means defaults. */
+  meta?: (clusterId: string) => ClusterMeta | undefined;
+}
+
+/**
+ * Evaluates one bucket close for all clusters in `states` plus any new ones in `counts`.
+ * Mutates `states` (plain JSON values, safe to persist) and returns the events in cluster order.
+ */
+export function evaluateBucketClose(
+  states: Map<string, ClusterTrendState>,
+  input: BucketCloseInput,
+  cfg: ResolvedTrendConfig,
+): TrendEvent[] {
+  const events: TrendEvent[] = [];
+  const seen = new Set<string>();
+  const metaOf = (id: string): ClusterMeta => input.meta?.(id) ?? {};
+  for (const c of input.counts) {
+    if (seen.has(c.clusterId)) throw new RangeError(`duplicate counts for cluster ${c.clusterId} in bucket ${input.bucket}`);
+    seen.add(c.clusterId);
+    let st = states.get(c.clusterId);
+    const meta = metaOf(c.clusterId);
+    if (!st) {
+      st = createClusterState(c.clusterId, meta.firstSeenAt ?? input.bucket);
+      states.set(c.clusterId, st);
+    }
+    for (const e of evaluateCluster(st, c, meta, input.bucket, input.now, cfg)) events.push(e);
+  }
+  for (const [id, st] of states) {
+    if (seen.has(id)) continue;
+    const zero: ClusterBucketInput = { clusterId: id, cases: 0, customers: 0 };
+    for (const e of evaluateCluster(st, zero, metaOf(id), input.bucket, input.now, cfg)) events.push(e);
+  }
+  return events;
+}

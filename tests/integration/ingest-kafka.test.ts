@@ -1,0 +1,149 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Producer } from 'kafkajs';
+import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { KafkaSource, kafkaClient } from '../../src/sources/index.js';
+import { runPipeline } from '../../src/pipeline/run.js';
+import { createMasker } from '../../src/pipeline/wire.js';
+import { Metrics } from '../../src/pipeline/metrics.js';
+import type { Config } from '../../src/config/index.js';
+import { admin, brokers, createTopic, goodEvent, silentLog, testConfig, waitFor } from '../helpers/env.js';
+
+type Row = Record<string, string | number>;
+
+async function rows(store: Store, query: string, params: Record<string, unknown> = {}): Promise<Row[]> {
+  const rs = await store.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<Row>();
+}
+
+function hasKcat(): boolean {
+  try {
+    execFileSync('kcat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Kafka → ClickHouse ingestion (real broker, chDB)', () => {
+  let config: Config;
+  let store: Store;
+  let producer: Producer;
+  const good = new Map<string, { partition: number; offset: string }>();
+  const bad = new Map<string, string>(); // "partition:offset" → expected reason code
+
+  beforeAll(async () => {
+    config = testConfig({ 'ingest.maxMessageBytes': 1_048_576 });
+    await createTopic(config.kafka.topic, 3);
+    store = await openStore(config.clickhouse);
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+    producer = admin().producer();
+    await producer.connect();
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await store?.close();
+  });
+
+  async function send(partition: number, value: Buffer | string, badReason?: string, id?: string) {
+    const [meta] = await producer.send({ topic: config.kafka.topic, messages: [{ partition, value }] });
+    const at = `${partition}:${meta!.baseOffset}`;
+    if (badReason) bad.set(at, badReason);
+    else good.set(id!, { partition, offset: meta!.baseOffset! });
+  }
+
+  async function sendGood(from: number, to: number) {
+    for (let i = from; i < to; i++) {
+      const ev = goodEvent(i);
+      await send(i % 3, JSON.stringify(ev), undefined, ev.event_id);
+    }
+  }
+
+  function consume(metrics: Metrics, beforeInsert?: (table: string) => void) {
+    const source = new KafkaSource(kafkaClient(config.kafka, silentLog), config.kafka, silentLog);
+    const done = runPipeline({
+      config,
+      log: silentLog,
+      store,
+      source,
+      mask: createMasker(config),
+      metrics,
+      ...(beforeInsert ? { beforeInsert } : {}),
+    });
+    return { source, done };
+  }
+
+  it('stores every good event once and dead-letters every bad one with its reason and offset, across a crash', async () => {
+    await sendGood(0, 60);
+    await send(0, '{"event_id": "x1", "case_id": ', 'invalid_json');
+    await send(1, JSON.stringify({ event_id: 'x2', channel: 'email' }), 'schema_violation');
+    await send(2, JSON.stringify({ ...goodEvent(1000), channel: 42 }), 'schema_violation');
+    await send(0, JSON.stringify({ ...goodEvent(1001), occurred_at: 'yesterday' }), 'schema_violation');
+    await send(1, JSON.stringify({ ...goodEvent(1002), description: 'x'.repeat(2 * 1024 * 1024) }), 'oversize');
+    await send(2, Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), 'invalid_utf8');
+    await send(0, '[1,2,3]', 'not_an_object');
+    const hostile = { ...goodEvent(1003), description: "'); DROP TABLE case_events; -- <script>alert(1)</script>\u0000 \u202e" };
+    await send(1, JSON.stringify(hostile), undefined, hostile.event_id);
+    if (hasKcat()) {
+      // A second, independent real client producing into the same topic.
+      const ev = goodEvent(2000);
+      execFileSync('kcat', ['-b', brokers().join(','), '-t', config.kafka.topic, '-p', '2', '-P'], { input: `${JSON.stringify(ev)}\n` });
+      good.set(ev.event_id, { partition: 2, offset: '?' });
+    }
+
+    // First consumer crashes (a non-retriable failure at the store boundary) in the middle of a batch:
+    // its case_events rows landed, its dead letters did not, its offsets were not committed.
+    const m1 = new Metrics();
+    const first = consume(m1, (table) => {
+      if (table === 'dead_letters') throw new TypeError('injected crash during insert');
+    });
+    await expect(first.done).rejects.toThrow(/injected crash/);
+    await first.source.stop().catch(() => {});
+    expect(m1.get('events_stored')).toBe(0); // the crashing batch never finished
+
+    await sendGood(60, 120);
+    const m2 = new Metrics();
+    const second = consume(m2);
+    const expectedGood = good.size;
+    await waitFor('all events stored', async () => {
+      const [r] = await rows(store, 'SELECT count() AS n FROM case_events WHERE source_topic = {t:String}', { t: config.kafka.topic });
+      const [d] = await rows(store, 'SELECT count() AS n FROM dead_letters WHERE source_topic = {t:String}', { t: config.kafka.topic });
+      return Number(r!['n']) >= expectedGood && Number(d!['n']) >= bad.size;
+    });
+    await second.source.stop();
+    await second.done;
+    expect(m2.get('replayed_ranges')).toBeGreaterThanOrEqual(1); // the half-written range was replayed
+
+    const stored = await rows(store, 'SELECT event_id, count() AS n FROM case_events WHERE source_topic = {t:String} GROUP BY event_id', { t: config.kafka.topic });
+    expect(stored.filter((r) => Number(r['n']) !== 1)).toEqual([]); // nothing stored twice
+    for (const id of good.keys()) expect(stored.some((r) => r['event_id'] === id), `missing ${id}`).toBe(true);
+    expect(stored.length).toBe(expectedGood);
+
+    const dead = await rows(
+      store,
+      'SELECT source_partition AS p, source_offset AS o, reason_code AS code, reason, count() OVER (PARTITION BY p, o) AS n FROM dead_letters WHERE source_topic = {t:String}',
+      { t: config.kafka.topic },
+    );
+    expect(dead.length).toBe(bad.size);
+    for (const d of dead) {
+      expect(Number(d['n'])).toBe(1);
+      expect(bad.get(`${d['p']}:${d['o']}`)).toBe(d['code']);
+      expect(String(d['reason']).length).toBeGreaterThan(5);
+    }
+
+    // PII never reaches storage.
+    const leaked = await rows(store, "SELECT count() AS n FROM case_events WHERE description LIKE '%@example.com%' OR description LIKE '%A12-3456%'");
+    expect(Number(leaked[0]!['n'])).toBe(0);
+
+    // Offsets were committed through the end of every partition.
+    const a = admin().admin();
+    await a.connect();
+    const committed = await a.fetchOffsets({ groupId: config.kafka.groupId, topics: [config.kafka.topic] });
+    const ends = await a.fetchTopicOffsets(config.kafka.topic);
+    await a.disconnect();
+    for (const p of committed[0]!.partitions) {
+      expect(p.offset).toBe(ends.find((e) => e.partition === p.partition)!.high);
+    }
+  });
+});
