@@ -166,6 +166,14 @@ function main(): void {
       counts.push({ clusterId: c.id, cases: n + angry, customers: new Set(ids).size, customerIds: ids });
     }
     const events = evaluateBucketClose(states, { bucket: T0 + t * HOUR, now: T0 + (t + 1) * HOUR + 60_000, counts, meta: () => ({ firstSeenAt: T0 - 90 * 86_400_000 }) }, cfg);
+    if (process.env.BENCH_TRACE) {
+      const st = states.get(process.env.BENCH_TRACE);
+      const tr = Number(process.env.BENCH_T ?? -1);
+      if (st && t >= tr - 3 && t <= tr + 10) {
+        const c = counts.find((x) => x.clusterId === process.env.BENCH_TRACE);
+        process.stderr.write(`t${t} cases ${c?.cases ?? 0} cust ${c?.customers ?? 0} n ${st.detector.n} eps ${JSON.stringify(Object.keys(st.episodes))} cd ${JSON.stringify(st.cooldownUntil)} ev ${JSON.stringify(events.filter((e) => e.episode.clusterId === process.env.BENCH_TRACE).map((e) => [e.type, e.episode.kind, e.episode.score.toFixed(1)]))}\n`);
+      }
+    }
     for (const e of events) {
       if (e.type !== 'opened' || (e.episode.kind !== 'spike' && e.episode.kind !== 'sustained_growth')) continue;
       opened++;
@@ -223,6 +231,11 @@ function main(): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
+  }
+  if (process.env.BENCH_DEBUG) {
+    for (const x of big.filter((y) => y.detectedAt === null && y.baseline >= 3).slice(0, 25)) {
+      process.stderr.write(`missed c${x.cluster} start ${x.start} (h${x.start % 24}) len ${x.length} x${x.multiplier.toFixed(1)} base ${x.baseline.toFixed(1)}\n`);
+    }
   }
   const f = (x: number | null, d = 3): string => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
   process.stdout.write(

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from '../config/index.js';
+import { migrate, openStore, type Store } from '../store/index.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -72,4 +73,15 @@ export function duration(v: string, flag: string): number {
 
 export function print(data: unknown): void {
   process.stdout.write(typeof data === 'string' ? `${data}\n` : `${JSON.stringify(data, null, 2)}\n`);
+}
+
+/** Opens the configured store, applies pending migrations, runs `fn`, always closes. */
+export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(config.clickhouse);
+  try {
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }

@@ -32,6 +32,8 @@ export interface ClusterState {
   indexed: number[];
   /** Size at which the postings are refreshed next. */
   nextRefresh: number;
+  /** Changed since the last maintenance pass (only changed clusters look for merge partners). */
+  dirty: boolean;
 }
 
 /** Cosine between a unit document vector and the cluster's summed vector. */
@@ -72,6 +74,7 @@ export function addMember(c: ClusterState, v: SparseVector, dot: number, time: n
   }
   c.norm2 += 2 * dot + vv;
   c.size++;
+  c.dirty = true;
   if (time > c.lastSeen) c.lastSeen = time;
   if (time < c.firstSeen) c.firstSeen = time;
 }
@@ -129,6 +132,7 @@ export function absorb(into: ClusterState, from: ClusterState, maxExamples: numb
   into.norm2 = 0;
   for (const s of into.terms.values()) into.norm2 += s.w * s.w;
   into.size += from.size;
+  into.dirty = true;
   into.firstSeen = Math.min(into.firstSeen, from.firstSeen);
   into.lastSeen = Math.max(into.lastSeen, from.lastSeen);
   for (const ex of from.examples) offerExample(into, ex, maxExamples);

@@ -137,9 +137,11 @@ export class OnlineClusterer {
     const o = this.options;
     for (let slot = 0; slot < this.state.slots.length; slot++) {
       const a = this.state.slots[slot];
-      if (a === undefined) continue;
-      const top = topTerms(a, o.indexTerms);
-      const cands = this.index.candidates(top.map(([t]) => t), top.map(([, w]) => w), o.candidates, slot);
+      if (a === undefined || !a.dirty) continue;
+      a.dirty = false;
+      const inv = 1 / Math.sqrt(a.norm2);
+      const weights = a.indexed.map((t) => (a.terms.get(t)?.w ?? 0) * inv);
+      const cands = this.index.candidates(a.indexed, weights, o.candidates, slot);
       for (const bs of cands) {
         const b = this.state.slots[bs];
         if (b === undefined) continue;
@@ -197,7 +199,7 @@ export class OnlineClusterer {
     const slot = st.free.length > 0 ? st.free.pop()! : st.slots.length;
     const c: ClusterState = {
       id: `${this.options.idPrefix}${st.seq}`, seq: st.seq, slot, size: 0, norm2: 0, terms: new Map(),
-      firstSeen: ev.time, lastSeen: ev.time, examples: [], indexed: [], nextRefresh: 2,
+      firstSeen: ev.time, lastSeen: ev.time, examples: [], indexed: [], nextRefresh: 2, dirty: true,
     };
     st.seq++;
     st.slots[slot] = c;

@@ -13,7 +13,11 @@ export class PostingIndex {
   private touched: Int32Array;
   private mark: Uint8Array;
 
-  constructor(capacity: number) {
+  /** Entries per term; a full list keeps the heaviest, so lookups stay bounded as clusters grow. */
+  readonly maxPosting: number;
+
+  constructor(capacity: number, maxPosting = 64) {
+    this.maxPosting = Math.max(1, maxPosting);
     this.acc = new Float64Array(capacity);
     this.touched = new Int32Array(capacity);
     this.mark = new Uint8Array(capacity);
@@ -22,8 +26,16 @@ export class PostingIndex {
   add(term: number, slot: number, weight: number): void {
     let p = this.map.get(term);
     if (p === undefined) this.map.set(term, (p = { slots: [], weights: [] }));
-    p.slots.push(slot);
-    p.weights.push(weight);
+    if (p.slots.length < this.maxPosting) {
+      p.slots.push(slot);
+      p.weights.push(weight);
+      return;
+    }
+    let min = 0;
+    for (let k = 1; k < p.weights.length; k++) if (p.weights[k]! < p.weights[min]!) min = k;
+    if (weight <= p.weights[min]!) return;
+    p.slots[min] = slot;
+    p.weights[min] = weight;
   }
 
   remove(term: number, slot: number): void {

@@ -21,6 +21,7 @@ interface ClusterJson {
   examples: { text: string; eventId: string; sim: number }[];
   indexed: number[];
   nextRefresh: number;
+  dirty: boolean;
 }
 
 interface SnapshotJson {
@@ -45,7 +46,7 @@ export function toSnapshot(c: OnlineClusterer): string {
     clusters.push({
       id: s.id, seq: s.seq, slot: s.slot, size: s.size, norm2: s.norm2,
       terms: [...s.terms].map(([t, v]) => [t, v.w, v.c]), firstSeen: s.firstSeen, lastSeen: s.lastSeen,
-      examples: s.examples.map((e) => ({ ...e })), indexed: [...s.indexed], nextRefresh: s.nextRefresh,
+      examples: s.examples.map((e) => ({ ...e })), indexed: [...s.indexed], nextRefresh: s.nextRefresh, dirty: s.dirty,
     });
   }
   const snap: SnapshotJson = {
@@ -67,7 +68,7 @@ export function fromSnapshot(json: string, make: (opts: OnlineOptions, vec: Hash
     slots[j.slot] = {
       id: j.id, seq: j.seq, slot: j.slot, size: j.size, norm2: j.norm2,
       terms: new Map(j.terms.map(([t, w, n]) => [t, { w, c: n }])), firstSeen: j.firstSeen, lastSeen: j.lastSeen,
-      examples: j.examples.map((e) => ({ ...e })), indexed: [...j.indexed], nextRefresh: j.nextRefresh,
+      examples: j.examples.map((e) => ({ ...e })), indexed: [...j.indexed], nextRefresh: j.nextRefresh, dirty: j.dirty,
     };
   }
   c.state = { slots, free: [...full.free], live: full.clusters.length, seq: full.seq, events: full.events };

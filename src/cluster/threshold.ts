@@ -23,6 +23,8 @@ export interface ThresholdState {
   seen: number;
   rng: number;
   sample: [number[], number[]][];
+  sum: number;
+  sq: number;
   current: number;
 }
 
@@ -40,6 +42,9 @@ export class ThresholdTracker {
   private pairs: Float64Array;
   private seen = 0;
   private current: number;
+  /** Sum and sum of squares of the off-diagonal pair similarities, kept incrementally. */
+  private sum = 0;
+  private sq = 0;
 
   constructor(opts: ThresholdOptions) {
     const t = opts.threshold;
@@ -66,9 +71,18 @@ export class ThresholdTracker {
       slot = Math.floor(this.rng.next() * this.seen);
       if (slot >= this.size) return;
     }
+    const replacing = slot < this.sample.length;
     this.sample[slot] = v;
     for (let j = 0; j < this.sample.length; j++) {
-      const s = j === slot ? 1 : sparseDot(v, this.sample[j]!);
+      if (j === slot) continue;
+      const old = this.pairs[slot * this.size + j]!;
+      if (replacing) {
+        this.sum -= old;
+        this.sq -= old * old;
+      }
+      const s = sparseDot(v, this.sample[j]!);
+      this.sum += s;
+      this.sq += s * s;
       this.pairs[slot * this.size + j] = s;
       this.pairs[j * this.size + slot] = s;
     }
@@ -77,27 +91,18 @@ export class ThresholdTracker {
 
   private recompute(): void {
     const n = this.sample.length;
-    let count = 0;
-    let sum = 0;
-    let sq = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const s = this.pairs[i * this.size + j]!;
-        sum += s;
-        sq += s * s;
-        count++;
-      }
-    }
+    const count = (n * (n - 1)) / 2;
     if (count < MIN_PAIRS) return;
-    const mean = sum / count;
-    const sd = Math.sqrt(Math.max(0, sq / count - mean * mean));
+    const mean = this.sum / count;
+    const sd = Math.sqrt(Math.max(0, this.sq / count - mean * mean));
     this.current = Math.min(1, mean + this.z * sd);
   }
 
   toJSON(): ThresholdState {
     return {
       fixed: this.fixed, z: this.z, size: this.size, seen: this.seen, rng: this.rng.state,
-      sample: this.sample.map((v) => [Array.from(v.idx), Array.from(v.val)]), current: this.current,
+      sample: this.sample.map((v) => [Array.from(v.idx), Array.from(v.val)]), sum: this.sum, sq: this.sq,
+      current: this.current,
     };
   }
 
@@ -106,6 +111,8 @@ export class ThresholdTracker {
     t.seen = s.seen;
     t.rng = new Mulberry32(s.rng);
     t.sample = s.sample.map(([i, v]) => ({ idx: Int32Array.from(i), val: Float32Array.from(v) }));
+    t.sum = s.sum;
+    t.sq = s.sq;
     for (let a = 0; a < t.sample.length; a++) {
       for (let b = 0; b < t.sample.length; b++) t.pairs[a * t.size + b] = a === b ? 1 : sparseDot(t.sample[a]!, t.sample[b]!);
     }

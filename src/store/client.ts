@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { readSecret, type Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
@@ -57,7 +57,8 @@ async function ping(client: ClickHouseClient, location: string): Promise<void> {
 
 function classifyOpenError(err: unknown, location: string): PipelineError {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/Cannot lock file|lock/i.test(msg)) {
+  // chDB prints "Cannot lock file …/status" on stderr and throws a generic "Failed to create connection".
+  if (/Cannot lock file/i.test(msg) || (/Failed to create connection/i.test(msg) && existsSync(join(location, 'status')))) {
     return new PipelineError(
       'store_locked',
       'store',

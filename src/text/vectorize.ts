@@ -87,37 +87,27 @@ export class HashingVectorizer {
 
   /** Counts one document's distinct terms into the document frequencies. */
   update(tokens: readonly string[]): void {
+    const n = this.hashAll(tokens);
     this.docs++;
-    const seen = this.counts(tokens);
-    for (const [index, term] of seen.terms) {
-      this.df[index]!++;
-      if (!this.names.has(index)) this.remember(index, term);
+    const sc = this.scratch;
+    for (let i = 0; i < n; i++) {
+      const index = sc[i]!;
+      if (i > 0 && sc[i - 1] === index) continue;
+      const df = ++this.df[index]!;
+      // (Re)learn the name on powers of two: cheap, and a name evicted while rare comes back once frequent.
+      if ((df & (df - 1)) === 0 && !this.names.has(index)) this.remember(index, tokens[this.order[i]!]!);
     }
   }
 
   /** L2-normalised TF-IDF vector of one document under the current statistics. */
   transform(tokens: readonly string[]): SparseVector {
-    const { tf } = this.counts(tokens);
-    const idx = Int32Array.from(tf.keys()).sort();
-    const val = new Float32Array(idx.length);
-    let norm = 0;
-    for (let i = 0; i < idx.length; i++) {
-      const c = tf.get(idx[i]!)!;
-      const w = (this.sublinearTf ? 1 + Math.log(c) : c) * this.idf(idx[i]!);
-      val[i] = w;
-      norm += w * w;
-    }
-    if (norm > 0) {
-      const inv = 1 / Math.sqrt(norm);
-      for (let i = 0; i < val.length; i++) val[i] = val[i]! * inv;
-    }
-    return { idx, val };
+    return this.weigh(this.hashAll(tokens));
   }
 
-  /** update then transform: the online path. */
+  /** update then transform: the online path (hashes once). */
   updateAndTransform(tokens: readonly string[]): SparseVector {
     this.update(tokens);
-    return this.transform(tokens);
+    return this.weigh(this.scratchLength);
   }
 
   snapshot(): VectorizerSnapshot {
@@ -138,18 +128,59 @@ export class HashingVectorizer {
     return v;
   }
 
-  private counts(tokens: readonly string[]): { tf: Map<number, number>; terms: Map<number, string> } {
-    const tf = new Map<number, number>();
-    const terms = new Map<number, string>();
-    for (const t of tokens) {
-      const i = hashTerm(t) & this.mask;
-      const c = tf.get(i);
-      if (c === undefined) {
-        tf.set(i, 1);
-        terms.set(i, t);
-      } else tf.set(i, c + 1);
+  private scratch = new Int32Array(64);
+  private order = new Int32Array(64);
+  private scratchLength = 0;
+
+  /** Hashes tokens into the scratch buffer, sorted by bucket (insertion sort: documents are short). */
+  private hashAll(tokens: readonly string[]): number {
+    const n = tokens.length;
+    if (this.scratch.length < n) {
+      this.scratch = new Int32Array(n * 2);
+      this.order = new Int32Array(n * 2);
     }
-    return { tf, terms };
+    const sc = this.scratch;
+    const ord = this.order;
+    for (let i = 0; i < n; i++) {
+      const h = hashTerm(tokens[i]!) & this.mask;
+      let p = i;
+      while (p > 0 && sc[p - 1]! > h) {
+        sc[p] = sc[p - 1]!;
+        ord[p] = ord[p - 1]!;
+        p--;
+      }
+      sc[p] = h;
+      ord[p] = i;
+    }
+    this.scratchLength = n;
+    return n;
+  }
+
+  /** TF-IDF weights of the first n scratch entries (sorted buckets, repeats = term frequency). */
+  private weigh(n: number): SparseVector {
+    const sc = this.scratch;
+    let distinct = 0;
+    for (let i = 0; i < n; i++) if (i === 0 || sc[i] !== sc[i - 1]) distinct++;
+    const idx = new Int32Array(distinct);
+    const val = new Float32Array(distinct);
+    let norm = 0;
+    for (let i = 0, k = 0; i < n; k++) {
+      const index = sc[i]!;
+      let tf = 0;
+      while (i < n && sc[i] === index) {
+        tf++;
+        i++;
+      }
+      const w = (this.sublinearTf ? 1 + Math.log(tf) : tf) * this.idf(index);
+      idx[k] = index;
+      val[k] = w;
+      norm += w * w;
+    }
+    if (norm > 0) {
+      const inv = 1 / Math.sqrt(norm);
+      for (let i = 0; i < distinct; i++) val[i] = val[i]! * inv;
+    }
+    return { idx, val };
   }
 
   private remember(index: number, term: string): void {

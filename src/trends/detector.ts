@@ -259,10 +259,11 @@ function updateCalibration(s: DetectorState, j: 0 | 1, raw: number, cfg: Detecto
   const ar = Math.max(alphaFor(cfg.calibrationHalfLifeDays * 24 * perHour), 1 / (s.n + 2));
   s.excRate[j] += ar * ((exceeded ? 1 : 0) - s.excRate[j]);
   if (exceeded) {
-    // Half-life of ~50 exceedances; one giant spike may move the tail scale only so far.
-    const excess = s.excN[j] < 5 ? raw - u : Math.min(raw - u, 10 * s.excMean[j]);
+    // Tail scale: a mean of exceedances with a prior of 10 calibrated ones, each capped at 5x
+    // the current scale, so a single giant spike cannot blunt the next one.
+    const excess = Math.min(raw - u, 5 * s.excMean[j]);
     s.excN[j] += 1;
-    s.excMean[j] += Math.max(alphaFor(50), 1 / (s.excN[j] + 1)) * (excess - s.excMean[j]);
+    s.excMean[j] += Math.max(alphaFor(50), 1 / (s.excN[j] + 10)) * (excess - s.excMean[j]);
   }
 }
 

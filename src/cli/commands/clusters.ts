@@ -1,7 +1,7 @@
-import { configFrom, duration, int, parse, print, str } from '../args.js';
+import { withStore, configFrom, duration, int, parse, print, str } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { table } from '../table.js';
-import { openStore, topClusters } from '../../store/index.js';
+import { topClusters } from '../../store/index.js';
 
 const HELP = `usage: recur clusters [--since 7d] [--limit 20] [--json]
 
@@ -14,13 +14,10 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   const since = str(values, 'since');
   const sinceMs = since ? Date.now() - duration(since, 'since') : 0;
-  const store = await openStore(config.clickhouse);
-  try {
+  return withStore(config, async (store) => {
     const rows = await topClusters(store.client, { sinceMs, limit: int(values, 'limit') ?? 20 });
     if (values['json']) print(rows);
     else print(table(rows as never, [['cluster_id', 'cluster'], ['cases', 'cases'], ['customers', 'customers'], ['contacts', 'contacts'], ['cost', 'cost'], ['label', 'label', 60]]));
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }

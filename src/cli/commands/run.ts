@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { configFrom, parse, print, str } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
@@ -19,16 +21,19 @@ options:
   --json           print the summary as JSON`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parse(argv, { input: { type: 'string' }, json: { type: 'boolean' } }, false);
+  const { values } = parse(argv, { input: { type: 'string' }, 'stdin-fd': { type: 'string' }, json: { type: 'boolean' } }, false);
   if (values['help']) return print(HELP), 0;
   const config = configFrom(values, ctx.env);
+  if (str(values, 'input') === '-' && !config.clickhouse.url) return relayStdin(argv, ctx);
   const log = createLogger(config.log.level);
   const store = await openStore(config.clickhouse);
   try {
     const m = await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
     if (m.applied.length) log.info({ applied: m.applied }, 'migrations applied');
-    const input = str(values, 'input');
-    const setup = await createSource(config, log, input, process.stdin);
+    const stdinFd = str(values, 'stdin-fd');
+    const input = stdinFd ? '-' : str(values, 'input');
+    const stdin = stdinFd ? createReadStream('', { fd: Number(stdinFd) }) : process.stdin;
+    const setup = await createSource(config, log, input, stdin);
     ctx.onShutdown(() => setup.source.stop());
     const metrics = new Metrics();
     const assigner = await createAssigner(config, store.client, log);
@@ -56,4 +61,20 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Embedded chDB reads file descriptor 0 itself whenever it holds data (clickhouse-local treats it as
+ * insert input), so with `--input -` the pipeline runs in a child whose fd 0 is empty and whose
+ * fd 3 is our stdin.
+ */
+async function relayStdin(argv: string[], ctx: CommandContext): Promise<number> {
+  const args = argv.flatMap((a, i) => (a === '-' && argv[i - 1] === '--input' ? [] : a === '--input' ? ['--stdin-fd', '3'] : [a]));
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'run', ...args], {
+    stdio: ['ignore', 'inherit', 'inherit', 0],
+  });
+  ctx.onShutdown(async () => {
+    child.kill('SIGTERM');
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
 }

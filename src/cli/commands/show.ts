@@ -1,6 +1,6 @@
-import { configFrom, parse, print, UsageError } from '../args.js';
+import { withStore, configFrom, parse, print, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
-import { clusterDetail, openStore } from '../../store/index.js';
+import { clusterDetail } from '../../store/index.js';
 
 const HELP = `usage: recur show <cluster> [--json]
 
@@ -12,8 +12,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const id = positionals[0];
   if (!id) throw new UsageError('recur show needs a cluster id (see `recur clusters`)');
   const config = configFrom(values, ctx.env);
-  const store = await openStore(config.clickhouse);
-  try {
+  return withStore(config, async (store) => {
     const detail = await clusterDetail(store.client, id);
     if (!detail) {
       process.stderr.write(`recur: no cluster "${id}"\n`);
@@ -36,7 +35,5 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       );
     }
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }

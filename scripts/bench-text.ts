@@ -1,0 +1,107 @@
+// Throughput of the text path on one core: normalise + mask → tokenise → vectorise → online assignment.
+//   npx tsx scripts/bench-text.ts [--n 1000000] [--json] [--input data/banking77/train.csv]
+// Descriptions are Banking77 training texts, varied so the stream keeps producing new strings: words
+// swapped in from other texts, PII-like tails (e-mail, order id, card number) and rare made-up words.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { OnlineClusterer } from '../src/cluster/online.js';
+import { Mulberry32 } from '../src/cluster/prng.js';
+import { parseCsvRecords } from '../src/eval/csv.js';
+import { maskPii } from '../src/text/mask.js';
+import { normalizeText } from '../src/text/normalize.js';
+import { Tokenizer } from '../src/text/tokenize.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '1000000' },
+    json: { type: 'boolean', default: false },
+    input: { type: 'string', default: '/work/shared/data/banking77/train.csv' },
+    seed: { type: 'string', default: '7' },
+  },
+});
+const total = Number(values.n);
+const base = parseCsvRecords(readFileSync(values.input, 'utf8')).records.map((r) => r.text ?? '');
+const words = base.flatMap((t) => t.split(' '));
+const rng = new Mulberry32(Number(values.seed));
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.next() * xs.length)]!;
+const TAILS = [
+  () => ` my email is user${Math.floor(rng.next() * 1e6)}@example.com`,
+  () => ` order number ${Math.floor(10_000_000 + rng.next() * 89_999_999)}`,
+  () => ' card 4111 1111 1111 1111',
+  () => ` call me on +44 20 7946 ${String(Math.floor(rng.next() * 10_000)).padStart(4, '0')}`,
+];
+
+function nextText(): string {
+  let t = pick(base);
+  const r = rng.next();
+  if (r < 0.3) {
+    const parts = t.split(' ');
+    parts[Math.floor(rng.next() * parts.length)] = pick(words);
+    t = parts.join(' ');
+  }
+  if (rng.next() < 0.1) t += pick(TAILS)();
+  if (rng.next() < 0.05) t += ` zq${Math.floor(rng.next() * 36 ** 4).toString(36)}`;
+  return t;
+}
+
+const tokenizer = new Tokenizer();
+const clusterer = new OnlineClusterer();
+const stage = { mask: 0, tokenize: 0, vectorize: 0, assign: 0 };
+const CHUNK = 1000;
+const texts: string[] = new Array<string>(CHUNK);
+const masked: string[] = new Array<string>(CHUNK);
+const tokens: string[][] = new Array<string[]>(CHUNK);
+const vecs: ReturnType<typeof clusterer.vectorizer.transform>[] = new Array(CHUNK);
+const rss: { at: string; events: number; rss_mb: number; clusters: number; vocabulary: number }[] = [];
+const marks = new Set([Math.floor(total * 0.1), Math.floor(total * 0.5), total]);
+let done = 0;
+let created = 0;
+let lineage = 0;
+const mb = (b: number): number => Math.round((b / 1048576) * 10) / 10;
+while (done < total) {
+  const m = Math.min(CHUNK, total - done);
+  for (let i = 0; i < m; i++) texts[i] = nextText();
+  let t0 = performance.now();
+  for (let i = 0; i < m; i++) masked[i] = maskPii(normalizeText(texts[i]!)).text;
+  let t1 = performance.now();
+  stage.mask += t1 - t0;
+  t0 = t1;
+  for (let i = 0; i < m; i++) tokens[i] = tokenizer.tokenize(masked[i]!);
+  t1 = performance.now();
+  stage.tokenize += t1 - t0;
+  t0 = t1;
+  for (let i = 0; i < m; i++) vecs[i] = clusterer.vectorizer.updateAndTransform(tokens[i]!);
+  t1 = performance.now();
+  stage.vectorize += t1 - t0;
+  t0 = t1;
+  for (let i = 0; i < m; i++) {
+    const a = clusterer.place(vecs[i]!, { eventId: String(done + i), tokens: tokens[i]!, time: (done + i) * 100, text: masked[i]! });
+    if (a.change === 'cluster_created') created++;
+    lineage += a.lineage.length;
+  }
+  stage.assign += performance.now() - t0;
+  done += m;
+  for (const mark of marks) {
+    if (mark > done - m && mark <= done) {
+      rss.push({ at: `${Math.round((mark / total) * 100)}%`, events: done, rss_mb: mb(process.memoryUsage().rss), clusters: clusterer.liveClusters, vocabulary: clusterer.vectorizer.vocabularySize });
+    }
+  }
+}
+const busy = stage.mask + stage.tokenize + stage.vectorize + stage.assign;
+const result = {
+  events: total,
+  events_per_second: Math.round(total / (busy / 1000)),
+  seconds: Math.round(busy) / 1000,
+  share: Object.fromEntries(Object.entries(stage).map(([k, v]) => [k, Math.round((v / busy) * 1000) / 1000])),
+  clusters_created: created,
+  lineage_events: lineage,
+  live_clusters: clusterer.liveClusters,
+  rss,
+};
+if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
+else {
+  process.stdout.write(`${result.events} events in ${result.seconds}s: ${result.events_per_second}/s\n`);
+  for (const [k, v] of Object.entries(result.share)) process.stdout.write(`  ${k.padEnd(10)} ${(v * 100).toFixed(1)}%\n`);
+  process.stdout.write(`  clusters created ${created}, live ${result.live_clusters}, lineage events ${lineage}\n`);
+  for (const r of rss) process.stdout.write(`  RSS at ${r.at.padStart(4)}: ${r.rss_mb} MB (clusters ${r.clusters}, vocabulary ${r.vocabulary})\n`);
+}

@@ -1,0 +1,79 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { recur } from '../helpers/cli.js';
+import { goodEvent, tempDir, waitFor } from '../helpers/env.js';
+
+const SAMPLE = new URL('../../examples/sample-events.ndjson', import.meta.url);
+
+describe('recur CLI (real process, embedded chDB)', () => {
+  it('prints help and exits 0; unknown commands and bad flags exit 2', () => {
+    const help = recur(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/usage: recur <command>/);
+    expect(recur(['frobnicate']).code).toBe(2);
+    expect(recur(['run', '--no-such-flag']).code).toBe(2);
+  });
+
+  it('exits 2 naming the key when the config is bad', () => {
+    const dir = tempDir();
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'ingest:\n  maxBatchRows: -1\n');
+    const r = recur(['migrate', '--config', file, '--data-dir', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ingest\.maxBatchRows/);
+    const env = recur(['migrate', '--data-dir', dir], { env: { RECUR_CLICKHOUSE_URL: 'nope' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/clickhouse\.url/);
+  });
+
+  it('runs a file through the pipeline once, and a second run of the same file stores nothing new', () => {
+    const dir = tempDir();
+    const expected = readFileSync(SAMPLE, 'utf8').trim().split('\n');
+    const first = recur(['run', '--input', SAMPLE.pathname, '--data-dir', dir, '--json', '--log-level', 'warn']);
+    expect(first.code, first.stderr).toBe(0);
+    const a = JSON.parse(first.stdout);
+    expect(a.events_stored + a.events_dead_lettered).toBe(expected.length);
+    expect(a.events_dead_lettered).toBe(3);
+    const second = recur(['run', '--input', SAMPLE.pathname, '--data-dir', dir, '--json', '--log-level', 'warn']);
+    expect(second.code, second.stderr).toBe(0);
+    const clusters = recur(['clusters', '--data-dir', dir, '--json', '--limit', '1000']);
+    expect(clusters.code, clusters.stderr).toBe(0);
+    const rows = JSON.parse(clusters.stdout) as { contacts: number }[];
+    // Counts are exactly the valid events: the re-run was absorbed, not recounted.
+    expect(rows.reduce((s, r) => s + r.contacts, 0)).toBe(a.events_stored);
+  });
+
+  it('reads NDJSON from stdin', () => {
+    const dir = tempDir();
+    const lines = [goodEvent(1), goodEvent(2), goodEvent(3)].map((e) => JSON.stringify(e));
+    const r = recur(['run', '--input', '-', '--data-dir', dir, '--json', '--log-level', 'warn'], { input: `${lines.join('\n')}\nnot json\n` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ events_stored: 3, events_dead_lettered: 1 });
+  });
+
+  it('demo runs the shipped sample on embedded defaults and reports the clusters it found', () => {
+    const dir = tempDir();
+    const r = recur(['demo', '--data-dir', dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.events).toBeGreaterThan(2000);
+    expect(report.dead_letters.reduce((s: number, d: { n: number }) => s + d.n, 0)).toBe(3);
+    expect(report.masked).toBeGreaterThan(100);
+    expect(report.top_clusters.length).toBe(10);
+  });
+
+  it('gives a clear error when another process holds the embedded store', async () => {
+    const dir = tempDir();
+    const { recurAsync } = await import('../helpers/cli.js');
+    // The holder reads stdin, which stays open until we end it: it holds the store meanwhile.
+    const holder = recurAsync(['run', '--input', '-', '--data-dir', dir, '--log-level', 'info'], {}, 'pipe');
+    await waitFor('holder started', async () => /pipeline starting/.test(holder.output().stderr));
+    const r = recur(['clusters', '--data-dir', dir]);
+    holder.child.stdin!.end(`${JSON.stringify(goodEvent(7))}\n`);
+    const h = await holder.done;
+    expect(h.code, h.stderr).toBe(0);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/in use by another recur process/);
+  });
+});
