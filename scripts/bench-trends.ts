@@ -101,7 +101,7 @@ function makeClusters(rng: Rng, n: number): Cluster[] {
       id: `c${i}`,
       // Mean cases per hour, log-uniform: 1 … 30.
       rate: Math.exp(rng.uniform(Math.log(1), Math.log(30))),
-      phi: rng.uniform(0.05, 0.3),
+      phi: rng.uniform(0.02, 0.2),
       daily: raw.map((x) => x / mean),
       weekend: rng.uniform(0.4, 0.9),
     };
@@ -171,7 +171,8 @@ function main(): void {
       const tr = Number(process.env.BENCH_T ?? -1);
       if (st && t >= tr - 3 && t <= tr + 10) {
         const c = counts.find((x) => x.clusterId === process.env.BENCH_TRACE);
-        process.stderr.write(`t${t} cases ${c?.cases ?? 0} cust ${c?.customers ?? 0} n ${st.detector.n} eps ${JSON.stringify(Object.keys(st.episodes))} cd ${JSON.stringify(st.cooldownUntil)} ev ${JSON.stringify(events.filter((e) => e.episode.clusterId === process.env.BENCH_TRACE).map((e) => [e.type, e.episode.kind, e.episode.score.toFixed(1)]))}\n`);
+        const d = st.detector;
+        process.stderr.write(`t${t} cases ${c?.cases ?? 0} true ${expectedAt(clusters[Number(process.env.BENCH_TRACE.slice(1))]!, t).toFixed(1)} rec ${(d.recX / d.recB).toFixed(2)} g ${(d.cusum / Math.LN10).toFixed(1)} run ${d.cusumRun} exc ${d.excRate.map((x) => x.toFixed(3))} ${d.excMean.map((x) => x.toFixed(2))} vz ${d.vZ.toFixed(2)} vmz ${d.vMZ.toFixed(1)} vm ${d.vM.toFixed(1)} eps ${JSON.stringify(Object.keys(st.episodes))} cd ${JSON.stringify(st.cooldownUntil)} ev ${JSON.stringify(events.filter((e) => e.episode.clusterId === process.env.BENCH_TRACE).map((e) => [e.type, e.episode.kind, e.episode.score.toFixed(1)]))}\n`);
       }
     }
     for (const e of events) {
@@ -221,6 +222,8 @@ function main(): void {
     median_delay_buckets: median,
     p90_delay_buckets: delays.length ? delays[Math.floor(0.9 * (delays.length - 1))]! : null,
     false_episodes: falseEpisodes.length,
+    false_spike: falseEpisodes.filter((e) => e.episode.kind === 'spike').length,
+    false_growth: falseEpisodes.filter((e) => e.episode.kind === 'sustained_growth').length,
     false_episodes_per_1000_cluster_days: falsePer1000,
     single_customer_bursts: angry.length,
     single_customer_bursts_alerted: angryAlerted,
@@ -233,6 +236,13 @@ function main(): void {
     return;
   }
   if (process.env.BENCH_DEBUG) {
+    for (const e of falseEpisodes.slice(0, 30)) {
+      const i = Number(e.episode.clusterId.slice(1));
+      const b = (e.episode.startBucket - T0) / HOUR;
+      const o = (e.episode.openedAt - T0) / HOUR - 1;
+      const near = byCluster.get(i)!.map((x) => `${x.kind}@${x.start}+${x.length}x${x.multiplier.toFixed(1)}`).join(',');
+      process.stderr.write(`false ${e.episode.kind} c${i} start ${b} opened ${o.toFixed(0)} obs ${e.episode.observed} exp ${e.episode.expected.toFixed(1)} score ${e.episode.score.toFixed(1)} rate ${clusters[i]!.rate.toFixed(1)} phi ${clusters[i]!.phi.toFixed(2)} inj ${near}\n`);
+    }
     for (const x of big.filter((y) => y.detectedAt === null && y.baseline >= 3).slice(0, 25)) {
       process.stderr.write(`missed c${x.cluster} start ${x.start} (h${x.start % 24}) len ${x.length} x${x.multiplier.toFixed(1)} base ${x.baseline.toFixed(1)}\n`);
     }
@@ -243,7 +253,7 @@ function main(): void {
       `clusters ${nClusters} x ${days} days (seed ${seed}); ${surges.length} surges, ${big.length} >= 3x`,
       `recall (surges >= 3x):            ${f(recall)}   target >= 0.95   (all surges ${f(recallAll)})`,
       `  by baseline cases/h  <1: ${f(result.recall_ge_3x_by_baseline.lt_1)}  1-3: ${f(result.recall_ge_3x_by_baseline['1_to_3'])}  >=3: ${f(result.recall_ge_3x_by_baseline.ge_3)}`,
-      `false episodes / 1,000 cluster-days: ${f(falsePer1000)}   target <= 1   (${falseEpisodes.length} false)`,
+      `false episodes / 1,000 cluster-days: ${f(falsePer1000)}   target <= 1   (${falseEpisodes.length} false: ${result.false_spike} spike, ${result.false_growth} growth)`,
       `single-customer bursts alerted:    ${angryAlerted} of ${angry.length}`,
       `median detection delay (buckets):  ${f(median, 0)}   target <= 2   (p90 ${f(result.p90_delay_buckets, 0)})`,
       `bucket close, ${timing.timing_clusters} clusters w/ 30 days history: ${f(timing.bucket_close_ms_median, 1)} ms median ` +

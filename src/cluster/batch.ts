@@ -2,6 +2,7 @@ import type { SparseVector } from '../text/vectorize.js';
 import { adjacency, knnGraph, louvain, smoothRows } from './graph.js';
 import { sphericalKMeans } from './kmeans.js';
 import { lsa } from './lsa.js';
+import { matchClusters, type ExistingCluster, type LineageRecord } from './identity.js';
 import { mulberry32 } from './prng.js';
 
 // Batch re-fit: TF-IDF → LSA → kNN neighbourhood smoothing → spherical k-means (k-means++, seeded
@@ -99,4 +100,40 @@ export function toUnitSparse(weights: ReadonlyMap<number, number>, limit: number
   for (const [, w] of top) norm += w * w;
   const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   return { idx: Int32Array.from(top, ([i]) => i), val: Float32Array.from(top, ([, w]) => w * inv) };
+}
+
+export interface RefitOptions extends BatchOptions {
+  /** Clusters of the model being replaced (online or an earlier re-fit). */
+  existing: readonly ExistingCluster[];
+  /** Next sequence number for fresh ids. */
+  nextSeq: number;
+  idPrefix?: string;
+  /** Minimum centroid cosine for keeping an id or recording a split/merge. Default 0.5. */
+  floor?: number;
+}
+
+export interface RefitResult {
+  /** Cluster id per input vector. */
+  assignments: string[];
+  clusters: { id: string; size: number; centroid: SparseVector }[];
+  lineage: LineageRecord[];
+  nextSeq: number;
+  k: number;
+}
+
+/** Batch re-fit, then identity matching so ids survive: unmatched clusters get fresh ids and lineage. */
+export function refitBatch(vectors: readonly SparseVector[], opts: RefitOptions): RefitResult {
+  const fit = clusterBatch(vectors, opts);
+  const match = matchClusters(opts.existing, fit.centroids, {
+    nextSeq: opts.nextSeq,
+    ...(opts.idPrefix === undefined ? {} : { idPrefix: opts.idPrefix }),
+    ...(opts.floor === undefined ? {} : { floor: opts.floor }),
+  });
+  return {
+    assignments: Array.from(fit.labels, (l) => match.ids[l]!),
+    clusters: fit.centroids.map((centroid, i) => ({ id: match.ids[i]!, size: fit.sizes[i]!, centroid })),
+    lineage: match.lineage,
+    nextSeq: match.nextSeq,
+    k: fit.k,
+  };
 }

@@ -32,7 +32,7 @@ export interface ClusterState {
   indexed: number[];
   /** Size at which the postings are refreshed next. */
   nextRefresh: number;
-  /** Changed since the last maintenance pass (only changed clusters look for merge partners). */
+  /** New or re-indexed since the last maintenance pass: only these look for merge partners. */
   dirty: boolean;
 }
 
@@ -74,7 +74,6 @@ export function addMember(c: ClusterState, v: SparseVector, dot: number, time: n
   }
   c.norm2 += 2 * dot + vv;
   c.size++;
-  c.dirty = true;
   if (time > c.lastSeen) c.lastSeen = time;
   if (time < c.firstSeen) c.firstSeen = time;
 }

@@ -29,10 +29,12 @@ export interface OnlineOptions {
   /** A cluster smaller than minLiveSize and unseen for this long (caller's time unit) retires. Default 30 days in ms. */
   retireAfter?: number;
   minLiveSize?: number;
-  /** Terms kept per centroid (pruned back to this when twice as many). Default 256. */
+  /** Terms kept per centroid (pruned back to this when twice as many). Default 128. */
   maxTermsPerCluster?: number;
   /** Top centroid terms per cluster in the inverted index. Default 24. */
   indexTerms?: number;
+  /** Clusters kept per term in the inverted index (the heaviest). Default 32. */
+  maxPosting?: number;
   /** Candidates scored exactly per event. Default 4. */
   candidates?: number;
   examples?: number;
@@ -68,8 +70,8 @@ export interface Assignment {
 
 export const DEFAULT_ONLINE_OPTIONS: ResolvedOnlineOptions = {
   threshold: 'auto', thresholdZ: 2, maxClusters: 2000, mergeThreshold: 'auto', maintenanceEvery: 1000,
-  retireAfter: 30 * 86_400_000, minLiveSize: 3, maxTermsPerCluster: 256, indexTerms: 24, candidates: 4,
-  examples: 3, idPrefix: 'c_',
+  retireAfter: 30 * 86_400_000, minLiveSize: 3, maxTermsPerCluster: 128, indexTerms: 24, candidates: 4,
+  examples: 3, idPrefix: 'c_', maxPosting: 32,
 };
 
 export class OnlineClusterer {
@@ -86,7 +88,7 @@ export class OnlineClusterer {
     if (!(this.options.maxClusters >= 2)) throw new RangeError(`maxClusters must be >= 2, got ${this.options.maxClusters}`);
     this.vectorizer = vectorizer ?? new HashingVectorizer(vopts);
     this.state = { slots: [], free: [], live: 0, seq: 0, events: 0 };
-    this.index = new PostingIndex(this.options.maxClusters + 1);
+    this.index = new PostingIndex(this.options.maxClusters + 1, this.options.maxPosting);
     this.tracker = new ThresholdTracker({ threshold: this.options.threshold, z: this.options.thresholdZ });
   }
 
@@ -217,6 +219,7 @@ export class OnlineClusterer {
     c.indexed = top.map(([t]) => t);
     for (const [t, w] of top) this.index.add(t, c.slot, w);
     c.nextRefresh = c.size < 64 ? Math.max(2, c.size * 2) : c.size + 64;
+    c.dirty = true;
   }
 
   private drop(c: ClusterState): void {

@@ -36,7 +36,7 @@ export interface CompiledMaskRule {
   readonly placeholder: string;
 }
 
-type Gate = 'digit' | 'at' | 'colon';
+type Gate = 'digit' | 'at' | 'ipv6';
 
 export interface MaskResult {
   text: string;
@@ -45,8 +45,11 @@ export interface MaskResult {
 }
 
 // Boundaries: a match must not start or end inside a word or a longer number.
-const NOT_AFTER_WORD = String.raw`(?<![\p{L}\p{N}_])`;
-const NOT_BEFORE_WORD = String.raw`(?![\p{L}\p{N}_])`;
+// Boundaries are ASCII (\w, no "u" flag): CJK text glues numbers to words ("我的IP是10.1.2.3") and must
+// still be masked, and the "u" flag makes V8 several times slower on these patterns.
+const NOT_AFTER_WORD = String.raw`(?<!\w)`;
+const NOT_BEFORE_WORD = String.raw`(?!\w)`;
+const EMAIL_CH = String.raw`\w\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff`;
 const OCTET = String.raw`(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
 const IPV4 = String.raw`(?:${OCTET}\.){3}${OCTET}`;
 const H16 = '[0-9a-f]{1,4}';
@@ -89,15 +92,15 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: Gate }> = [
   // Trailing sentence punctuation and ")" are not part of the URL.
   {
     name: 'url',
-    pattern: String.raw`(?<![\p{L}\p{N}_@.\/\-])(?:https?:\/\/|www\.)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
-    flags: 'iu',
+    pattern: String.raw`(?<![\w@.\/\-])(?:https?:\/\/|www\.)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
+    flags: 'i',
     replacement: '<URL>',
   },
-  // E-mail before every digit rule: local parts hold digit runs and dots ("j.doe.1984@…").
+  // E-mail before every digit rule: local parts hold digit runs and dots ("j.doe.1984@…"). Letters are
+  // ASCII, Latin, Greek and Cyrillic (jürgen@müller.de) but not CJK, which has no spaces to stop at.
   {
     name: 'email',
-    pattern: String.raw`(?<![\p{L}\p{N}_%+\-])[\p{L}\p{N}](?:[\p{L}\p{N}._%+\-]{0,62}[\p{L}\p{N}_%+\-])?@(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?\.){1,8}\p{L}{2,24}(?![\p{L}\p{N}_\-]|\.[\p{L}\p{N}])`,
-    flags: 'u',
+    pattern: String.raw`(?<![${EMAIL_CH}%+\-])[${EMAIL_CH}](?:[${EMAIL_CH}.%+\-]{0,62}[${EMAIL_CH}%+\-])?@(?:[${EMAIL_CH}](?:[${EMAIL_CH}\-]{0,61}[${EMAIL_CH}])?\.){1,8}[A-Za-z\u00c0-\u024f\u0370-\u04ff]{2,24}(?![${EMAIL_CH}\-]|\.[${EMAIL_CH}])`,
     replacement: '<EMAIL>',
     gate: 'at',
   },
@@ -106,7 +109,6 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: Gate }> = [
   {
     name: 'iban',
     pattern: String.raw`${NOT_AFTER_WORD}[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?${NOT_BEFORE_WORD}`,
-    flags: 'u',
     replacement: '<IBAN>',
     validate: 'iban',
     gate: 'digit',
@@ -115,8 +117,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: Gate }> = [
   // one consistent separator, Luhn-valid only. A Luhn-invalid candidate falls through to phone/number.
   {
     name: 'card',
-    pattern: String.raw`(?<![\p{L}\p{N}_+.,\/\-])(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?![\p{L}\p{N}_]|[.,]\d)`,
-    flags: 'u',
+    pattern: String.raw`(?<![\w+.,\/\-])(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?!\w|[.,]\d)`,
     replacement: '<CARD>',
     validate: 'luhn',
     gate: 'digit',
@@ -124,16 +125,16 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: Gate }> = [
   // IPs before phone: "192.168.1.20" is ten digits with dots. IPv6 first so an embedded IPv4 stays inside.
   {
     name: 'ipv6',
-    pattern: String.raw`(?<![\p{L}\p{N}_:.])(?:${IPV6})(?![\p{L}\p{N}_:]|\.\d)`,
-    flags: 'iu',
+    pattern: String.raw`(?<![\w:.])(?:${IPV6})(?![\w:]|\.\d)`,
+    flags: 'i',
     replacement: '<IP>',
-    gate: 'colon',
+    gate: 'ipv6',
   },
   // Four-part version numbers are the usual false positive: not after "version", "build", "v".
   {
     name: 'ipv4',
-    pattern: String.raw`(?<![\p{L}\p{N}_.]|${NOT_AFTER_WORD}(?:version|ver|build|release|firmware|v)[ .:]{0,2})${IPV4}(?![\p{L}\p{N}_]|\.\d)`,
-    flags: 'iu',
+    pattern: String.raw`(?<![\w.]|\b(?:version|ver|build|release|firmware|update|v)[ .:]{0,2})${IPV4}(?!\w|\.\d)`,
+    flags: 'i',
     replacement: '<IP>',
     gate: 'digit',
   },
@@ -151,17 +152,16 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: Gate }> = [
   // Phones: +CC or national, 7+ digits; the 'phone' check drops amounts, versions and bare digit runs.
   {
     name: 'phone',
-    pattern: String.raw`(?<![\p{L}\p{N}_+\/.,:$£€¥₹#@\-])${NOT_A_DATE}${PHONE_HEAD}${PHONE_TAIL}{0,7}(?![\p{L}\p{N}_%]|[.,:\/\-]?\d)`,
-    flags: 'u',
+    pattern: String.raw`(?<![\w+\/.,:$£€¥₹#@\-])${NOT_A_DATE}${PHONE_HEAD}${PHONE_TAIL}{0,7}(?![\w%]|[.,:\/\-]?\d)`,
     replacement: '<PHONE>',
     validate: 'phone',
     gate: 'digit',
   },
-  // Fallback: any 8+ digit run nothing above claimed (account numbers, bare card-like runs), except hex
-  // literals such as error 0x80070005, which identify a problem rather than a person.
+  // Fallback: any 8+ digit run nothing above claimed (account numbers, Luhn-invalid cards, CJK-glued
+  // mobiles), also in 4-digit groups ("4111 1111 1111 1112"), except hex literals such as 0x80070005.
   {
     name: 'number',
-    pattern: String.raw`(?<!\d|0x[0-9a-f]{0,16})\d{8,}(?!\d)`,
+    pattern: String.raw`(?<!\d|0x[0-9a-f]{0,16})(?:\d{8,}|\d{4}(?:[ \-]\d{4}){2,})(?!\d)`,
     flags: 'i',
     replacement: '<NUMBER>',
     gate: 'digit',
@@ -218,21 +218,22 @@ const AMOUNT = /^[1-9]\d{0,2}(?:[ .]\d{3})+$/;
 const YEAR_RANGE = /^(?:19|20)\d\d-(?:19|20)\d\d$/;
 
 /**
- * Is a 'phone' candidate a phone number? 7+ digits; a bare run only with a trunk 0 (others are left to the
- * <NUMBER> fallback); not a thousands-grouped amount ("1 250 000"), a year range ("2019-2024") or a dotted
- * version ("10.0.19045"); at most one single-digit group after the country code ("+33 6 12 34 56 78").
+ * Is a 'phone' candidate a phone number? 7–15 digits; a bare run only with a trunk 0 or "+" (others are
+ * left to the <NUMBER> fallback); not a thousands-grouped amount ("1 250 000"), a year range ("2019-2024"),
+ * a decimal or a dotted version ("22631.3155", "10.0.19045"); at most one single-digit group after the
+ * country code ("+33 6 12 34 56 78").
  */
 export function phoneLike(s: string): boolean {
   const groups = s.split(/[^0-9]+/).filter((g) => g.length > 0);
   let digits = 0;
   for (const g of groups) digits += g.length;
-  if (digits < 7) return false;
+  if (digits < 7 || digits > 15) return false; // E.164 allows 15
   const intl = s.startsWith('+') || s.startsWith('00');
   if (groups.length === 1) return intl || s.startsWith('0');
   if (!intl && !s.includes('(') && (AMOUNT.test(s) || YEAR_RANGE.test(s))) return false;
   let singles = 0;
   for (let i = intl ? 1 : 0; i < groups.length; i++) if (groups[i]!.length === 1) singles++;
-  if (s.includes('.') && singles > 0) return false;
+  if (s.includes('.') && (singles > 0 || groups.length < 3)) return false; // 10.0.19045, 22631.3155
   return singles <= 1;
 }
 
@@ -364,6 +365,14 @@ export function compileMaskRules(extra: readonly MaskRuleSpec[] = []): CompiledM
 }
 
 const DIGIT = /\d/;
+
+// Every IPv6 form has "::" or at least six colons; times ("10:30") and "ref:" have neither.
+function ipv6Possible(text: string): boolean {
+  if (text.includes('::')) return true;
+  let colons = 0;
+  for (let i = text.indexOf(':'); i >= 0 && colons < 6; i = text.indexOf(':', i + 1)) colons++;
+  return colons >= 6;
+}
 let defaultRules: CompiledMaskRules | undefined;
 
 /** Replaces PII in `text` with placeholders; `hits` counts replacements per rule that fired. */
@@ -376,7 +385,7 @@ export function maskPii(text: string, rules?: CompiledMaskRules): MaskResult {
     // Gates look at the input: placeholders only ever remove digits, "@" and ":".
     if (rule.gate === 'digit' && !(hasDigit ??= DIGIT.test(text))) continue;
     if (rule.gate === 'at' && !text.includes('@')) continue;
-    if (rule.gate === 'colon' && !text.includes(':')) continue;
+    if (rule.gate === 'ipv6' && !ipv6Possible(text)) continue;
     fired = 0;
     out = out.replace(rule.regex, rule.replacer);
     if (fired > 0) hits[rule.name] = fired; // names are unique (compileMaskRules)

@@ -17,7 +17,7 @@ export interface TokenizeOptions {
   keepNumbers?: boolean;
   /** Shortest word kept. Default 2. Placeholders such as <CARD> are always kept. */
   minLength?: number;
-  /** Entries in the stem cache before the oldest are dropped. Default 50,000. */
+  /** Entries in the word → stem cache before the oldest are dropped. Default 50,000. */
   stemCacheSize?: number;
 }
 
@@ -49,7 +49,7 @@ export class Tokenizer {
     this.cacheSize = Math.max(1, opts.stemCacheSize ?? 50_000);
   }
 
-  /** Number of cached stems (never above stemCacheSize). */
+  /** Number of cached words (never above stemCacheSize). */
   get cachedStems(): number {
     return this.cache.size;
   }
@@ -63,8 +63,13 @@ export class Tokenizer {
         words.push(raw);
         continue;
       }
-      const word = this.word(raw.toLowerCase());
-      if (word !== null) words.push(word);
+      // One bounded cache from the raw match to its final token ('' = dropped): most words repeat.
+      let word = this.cache.get(raw);
+      if (word === undefined) {
+        word = this.word(raw.toLowerCase()) ?? '';
+        this.remember(raw, word);
+      }
+      if (word.length > 0) words.push(word);
     }
     if (!this.bigrams || words.length < 2) return words;
     const n = words.length;
@@ -82,20 +87,16 @@ export class Tokenizer {
     if (w.length < this.minLength && !NEGATIONS.has(w)) return null;
     if (this.stopWords.has(w) && !NEGATIONS.has(w)) return null;
     if (!this.keepNumbers && DIGITS_RE.test(w)) return null;
-    return this.stem ? this.stemCached(w) : w;
+    return this.stem ? porter.stem(w) : w;
   }
 
-  private stemCached(w: string): string {
-    const hit = this.cache.get(w);
-    if (hit !== undefined) return hit;
-    const s = porter.stem(w);
+  private remember(raw: string, token: string): void {
     if (this.cache.size >= this.cacheSize) {
       // Drop the oldest entry (Map keeps insertion order): bounded memory, deterministic.
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-    this.cache.set(w, s);
-    return s;
+    this.cache.set(raw, token);
   }
 }
 

@@ -157,6 +157,9 @@ function stepCluster(
     step.surprise >= cfg.spike.openSurprise &&
     cases >= cfg.spike.minRatio * step.expected &&
     excess >= cfg.gates.minExcessCases &&
+    // The rise must hold in distinct customers too, not only in cases.
+    bucketCustomers >= cfg.spike.minRatio * step.expected &&
+    bucketCustomers - step.expected >= cfg.gates.minExcessCases &&
     bucketCustomers >= cfg.gates.minCustomers;
   run('spike', spikeOpen, step.surprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
 
@@ -169,7 +172,8 @@ function stepCluster(
     step.growthRun >= cfg.growth.minBuckets &&
     st.runObs >= cfg.growth.minRatio * st.runExp &&
     st.runObs - st.runExp >= cfg.gates.minExcessCases &&
-    runCustomers >= cfg.gates.minCustomers;
+    runCustomers >= cfg.gates.minCustomers &&
+    (input.customerIds ? runCustomers - st.runExp >= cfg.gates.minExcessCases : true);
   run('sustained_growth', growthOpen, step.growth >= cfg.growth.closeEvidence, sampleOf(bucket, now, cases, step.expected, step.growth, runCustomers), st.runStart);
 
   // regression: volume returns after the owner marked the cluster fixed.

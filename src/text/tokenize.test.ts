@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { tokenize, Tokenizer } from './tokenize.js';
+
+describe('tokenize', () => {
+  it('lower-cases, drops stop words and stems', () => {
+    expect(tokenize("I still haven't received my new card, I ordered over a week ago.")).toEqual([
+      'still', 'not', 'receiv', 'new', 'card', 'order', 'week', 'ago',
+    ]);
+  });
+
+  it('keeps letter-digit words and mask placeholders, drops bare numbers', () => {
+    expect(tokenize('My 4G top-up on <CARD> failed twice, ref <ORDER_ID>, 12 45')).toEqual([
+      '4g', 'top', '<CARD>', 'fail', 'twice', 'ref', '<ORDER_ID>',
+    ]);
+    expect(new Tokenizer({ keepNumbers: true }).tokenize('paid 45 twice')).toEqual(['paid', '45', 'twice']);
+  });
+
+  it('turns negative contractions into "not" and keeps negations', () => {
+    expect(tokenize("Can't log in, app doesnt work and no code")).toEqual(['not', 'log', 'app', 'not', 'work', 'no', 'code']);
+  });
+
+  it('adds adjacent bigrams after stop-word removal', () => {
+    expect(new Tokenizer({ bigrams: true }).tokenize('card not arrived')).toEqual(['card', 'not', 'arriv', 'card not', 'not arriv']);
+  });
+
+  it('handles accents and other scripts as words', () => {
+    expect(new Tokenizer({ stem: false }).tokenize('Café crème déjà ΔΕΗ')).toEqual(['café', 'crème', 'déjà', 'δεη']);
+  });
+
+  it('keeps the stem cache bounded', () => {
+    const t = new Tokenizer({ stemCacheSize: 100 });
+    for (let i = 0; i < 1000; i++) t.tokenize(`word${i.toString(36)}x running`);
+    expect(t.cachedStems).toBeLessThanOrEqual(100);
+    expect(t.tokenize('running')).toEqual(['run']);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { fitTransform, HashingVectorizer, sparseDot } from './vectorize.js';
+
+describe('HashingVectorizer', () => {
+  it('produces sorted, L2-normalised sparse vectors with sublinear tf and smoothed idf', () => {
+    const v = new HashingVectorizer({ dimensions: 1 << 16 });
+    v.update(['card', 'lost']);
+    v.update(['card', 'arriv']);
+    const x = v.transform(['card', 'lost', 'lost']);
+    expect(x.idx.length).toBe(2);
+    expect(x.idx[0]!).toBeLessThan(x.idx[1]!);
+    expect(sparseDot(x, x)).toBeCloseTo(1, 6);
+    const card = v.idf(v.indexOf('card'));
+    const lost = v.idf(v.indexOf('lost'));
+    expect(card).toBeCloseTo(Math.log(3 / 3) + 1, 12);
+    expect(lost).toBeCloseTo(Math.log(3 / 2) + 1, 12);
+    const wCard = x.val[x.idx.indexOf(v.indexOf('card'))]!;
+    const wLost = x.val[x.idx.indexOf(v.indexOf('lost'))]!;
+    expect(wLost / wCard).toBeCloseTo(((1 + Math.log(2)) * lost) / card, 5);
+  });
+
+  it('returns an empty vector for no tokens', () => {
+    const x = new HashingVectorizer().transform([]);
+    expect(x.idx.length).toBe(0);
+  });
+
+  it('round-trips through a snapshot', () => {
+    const { vectorizer } = fitTransform([['a', 'b'], ['b', 'c'], ['c', 'd', 'd']], { dimensions: 1 << 12 });
+    const copy = HashingVectorizer.restore(JSON.parse(JSON.stringify(vectorizer.snapshot())));
+    expect(copy.snapshot()).toEqual(vectorizer.snapshot());
+    expect(Array.from(copy.transform(['b', 'd']).val)).toEqual(Array.from(vectorizer.transform(['b', 'd']).val));
+  });
+
+  it('never remembers more term names than maxNames and keeps frequent ones', () => {
+    const v = new HashingVectorizer({ maxNames: 200 });
+    for (let i = 0; i < 20_000; i++) {
+      v.update(['common', `rare${i}`]);
+      expect(v.vocabularySize).toBeLessThanOrEqual(200);
+    }
+    expect(v.termName(v.indexOf('common'))).toBe('common');
+  });
+
+  it('rejects a dimension that is not a power of two', () => {
+    expect(() => new HashingVectorizer({ dimensions: 1000 })).toThrow(RangeError);
+  });
+});
