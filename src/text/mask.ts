@@ -114,10 +114,11 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: Gate }> = [
     gate: 'digit',
   },
   // Cards before phone (4-4-4-4 reads as a phone number too): contiguous, 4-4-4-4(-3) or Amex 4-6-5 with
-  // one consistent separator, Luhn-valid only. A Luhn-invalid candidate falls through to phone/number.
+  // one consistent separator, Luhn-valid only, issuer prefix 3-6 or 22-27 (Mastercard 2-series, Mir) so
+  // that timestamps (20240315103000, one in ten passes Luhn) are not cards. Others fall to <NUMBER>.
   {
     name: 'card',
-    pattern: String.raw`(?<![\w+.,\/\-])(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?!\w|[.,]\d)`,
+    pattern: String.raw`(?<![\w+.,\/\-])(?=[3-6]|2[2-7])(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?!\w|[.,]\d)`,
     replacement: '<CARD>',
     validate: 'luhn',
     gate: 'digit',

@@ -4,6 +4,7 @@ import { nextBucketStart, seasonalKey } from './bucket.js';
 import type { ResolvedTrendConfig } from './config.js';
 import { addCustomers, createCustomerWindow, distinctSince, pruneCustomers, type CustomerWindow } from './customers.js';
 import { createDetectorState, stepDetector, type DetectorState } from './detector.js';
+import { negBinUpperTail, surprisal } from './stats.js';
 import { advanceEpisode, openEpisode, snapshot, type AlertKind, type Episode, type EpisodeSample, type TrendEvent } from './episodes.js';
 
 export type ClusterStatus = 'open' | 'acknowledged' | 'fix_pending' | 'fix_available' | 'resolved';
@@ -160,14 +161,18 @@ function stepCluster(
     // The rise must hold in distinct customers too, not only in cases.
     bucketCustomers >= cfg.spike.minRatio * step.expected &&
     bucketCustomers - step.expected >= cfg.gates.minExcessCases &&
-    bucketCustomers >= cfg.gates.minCustomers;
+    bucketCustomers >= cfg.gates.minCustomers &&
+    surprisal(negBinUpperTail(bucketCustomers, step.expected, step.phi)) >= cfg.gates.customerSurprise;
   run('spike', spikeOpen, step.surprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
+  // The growth evidence accumulated so far is the spike's; growth must build anew after it.
+  if (st.episodes.spike) resetGrowthRun(st, bucket);
 
   // sustained_growth: CUSUM evidence over several buckets, none of which need be extreme.
   const runCustomers = input.customerIds ? distinctSince(st.customers, st.runStart) : st.runMaxCustomers;
   const growthOpen =
     warm &&
     !st.episodes.spike &&
+    cases > step.expected &&
     step.growth >= cfg.growth.openEvidence &&
     step.growthRun >= cfg.growth.minBuckets &&
     st.runObs >= cfg.growth.minRatio * st.runExp &&
@@ -226,6 +231,15 @@ function trackVolume(
     st.runExp += expected;
     st.runMaxCustomers = Math.max(st.runMaxCustomers, customers);
   }
+}
+
+function resetGrowthRun(st: ClusterTrendState, bucket: number): void {
+  st.detector.cusum = 0;
+  st.detector.cusumRun = 0;
+  st.runObs = 0;
+  st.runExp = 0;
+  st.runStart = bucket;
+  st.runMaxCustomers = 0;
 }
 
 function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {

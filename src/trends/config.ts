@@ -26,16 +26,18 @@ export const trendConfigSchema = z.object({
     }, 'timeZone must be an IANA time zone, e.g. "Europe/Berlin"'),
   /** Detector settings; bucketMinutes is derived from `bucket` unless given. */
   detector: detectorConfigSchema.partial().default({}),
-  /** Buckets a cluster's detector must have seen before spike / growth alerts (young clusters get `new`). */
-  warmupBuckets: z.number().int().nonnegative().default(48),
+  /** Buckets a cluster's detector must have seen (a week of hours) before spike / growth alerts; young clusters get `new`. */
+  warmupBuckets: z.number().int().nonnegative().default(168),
   gates: z
     .object({
       /** Distinct customers an episode needs before it opens: one customer writing twenty times is not a trend. */
       minCustomers: z.number().int().positive().default(3),
       /** Cases above expectation an episode needs before it opens. */
       minExcessCases: z.number().nonnegative().default(3),
+      /** A spike's distinct-customer count must itself be this surprising (-log10 p) against the expectation. */
+      customerSurprise: z.number().nonnegative().default(3),
     })
-    .default({ minCustomers: 3, minExcessCases: 3 }),
+    .default({ minCustomers: 3, minExcessCases: 3, customerSurprise: 3 }),
   new: z
     .object({
       /** A cluster is young for this long after it was first seen. */

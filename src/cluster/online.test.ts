@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { nmi } from '../eval/metrics.js';
+import { junkDocs, syntheticDocs } from './fixtures.test-util.js';
+import { OnlineClusterer, type Assignment } from './online.js';
+
+const run = (c: OnlineClusterer, docs: { tokens: string[]; text: string }[], from = 0): Assignment[] =>
+  docs.map((d, i) => c.assign({ eventId: `e${from + i}`, tokens: d.tokens, time: 1_000 * (from + i), text: d.text }));
+
+describe('OnlineClusterer', () => {
+  it('reports explicit changes and finds the topics', () => {
+    const docs = syntheticDocs(2000, 1);
+    const c = new OnlineClusterer();
+    const out = run(c, docs);
+    expect(out[0]).toMatchObject({ clusterId: 'c_0', change: 'cluster_created', similarity: 1 });
+    expect(out.filter((a) => a.change === 'cluster_updated').length).toBeGreaterThan(1500);
+    const merged = new Map<string, string>();
+    for (const a of out) for (const e of a.lineage) if (e.kind === 'merge') merged.set(e.from[1]!, e.to[0]!);
+    const resolve = (id: string): string => (merged.has(id) ? resolve(merged.get(id)!) : id);
+    expect(nmi(docs.map((d) => d.topic), out.map((a) => resolve(a.clusterId)))).toBeGreaterThan(0.7);
+    const top = c.clusters()[0]!;
+    expect(top.size).toBeGreaterThan(100);
+    expect(top.topTerms.length).toBeGreaterThan(3);
+    expect(top.label.split(' / ')).toHaveLength(3);
+    expect(top.examples.length).toBeGreaterThan(0);
+    expect(top.firstSeen).toBeLessThanOrEqual(top.lastSeen);
+  });
+
+  it('leaves a description without terms unassigned', () => {
+    const c = new OnlineClusterer();
+    expect(c.assign({ eventId: 'x', tokens: [], time: 0 })).toMatchObject({ clusterId: '', change: 'unassigned' });
+    expect(c.liveClusters).toBe(0);
+  });
+
+  it('round-trips a snapshot byte for byte', () => {
+    const c = new OnlineClusterer({ maintenanceEvery: 100 });
+    run(c, syntheticDocs(1500, 2));
+    const snap = c.snapshot();
+    expect(JSON.parse(snap)).toMatchObject({ format: 'recur.online-clusterer', version: 1 });
+    expect(OnlineClusterer.restore(snap).snapshot()).toBe(snap);
+    expect(() => OnlineClusterer.restore(snap.replace('"version":1', '"version":99'))).toThrow(/version/);
+  });
+
+  it('replays the same events from the same snapshot to identical assignments and ids', () => {
+    const docs = syntheticDocs(3000, 3);
+    const c = new OnlineClusterer({ maintenanceEvery: 128, maxClusters: 40 });
+    run(c, docs.slice(0, 1000));
+    const snap = c.snapshot();
+    const first = run(c, docs.slice(1000), 1000);
+    const replay = OnlineClusterer.restore(snap);
+    const second = run(replay, docs.slice(1000), 1000);
+    expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+    expect(replay.snapshot()).toBe(c.snapshot());
+    const fresh = new OnlineClusterer({ maintenanceEvery: 128, maxClusters: 40 });
+    expect(JSON.stringify(run(fresh, docs))).toBe(JSON.stringify([...run(new OnlineClusterer({ maintenanceEvery: 128, maxClusters: 40 }), docs)]));
+  });
+
+  it('never exceeds the cluster cap or the vocabulary cap over a long random stream', () => {
+    const c = new OnlineClusterer({ maxClusters: 60, vectorizer: { maxNames: 500, dimensions: 1 << 14 }, maintenanceEvery: 500 });
+    let retired = 0;
+    junkDocs(20_000, 4).forEach((tokens, i) => {
+      const a = c.assign({ eventId: String(i), tokens, time: i });
+      retired += a.lineage.filter((e) => e.kind === 'retired').length;
+      expect(c.liveClusters).toBeLessThanOrEqual(60);
+      expect(c.vectorizer.vocabularySize).toBeLessThanOrEqual(500);
+    });
+    expect(retired).toBeGreaterThan(0);
+    expect(c.clusters().length).toBe(c.liveClusters);
+  });
+
+  it('retires small clusters that went stale', () => {
+    const c = new OnlineClusterer({ retireAfter: 10_000, maintenanceEvery: 50 });
+    c.assign({ eventId: 'lonely', tokens: ['unique', 'words', 'here'], time: 0 });
+    const out = run(c, syntheticDocs(200, 5), 1);
+    const retired = out.flatMap((a) => a.lineage).filter((e) => e.kind === 'retired');
+    expect(retired.map((e) => e.from[0])).toContain('c_0');
+  });
+});
