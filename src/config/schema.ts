@@ -77,6 +77,18 @@ export const configSchema = z.object({
       repeatWindowDays: positiveInt.default(7),
     })
     .prefault({}),
+  /** Fault injection for the fault suite (scripts/fault-suite.ts); never set in production. */
+  testing: z
+    .object({
+      crashAt: z.enum(['none', 'before_insert', 'during_insert', 'after_insert']).default('none'),
+      /** Which batch (1-based, counted from process start) triggers crashAt. */
+      crashOnBatch: positiveInt.default(1),
+      /** Every store write fails (retriably) for this long after start: exercises back-pressure. */
+      failWritesForMs: z.number().int().nonnegative().default(0),
+      /** Negative control: insert without deduplication tokens, so replays must show up as duplicates. */
+      disableDedup: z.boolean().default(false),
+    })
+    .prefault({}),
   log: z
     .object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

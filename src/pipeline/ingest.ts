@@ -30,11 +30,14 @@ export interface IngestDeps {
   now: () => number;
   assigner?: Assigner;
   deadLetters?: DeadLetterPublisher;
+  /** Deduplication tokens on inserts; off only for the fault suite's negative control. */
+  dedup?: boolean;
   /** Test hook at the store boundary: throw here to simulate ClickHouse failing. */
   beforeInsert?: (table: string) => void;
 }
 
 interface PartitionState {
+  generation: number;
   intent: OffsetRange | null;
   /** Messages of a replayed intent range that arrived split across fetches. */
   pending: SourceMessage[];
@@ -54,11 +57,21 @@ export class Ingestor {
   async handle(batch: SourceBatch, ctx: BatchContext): Promise<BatchOutcome> {
     const key = `${batch.topic}\u0000${batch.partition}`;
     let st = this.partitions.get(key);
-    if (!st) {
+    // After a rebalance another consumer may have written intents for this partition: read them again.
+    if (!st || st.generation !== batch.generation) {
       const intent = await this.retry(ctx, 'ingest_ledger', () => lastIntent(this.deps.client, batch.topic, batch.partition));
-      st = { intent, pending: [] };
+      st = { generation: batch.generation, intent, pending: [] };
       this.partitions.set(key, st);
     }
+    try {
+      return await this.handleWith(st, batch, ctx);
+    } catch (err) {
+      this.partitions.delete(key); // unknown how far this batch got: the ledger is the truth
+      throw err;
+    }
+  }
+
+  private async handleWith(st: PartitionState, batch: SourceBatch, ctx: BatchContext): Promise<BatchOutcome> {
     const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
     // The model snapshot already holds these events, and a snapshot is only taken after its rows were stored.
     const covered = this.deps.assigner?.coveredThrough(batch.topic, batch.partition) ?? -1n;
@@ -130,12 +143,14 @@ export class Ingestor {
     }
     const t1 = performance.now();
     metrics.observe('stage_seconds', (t1 - t0) / 1000, { stage: 'process' });
+    this.abandonIfStale(ctx, 'ingest_ledger');
     if (fresh) await this.retry(ctx, 'ingest_ledger', () => recordIntent(client, range, version, nowMs));
     const write = async (table: string, rows: object[]) => {
       if (rows.length === 0) return;
+      this.abandonIfStale(ctx, table);
       await this.retry(ctx, table, async () => {
         this.deps.beforeInsert?.(table);
-        await insertIdempotent(client, table, rows, rangeToken(range, table, version));
+        await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : rangeToken(range, table, version));
       });
     };
     await write('case_events', events);
@@ -153,6 +168,17 @@ export class Ingestor {
     metrics.observe('stage_seconds', (performance.now() - t1) / 1000, { stage: 'store' });
     metrics.inc('events_stored', {}, events.length);
     metrics.inc('batches', {});
+  }
+
+  /**
+   * A handler whose partition was revoked (frozen past the session timeout, kafkajs#1046) stops before
+   * its next write: the new owner replays the range from the ledger.
+   */
+  private abandonIfStale(ctx: BatchContext, what: string): void {
+    if (ctx.isStale()) {
+      this.deps.metrics.inc('batches_abandoned');
+      throw new PipelineError('shutdown', 'pipeline', `partition revoked or stopping before writing ${what}; batch abandoned`);
+    }
   }
 
   /** Back-pressure: while the store is down the batch waits here, so nothing is fetched or committed. */

@@ -5,6 +5,7 @@ import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { Ingestor, type Assigner, type DeadLetterPublisher } from './ingest.js';
 import { Metrics } from './metrics.js';
+import { createFaultHooks } from './faults.js';
 import type { Masker } from './rows.js';
 
 export interface RunOptions {
@@ -32,6 +33,8 @@ export interface RunSummary {
 /** Wires a source to the ingestor; resolves when the source ends or is stopped. */
 export async function runPipeline(o: RunOptions): Promise<RunSummary> {
   const metrics = o.metrics ?? new Metrics();
+  const faults = createFaultHooks(o.config.testing);
+  const beforeInsert = faults || o.beforeInsert ? (table: string) => (faults?.beforeInsert(table), o.beforeInsert?.(table)) : undefined;
   const started = performance.now();
   const ingestor = new Ingestor({
     client: o.store.client,
@@ -42,11 +45,13 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     now: o.now ?? Date.now,
     ...(o.assigner ? { assigner: o.assigner } : {}),
     ...(o.deadLetters ? { deadLetters: o.deadLetters } : {}),
-    ...(o.beforeInsert ? { beforeInsert: o.beforeInsert } : {}),
+    ...(beforeInsert ? { beforeInsert } : {}),
+    dedup: !o.config.testing.disableDedup,
   });
   await o.source.run(async (batch, ctx) => {
     const t0 = performance.now();
     const outcome = await ingestor.handle(batch, ctx);
+    faults?.afterBatchStored();
     metrics.observe('batch_seconds', (performance.now() - t0) / 1000);
     metrics.set('last_stored_offset', Number(outcome.storedThrough ?? -1n), { topic: batch.topic, partition: String(batch.partition) });
     if (o.afterBatch) await o.afterBatch({ storedThrough: outcome.storedThrough, topic: batch.topic, partition: batch.partition });

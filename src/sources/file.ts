@@ -38,7 +38,7 @@ export class LineSource implements Source {
       if (batch.length === 0) return;
       const messages = batch;
       batch = [];
-      await handler({ topic: this.topic, partition: 0, messages }, ctx);
+      await handler({ topic: this.topic, partition: 0, messages, generation: 0 }, ctx);
     };
     for await (const line of splitLines(this.open())) {
       if (this.stopped) break;

@@ -50,6 +50,7 @@ export class KafkaSource implements Source {
   private running = false;
   private stopping = false;
   private fatal: unknown = null;
+  private generation = 0;
 
   constructor(
     kafka: Kafka,
@@ -75,6 +76,10 @@ export class KafkaSource implements Source {
         if (!e.payload.restart) reject(e.payload.error);
       });
     });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.generation++;
+      this.log.info({ member_id: e.payload.memberId, assignment: e.payload.memberAssignment, generation: this.generation }, 'joined consumer group');
+    });
     const stopped = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.STOP, () => resolve()));
     await this.consumer.run({
       autoCommit: false,
@@ -83,6 +88,7 @@ export class KafkaSource implements Source {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || this.stopping) return;
         const sb: SourceBatch = {
+          generation: this.generation,
           topic: batch.topic,
           partition: batch.partition,
           messages: batch.messages.map((m) => ({
@@ -98,6 +104,7 @@ export class KafkaSource implements Source {
         try {
           outcome = await handler(sb, { isStale: stale, heartbeat });
         } catch (err) {
+          if (stale()) return; // revoked mid-batch: abandoned, the new owner replays it
           // Fatal for this process: nothing of this batch is resolved or committed; stop the consumer
           // outside the batch (disconnecting inside it would wait for itself) and let run() reject.
           if (!this.stopping) {

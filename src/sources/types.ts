@@ -9,6 +9,8 @@ export interface SourceBatch {
   topic: string;
   partition: number;
   messages: SourceMessage[];
+  /** Bumped on every consumer-group rebalance: per-partition state from an older one must be reloaded. */
+  generation: number;
 }
 
 export interface BatchContext {

@@ -22,17 +22,17 @@ export async function insertIdempotent(
   client: ClickHouseClient,
   table: string,
   rows: readonly object[],
-  token: string,
+  token: string | null,
 ): Promise<void> {
   if (rows.length === 0) return;
+  const dedup = token === null ? { insert_deduplicate: 0 as const } : { insert_deduplicate: 1 as const, insert_deduplication_token: token };
   try {
     await client.insert({
       table,
       values: rows as object[],
       format: 'JSONEachRow',
       clickhouse_settings: {
-        insert_deduplicate: 1,
-        insert_deduplication_token: token,
+        ...dedup,
         deduplicate_blocks_in_dependent_materialized_views: 1,
         // One block per insert: a token covers exactly the rows it was given.
         max_insert_block_size: '1000000000',
