@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   clusters: { summary: 'list recurring problems, largest first', load: () => import('./commands/clusters.js') },
   show: { summary: 'one cluster: label, terms, examples, volume', load: () => import('./commands/show.js') },
 
+  trends: { summary: 'trend episodes (new, spike, growth, regression), most severe first', load: () => import('./commands/trends.js') },
   detect: { summary: 'score a timestamp,value series for anomalies (NAB interface)', load: () => import('./commands/detect.js') },
 };
 

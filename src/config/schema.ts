@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trendConfigSchema } from '../trends/config.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -69,11 +70,15 @@ export const configSchema = z.object({
       pipeline: z.string().regex(/^[\w.-]+$/).default("default"),
     })
     .prefault({}),
-  trends: z
-    .object({
-      bucket: z.enum(['hour', 'day']).default('hour'),
-      timeZone: z.string().default('UTC'),
-      allowedLatenessHours: z.number().nonnegative().default(48),
+  /** Trend detection: the detector, alert kinds, gates and episodes (src/trends/config.ts) plus wiring. */
+  trends: trendConfigSchema
+    .extend({
+      enabled: z.boolean().default(true),
+      /** A bucket is evaluated once the stream's event time is this far past its end. */
+      allowedLatenessMinutes: z.number().nonnegative().default(10),
+      /** On start, detector state is rebuilt from this much stored history (no alerts re-sent). */
+      rebuildDays: z.number().int().positive().default(28),
+      /** A contact is a repeat when the same customer was on the same cluster within this many days. */
       repeatWindowDays: positiveInt.default(7),
     })
     .prefault({}),

@@ -29,6 +29,8 @@ export interface IngestDeps {
   metrics: Metrics;
   now: () => number;
   assigner?: Assigner;
+  /** Sees the event time of every stored event (trend buckets, lateness). */
+  observer?: { observe(eventTimeMs: number): void };
   deadLetters?: DeadLetterPublisher;
   /** Deduplication tokens on inserts; off only for the fault suite's negative control. */
   dedup?: boolean;
@@ -126,6 +128,7 @@ export class Ingestor {
     const events: object[] = [];
     const dead: object[] = [];
     const assignments: object[] = [];
+    const times: number[] = [];
     for (const m of messages) {
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
@@ -136,6 +139,7 @@ export class Ingestor {
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
       events.push(row);
+      times.push(Date.parse(res.event.occurred_at));
       if (assigner) {
         const a = assigner.assign(maskedDescription, res.event.event_id, Date.parse(res.event.occurred_at));
         assignments.push(assignmentRow(row, a.clusterId, a.similarity, version));
@@ -157,6 +161,7 @@ export class Ingestor {
     await write('dead_letters', dead);
     await write('assignments', assignments);
     assigner?.noteBatch(range.topic, range.partition, range.last);
+    if (this.deps.observer) for (const t of times) this.deps.observer.observe(t);
     if (dead.length && this.deps.deadLetters) {
       const out = (dead as ReturnType<typeof deadLetterRow>[]).map((d) => ({
         key: `${d.source_topic}:${d.source_partition}:${d.source_offset}`,

@@ -15,6 +15,7 @@ export interface RunOptions {
   source: Source;
   mask: Masker;
   assigner?: Assigner;
+  observer?: { observe(eventTimeMs: number): void };
   deadLetters?: DeadLetterPublisher;
   metrics?: Metrics;
   now?: () => number;
@@ -44,6 +45,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     metrics,
     now: o.now ?? Date.now,
     ...(o.assigner ? { assigner: o.assigner } : {}),
+    ...(o.observer ? { observer: o.observer } : {}),
     ...(o.deadLetters ? { deadLetters: o.deadLetters } : {}),
     ...(beforeInsert ? { beforeInsert } : {}),
     dedup: !o.config.testing.disableDedup,

@@ -5,3 +5,4 @@ export { migrate, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 export { insertIdempotent, chTime, rangeToken, type OffsetRange } from './writer.js';
 export { topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
+export { bucketCounts, eventTimeRange, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, type BucketCounts, type EpisodeRow } from './trends.js';

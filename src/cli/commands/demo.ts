@@ -4,10 +4,8 @@ import { configFrom, parse, print } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
 import { table } from '../table.js';
-import { ingestSummary, migrate, openStore, topClusters } from '../../store/index.js';
-import { runPipeline } from '../../pipeline/run.js';
-import { createMasker } from '../../pipeline/wire.js';
-import { createAssigner } from '../../pipeline/assigner.js';
+import { ingestSummary, listEpisodes, migrate, openStore, topClusters } from '../../store/index.js';
+import { runJob } from '../../pipeline/job.js';
 import { LineSource } from '../../sources/index.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../examples/sample-events.ndjson', import.meta.url));
@@ -31,12 +29,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     const input = typeof values['input'] === 'string' ? values['input'] : SAMPLE;
     const source = LineSource.fromFile(input, config.ingest.maxBatchRows);
     ctx.onShutdown(() => source.stop());
-    const assigner = await createAssigner(config, store.client, log);
-    const run = await runPipeline({ config, log, store, source, mask: createMasker(config), assigner });
-    await assigner.maybeSnapshot(true);
+    const run = await runJob({ config, log, store, source, finite: true });
     const summary = await ingestSummary(store.client);
     const clusters = await topClusters(store.client, { limit: 10 });
-    const report = { input, store: store.location, seconds: run.seconds, ...summary, clusters_found: assigner.clusterCount(), top_clusters: clusters };
+    const episodes = await listEpisodes(store.client, 0);
+    const report = { input, store: store.location, seconds: run.seconds, ...summary, clusters_found: run.clusters, top_clusters: clusters, episodes };
     if (values['json']) {
       print(report);
       return 0;
@@ -46,9 +43,12 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
         `recur demo — ${input}`,
         `stored ${summary.events} events (${summary.cases} cases, ${summary.customers} customers) in ${run.seconds} s; PII masked in ${summary.masked}`,
         `dead-lettered: ${summary.dead_letters.map((d) => `${d.n} ${d.reason_code}`).join(', ') || 'none'}`,
-        `${assigner.clusterCount()} recurring problems found; the largest:`,
+        `${run.clusters} recurring problems found; the largest:`,
         '',
         table(clusters as never, [['cluster_id', 'cluster'], ['cases', 'cases'], ['customers', 'customers'], ['cost', 'cost'], ['label', 'label', 56]]),
+        '',
+        `${episodes.length} trend episodes (most severe first):`,
+        table(episodes.slice(0, 8) as never, [['kind', 'kind'], ['cluster_id', 'cluster'], ['window_start', 'from'], ['observed', 'cases'], ['expected', 'expected'], ['customers', 'customers'], ['label', 'label', 40]]),
         '',
         `explore: recur clusters --data-dir ${config.clickhouse.dataDir} · recur show <cluster> --data-dir ${config.clickhouse.dataDir}`,
       ].join('\n'),

@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { configFrom, parse, print, str } from '../args.js';
+import { configFrom, parse, print, str, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
-import { migrate, openStore } from '../../store/index.js';
-import { runPipeline } from '../../pipeline/run.js';
-import { createMasker, createSource } from '../../pipeline/wire.js';
-import { Metrics } from '../../pipeline/metrics.js';
-import { createAssigner } from '../../pipeline/assigner.js';
+import { runJob } from '../../pipeline/job.js';
+import { createSource } from '../../pipeline/wire.js';
 
 const HELP = `usage: recur run [--input FILE.ndjson | --input -] [--json]
 
@@ -26,41 +23,30 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   if (str(values, 'input') === '-' && !config.clickhouse.url) return relayStdin(argv, ctx);
   const log = createLogger(config.log.level);
-  const store = await openStore(config.clickhouse);
-  try {
-    const m = await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
-    if (m.applied.length) log.info({ applied: m.applied }, 'migrations applied');
-    const stdinFd = str(values, 'stdin-fd');
-    const input = stdinFd ? '-' : str(values, 'input');
+  const stdinFd = str(values, 'stdin-fd');
+  const input = stdinFd ? '-' : str(values, 'input');
+  return withStore(config, async (store) => {
     const stdin = stdinFd ? createReadStream('', { fd: Number(stdinFd) }) : process.stdin;
     const setup = await createSource(config, log, input, stdin);
     ctx.onShutdown(() => setup.source.stop());
-    const metrics = new Metrics();
-    const assigner = await createAssigner(config, store.client, log);
     log.info({ source: setup.source.name, store: store.kind, location: store.location }, 'pipeline starting');
     try {
-      const summary = await runPipeline({
+      const summary = await runJob({
         config,
         log,
         store,
         source: setup.source,
-        mask: createMasker(config),
-        metrics,
-        assigner,
+        finite: input !== undefined,
         ...(setup.deadLetters ? { deadLetters: setup.deadLetters } : {}),
-        afterBatch: () => assigner.maybeSnapshot(false),
       });
-      await assigner.maybeSnapshot(true);
       log.info(summary, 'pipeline finished');
-      if (values['json']) print({ ...summary, clusters: assigner.clusterCount() });
-      else print(`stored ${summary.events_stored} events, dead-lettered ${summary.events_dead_lettered}, ${assigner.clusterCount()} clusters, in ${summary.seconds} s`);
+      if (values['json']) print(summary);
+      else print(`stored ${summary.events_stored} events, dead-lettered ${summary.events_dead_lettered}, ${summary.clusters} clusters, in ${summary.seconds} s`);
+      return 0;
     } finally {
       await setup.close();
     }
-    return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /**

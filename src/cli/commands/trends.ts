@@ -1,0 +1,38 @@
+import { configFrom, duration, parse, print, str, withStore } from '../args.js';
+import type { CommandContext } from '../main.js';
+import { table } from '../table.js';
+import { listEpisodes } from '../../store/index.js';
+
+const HELP = `usage: recur trends [--since 7d] [--json]
+
+Trend episodes (new, spike, sustained_growth, regression) whose window reaches into the period: open
+ones first, then the most severe (peak score). Each row is one episode: an alert is updated while it
+grows and closed when it subsides.`;
+
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parse(argv, { since: { type: 'string' }, json: { type: 'boolean' } }, false);
+  if (values['help']) return print(HELP), 0;
+  const config = configFrom(values, ctx.env);
+  const since = str(values, 'since') ?? '7d';
+  const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
+  return withStore(config, async (store) => {
+    const rows = await listEpisodes(store.client, sinceMs);
+    if (values['json']) print(rows);
+    else
+      print(
+        table(rows as never, [
+          ['status', 'status'],
+          ['kind', 'kind'],
+          ['cluster_id', 'cluster'],
+          ['window_start', 'from'],
+          ['window_end', 'to'],
+          ['observed', 'cases'],
+          ['expected', 'expected'],
+          ['customers', 'customers'],
+          ['peak_score', 'score'],
+          ['label', 'label', 40],
+        ]),
+      );
+    return 0;
+  });
+}

@@ -1,0 +1,57 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Source } from '../sources/index.js';
+import type { Store } from '../store/index.js';
+import { createAssigner, type ClusterAssigner } from './assigner.js';
+import type { DeadLetterPublisher } from './ingest.js';
+import { Metrics } from './metrics.js';
+import { runPipeline, type RunSummary } from './run.js';
+import { TrendStage } from './trends.js';
+import { createMasker } from './wire.js';
+
+export interface JobOptions {
+  config: Config;
+  log: Logger;
+  store: Store;
+  source: Source;
+  /** File and stdin inputs end: their last bucket is closed and the model checkpointed at the end. */
+  finite: boolean;
+  deadLetters?: DeadLetterPublisher;
+  metrics?: Metrics;
+  now?: () => number;
+  /** Lets the caller attach alert sinks before the stream starts. */
+  onReady?: (parts: { assigner: ClusterAssigner; trends: TrendStage | null }) => void;
+}
+
+export interface JobResult extends RunSummary {
+  clusters: number;
+}
+
+/** The whole job: decode → mask → cluster → store → count → detect, with checkpoints. */
+export async function runJob(o: JobOptions): Promise<JobResult> {
+  const now = o.now ?? Date.now;
+  const metrics = o.metrics ?? new Metrics();
+  const assigner = await createAssigner(o.config, o.store.client, o.log, now);
+  const trends = o.config.trends.enabled ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now) : null;
+  await trends?.init();
+  o.onReady?.({ assigner, trends });
+  const summary = await runPipeline({
+    config: o.config,
+    log: o.log,
+    store: o.store,
+    source: o.source,
+    mask: createMasker(o.config),
+    metrics,
+    now,
+    assigner,
+    ...(trends ? { observer: trends } : {}),
+    ...(o.deadLetters ? { deadLetters: o.deadLetters } : {}),
+    afterBatch: async () => {
+      await assigner.maybeSnapshot(false);
+      await trends?.onBatchStored();
+    },
+  });
+  await assigner.maybeSnapshot(true);
+  if (o.finite) await trends?.flush();
+  return { ...summary, clusters: assigner.clusterCount() };
+}

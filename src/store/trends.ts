@@ -1,0 +1,120 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Episode } from '../trends/index.js';
+import { chTime, insertIdempotent } from './writer.js';
+
+const settings = { output_format_json_quote_64bit_integers: 0 } as const;
+
+export interface BucketCounts {
+  clusterId: string;
+  cases: number;
+  customers: number;
+  customerIds: string[];
+}
+
+/** Distinct cases and customers per cluster for events in [startMs, endMs): one closed bucket. */
+export async function bucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<BucketCounts[]> {
+  const rs = await client.query({
+    query: `SELECT cluster_id, toUInt32(uniqExact(case_id)) AS cases,
+                   toUInt32(uniqExactIf(customer_id, customer_id != '')) AS customers,
+                   groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids
+            FROM assignments
+            WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64})
+              AND cluster_id != ''
+            GROUP BY cluster_id ORDER BY cluster_id`,
+    query_params: { start: startMs, end: endMs },
+    format: 'JSONEachRow',
+    clickhouse_settings: settings,
+  });
+  const rows = await rs.json<{ cluster_id: string; cases: number; customers: number; ids: string[] }>();
+  return rows.map((r) => ({ clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort() }));
+}
+
+export async function eventTimeRange(client: ClickHouseClient): Promise<{ min: number; max: number } | null> {
+  const rs = await client.query({
+    query: `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n FROM assignments`,
+    format: 'JSONEachRow',
+    clickhouse_settings: settings,
+  });
+  const [r] = await rs.json<{ min: number; max: number; n: number }>();
+  return r && Number(r.n) > 0 ? { min: Number(r.min), max: Number(r.max) } : null;
+}
+
+export interface ClusterStatusRow {
+  cluster_id: string;
+  status: string;
+  changed_at: number;
+}
+
+export async function clusterStatuses(client: ClickHouseClient): Promise<Map<string, ClusterStatusRow>> {
+  const rs = await client.query({
+    query: `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at FROM cluster_status FINAL`,
+    format: 'JSONEachRow',
+    clickhouse_settings: settings,
+  });
+  const rows = await rs.json<ClusterStatusRow>();
+  return new Map(rows.map((r) => [r.cluster_id, { ...r, changed_at: Number(r.changed_at) }]));
+}
+
+export async function setClusterStatus(client: ClickHouseClient, clusterId: string, status: string, note: string, nowMs: number): Promise<void> {
+  await client.insert({
+    table: 'cluster_status',
+    values: [{ cluster_id: clusterId, status, note, changed_at: chTime(nowMs) }],
+    format: 'JSONEachRow',
+  });
+}
+
+export function alertRow(e: Episode, bucketMs: number) {
+  return {
+    episode_id: e.id,
+    cluster_id: e.clusterId,
+    kind: e.kind,
+    status: e.status,
+    window_start: Math.floor(e.startBucket / 1000),
+    window_end: Math.floor((e.lastBucket + bucketMs) / 1000),
+    observed: e.observed,
+    expected: Math.round(e.expected * 1000) / 1000,
+    score: Math.round(e.score * 1000) / 1000,
+    peak_score: Math.round(e.peakScore * 1000) / 1000,
+    peak_observed: e.peakObserved,
+    customers: e.customers,
+    buckets: e.buckets,
+    opened_at: chTime(e.openedAt),
+    updated_at: chTime(e.updatedAt),
+    closed_at: e.closedAt === null ? null : chTime(e.closedAt),
+  };
+}
+
+/** Episode versions keyed by (episode, bucket): re-evaluating a bucket after a restart writes nothing new. */
+export async function writeAlerts(client: ClickHouseClient, rows: ReturnType<typeof alertRow>[], bucket: number): Promise<void> {
+  if (rows.length === 0) return;
+  await insertIdempotent(client, 'trend_alerts', rows, `trend_alerts/${bucket}/${rows.map((r) => `${r.episode_id}:${r.status}`).join(',')}`.slice(0, 4000));
+}
+
+export interface EpisodeRow {
+  episode_id: string;
+  cluster_id: string;
+  label: string;
+  kind: string;
+  status: string;
+  window_start: string;
+  window_end: string;
+  observed: number;
+  expected: number;
+  peak_score: number;
+  customers: number;
+}
+
+export async function listEpisodes(client: ClickHouseClient, sinceMs: number): Promise<EpisodeRow[]> {
+  const rs = await client.query({
+    query: `SELECT e.episode_id AS episode_id, e.cluster_id AS cluster_id, v.label AS label, toString(e.kind) AS kind,
+                   toString(e.status) AS status, toString(e.window_start) AS window_start, toString(e.window_end) AS window_end,
+                   e.observed AS observed, e.expected AS expected, e.peak_score AS peak_score, e.customers AS customers
+            FROM v_trend_episodes AS e LEFT JOIN v_clusters AS v ON v.cluster_id = e.cluster_id
+            WHERE e.window_end >= fromUnixTimestamp64Milli({since:Int64})
+            ORDER BY e.status = 'open' DESC, e.peak_score DESC, e.episode_id`,
+    query_params: { since: sinceMs },
+    format: 'JSONEachRow',
+    clickhouse_settings: settings,
+  });
+  return rs.json<EpisodeRow>();
+}
