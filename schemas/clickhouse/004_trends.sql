@@ -37,3 +37,13 @@ CREATE VIEW IF NOT EXISTS v_trend_episodes AS
 SELECT episode_id, cluster_id, kind, status, window_start, window_end, observed, expected, score, peak_score,
        peak_observed, customers, buckets, opened_at, updated_at, closed_at
 FROM trend_alerts FINAL;
+
+-- Owner pinned to a cluster by an analyst (`recur owner set`); overrides routing rules.
+CREATE TABLE IF NOT EXISTS cluster_owner_pins
+(
+    cluster_id String,
+    owner String,
+    changed_at DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(changed_at)
+ORDER BY cluster_id;

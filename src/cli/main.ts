@@ -21,6 +21,8 @@ const COMMANDS: Record<string, Command> = {
   show: { summary: 'one cluster: label, terms, examples, volume', load: () => import('./commands/show.js') },
 
   trends: { summary: 'trend episodes (new, spike, growth, regression), most severe first', load: () => import('./commands/trends.js') },
+  affected: { summary: 'customers and cases of a cluster, to notify proactively (csv|json)', load: () => import('./commands/affected.js') },
+  status: { summary: 'set or show cluster status (open → … → resolved)', load: () => import('./commands/status.js') },
   detect: { summary: 'score a timestamp,value series for anomalies (NAB interface)', load: () => import('./commands/detect.js') },
 };
 

@@ -6,3 +6,4 @@ export { insertIdempotent, chTime, rangeToken, type OffsetRange } from './writer
 export { topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
 export { bucketCounts, eventTimeRange, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, type BucketCounts, type EpisodeRow } from './trends.js';
+export { affectedCustomers, pinOwner, ownerPins, clusterExists, type AffectedRow } from './customers.js';

@@ -1,0 +1,35 @@
+// Bench workload: case events whose descriptions are real customer-service queries (Banking77 train,
+// CC BY 4.0), with PII sprinkled in, omnichannel cases, and event times over 30 days. Seeded.
+import { readFileSync } from 'node:fs';
+import { parseCsvRecords } from '../../src/eval/csv.js';
+import { mulberry32 } from '../../src/cluster/prng.js';
+
+const texts = parseCsvRecords(readFileSync(new URL('../../../shared/data/banking77/train.csv', import.meta.url), 'utf8')).records.map((r) => r['text']!);
+const CHANNELS = ['email', 'chat', 'phone', 'social', 'web'] as const;
+const PII = [' Contact me at alex.k@example.com', ' Card 4111 1111 1111 1111', ' Call +44 7700 900123', ' Order #A1234-77', ''];
+
+export interface BenchEventOptions {
+  seed?: number;
+  startMs?: number;
+  spanMs?: number;
+}
+
+/** The i-th event of a seeded stream (stable across runs: the same i gives the same event). */
+export function makeEventFactory(o: BenchEventOptions = {}) {
+  const rand = mulberry32(o.seed ?? 7);
+  const start = o.startMs ?? Date.UTC(2026, 9, 1);
+  const span = o.spanMs ?? 30 * 86_400_000;
+  return (i: number, total: number) => {
+    const text = texts[Math.floor(rand() * texts.length)]!;
+    const pii = rand() < 0.1 ? PII[Math.floor(rand() * PII.length)]! : '';
+    return {
+      event_id: `B-${i}`,
+      case_id: `BC-${Math.floor(i / 2)}`,
+      customer_id: `BU-${Math.floor(rand() * 50_000)}`,
+      channel: CHANNELS[i % CHANNELS.length]!,
+      occurred_at: new Date(start + Math.floor((i / total) * span)).toISOString(),
+      description: `${text}${pii}`,
+      handle_seconds: 60 + Math.floor(rand() * 900),
+    };
+  };
+}

@@ -1,0 +1,40 @@
+import { configFrom, duration, parse, print, str, UsageError, withStore } from '../args.js';
+import type { CommandContext } from '../main.js';
+import { affectedCustomers, clusterExists } from '../../store/index.js';
+
+const HELP = `usage: recur affected <cluster> [--since 30d|all] [--format csv|json]
+
+The customers who contacted support about a cluster, with their cases, channels and first/last
+contact: the list to notify proactively when the fix ships. CSV by default.`;
+
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parse(argv, { since: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } });
+  if (values['help']) return print(HELP), 0;
+  const id = positionals[0];
+  if (!id) throw new UsageError('recur affected needs a cluster id (see `recur clusters`)');
+  const format = values['json'] ? 'json' : (str(values, 'format') ?? 'csv');
+  if (format !== 'csv' && format !== 'json') throw new UsageError(`--format takes csv or json, got "${format}"`);
+  const since = str(values, 'since') ?? 'all';
+  const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
+  const config = configFrom(values, ctx.env);
+  return withStore(config, async (store) => {
+    if (!(await clusterExists(store.client, id))) {
+      process.stderr.write(`recur: no cluster "${id}"\n`);
+      return 1;
+    }
+    const rows = await affectedCustomers(store.client, id, sinceMs);
+    if (format === 'json') print(rows);
+    else {
+      const lines = ['customer_id,cases,contacts,channels,first_contact,last_contact,case_ids'];
+      for (const r of rows) {
+        lines.push([r.customer_id, String(r.cases), String(r.contacts), r.channels.join(' '), r.first_contact, r.last_contact, r.case_ids.join(' ')].map(csvField).join(','));
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    return 0;
+  });
+}
