@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Producer } from 'kafkajs';
+import { migrate, openStore, type Store } from '../../src/store/index.js';
+import { KafkaSource, kafkaClient } from '../../src/sources/index.js';
+import { runJob } from '../../src/pipeline/job.js';
+import { Metrics } from '../../src/pipeline/metrics.js';
+import { mulberry32 } from '../../src/cluster/prng.js';
+import type { Config } from '../../src/config/index.js';
+import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/env.js';
+
+// One core sentence per problem with everyday fillers around it: the test is about trends, so the
+// problems must be unambiguous for any reasonable clusterer.
+const PROBLEMS = {
+  declined: ['my card payment was declined at the shop'],
+  arrival: ['my new card has still not arrived in the post'],
+  pin: ['how do i change the pin code of my account'],
+  transfer: ['my bank transfer to a friend is still pending'],
+} as const;
+const FILLERS = ['', 'hello, ', 'hi there, ', 'please help: ', 'urgent: '];
+type Problem = keyof typeof PROBLEMS;
+
+const START = Date.UTC(2026, 9, 5); // a Monday
+const DAYS = 10;
+const SURGE = { problem: 'declined' as Problem, day: 8, fromHour: 10, hours: 6, perHour: 14 };
+
+function poisson(rand: () => number, mean: number): number {
+  let k = 0;
+  let p = Math.exp(-mean);
+  let s = p;
+  const u = rand();
+  while (u > s) {
+    k++;
+    p *= mean / k;
+    s += p;
+  }
+  return k;
+}
+
+function stream() {
+  const rand = mulberry32(2026);
+  const events: Record<string, unknown>[] = [];
+  let n = 0;
+  for (let h = 0; h < DAYS * 24; h++) {
+    const hour = h % 24;
+    const level = hour >= 8 && hour < 20 ? 2 : 0.4;
+    for (const problem of Object.keys(PROBLEMS) as Problem[]) {
+      let k = poisson(rand, level);
+      const day = Math.floor(h / 24);
+      if (problem === SURGE.problem && day === SURGE.day && hour >= SURGE.fromHour && hour < SURGE.fromHour + SURGE.hours) k += SURGE.perHour;
+      for (let i = 0; i < k; i++) {
+        const texts = PROBLEMS[problem];
+        n++;
+        events.push({
+          event_id: `t-${n}`,
+          case_id: `case-${n}`,
+          customer_id: `cust-${Math.floor(rand() * 5000)}`,
+          channel: ['email', 'chat', 'phone'][n % 3],
+          occurred_at: new Date(START + h * 3_600_000 + Math.floor(rand() * 3_599_000)).toISOString(),
+          description: `${FILLERS[Math.floor(rand() * FILLERS.length)]}${texts[Math.floor(rand() * texts.length)]}`,
+          problem,
+        });
+      }
+    }
+  }
+  events.sort((a, b) => String(a['occurred_at']).localeCompare(String(b['occurred_at'])));
+  return events;
+}
+
+type Row = Record<string, unknown>;
+
+describe('trend detection through real Kafka and ClickHouse', () => {
+  let config: Config;
+  let store: Store;
+  let producer: Producer;
+  const events = stream();
+
+  beforeAll(async () => {
+    config = testConfig();
+    await createTopic(config.kafka.topic, 1);
+    store = await openStore(config.clickhouse);
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+    producer = admin().producer();
+    await producer.connect();
+    for (let i = 0; i < events.length; i += 500) {
+      await producer.send({ topic: config.kafka.topic, messages: events.slice(i, i + 500).map((e) => ({ value: JSON.stringify(e) })) });
+    }
+  });
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await store?.close();
+  });
+
+  async function rows(query: string): Promise<Row[]> {
+    const rs = await store.client.query({ query, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
+    return rs.json<Row>();
+  }
+
+  it('one injected surge gives exactly one surge episode, on the right cluster, and counts equal a recount', async () => {
+    const metrics = new Metrics();
+    const source = new KafkaSource(kafkaClient(config.kafka, silentLog), config.kafka, silentLog);
+    const done = runJob({ config, log: silentLog, store, source, finite: false, metrics });
+    await waitFor('all events stored', async () => metrics.get('events_stored') >= events.length, 90_000);
+    await source.stop();
+    await done;
+
+    // Which cluster holds the surging problem: the one most of its events were assigned to.
+    const assigned = await rows(`SELECT c.event_id AS event_id, a.cluster_id AS cluster_id FROM case_events AS c JOIN assignments AS a ON a.event_id = c.event_id`);
+    const byEvent = new Map(assigned.map((r) => [String(r['event_id']), String(r['cluster_id'])]));
+    const votes = new Map<string, number>();
+    for (const e of events) if (e['problem'] === SURGE.problem) votes.set(byEvent.get(String(e['event_id']))!, (votes.get(byEvent.get(String(e['event_id']))!) ?? 0) + 1);
+    const surgeCluster = [...votes.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+
+    const episodes = await rows(`SELECT episode_id, cluster_id, toString(kind) AS kind, toUnixTimestamp(window_start) * 1000 AS start FROM v_trend_episodes`);
+    const surges = episodes.filter((e) => e['kind'] !== 'new');
+    expect(surges, JSON.stringify(episodes)).toHaveLength(1);
+    expect(surges[0]!['cluster_id']).toBe(surgeCluster);
+    const surgeStart = START + (SURGE.day * 24 + SURGE.fromHour) * 3_600_000;
+    expect(Number(surges[0]!['start'])).toBeGreaterThanOrEqual(surgeStart);
+    expect(Number(surges[0]!['start'])).toBeLessThanOrEqual(surgeStart + 3 * 3_600_000); // detected within 3 hourly buckets
+    // `new` episodes only while clusters are young (first days), never for the surge itself.
+    for (const e of episodes.filter((x) => x['kind'] === 'new')) expect(Number(e['start'])).toBeLessThan(START + 4 * 86_400_000);
+
+    // Rolling counts in ClickHouse equal a recount from assignments, bucket by bucket.
+    const drift = await rows(`
+      SELECT count() AS mismatches FROM (
+        SELECT cluster_id, bucket, sum(contacts) AS contacts, uniqExactMerge(cases) AS cases FROM cluster_counts GROUP BY cluster_id, bucket
+      ) AS c FULL OUTER JOIN (
+        SELECT cluster_id, toStartOfHour(occurred_at) AS bucket, count() AS contacts, uniqExact(case_id) AS cases FROM assignments GROUP BY cluster_id, bucket
+      ) AS r ON c.cluster_id = r.cluster_id AND c.bucket = r.bucket
+      WHERE c.contacts != r.contacts OR c.cases != r.cases`);
+    expect(Number(drift[0]!['mismatches'])).toBe(0);
+    const [total] = await rows('SELECT sum(contacts) AS n FROM cluster_counts');
+    expect(Number(total!['n'])).toBe(events.length);
+  });
+});
