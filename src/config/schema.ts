@@ -82,6 +82,12 @@ export const configSchema = z.object({
       repeatWindowDays: positiveInt.default(7),
     })
     .prefault({}),
+  serve: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8470),
+    })
+    .prefault({}),
   /** Fault injection for the fault suite (scripts/fault-suite.ts); never set in production. */
   testing: z
     .object({

@@ -8,6 +8,7 @@ import { Metrics } from './metrics.js';
 import { runPipeline, type RunSummary } from './run.js';
 import { TrendStage } from './trends.js';
 import { createMasker } from './wire.js';
+import { progressHealth } from './health.js';
 
 export interface JobOptions {
   config: Config;
@@ -19,8 +20,8 @@ export interface JobOptions {
   deadLetters?: DeadLetterPublisher;
   metrics?: Metrics;
   now?: () => number;
-  /** Lets the caller attach alert sinks before the stream starts. */
-  onReady?: (parts: { assigner: ClusterAssigner; trends: TrendStage | null }) => void;
+  /** Lets the caller attach alert sinks and a server before the stream starts. */
+  onReady?: (parts: { assigner: ClusterAssigner; trends: TrendStage | null; metrics: Metrics; health: ReturnType<typeof progressHealth> }) => void | Promise<void>;
 }
 
 export interface JobResult extends RunSummary {
@@ -34,7 +35,8 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   const assigner = await createAssigner(o.config, o.store.client, o.log, now);
   const trends = o.config.trends.enabled ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now) : null;
   await trends?.init();
-  o.onReady?.({ assigner, trends });
+  const health = progressHealth(metrics, now);
+  await o.onReady?.({ assigner, trends, metrics, health });
   const summary = await runPipeline({
     config: o.config,
     log: o.log,
@@ -47,6 +49,7 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
     ...(trends ? { observer: trends } : {}),
     ...(o.deadLetters ? { deadLetters: o.deadLetters } : {}),
     afterBatch: async () => {
+      health.noteBatch();
       await assigner.maybeSnapshot(false);
       await trends?.onBatchStored();
     },

@@ -5,6 +5,7 @@ import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
 import { runJob } from '../../pipeline/job.js';
 import { createSource } from '../../pipeline/wire.js';
+import { startServer } from '../../serve/index.js';
 
 const HELP = `usage: recur run [--input FILE.ndjson | --input -] [--json]
 
@@ -15,10 +16,12 @@ With --input it stops at the end of the input and prints a summary; from Kafka i
 
 options:
   --input FILE|-   read NDJSON case events from FILE or stdin instead of Kafka
+  --serve          also serve the dashboard, JSON API, /metrics and /healthz (serve.host:serve.port,
+                   127.0.0.1:8470); in embedded mode this is how others read the data meanwhile
   --json           print the summary as JSON`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parse(argv, { input: { type: 'string' }, 'stdin-fd': { type: 'string' }, json: { type: 'boolean' } }, false);
+  const { values } = parse(argv, { input: { type: 'string' }, 'stdin-fd': { type: 'string' }, serve: { type: 'boolean' }, json: { type: 'boolean' } }, false);
   if (values['help']) return print(HELP), 0;
   const config = configFrom(values, ctx.env);
   if (str(values, 'input') === '-' && !config.clickhouse.url) return relayStdin(argv, ctx);
@@ -30,6 +33,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     const setup = await createSource(config, log, input, stdin);
     ctx.onShutdown(() => setup.source.stop());
     log.info({ source: setup.source.name, store: store.kind, location: store.location }, 'pipeline starting');
+    const closers: (() => Promise<void>)[] = [];
     try {
       const summary = await runJob({
         config,
@@ -38,6 +42,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
         source: setup.source,
         finite: input !== undefined,
         ...(setup.deadLetters ? { deadLetters: setup.deadLetters } : {}),
+        onReady: async ({ metrics, health }) => {
+          if (!values['serve']) return;
+          const srv = await startServer({ client: store.client, log, host: config.serve.host, port: config.serve.port, metrics: () => metrics.prometheus(), health });
+          closers.push(srv.close);
+        },
       });
       log.info(summary, 'pipeline finished');
       if (values['json']) print(summary);
@@ -45,6 +54,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       return 0;
     } finally {
       await setup.close();
+      for (const close of closers) await close();
     }
   });
 }

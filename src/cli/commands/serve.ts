@@ -1,0 +1,24 @@
+import { configFrom, int, parse, print, withStore } from '../args.js';
+import type { CommandContext } from '../main.js';
+import { createLogger } from '../log.js';
+import { startServer } from '../../serve/index.js';
+
+const HELP = `usage: recur serve [--port 8470]
+
+Serves the dashboard (/), the JSON API (/api/summary, /api/clusters, /api/cluster/<id>, /api/trends,
+/api/affected/<id>), /metrics and /healthz on serve.host (127.0.0.1) until SIGTERM. With embedded
+chDB it holds the data directory: run it instead of, not beside, \`recur run\` (which has --serve).`;
+
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parse(argv, { port: { type: 'string' } }, false);
+  if (values['help']) return print(HELP), 0;
+  const config = configFrom(values, ctx.env);
+  const log = createLogger(config.log.level);
+  return withStore(config, async (store) => {
+    const srv = await startServer({ client: store.client, log, host: config.serve.host, port: int(values, 'port') ?? config.serve.port });
+    process.stderr.write(`recur: serving ${srv.url}\n`);
+    await new Promise<void>((resolve) => ctx.onShutdown(async () => resolve()));
+    await srv.close();
+    return 0;
+  });
+}

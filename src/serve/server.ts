@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import { affectedCustomers, clusterDetail, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
+import { DASHBOARD_HTML } from './dashboard.js';
+
+export interface Health {
+  /** Progress, not just liveness: healthy only while batches keep being stored (or there is nothing to do). */
+  healthy(): { ok: boolean; detail: Record<string, unknown> };
+}
+
+export interface ServeOptions {
+  client: ClickHouseClient;
+  log: Logger;
+  host: string;
+  port: number;
+  metrics?: () => string;
+  health?: Health;
+  /** Extra status sections (sinks, model) for /api/status and `recur status`. */
+  status?: () => Record<string, unknown>;
+}
+
+const ID = /^[A-Za-z0-9_:.-]{1,128}$/;
+
+/**
+ * Dashboard page, JSON API, /metrics (Prometheus text) and /healthz. Queries go through store/ only;
+ * in embedded mode this is how other processes reach the data the running pipeline holds.
+ */
+export async function startServer(o: ServeOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    handle(o, req, res).catch((err: unknown) => {
+      o.log.warn({ err: (err as Error).message, path: req.url }, 'api request failed');
+      send(res, 500, { error: 'internal error' });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const addr = server.address();
+  const url = `http://${o.host}:${typeof addr === 'object' && addr ? addr.port : o.port}`;
+  o.log.info({ url }, 'serving dashboard, API and metrics');
+  return { server, url, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+function send(res: ServerResponse, code: number, body: unknown, type = 'application/json'): void {
+  const text = type === 'application/json' ? JSON.stringify(body) : String(body);
+  res.writeHead(code, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.end(text);
+}
+
+async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const parts = url.pathname.split('/').filter(Boolean);
+  const sinceDays = Number(url.searchParams.get('since_days') ?? '0');
+  const sinceMs = Number.isFinite(sinceDays) && sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
+  switch (parts[0]) {
+    case undefined:
+      return send(res, 200, DASHBOARD_HTML, 'text/html');
+    case 'metrics':
+      return send(res, 200, o.metrics?.() ?? '', 'text/plain; version=0.0.4');
+    case 'healthz': {
+      const h = o.health?.healthy() ?? { ok: true, detail: {} };
+      return send(res, h.ok ? 200 : 503, h);
+    }
+    case 'api':
+      break;
+    default:
+      return send(res, 404, { error: 'not found' });
+  }
+  const id = parts[2];
+  if (id !== undefined && !ID.test(id)) return send(res, 400, { error: 'bad cluster id' });
+  switch (parts[1]) {
+    case 'summary':
+      return send(res, 200, await ingestSummary(o.client));
+    case 'clusters':
+      return send(res, 200, await topClusters(o.client, { sinceMs, limit: Math.min(500, Number(url.searchParams.get('limit') ?? 50) || 50) }));
+    case 'cluster': {
+      const d = id ? await clusterDetail(o.client, id) : null;
+      return d ? send(res, 200, d) : send(res, 404, { error: 'no such cluster' });
+    }
+    case 'affected':
+      return id ? send(res, 200, await affectedCustomers(o.client, id, sinceMs)) : send(res, 400, { error: 'cluster id required' });
+    case 'trends':
+      return send(res, 200, await listEpisodes(o.client, sinceMs));
+    case 'status':
+      return send(res, 200, o.status?.() ?? {});
+    default:
+      return send(res, 404, { error: 'not found' });
+  }
+}
