@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { ownersConfigSchema, routeOwner, type RoutableCluster } from './index.js';
+
+const cfg = ownersConfigSchema.parse({});
+const none = new Map<string, string>();
+const cluster = (label: string, topTerms: string[], extra: Partial<RoutableCluster> = {}): RoutableCluster => ({
+  clusterId: 'c-1',
+  label,
+  topTerms,
+  ...extra,
+});
+
+describe('routeOwner', () => {
+  it('routes real support texts by their terms to the default teams', () => {
+    expect(routeOwner(cluster('charged twice for one order', ['charg', 'twice', 'order']), cfg, none)).toEqual({
+      owner: 'finance',
+      reason: 'rule',
+      rule: 0,
+    });
+    expect(routeOwner(cluster('where is the refund', ['refunds', 'pending']), cfg, none).owner).toBe('finance');
+    expect(routeOwner(cluster('How do I change my PIN', ['pin', 'change']), cfg, none).owner).toBe('documentation');
+    expect(routeOwner(cluster('screen arrived damaged', ['screen', 'arriv']), cfg, none).owner).toBe('manufacturing');
+    expect(routeOwner(cluster('app crashes on statement page', ['app', 'statement']), cfg, none)).toEqual({
+      owner: 'engineering',
+      reason: 'rule',
+      rule: 3,
+    });
+  });
+
+  it('matches a word prefix only, case-insensitively', () => {
+    // "prefund" must not match "refund"; "Refunding" must.
+    expect(routeOwner(cluster('prefunded account', ['prefund']), cfg, none).reason).toBe('default');
+    expect(routeOwner(cluster('REFUNDING', []), cfg, none).owner).toBe('finance');
+    expect(routeOwner(cluster('card-fee question', []), cfg, none).owner).toBe('finance');
+  });
+
+  it('falls back to the default owner', () => {
+    expect(routeOwner(cluster('transfer pending for days', ['transfer', 'pend']), cfg, none)).toEqual({
+      owner: 'support-ops',
+      reason: 'default',
+    });
+  });
+
+  it('first matching rule wins', () => {
+    // "billing error" matches finance (rule 0) and engineering (rule 3).
+    expect(routeOwner(cluster('billing error', ['bill', 'error']), cfg, none).rule).toBe(0);
+  });
+
+  it('a pin overrides every rule', () => {
+    const pins = new Map([['c-1', 'payments-team']]);
+    expect(routeOwner(cluster('refund', ['refund']), cfg, pins)).toEqual({ owner: 'payments-team', reason: 'pinned' });
+  });
+
+  it('ANDs the dimensions a rule names and ORs values within one', () => {
+    const c = ownersConfigSchema.parse({
+      rules: [
+        { team: 'mobile', terms: ['crash'], channels: ['chat', 'social'] },
+        { team: 'cards', products: ['Debit Card'] },
+        { team: 'kyc', categories: ['identity'] },
+      ],
+    });
+    expect(routeOwner(cluster('app crash', ['crash'], { channels: ['chat'] }), c, none).owner).toBe('mobile');
+    expect(routeOwner(cluster('app crash', ['crash'], { channels: ['phone'] }), c, none).reason).toBe('default');
+    expect(routeOwner(cluster('app crash', ['crash']), c, none).reason).toBe('default');
+    expect(routeOwner(cluster('x', [], { products: ['debit card'] }), c, none).owner).toBe('cards');
+    expect(routeOwner(cluster('x', [], { categories: ['Identity', 'other'] }), c, none).owner).toBe('kyc');
+  });
+
+  it('treats regex characters in terms literally', () => {
+    const c = ownersConfigSchema.parse({ rules: [{ team: 'cpp', terms: ['c++'] }] });
+    expect(routeOwner(cluster('c++ sdk', []), c, none).owner).toBe('cpp');
+    expect(routeOwner(cluster('ccc sdk', []), c, none).reason).toBe('default');
+  });
+});
+
+describe('ownersConfigSchema', () => {
+  it('has the documented defaults', () => {
+    expect(cfg.defaultOwner).toBe('support-ops');
+    expect(cfg.rules.map((r) => r.team)).toEqual(['finance', 'documentation', 'manufacturing', 'engineering']);
+    expect(cfg.cost).toEqual({ perContact: { phone: 9, email: 4, chat: 3, social: 5, web: 2, other: 3 } });
+  });
+
+  it('rejects a rule without any condition, naming the path', () => {
+    const r = ownersConfigSchema.safeParse({ rules: [{ team: 'x' }] });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['rules', 0]);
+  });
+
+  it('keeps partial cost overrides', () => {
+    const c = ownersConfigSchema.parse({ cost: { perContact: { phone: 12 }, hourlyRate: 40 } });
+    expect(c.cost.perContact.phone).toBe(12);
+    expect(c.cost.perContact.email).toBe(4);
+    expect(c.cost.hourlyRate).toBe(40);
+  });
+
+  it('does not share the default rules between parses', () => {
+    const a = ownersConfigSchema.parse({});
+    a.rules[0]!.team = 'changed';
+    expect(ownersConfigSchema.parse({}).rules[0]!.team).toBe('finance');
+  });
+});

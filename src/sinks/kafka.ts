@@ -1,0 +1,34 @@
+import type { MessageProducer } from '../sources/kafka.js';
+import { isRetriable, errorMessage } from '../errors.js';
+import type { AlertPayload } from './payload.js';
+import { SinkError, type AlertSink } from './types.js';
+
+/**
+ * Alerts to a Kafka topic keyed by episode_id: every version of one episode lands in one partition, in
+ * order, and a compacted topic keeps the latest. Headers let consumers filter without parsing.
+ */
+export class KafkaAlertSink implements AlertSink {
+  readonly name: string;
+
+  constructor(
+    private readonly producer: MessageProducer,
+    private readonly topic = 'recur.alerts',
+  ) {
+    this.name = `kafka:${topic}`;
+  }
+
+  async deliver(p: AlertPayload): Promise<void> {
+    try {
+      await this.producer.send(this.topic, [
+        {
+          key: p.episode_id,
+          value: JSON.stringify(p),
+          headers: { type: p.type, kind: p.kind, version: String(p.version) },
+        },
+      ]);
+    } catch (err) {
+      // The producer already retried; a broker that stays away is still worth another try later.
+      throw new SinkError(`kafka alert send to ${this.topic} failed: ${errorMessage(err)}`, { retriable: isRetriable(err), cause: err });
+    }
+  }
+}

@@ -1,0 +1,180 @@
+// One sink's lane of the DeliveryQueue: a FIFO with at most one queued payload per episode, one
+// delivery in flight, retries with backoff, and the sink's health counters.
+import { errorMessage, isRetriable } from '../errors.js';
+import type { AlertPayload } from './payload.js';
+import { backoffDelay } from './backoff.js';
+import type { DeliveryEvent, DeliveryOutcome, OverflowPolicy, SinkHealth } from './queue.js';
+import { SinkError, type AlertSink } from './types.js';
+
+export interface Settings {
+  capacity: number;
+  overflow: OverflowPolicy;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  unhealthyAfter: number;
+  random: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  now: () => number;
+  emit: (e: DeliveryEvent) => void;
+  changed: () => void;
+  signal: AbortSignal;
+}
+
+export class Lane {
+  /** FIFO of payloads; `byEpisode` points at the queued payload of each episode (at most one). */
+  private pending: AlertPayload[] = [];
+  private readonly byEpisode = new Map<string, AlertPayload>();
+  private inFlight: AlertPayload | null = null;
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private lastPermanent = false;
+  readonly done: Promise<void>;
+  private readonly h = {
+    delivered: 0,
+    failed_permanent: 0,
+    retrying: 0,
+    retries: 0,
+    dropped: 0,
+    rejected: 0,
+    superseded: 0,
+    consecutive_failures: 0,
+    last_error: null as string | null,
+    last_error_at: null as string | null,
+    last_delivered_at: null as string | null,
+  };
+
+  constructor(
+    private readonly sink: AlertSink,
+    private readonly s: Settings,
+  ) {
+    this.done = this.run();
+  }
+
+  private emit(outcome: DeliveryOutcome, p: AlertPayload, attempt: number, extra: Partial<DeliveryEvent> = {}): void {
+    this.s.emit({ sink: this.sink.name, outcome, episode_id: p.episode_id, version: p.version, attempt, ...extra });
+  }
+
+  get idle(): boolean {
+    return this.pending.length === 0 && this.inFlight === null;
+  }
+
+  get backlog(): number {
+    return this.pending.length + (this.inFlight ? 1 : 0);
+  }
+
+  reject(p: AlertPayload): void {
+    this.h.rejected++;
+    this.emit('rejected', p, 0);
+  }
+
+  /** Returns false when the payload was refused (policy reject). */
+  offer(p: AlertPayload): boolean {
+    const queued = this.byEpisode.get(p.episode_id);
+    if (queued) {
+      // Coalesce: keep the newer version in the older one's place in line.
+      const [older, newer] = queued.version < p.version ? [queued, p] : [p, queued];
+      if (newer !== queued) {
+        this.pending[this.pending.indexOf(queued)] = newer;
+        this.byEpisode.set(p.episode_id, newer);
+      }
+      this.h.superseded++;
+      this.emit('superseded', older, 0);
+      return true;
+    }
+    if (this.inFlight && this.inFlight.episode_id === p.episode_id && this.inFlight.version >= p.version) {
+      this.h.superseded++;
+      this.emit('superseded', p, 0);
+      return true;
+    }
+    if (this.pending.length >= this.s.capacity) {
+      if (this.s.overflow === 'reject') {
+        this.reject(p);
+        return false;
+      }
+      const oldest = this.pending.shift()!;
+      this.byEpisode.delete(oldest.episode_id);
+      this.h.dropped++;
+      this.emit('dropped', oldest, 0);
+    }
+    this.pending.push(p);
+    this.byEpisode.set(p.episode_id, p);
+    this.wake?.();
+    return true;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const p = this.pending.shift();
+      if (!p) {
+        this.s.changed();
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = null;
+        continue;
+      }
+      this.byEpisode.delete(p.episode_id);
+      this.inFlight = p;
+      try {
+        await this.attempt(p);
+      } finally {
+        this.inFlight = null;
+        this.h.retrying = 0;
+      }
+    }
+    this.s.changed();
+  }
+
+  private async attempt(p: AlertPayload): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sink.deliver(p);
+        this.h.delivered++;
+        this.h.consecutive_failures = 0;
+        this.lastPermanent = false;
+        this.h.last_delivered_at = new Date(this.s.now()).toISOString();
+        this.emit('delivered', p, attempt);
+        return;
+      } catch (err) {
+        const message = errorMessage(err);
+        this.h.consecutive_failures++;
+        this.h.last_error = message;
+        this.h.last_error_at = new Date(this.s.now()).toISOString();
+        if (!isRetriable(err)) {
+          this.h.failed_permanent++;
+          this.lastPermanent = true;
+          this.emit('failed_permanent', p, attempt, { error: message });
+          return;
+        }
+        this.lastPermanent = false;
+        if (this.stopped) return;
+        const hint = err instanceof SinkError ? err.retryAfterMs : undefined;
+        const delay = backoffDelay(attempt, this.s.initialBackoffMs, this.s.maxBackoffMs, this.s.random, hint);
+        this.h.retries++;
+        this.h.retrying = 1;
+        this.emit('retry', p, attempt, { delay_ms: delay, error: message });
+        await this.s.sleep(delay, this.s.signal).catch(() => undefined);
+        if (this.stopped) return;
+        const newer = this.byEpisode.get(p.episode_id);
+        if (newer && newer.version > p.version) {
+          this.h.superseded++;
+          this.emit('superseded', p, attempt);
+          return;
+        }
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  health(): SinkHealth {
+    return {
+      sink: this.sink.name,
+      healthy: !this.lastPermanent && this.h.consecutive_failures < this.s.unhealthyAfter,
+      ...this.h,
+      pending: this.pending.length,
+    };
+  }
+}
+

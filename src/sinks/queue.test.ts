@@ -1,0 +1,188 @@
+import { setImmediate as tick } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { PipelineError } from '../errors.js';
+import { backoffDelay } from './backoff.js';
+import { DeliveryQueue, type DeliveryEvent } from './queue.js';
+import { SinkError, type AlertSink } from './types.js';
+import type { AlertPayload } from './payload.js';
+import { HOUR, T0, samplePayload } from './fixtures.test-util.js';
+
+type Behaviour = 'ok' | 'retry' | 'fail' | 'hang';
+
+/** A sink whose next answers are scripted; after the script it uses `then`. */
+class ScriptedSink implements AlertSink {
+  readonly got: AlertPayload[] = [];
+  readonly delivered: AlertPayload[] = [];
+  private gate: Promise<void> | null = null;
+  private open: (() => void) | null = null;
+  constructor(
+    readonly name: string,
+    public script: Behaviour[] = [],
+    public then: Behaviour = 'ok',
+  ) {}
+  /** Holds every delivery until release(). */
+  hold(): void {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+  release(): void {
+    this.open?.();
+    this.gate = null;
+  }
+  async deliver(p: AlertPayload): Promise<void> {
+    this.got.push(p);
+    if (this.gate) await this.gate;
+    const b = this.script.shift() ?? this.then;
+    if (b === 'hang') return new Promise(() => {});
+    if (b === 'retry') throw new SinkError('503 from test', { retriable: true });
+    if (b === 'fail') throw new PipelineError('sink_failed', 'sink', '404 from test', { retriable: false });
+    this.delivered.push(p);
+  }
+}
+
+const ids = (ps: AlertPayload[]) => ps.map((p) => `${p.cluster_id}@${p.version}`);
+const v = (cluster: string, n: number) => samplePayload(cluster, n === 0 ? 'opened' : 'updated', T0 + HOUR + n);
+
+function queue(sinks: AlertSink[], extra: ConstructorParameters<typeof DeliveryQueue>[1] = {}) {
+  const delays: number[] = [];
+  const events: DeliveryEvent[] = [];
+  const q = new DeliveryQueue(sinks, {
+    initialBackoffMs: 100,
+    maxBackoffMs: 400,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      delays.push(ms);
+      await tick();
+    },
+    now: () => T0,
+    onEvent: (e) => events.push(e),
+    ...extra,
+  });
+  return { q, delays, events };
+}
+
+describe('backoffDelay', () => {
+  it('is full jitter under a capped exponential ceiling, at least a server hint', () => {
+    const half = () => 0.5;
+    expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, 100, 400, half))).toEqual([50, 100, 200, 200, 200]);
+    expect(backoffDelay(3, 100, 400, () => 0)).toBe(0);
+    expect(backoffDelay(3, 100, 400, () => 0.999)).toBe(399);
+    expect(backoffDelay(1, 100, 400, half, 300)).toBe(300);
+    expect(backoffDelay(1, 100, 400, half, 10_000)).toBe(400); // a hint never exceeds the cap
+  });
+});
+
+describe('DeliveryQueue', () => {
+  it('delivers every payload to every sink; a permanently failing sink does not hold up the others', async () => {
+    const good = new ScriptedSink('good');
+    const bad = new ScriptedSink('bad', [], 'fail');
+    const { q } = queue([good, bad]);
+    for (const c of ['a', 'b', 'c']) expect(q.enqueue(v(c, 0))).toBe(true);
+    expect(await q.settled(2000)).toBe(true);
+    expect(ids(good.delivered)).toEqual(['a@' + (T0 + HOUR), 'b@' + (T0 + HOUR), 'c@' + (T0 + HOUR)]);
+    const [hg, hb] = q.health();
+    expect(hg).toMatchObject({ sink: 'good', healthy: true, delivered: 3, failed_permanent: 0, pending: 0, last_error: null });
+    expect(hb).toMatchObject({ sink: 'bad', healthy: false, delivered: 0, failed_permanent: 3, consecutive_failures: 3, last_error: '404 from test' });
+  });
+
+  it('retries retriable failures with backoff until delivered', async () => {
+    const flaky = new ScriptedSink('flaky', ['retry', 'retry', 'retry', 'retry']);
+    const { q, delays, events } = queue([flaky]);
+    q.enqueue(v('a', 0));
+    expect(await q.settled(2000)).toBe(true);
+    expect(delays).toEqual([50, 100, 200, 200]);
+    expect(flaky.got).toHaveLength(5);
+    expect(q.health()[0]).toMatchObject({ delivered: 1, retries: 4, retrying: 0, consecutive_failures: 0, healthy: true });
+    expect(events.map((e) => e.outcome)).toEqual(['retry', 'retry', 'retry', 'retry', 'delivered']);
+    expect(events.at(-1)).toMatchObject({ attempt: 5, episode_id: flaky.got[0]!.episode_id });
+  });
+
+  it('reports a sink unhealthy after repeated retriable failures, and healthy again once it delivers', async () => {
+    const flaky = new ScriptedSink('flaky', ['retry', 'retry', 'retry']);
+    flaky.hold();
+    const { q } = queue([flaky]);
+    q.enqueue(v('a', 0));
+    flaky.release();
+    flaky.script = ['retry', 'retry', 'retry'];
+    flaky.then = 'hang';
+    // let three failures happen, then look while the fourth attempt hangs
+    for (let i = 0; i < 20 && flaky.got.length < 4; i++) await tick();
+    expect(q.health()[0]).toMatchObject({ healthy: false, consecutive_failures: 3, retrying: 1, last_error: '503 from test' });
+  });
+
+  it('sends only the newest queued version of an episode (coalescing)', async () => {
+    const s = new ScriptedSink('s');
+    s.hold();
+    const { q } = queue([s]);
+    q.enqueue(v('a', 0)); // taken in flight at once
+    await tick();
+    q.enqueue(v('b', 0));
+    q.enqueue(v('a', 1));
+    q.enqueue(v('a', 3));
+    q.enqueue(v('a', 2)); // older than the queued one: dropped
+    q.enqueue(v('b', 1));
+    s.release();
+    expect(await q.settled(2000)).toBe(true);
+    // b keeps its place in line ahead of a's newer version
+    expect(ids(s.delivered)).toEqual([`a@${T0 + HOUR}`, `b@${T0 + HOUR + 1}`, `a@${T0 + HOUR + 3}`]);
+    expect(q.health()[0]).toMatchObject({ delivered: 3, superseded: 3 });
+  });
+
+  it('abandons a version waiting for retry once a newer one of the same episode is queued', async () => {
+    const s = new ScriptedSink('s', ['retry']);
+    let release!: () => void;
+    const { q } = queue([s], { sleep: () => new Promise<void>((r) => (release = r)) });
+    q.enqueue(v('a', 0));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(q.health()[0]!.retrying).toBe(1);
+    q.enqueue(v('a', 1));
+    release();
+    expect(await q.settled(2000)).toBe(true);
+    expect(ids(s.delivered)).toEqual([`a@${T0 + HOUR + 1}`]);
+    expect(q.health()[0]).toMatchObject({ delivered: 1, superseded: 1, retrying: 0 });
+  });
+
+  it('never blocks the caller; a full lane drops its oldest payload (default policy)', async () => {
+    const s = new ScriptedSink('s', [], 'hang');
+    const { q, events } = queue([s], { capacity: 2 });
+    const t = Date.now();
+    q.enqueue(v('a', 0));
+    await tick(); // a hangs in flight
+    for (const c of ['b', 'c', 'd']) expect(q.enqueue(v(c, 0))).toBe(true);
+    expect(Date.now() - t).toBeLessThan(50);
+    expect(q.health()[0]).toMatchObject({ pending: 2, dropped: 1 });
+    expect(events.filter((e) => e.outcome === 'dropped').map((e) => e.episode_id)).toEqual([v('b', 0).episode_id]);
+    expect(q.backlog()).toBe(3); // one hanging in flight + two queued
+  });
+
+  it('with policy reject, a full lane refuses the new payload', async () => {
+    const s = new ScriptedSink('s', [], 'hang');
+    const { q } = queue([s], { capacity: 1, overflow: 'reject' });
+    q.enqueue(v('a', 0));
+    await tick(); // a in flight
+    expect(q.enqueue(v('b', 0))).toBe(true);
+    expect(q.enqueue(v('c', 0))).toBe(false);
+    expect(q.health()[0]).toMatchObject({ pending: 1, rejected: 1, dropped: 0 });
+  });
+
+  it('drain delivers what it can within the timeout, then stops and refuses new payloads', async () => {
+    const ok = new ScriptedSink('ok');
+    const stuck = new ScriptedSink('stuck', [], 'retry');
+    const { q } = queue([ok, stuck], { sleep: (ms, signal) => new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener('abort', () => r()))) });
+    q.enqueue(v('a', 0));
+    q.enqueue(v('b', 0));
+    const r = await q.drain(200);
+    expect(r).toEqual({ complete: false, undelivered: 2 });
+    expect(ok.delivered).toHaveLength(2);
+    expect(q.enqueue(v('c', 0))).toBe(false);
+    expect(q.health().map((h) => h.rejected)).toEqual([1, 1]);
+  });
+
+  it('treats programmer errors from a sink as permanent and refuses duplicate sink names', async () => {
+    const s: AlertSink = { name: 'buggy', deliver: async () => { throw new TypeError('x is undefined'); } };
+    const { q } = queue([s]);
+    q.enqueue(v('a', 0));
+    expect(await q.settled(2000)).toBe(true);
+    expect(q.health()[0]).toMatchObject({ failed_permanent: 1, healthy: false });
+    expect(() => new DeliveryQueue([s, s])).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,149 @@
+// A small Standard Webhooks receiver for recur's alerts: what users can run (or copy) to accept them,
+// and what the integration tests deliver to over real HTTP.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AlertPayload } from './payload.js';
+import { verifyWebhook, webhookKey, type VerifyFailure } from './signing.js';
+
+export interface WebhookReceiverOptions {
+  secret: string;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Only this path accepts alerts; others answer 404. Default '/'. */
+  path?: string;
+  toleranceSeconds?: number;
+  maxBodyBytes?: number;
+  /** Clock in ms, injected for tests. */
+  now?: () => number;
+  /** Called once per accepted delivery (a retry of an accepted id is acknowledged, not passed on again). */
+  onAlert?: (payload: AlertPayload, id: string) => void;
+}
+
+/** up: serve; unavailable: answer 503; reset: drop each connection without an answer. */
+export type ReceiverMode = 'up' | 'unavailable' | 'reset';
+
+export type RefusalReason = VerifyFailure | 'down' | 'not_found' | 'too_large';
+
+export interface WebhookReceiver {
+  readonly url: string;
+  readonly port: number;
+  readonly accepted: ReadonlyArray<{ id: string; payload: AlertPayload }>;
+  readonly refused: ReadonlyArray<{ id?: string; reason: RefusalReason; status: number }>;
+  setMode(mode: ReceiverMode): void;
+  /** Stops listening (senders get connection refused) until start(). */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Accepted ids, kept for twice the tolerance: anything older fails the timestamp check anyway. */
+class SeenIds {
+  private readonly at = new Map<string, number>();
+  constructor(
+    private readonly keepSeconds: number,
+    private readonly nowSeconds: () => number,
+  ) {}
+  has(id: string): boolean {
+    return this.at.has(id);
+  }
+  add(id: string): void {
+    const now = this.nowSeconds();
+    this.at.set(id, now);
+    if (this.at.size % 1024 === 0) {
+      for (const [k, t] of this.at) if (now - t > this.keepSeconds) this.at.delete(k);
+    }
+  }
+}
+
+const STATUS: Record<VerifyFailure, number> = { bad_signature: 401, stale_timestamp: 400, malformed: 400, replayed: 200 };
+
+export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<WebhookReceiver> {
+  webhookKey(o.secret); // fail fast on a bad secret
+  const host = o.host ?? '127.0.0.1';
+  const path = o.path ?? '/';
+  const tolerance = o.toleranceSeconds ?? 300;
+  const maxBody = o.maxBodyBytes ?? 1024 * 1024;
+  const now = o.now ?? Date.now;
+  const nowSeconds = () => Math.floor(now() / 1000);
+  const seen = new SeenIds(2 * tolerance, nowSeconds);
+  const accepted: { id: string; payload: AlertPayload }[] = [];
+  const refused: { id?: string; reason: RefusalReason; status: number }[] = [];
+  let mode: ReceiverMode = 'up';
+
+  const answer = (res: ServerResponse, status: number, body: object) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  const refuse = (res: ServerResponse, reason: RefusalReason, status: number, id?: string) => {
+    refused.push({ reason, status, ...(id !== undefined ? { id } : {}) });
+    answer(res, status, { status: 'refused', reason });
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    if (mode === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (mode === 'unavailable') return refuse(res, 'down', 503);
+    if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== path) return refuse(res, 'not_found', 404);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= maxBody) chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size > maxBody) return refuse(res, 'too_large', 413);
+      const r = verifyWebhook({ secret: o.secret, headers: req.headers, body: Buffer.concat(chunks), nowSeconds: nowSeconds(), toleranceSeconds: tolerance, seen });
+      if (!r.ok) {
+        // A replay of an accepted id is acknowledged (2xx) so a sender whose ack was lost stops retrying,
+        // but it is not processed again.
+        if (r.reason === 'replayed') {
+          refused.push({ id: r.id!, reason: 'replayed', status: 200 });
+          return answer(res, 200, { status: 'duplicate' });
+        }
+        return refuse(res, r.reason, STATUS[r.reason], r.id);
+      }
+      accepted.push({ id: r.id, payload: r.payload });
+      try {
+        o.onAlert?.(r.payload, r.id);
+      } catch {
+        // the handler's failure is the user's; the delivery itself was valid
+      }
+      answer(res, 200, { status: 'accepted' });
+    });
+    req.on('error', () => res.destroy());
+  };
+
+  const server: Server = createServer(handle);
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  await listen(o.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
+  return {
+    url: `http://${host}:${port}${path}`,
+    port,
+    accepted,
+    refused,
+    setMode: (m) => {
+      mode = m;
+    },
+    stop,
+    start: () => (server.listening ? Promise.resolve() : listen(port)),
+    close: stop,
+  };
+}

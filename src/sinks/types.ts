@@ -1,0 +1,21 @@
+import { PipelineError } from '../errors.js';
+import type { AlertPayload } from './payload.js';
+
+/**
+ * One destination for alerts. `deliver` resolves once the destination acknowledged the payload and
+ * throws a PipelineError (code sink_failed, stage sink) whose `retriable` says whether to try again.
+ */
+export interface AlertSink {
+  readonly name: string;
+  deliver(p: AlertPayload): Promise<void>;
+}
+
+/** A sink failure; `retryAfterMs` carries a server's Retry-After hint (429/503) to the queue. */
+export class SinkError extends PipelineError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, opts: { retriable: boolean; cause?: unknown; retryAfterMs?: number }) {
+    super('sink_failed', 'sink', message, opts);
+    this.name = 'SinkError';
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}

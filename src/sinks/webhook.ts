@@ -1,0 +1,77 @@
+import { errorMessage } from '../errors.js';
+import type { AlertPayload } from './payload.js';
+import { signWebhook, webhookKey } from './signing.js';
+import { SinkError, type AlertSink } from './types.js';
+
+export interface WebhookSinkOptions {
+  url: string;
+  /** `whsec_` + base64 of 24–64 random bytes, one per endpoint (Standard Webhooks). */
+  secret: string;
+  timeoutMs?: number;
+  name?: string;
+  /** Clock in ms, injected for tests. */
+  now?: () => number;
+}
+
+function retryAfterMs(h: string | null, nowMs: number): number | undefined {
+  if (!h) return undefined;
+  if (/^\d+$/.test(h.trim())) return Number(h.trim()) * 1000;
+  const at = Date.parse(h);
+  return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
+}
+
+/**
+ * POSTs the payload signed the Standard Webhooks way. `webhook-id` is `${episode_id}.${version}`: the
+ * same for every retry of one version (the receiver's idempotency key), new for each version.
+ * 2xx delivered; 4xx except 408/429 permanent; 3xx permanent too (a signed POST is not re-sent to
+ * another URL); 408, 429, 5xx, timeouts and network errors retriable.
+ */
+export class WebhookSink implements AlertSink {
+  readonly name: string;
+  private readonly key: Buffer;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: WebhookSinkOptions) {
+    this.key = webhookKey(o.secret);
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.now = o.now ?? Date.now;
+    const u = new URL(o.url);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new TypeError(`webhook url must be http(s): ${u.protocol}`);
+    // The name shows up in health and metrics: no credentials or query string in it.
+    this.name = o.name ?? `webhook:${u.host}${u.pathname}`;
+  }
+
+  async deliver(p: AlertPayload): Promise<void> {
+    const body = JSON.stringify(p);
+    const id = `${p.episode_id}.${p.version}`;
+    const ts = Math.floor(this.now() / 1000);
+    let res: Response;
+    try {
+      res = await fetch(this.o.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'recur-alerts',
+          'webhook-id': id,
+          'webhook-timestamp': String(ts),
+          'webhook-signature': signWebhook(this.key, id, ts, body),
+        },
+        body,
+      });
+    } catch (err) {
+      throw new SinkError(`webhook ${this.name} unreachable: ${errorMessage(err)}`, { retriable: true, cause: err });
+    }
+    // Read the body so the connection can be reused; its content is not needed.
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status >= 200 && res.status < 300) return;
+    const retriable = res.status === 408 || res.status === 429 || res.status >= 500;
+    const after = retriable ? retryAfterMs(res.headers.get('retry-after'), this.now()) : undefined;
+    throw new SinkError(`webhook ${this.name} answered ${res.status}`, {
+      retriable,
+      ...(after !== undefined ? { retryAfterMs: after } : {}),
+    });
+  }
+}
