@@ -23,6 +23,8 @@ const COMMANDS: Record<string, Command> = {
   trends: { summary: 'trend episodes (new, spike, growth, regression), most severe first', load: () => import('./commands/trends.js') },
   affected: { summary: 'customers and cases of a cluster, to notify proactively (csv|json)', load: () => import('./commands/affected.js') },
   status: { summary: 'set or show cluster status (open → … → resolved)', load: () => import('./commands/status.js') },
+  cost: { summary: 'charge-back: cost of unresolved problems by owner or cluster', load: () => import('./commands/cost.js') },
+  owner: { summary: 'pin an owner team to a cluster (overrides routing rules)', load: () => import('./commands/owner.js') },
   serve: { summary: 'dashboard, JSON API, /metrics and /healthz over HTTP', load: () => import('./commands/serve.js') },
   detect: { summary: 'score a timestamp,value series for anomalies (NAB interface)', load: () => import('./commands/detect.js') },
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { trendConfigSchema } from '../trends/config.js';
+import { ownersConfigSchema } from '../owners/rules.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -80,6 +81,26 @@ export const configSchema = z.object({
       rebuildDays: z.number().int().positive().default(28),
       /** A contact is a repeat when the same customer was on the same cluster within this many days. */
       repeatWindowDays: positiveInt.default(7),
+    })
+    .prefault({}),
+  /** Who owns what (routing rules, default owner) and what a contact costs. */
+  owners: ownersConfigSchema.prefault({}),
+  alerts: z
+    .object({
+      /** Publish to kafka.alertsTopic (keyed by episode id) when consuming from Kafka. */
+      kafka: z.boolean().default(true),
+      log: z.boolean().default(true),
+      webhooks: z
+        .array(
+          z.object({
+            url: z.url(),
+            /** Standard Webhooks secret ("whsec_…"); prefer secretFile. */
+            secret: z.string().optional(),
+            secretFile: z.string().optional(),
+            timeoutMs: positiveInt.default(10_000),
+          }),
+        )
+        .default([]),
     })
     .prefault({}),
   serve: z

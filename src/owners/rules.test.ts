@@ -66,6 +66,11 @@ describe('routeOwner', () => {
     expect(routeOwner(cluster('x', [], { categories: ['Identity', 'other'] }), c, none).owner).toBe('kyc');
   });
 
+  it('matches rule words against stemmed cluster terms', () => {
+    expect(routeOwner(cluster('charg / twice / doubl', ['charg', 'twice']), cfg, none).owner).toBe('finance');
+    expect(routeOwner(cluster('app / crash / open', ['crash']), cfg, none).owner).toBe('engineering');
+  });
+
   it('treats regex characters in terms literally', () => {
     const c = ownersConfigSchema.parse({ rules: [{ team: 'cpp', terms: ['c++'] }] });
     expect(routeOwner(cluster('c++ sdk', []), c, none).owner).toBe('cpp');

@@ -1,6 +1,7 @@
 // Routing rules as data: a cluster's terms, products, categories and channels → the owning team.
 // Pure: no I/O; an analyst's pin (cluster id → team) always wins over the rules.
 import { z } from 'zod';
+import { Tokenizer } from '../text/tokenize.js';
 
 const word = z.string().trim().min(1).max(100);
 
@@ -74,10 +75,19 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const termCache = new Map<string, RegExp>();
 
 /** `term` at the start of a word of `text` (both lower-cased): "refund" matches "refunds", not "prefund". */
+const stemmer = new Tokenizer({ stopWords: new Set(), minLength: 1 });
+
+/**
+ * A rule term matches the start of a word — as written, or as its Porter stem, because cluster terms
+ * are stems ("charge" must find "charg", "refunds" must find "refund").
+ */
 function termRegex(term: string): RegExp {
   let re = termCache.get(term);
   if (!re) {
-    re = new RegExp(`(?:^|[^\\p{L}\\p{N}])${escape(term.toLowerCase())}`, 'u');
+    const lower = term.toLowerCase();
+    const stem = /^\p{L}+$/u.test(lower) ? (stemmer.tokenize(lower)[0] ?? lower) : lower;
+    const alts = [...new Set([lower, stem])].map(escape).join('|');
+    re = new RegExp(`(?:^|[^\\p{L}\\p{N}])(?:${alts})`, 'u');
     if (termCache.size > 10_000) termCache.clear();
     termCache.set(term, re);
   }

@@ -147,11 +147,11 @@ export class Ingestor {
     }
     const t1 = performance.now();
     metrics.observe('stage_seconds', (t1 - t0) / 1000, { stage: 'process' });
-    this.abandonIfStale(ctx, 'ingest_ledger');
+    await this.ensureOwned(ctx, 'ingest_ledger');
     if (fresh) await this.retry(ctx, 'ingest_ledger', () => recordIntent(client, range, version, nowMs));
     const write = async (table: string, rows: object[]) => {
       if (rows.length === 0) return;
-      this.abandonIfStale(ctx, table);
+      await this.ensureOwned(ctx, table);
       await this.retry(ctx, table, async () => {
         this.deps.beforeInsert?.(table);
         await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : rangeToken(range, table, version));
@@ -179,6 +179,13 @@ export class Ingestor {
    * A handler whose partition was revoked (frozen past the session timeout, kafkajs#1046) stops before
    * its next write: the new owner replays the range from the ledger.
    */
+  private async ensureOwned(ctx: BatchContext, what: string): Promise<void> {
+    // A heartbeat (sent at most once per heartbeat interval) is how a member that was frozen learns it
+    // was revoked; without it the stale check below cannot see a rebalance. Broker errors are not ours.
+    await ctx.heartbeat().catch(() => {});
+    this.abandonIfStale(ctx, what);
+  }
+
   private abandonIfStale(ctx: BatchContext, what: string): void {
     if (ctx.isStale()) {
       this.deps.metrics.inc('batches_abandoned');

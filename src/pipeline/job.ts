@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { createAssigner, type ClusterAssigner } from './assigner.js';
 import type { DeadLetterPublisher } from './ingest.js';
@@ -9,6 +8,9 @@ import { runPipeline, type RunSummary } from './run.js';
 import { TrendStage } from './trends.js';
 import { createMasker } from './wire.js';
 import { progressHealth } from './health.js';
+import { AlertRouter, createAlertQueue, sinkHealthMetrics } from './alerts.js';
+import type { DeliveryQueue, SinkHealth } from '../sinks/index.js';
+import type { MessageProducer, Source } from '../sources/index.js';
 
 export interface JobOptions {
   config: Config;
@@ -18,14 +20,17 @@ export interface JobOptions {
   /** File and stdin inputs end: their last bucket is closed and the model checkpointed at the end. */
   finite: boolean;
   deadLetters?: DeadLetterPublisher;
+  /** Kafka producer for the alerts topic (absent for file and stdin input). */
+  producer?: MessageProducer;
   metrics?: Metrics;
   now?: () => number;
   /** Lets the caller attach alert sinks and a server before the stream starts. */
-  onReady?: (parts: { assigner: ClusterAssigner; trends: TrendStage | null; metrics: Metrics; health: ReturnType<typeof progressHealth> }) => void | Promise<void>;
+  onReady?: (parts: { assigner: ClusterAssigner; trends: TrendStage | null; metrics: Metrics; health: ReturnType<typeof progressHealth>; alerts: DeliveryQueue }) => void | Promise<void>;
 }
 
 export interface JobResult extends RunSummary {
   clusters: number;
+  sinks: SinkHealth[];
 }
 
 /** The whole job: decode → mask → cluster → store → count → detect, with checkpoints. */
@@ -36,7 +41,13 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   const trends = o.config.trends.enabled ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now) : null;
   await trends?.init();
   const health = progressHealth(metrics, now);
-  await o.onReady?.({ assigner, trends, metrics, health });
+  const alerts = createAlertQueue(o.config, o.log, metrics, o.producer);
+  const router = new AlertRouter(o.config, o.store.client, alerts, o.log, now, (ids) => assigner.describe(ids));
+  trends?.onAlerts(async (events) => {
+    // Routing reads ClickHouse; a failure there must not stop ingestion (the episode stays in trend_alerts).
+    await router.route(events).catch((err: unknown) => o.log.error({ err: (err as Error).message }, 'alert routing failed'));
+  });
+  await o.onReady?.({ assigner, trends, metrics, health, alerts });
   const summary = await runPipeline({
     config: o.config,
     log: o.log,
@@ -50,11 +61,15 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
     ...(o.deadLetters ? { deadLetters: o.deadLetters } : {}),
     afterBatch: async () => {
       health.noteBatch();
+      sinkHealthMetrics(metrics, alerts.health());
       await assigner.maybeSnapshot(false);
       await trends?.onBatchStored();
     },
   });
   await assigner.maybeSnapshot(true);
   if (o.finite) await trends?.flush();
-  return { ...summary, clusters: assigner.clusterCount() };
+  const drained = await alerts.drain(o.finite ? 10_000 : 5_000);
+  if (!drained.complete) o.log.warn({ undelivered: drained.undelivered }, 'alerts left undelivered at shutdown');
+  sinkHealthMetrics(metrics, alerts.health());
+  return { ...summary, clusters: assigner.clusterCount(), sinks: alerts.health() };
 }

@@ -15,6 +15,8 @@ export function createMasker(config: Config): Masker {
 export interface SourceSetup {
   source: Source;
   deadLetters?: DeadLetterPublisher;
+  /** The Kafka producer (dead letters, alerts) when the source is Kafka. */
+  producer?: MessageProducer;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function createSource(config: Config, log: Logger, input: string | 
   const source = new KafkaSource(kafka, config.kafka, log);
   return {
     source,
+    producer,
     deadLetters: { publish: (rows) => producer.send(config.kafka.deadLetterTopic, rows) },
     close: () => producer.close(),
   };

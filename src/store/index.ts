@@ -7,3 +7,4 @@ export { topClusters, clusterDetail, ingestSummary, type ClusterSummary } from '
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
 export { bucketCounts, eventTimeRange, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, type BucketCounts, type EpisodeRow } from './trends.js';
 export { affectedCustomers, pinOwner, ownerPins, clusterExists, type AffectedRow } from './customers.js';
+export { clusterCosts, clusterExamples, type ClusterCostRow } from './cost.js';

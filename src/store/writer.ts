@@ -25,7 +25,10 @@ export async function insertIdempotent(
   token: string | null,
 ): Promise<void> {
   if (rows.length === 0) return;
-  const dedup = token === null ? { insert_deduplicate: 0 as const } : { insert_deduplicate: 1 as const, insert_deduplication_token: token };
+  // The token is always set, to '' when there is none: chDB applies clickhouse_settings as session-wide
+  // SETs, so a token left by an earlier insert would otherwise deduplicate this one (and ClickHouse
+  // honours a token even with insert_deduplicate = 0), silently dropping its rows.
+  const dedup = token === null ? { insert_deduplicate: 0 as const, insert_deduplication_token: '' } : { insert_deduplicate: 1 as const, insert_deduplication_token: token };
   try {
     await client.insert({
       table,

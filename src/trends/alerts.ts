@@ -56,7 +56,7 @@ export interface ClusterTrendState {
   cooldownUntil: Partial<Record<AlertKind, number>>;
 }
 
-const CUSTOMER_CAP = 256;
+const CUSTOMER_CAP = 128;
 const MAX_GAP_BUCKETS = 24 * 14;
 
 export function createClusterState(clusterId: string, firstSeenAt: number): ClusterTrendState {
@@ -153,17 +153,21 @@ function stepCluster(
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
   // spike: one surprising bucket, well above expectation, from enough distinct customers.
+  // Either this bucket alone, or the last few together (a short burst), at >= minRatio.
+  const burst =
+    (step.pointSurprise >= cfg.spike.openSurprise && cases >= cfg.spike.minRatio * step.expected) ||
+    (step.aggSurprise >= cfg.spike.openSurprise && step.aggRatio >= cfg.spike.minRatio && cases >= step.expected * step.aggRatio * 0.5);
   const spikeOpen =
     warm &&
-    step.surprise >= cfg.spike.openSurprise &&
-    cases >= cfg.spike.minRatio * step.expected &&
+    burst &&
     excess >= cfg.gates.minExcessCases &&
     // The rise must hold in distinct customers too, not only in cases.
     bucketCustomers >= cfg.spike.minRatio * step.expected &&
     bucketCustomers - step.expected >= cfg.gates.minExcessCases &&
     bucketCustomers >= cfg.gates.minCustomers &&
     surprisal(negBinUpperTail(bucketCustomers, step.expected, step.phi)) >= cfg.gates.customerSurprise;
-  run('spike', spikeOpen, step.surprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
+  // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
+  run('spike', spikeOpen, step.pointSurprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
   // The growth evidence accumulated so far is the spike's; growth must build anew after it.
   if (st.episodes.spike) resetGrowthRun(st, bucket);
 
@@ -171,14 +175,17 @@ function stepCluster(
   const runCustomers = input.customerIds ? distinctSince(st.customers, st.runStart) : st.runMaxCustomers;
   const growthOpen =
     warm &&
+    // A spike (open or cooling down) already told the owner; growth must not re-fire it.
     !st.episodes.spike &&
+    bucket >= (st.cooldownUntil.spike ?? -Infinity) &&
     cases > step.expected &&
     step.growth >= cfg.growth.openEvidence &&
     step.growthRun >= cfg.growth.minBuckets &&
     st.runObs >= cfg.growth.minRatio * st.runExp &&
     st.runObs - st.runExp >= cfg.gates.minExcessCases &&
     runCustomers >= cfg.gates.minCustomers &&
-    (input.customerIds ? runCustomers - st.runExp >= cfg.gates.minExcessCases : true);
+    // Distinct customers over the run must carry the excess too (a full window is a lower bound).
+    (!input.customerIds || st.customers.h.length >= CUSTOMER_CAP || runCustomers - st.runExp >= cfg.gates.minExcessCases);
   run('sustained_growth', growthOpen, step.growth >= cfg.growth.closeEvidence, sampleOf(bucket, now, cases, step.expected, step.growth, runCustomers), st.runStart);
 
   // regression: volume returns after the owner marked the cluster fixed.
@@ -203,11 +210,13 @@ function trackVolume(
   st.totalCases += input.cases;
   if (ids && ids.length > 0) {
     addCustomers(st.customers, ids, bucket, CUSTOMER_CAP);
-    if (st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
+    const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
+    if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
     st.lifeCustomers = Math.max(st.lifeCustomers, customers);
   }
-  pruneCustomers(st.customers, bucket - 7 * 86_400_000);
+  // Gates look back over the regression window or the current growth run, at most two days.
+  pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
 
   const w = cfg.regression.windowBuckets;
   st.ringB.push(bucket);

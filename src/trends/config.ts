@@ -59,7 +59,7 @@ export const trendConfigSchema = z.object({
   growth: z
     .object({
       /** CUSUM evidence (log10 likelihood ratio) that opens sustained growth. */
-      openEvidence: z.number().positive().default(5),
+      openEvidence: z.number().positive().default(4),
       /** Evidence under which a bucket counts as quiet. */
       closeEvidence: z.number().nonnegative().default(1),
       /** Buckets the evidence must have been accumulating. */
@@ -67,7 +67,7 @@ export const trendConfigSchema = z.object({
       /** Observed / expected over the accumulating run. */
       minRatio: z.number().positive().default(1.3),
     })
-    .default({ openEvidence: 5, closeEvidence: 1, minBuckets: 4, minRatio: 1.3 }),
+    .default({ openEvidence: 4, closeEvidence: 1, minBuckets: 4, minRatio: 1.3 }),
   regression: z
     .object({
       /** Stragglers right after a fix are expected; watch starts after this. */

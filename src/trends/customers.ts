@@ -50,7 +50,9 @@ export function distinctSince(w: CustomerWindow, since: number): number {
 
 /** Drop entries older than `before` (keeps state small for quiet clusters). */
 export function pruneCustomers(w: CustomerWindow, before: number): void {
-  if (w.t.length === 0 || Math.min(...w.t) >= before) return;
+  let oldest = Infinity;
+  for (const t of w.t) if (t < oldest) oldest = t;
+  if (oldest >= before) return;
   const keep = w.t.map((t, i) => (t >= before ? i : -1)).filter((i) => i >= 0);
   w.h = keep.map((i) => w.h[i]!);
   w.t = keep.map((i) => w.t[i]!);

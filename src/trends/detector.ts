@@ -1,7 +1,8 @@
 // One count series, online: seasonal baseline (hour-of-day x day-of-week) scaled by a recent
 // level ratio, negative-binomial surprise with online overdispersion, calibrated on its own tail.
 import { z } from 'zod';
-import { negBinUpperTail, surprisal } from './stats.js';
+import { calibrate, updateCalibration } from './calibration.js';
+import { alphaFor, negBinUpperTail, surprisal } from './stats.js';
 
 export const detectorConfigSchema = z.object({
   /** Bucket length in minutes; sets how many buckets make an hour/day for the half-lives below. */
@@ -10,20 +11,19 @@ export const detectorConfigSchema = z.object({
   levelHalfLifeHours: z.number().positive().default(24),
   /** Half-life of the hour-of-day profile, in days. */
   dailyHalfLifeDays: z.number().positive().default(7),
-  /** Half-life of the hour-of-week profile, in weeks. */
+  /** Half-life of the day-of-week and hour-of-week factors, in weeks. */
   weeklyHalfLifeWeeks: z.number().positive().default(3),
   /**
-   * Variance function. 'nb1': var = mu (1 + delta), counts arriving in bursts of geometric size
-   * (compound Poisson), so noise grows like the mean. 'nb2': var = mu + phi mu^2. 'fit':
-   * var = mu (1 + a) + b mu^2 with a, b >= 0 regressed online from the residuals, which covers
-   * both and lets the data say how noise scales with the level.
+   * Variance function var = mu + c mu^p with c estimated online. p = 1 is NB1 (counts arriving in
+   * bursts of geometric size), p = 2 is NB2 (a gamma-mixed Poisson rate); 1.5 sits between and is
+   * the hedge when it is unknown how noise scales with the level (Tweedie-style power variance).
    */
-  variance: z.enum(['nb1', 'nb2', 'fit']).default('fit'),
+  variancePower: z.number().min(1).max(2).default(1.5),
   /** Residuals feeding the dispersion estimate are capped at this many standard deviations. */
-  dispersionClipSd: z.number().positive().default(5),
+  dispersionClipSd: z.number().positive().default(2.5),
   /** Half-life of the overdispersion estimate, in hours. */
   dispersionHalfLifeHours: z.number().positive().default(72),
-  /** Prior overdispersion (delta for nb1, phi for nb2) for young series. */
+  /** Prior dispersion coefficient c (var = mu + c mu^p) for young series. */
   phiPrior: z.number().nonnegative().default(0.25),
   /** Learning is winsorised at this many standard deviations, so spikes barely move the baseline. */
   clipSd: z.number().positive().default(2.5),
@@ -31,7 +31,7 @@ export const detectorConfigSchema = z.object({
   minExpected: z.number().positive().default(0.2),
   /** Multiplicative shift the CUSUM is tuned to detect (sustained growth). */
   cusumShift: z.number().gt(1).default(1.5),
-  /** Length of the second, aggregated time scale (EWMA window), in hours. */
+  /** Length of the second, aggregated time scale (EWMA window), in hours; at least 3 buckets. */
   aggregateHours: z.number().positive().default(1),
   /** Surprise above which tail exceedances are tracked for calibration (peaks over threshold). */
   calibrationLevel: z.number().positive().default(1),
@@ -43,7 +43,7 @@ export const detectorConfigSchema = z.object({
 export type DetectorConfig = z.infer<typeof detectorConfigSchema>;
 export const defaultDetectorConfig: DetectorConfig = detectorConfigSchema.parse({});
 
-/** Serialisable (JSON) detector state: ~400 numbers per series. */
+/** Serialisable (JSON) detector state: about 420 numbers per series. */
 export interface DetectorState {
   v: 1;
   /** Observations seen. */
@@ -53,20 +53,18 @@ export interface DetectorState {
   /** Hour-of-day profile in counts per bucket (24) and updates per slot. */
   hod: number[];
   hodN: number[];
-  /** Hour-of-week profile (168, Monday 00h first) and updates per slot. */
+  /** Day-of-week factors (7, Monday first) on top of the hour-of-day profile, and updates. */
+  dow: number[];
+  dowN: number[];
+  /** Hour-of-week residual factors (168, Monday 00h first) on top of both, and updates. */
   week: number[];
   weekN: number[];
   /** EWMAs of observed and of seasonal baseline: their ratio is the recent level. */
   recX: number;
   recB: number;
-  /** EWMA numerator/denominator of the moment estimate phi = E[(x-mu)^2 - mu] / E[mu^2]. */
+  /** EWMAs of (x-mu)^2 - mu and of mu^p: the dispersion coefficient is c = dNum / dMuP. */
   dNum: number;
-  dDen: number;
-  /** EWMA moments for regressing z = ((x-mu)^2 - mu) / mu on mu: E[z], E[mu], E[mu z], E[mu^2]. */
-  vZ: number;
-  vM: number;
-  vMZ: number;
-  vMM: number;
+  dMuP: number;
   /** EWMA of observed and expected counts over `aggregateHours`. */
   aggX: number;
   aggMu: number;
@@ -90,10 +88,14 @@ export interface DetectorStep {
   pValue: number;
   /** Calibrated surprise: max over the two time scales, as -log10 of an empirical tail probability. */
   surprise: number;
+  /** Calibrated surprise of this bucket alone. */
+  pointSurprise: number;
+  /** Calibrated surprise of the aggregated (~aggregateHours, at least 3 buckets) time scale. */
+  aggSurprise: number;
+  /** Observed / expected on the aggregated time scale. */
+  aggRatio: number;
   /** -log10 pValue of this bucket alone, before calibration. */
   rawSurprise: number;
-  /** Uncalibrated surprise of the aggregated time scale. */
-  aggSurprise: number;
   /** CUSUM statistic after this step, in log10 units (comparable to surprise). */
   growth: number;
   /** Buckets the growth statistic has been accumulating. */
@@ -109,16 +111,14 @@ export function createDetectorState(): DetectorState {
     mean: 0,
     hod: new Array<number>(24).fill(0),
     hodN: new Array<number>(24).fill(0),
-    week: new Array<number>(168).fill(0),
+    dow: new Array<number>(7).fill(1),
+    dowN: new Array<number>(7).fill(0),
+    week: new Array<number>(168).fill(1),
     weekN: new Array<number>(168).fill(0),
     recX: 0,
     recB: 0,
     dNum: 0,
-    dDen: 0,
-    vZ: 0,
-    vM: 0,
-    vMZ: 0,
-    vMM: 0,
+    dMuP: 0,
     aggX: 0,
     aggMu: 0,
     excRate: [0.01, 0.01],
@@ -129,23 +129,41 @@ export function createDetectorState(): DetectorState {
   };
 }
 
-function alphaFor(halfLifeSteps: number): number {
-  return 1 - Math.pow(0.5, 1 / Math.max(halfLifeSteps, 1));
+function r5(x: number): number {
+  return x === 0 ? 0 : Number(x.toPrecision(5));
+}
+
+
+interface Season {
+  /** Hour-of-day profile in counts, shrunk towards the overall mean while young. */
+  daily: number;
+  /** Day-of-week factor, shrunk towards 1 until that weekday has been seen. */
+  fd: number;
+  /** Hour-of-week residual factor, shrunk towards 1 until several weeks are seen. */
+  fw: number;
+}
+
+function season(s: DetectorState, slot: number, cfg: DetectorConfig): Season {
+  const perHour = 60 / cfg.bucketMinutes;
+  const h = slot % 24;
+  const d = Math.floor(slot / 24);
+  const days = s.hodN[h]! / perHour;
+  const daily = s.mean + (s.hod[h]! - s.mean) * (days / (days + 1));
+  const weekdays = s.dowN[d]! / (24 * perHour);
+  const fd = 1 + (s.dow[d]! - 1) * (weekdays / (weekdays + 1));
+  // A single hour-of-week cell is noisy (one bucket per week): trust it only after ~4 weeks.
+  const weeks = s.weekN[slot]! / perHour;
+  const fw = 1 + (s.week[slot]! - 1) * (weeks / (weeks + 4));
+  return { daily, fd, fw };
 }
 
 /**
- * Seasonal baseline for a slot, in counts: the hour-of-week profile where it has seen about a
- * week of data, shrunk towards the hour-of-day profile, shrunk towards the overall mean.
+ * Seasonal baseline for a slot, in counts: hour-of-day profile x day-of-week factor x
+ * hour-of-week residual, each shrunk towards neutral until it has seen enough data.
  */
 export function seasonalBaseline(s: DetectorState, slot: number, cfg: DetectorConfig): number {
-  const perHour = 60 / cfg.bucketMinutes;
-  const h = slot % 24;
-  const days = s.hodN[h]! / perHour;
-  const wd = days / (days + 1);
-  const daily = s.mean + (s.hod[h]! - s.mean) * wd;
-  const weeks = s.weekN[slot]! / perHour;
-  const ww = weeks / (weeks + 2);
-  return daily + (s.week[slot]! - daily) * ww;
+  const { daily, fd, fw } = season(s, slot, cfg);
+  return daily * fd * fw;
 }
 
 /** Baseline expectation and overdispersion for the next observation in `slot`. */
@@ -156,34 +174,9 @@ export function expectation(s: DetectorState, slot: number, cfg: DetectorConfig)
   const mu = Math.max(cfg.minExpected, base * ratio);
   // Young series: blend the dispersion prior with the estimate as evidence accrues.
   const w = s.n / (s.n + 24);
-  if (cfg.variance === 'fit') {
-    const { a, b } = varianceFit(s);
-    return { mu, phi: (1 - w) * cfg.phiPrior + w * (a / mu + b) };
-  }
-  if (cfg.variance === 'nb2') {
-    const phiHat = s.dDen > 0 ? Math.max(0, s.dNum / s.dDen) : cfg.phiPrior;
-    return { mu, phi: (1 - w) * cfg.phiPrior + w * phiHat };
-  }
-  // NB1: var = mu (1 + delta); expressed as the NB2 phi that gives the same variance at mu.
-  const deltaHat = s.dDen > 0 ? Math.max(0, s.dNum / s.dDen) : cfg.phiPrior;
-  const delta = (1 - w) * cfg.phiPrior + w * deltaHat;
-  return { mu, phi: delta / mu };
-}
-
-/**
- * Least-squares fit of z = a + b mu from EWMA moments, a, b >= 0. A ridge term keeps b near 0
- * when mu barely varies (no information about how noise scales with the level).
- */
-export function varianceFit(s: DetectorState): { a: number; b: number } {
-  const varM = s.vMM - s.vM * s.vM;
-  const cov = s.vMZ - s.vM * s.vZ;
-  let b = Math.max(0, cov / (Math.max(varM, 0) + 0.05 * s.vM * s.vM + 1e-9));
-  let a = s.vZ - b * s.vM;
-  if (a < 0) {
-    a = 0;
-    b = Math.max(0, s.vMZ / (s.vMM + 1e-9));
-  }
-  return { a, b };
+  const c = s.dMuP > 0 ? Math.max(0, s.dNum / s.dMuP) : cfg.phiPrior;
+  // As an NB2 phi: the phi giving variance mu + c mu^p at this mu.
+  return { mu, phi: ((1 - w) * cfg.phiPrior + w * c) * Math.pow(mu, cfg.variancePower - 2) };
 }
 
 /** NB log-likelihood ratio of "mean k*mu" against "mean mu" for one count. */
@@ -217,7 +210,10 @@ export function stepDetector(s: DetectorState, slot: number, x: number, cfg: Det
   s.aggMu += ak * (mu - s.aggMu);
   const aggSurprise = surprisal(negBinUpperTail(k * s.aggX, k * s.aggMu, phi / k));
 
-  const cal = Math.max(calibrate(s, 0, surprise, cfg), calibrate(s, 1, aggSurprise, cfg));
+  const pointCal = calibrate(s, 0, surprise, cfg);
+  const aggCal = calibrate(s, 1, aggSurprise, cfg);
+  const cal = Math.max(pointCal, aggCal);
+  const aggRatio = (s.aggX + cfg.minExpected) / (s.aggMu + cfg.minExpected);
 
   // CUSUM against a multiplicative rise (Page 1954); resets when evidence turns negative.
   s.cusum = Math.max(0, s.cusum + growthLlr(x, mu, phi, cfg.cusumShift));
@@ -232,39 +228,14 @@ export function stepDetector(s: DetectorState, slot: number, x: number, cfg: Det
     phi,
     pValue,
     surprise: cal,
+    pointSurprise: pointCal,
+    aggSurprise: aggCal,
+    aggRatio,
     rawSurprise: surprise,
-    aggSurprise,
     growth: s.cusum / Math.LN10,
     growthRun: s.cusumRun,
     anomalyScore: cal / (cal + cfg.scoreHalf),
   };
-}
-
-/**
- * Peaks-over-threshold calibration (cf. SPOT, Siffer et al. KDD 2017): the model's surprise is
- * re-expressed as -log10 of its empirical tail probability, with an exponential tail fitted
- * online above `calibrationLevel`. A well-calibrated model maps to itself.
- */
-function calibrate(s: DetectorState, j: 0 | 1, raw: number, cfg: DetectorConfig): number {
-  const u = cfg.calibrationLevel;
-  const base = -Math.log10(Math.max(s.excRate[j], 1e-9));
-  if (raw <= u) return (raw * base) / u;
-  return base + (raw - u) / (Math.max(s.excMean[j], 0.1) * Math.LN10);
-}
-
-function updateCalibration(s: DetectorState, j: 0 | 1, raw: number, cfg: DetectorConfig, perHour: number): void {
-  const u = cfg.calibrationLevel;
-  const exceeded = raw > u;
-  // Plain averages while young (the first 1/(n+1) terms), EWMAs once enough is seen.
-  const ar = Math.max(alphaFor(cfg.calibrationHalfLifeDays * 24 * perHour), 1 / (s.n + 2));
-  s.excRate[j] += ar * ((exceeded ? 1 : 0) - s.excRate[j]);
-  if (exceeded) {
-    // Tail scale: a mean of exceedances with a prior of 10 calibrated ones, each capped at 5x
-    // the current scale, so a single giant spike cannot blunt the next one.
-    const excess = Math.min(raw - u, 5 * s.excMean[j]);
-    s.excN[j] += 1;
-    s.excMean[j] += Math.max(alphaFor(50), 1 / (s.excN[j] + 10)) * (excess - s.excMean[j]);
-  }
 }
 
 function learn(s: DetectorState, slot: number, x: number, mu: number, phi: number, cfg: DetectorConfig, perHour: number): void {
@@ -280,12 +251,7 @@ function learn(s: DetectorState, slot: number, x: number, mu: number, phi: numbe
   const r = Math.min(Math.abs(x - mu), cfg.dispersionClipSd * sdD);
   const ad = alphaFor(cfg.dispersionHalfLifeHours * perHour);
   s.dNum += ad * (r * r - mu - s.dNum);
-  s.dDen += ad * ((cfg.variance === 'nb2' ? mu * mu : mu) - s.dDen);
-  const zr = (r * r - mu) / mu;
-  s.vZ += ad * (zr - s.vZ);
-  s.vM += ad * (mu - s.vM);
-  s.vMZ += ad * (mu * zr - s.vMZ);
-  s.vMM += ad * (mu * mu - s.vMM);
+  s.dMuP += ad * (Math.pow(mu, cfg.variancePower) - s.dMuP);
 
   const al = alphaFor(cfg.levelHalfLifeHours * perHour);
   s.recX += al * (xc - s.recX);
@@ -297,9 +263,17 @@ function learn(s: DetectorState, slot: number, x: number, mu: number, phi: numbe
   const xs = xc / Math.max(ratio, 1e-3);
   s.mean += Math.max(alphaFor(cfg.dailyHalfLifeDays * 24 * perHour), 1 / (s.n + 1)) * (xc - s.mean);
   const h = slot % 24;
-  s.hod[h]! += Math.max(alphaFor(cfg.dailyHalfLifeDays * perHour), 1 / (s.hodN[h]! + 1)) * (xs - s.hod[h]!);
+  const d = Math.floor(slot / 24);
+  const { daily, fd, fw } = season(s, slot, cfg);
+  const m0 = cfg.minExpected;
+  // Profiles are stored to 5 significant digits: they are estimates, and it halves the JSON.
+  s.hod[h] = r5(s.hod[h]! + Math.max(alphaFor(cfg.dailyHalfLifeDays * perHour), 1 / (s.hodN[h]! + 1)) * (xs / (fd * fw) - s.hod[h]!));
   s.hodN[h] = Math.min(s.hodN[h]! + 1, 1e6);
-  s.week[slot]! += Math.max(alphaFor(cfg.weeklyHalfLifeWeeks * perHour), 1 / (s.weekN[slot]! + 1)) * (xs - s.week[slot]!);
+  const adw = Math.max(alphaFor(cfg.weeklyHalfLifeWeeks * 24 * perHour), 1 / (s.dowN[d]! + 1));
+  s.dow[d] = r5(s.dow[d]! + adw * (Math.min((xs + m0) / (daily * fw + m0), 50) - s.dow[d]!));
+  s.dowN[d] = Math.min(s.dowN[d]! + 1, 1e6);
+  const aw = Math.max(alphaFor(cfg.weeklyHalfLifeWeeks * perHour), 1 / (s.weekN[slot]! + 1));
+  s.week[slot] = r5(s.week[slot]! + aw * (Math.min((xs + m0) / (daily * fd + m0), 50) - s.week[slot]!));
   s.weekN[slot] = Math.min(s.weekN[slot]! + 1, 1e6);
   s.n += 1;
 }

@@ -127,3 +127,8 @@ export function negBinUpperTail(k: number, mu: number, phi: number): number {
 export function surprisal(p: number): number {
   return -Math.log10(Math.max(p, 1e-300));
 }
+
+/** EWMA weight whose influence halves after `halfLifeSteps` updates. */
+export function alphaFor(halfLifeSteps: number): number {
+  return 1 - Math.pow(0.5, 1 / Math.max(halfLifeSteps, 1));
+}

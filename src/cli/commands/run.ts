@@ -42,9 +42,18 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
         source: setup.source,
         finite: input !== undefined,
         ...(setup.deadLetters ? { deadLetters: setup.deadLetters } : {}),
-        onReady: async ({ metrics, health }) => {
+        ...(setup.producer ? { producer: setup.producer } : {}),
+        onReady: async ({ metrics, health, alerts }) => {
           if (!values['serve']) return;
-          const srv = await startServer({ client: store.client, log, host: config.serve.host, port: config.serve.port, metrics: () => metrics.prometheus(), health });
+          const srv = await startServer({
+            client: store.client,
+            log,
+            host: config.serve.host,
+            port: config.serve.port,
+            metrics: () => metrics.prometheus(),
+            health,
+            status: () => ({ sinks: alerts.health(), metrics: metrics.snapshot() }),
+          });
           closers.push(srv.close);
         },
       });

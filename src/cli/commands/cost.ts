@@ -1,0 +1,47 @@
+import { configFrom, duration, parse, print, str, UsageError, withStore } from '../args.js';
+import type { CommandContext } from '../main.js';
+import { table } from '../table.js';
+import { routeOwner } from '../../owners/index.js';
+import { clusterCosts, ownerPins } from '../../store/index.js';
+
+const HELP = `usage: recur cost [--by owner|cluster] [--since 30d] [--all] [--json]
+
+Charge-back: what each owner's unresolved problems cost the support organisation in the period, under
+the cost model (owners.cost: an event's own cost, else handle time × hourlyRate when set, else the
+channel's per-contact price). Resolved clusters are left out unless --all.`;
+
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parse(argv, { by: { type: 'string' }, since: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } }, false);
+  if (values['help']) return print(HELP), 0;
+  const by = str(values, 'by') ?? 'owner';
+  if (by !== 'owner' && by !== 'cluster') throw new UsageError(`--by takes owner or cluster, got "${by}"`);
+  const since = str(values, 'since') ?? '30d';
+  const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
+  const config = configFrom(values, ctx.env);
+  return withStore(config, async (store) => {
+    const [rows, pins] = await Promise.all([clusterCosts(store.client, config.owners.cost, sinceMs), ownerPins(store.client)]);
+    const open = rows.filter((r) => values['all'] || r.status !== 'resolved');
+    const withOwner = open.map((r) => ({
+      ...r,
+      owner: routeOwner({ clusterId: r.cluster_id, label: r.label, topTerms: r.top_terms, products: r.products, categories: r.categories, channels: r.channels }, config.owners, pins).owner,
+    }));
+    if (by === 'cluster') {
+      if (values['json']) print(withOwner);
+      else print(table(withOwner as never, [['cluster_id', 'cluster'], ['owner', 'owner'], ['status', 'status'], ['cases', 'cases'], ['contacts', 'contacts'], ['cost', 'cost'], ['label', 'label', 40]]));
+      return 0;
+    }
+    const owners = new Map<string, { owner: string; clusters: number; cases: number; contacts: number; cost: number }>();
+    for (const r of withOwner) {
+      const o = owners.get(r.owner) ?? { owner: r.owner, clusters: 0, cases: 0, contacts: 0, cost: 0 };
+      o.clusters++;
+      o.cases += r.cases;
+      o.contacts += r.contacts;
+      o.cost = Math.round((o.cost + r.cost) * 100) / 100;
+      owners.set(r.owner, o);
+    }
+    const out = [...owners.values()].sort((a, b) => b.cost - a.cost || a.owner.localeCompare(b.owner));
+    if (values['json']) print(out);
+    else print(table(out as never, [['owner', 'owner'], ['clusters', 'clusters'], ['cases', 'cases'], ['contacts', 'contacts'], ['cost', 'cost']]));
+    return 0;
+  });
+}

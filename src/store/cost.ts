@@ -1,0 +1,74 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { CostConfig } from '../owners/index.js';
+
+const settings = { output_format_json_quote_64bit_integers: 0 } as const;
+
+export interface ClusterCostRow {
+  cluster_id: string;
+  label: string;
+  top_terms: string[];
+  status: string;
+  contacts: number;
+  cases: number;
+  customers: number;
+  cost: number;
+  channels: string[];
+  products: string[];
+  categories: string[];
+}
+
+/**
+ * The cost model in SQL, with every number bound as a parameter: an event's own cost wins, then
+ * handle time × hourly rate when a rate is configured, then the channel's per-contact price
+ * (owners/cost.ts `contactCost` is the same rule for one contact).
+ */
+function costParams(cfg: CostConfig) {
+  const channels = Object.keys(cfg.perContact);
+  return {
+    expr: `multiIf(isNotNull(cost), cost, {rate:Float64} > 0, ifNull(handle_seconds, 0) * {rate:Float64} / 3600,
+                   transform(toString(channel), {chs:Array(String)}, {prices:Array(Float64)}, {other:Float64}))`,
+    params: {
+      rate: cfg.hourlyRate ?? 0,
+      chs: channels,
+      prices: channels.map((c) => (cfg.perContact as Record<string, number>)[c] ?? 0),
+      other: (cfg.perContact as Record<string, number>)['other'] ?? 0,
+    },
+  };
+}
+
+/** Per cluster in [since, until): volume and cost under the cost model, with what routing needs. */
+export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, sinceMs: number, clusterIds?: string[]): Promise<ClusterCostRow[]> {
+  const { expr, params } = costParams(cfg);
+  const rs = await client.query({
+    query: `SELECT a.cluster_id AS cluster_id, ifNull(any(v.label), '') AS label, ifNull(any(v.top_terms), []) AS top_terms,
+                   ifNull(any(s.status), 'open') AS status,
+                   toUInt64(count()) AS contacts, toUInt64(uniqExact(a.case_id)) AS cases,
+                   toUInt64(uniqExactIf(a.customer_id, a.customer_id != '')) AS customers,
+                   round(sum(${expr}), 2) AS cost,
+                   arraySort(groupUniqArray(toString(a.channel))) AS channels,
+                   arraySort(groupUniqArrayIf(16)(toString(a.product), a.product != '')) AS products,
+                   arraySort(groupUniqArrayIf(16)(toString(a.category), a.category != '')) AS categories
+            FROM assignments AS a
+            LEFT JOIN v_clusters AS v ON v.cluster_id = a.cluster_id
+            LEFT JOIN (SELECT cluster_id, toString(status) AS status FROM cluster_status FINAL) AS s ON s.cluster_id = a.cluster_id
+            WHERE a.occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
+              ${clusterIds ? 'AND a.cluster_id IN {ids:Array(String)}' : ''}
+            GROUP BY a.cluster_id ORDER BY cost DESC, cluster_id`,
+    query_params: { ...params, since: sinceMs, ...(clusterIds ? { ids: clusterIds } : {}) },
+    format: 'JSONEachRow',
+    clickhouse_settings: { ...settings, join_use_nulls: 1 },
+  });
+  return rs.json<ClusterCostRow>();
+}
+
+/** Representative masked examples for alert payloads. */
+export async function clusterExamples(client: ClickHouseClient, ids: string[]): Promise<Map<string, string[]>> {
+  if (ids.length === 0) return new Map();
+  const rs = await client.query({
+    query: 'SELECT cluster_id, examples FROM v_clusters WHERE cluster_id IN {ids:Array(String)}',
+    query_params: { ids },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ cluster_id: string; examples: string[] }>();
+  return new Map(rows.map((r) => [r.cluster_id, r.examples]));
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { createClusterState, evaluateCluster, type ClusterMeta, type ClusterTrendState } from './alerts.js';
+import { resolveTrendConfig } from './config.js';
+import { evaluateBucketClose } from './engine.js';
+import { episodeId, type TrendEvent } from './episodes.js';
+import { dailyMean, poisson, seeded } from './test-helpers.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 0, 5); // Monday
+const cfg = resolveTrendConfig({});
+const bucketAt = (t: number): number => T0 + t * HOUR;
+/** Injected clock: each bucket is evaluated one minute after it closes. */
+const clockAt = (t: number): number => bucketAt(t + 1) + 60_000;
+
+interface Sim {
+  st: ClusterTrendState;
+  u: () => number;
+  events: TrendEvent[];
+  t: number;
+}
+
+function feed(sim: Sim, cases: number, meta: ClusterMeta = {}, ids?: string[]): TrendEvent[] {
+  const customerIds = ids ?? Array.from({ length: cases }, (_, i) => `cust-${sim.t}-${i}`);
+  const ev = evaluateCluster(
+    sim.st,
+    { clusterId: sim.st.clusterId, cases, customers: new Set(customerIds).size, customerIds },
+    meta,
+    bucketAt(sim.t),
+    clockAt(sim.t),
+    cfg,
+  );
+  sim.events.push(...ev);
+  sim.t += 1;
+  return ev;
+}
+
+/** An established cluster with `days` of ordinary daily-seasonal traffic at `rate` cases/hour. */
+function established(days: number, rate = 8, seed = 3): Sim {
+  const sim: Sim = { st: createClusterState('cl-1', T0 - 90 * 86_400_000), u: seeded(seed), events: [], t: 0 };
+  for (let i = 0; i < days * 24; i++) feed(sim, poisson(sim.u, dailyMean(rate, sim.t % 24)));
+  return sim;
+}
+
+const ordinary = (sim: Sim, rate = 8): number => poisson(sim.u, dailyMean(rate, sim.t % 24));
+
+describe('alert kinds', () => {
+  it('new: a young cluster reaching 5 cases from 3 customers opens once', () => {
+    const sim: Sim = { st: createClusterState('young', T0), u: seeded(1), events: [], t: 0 };
+    feed(sim, 2);
+    expect(sim.events).toEqual([]);
+    feed(sim, 2);
+    const ev = feed(sim, 2);
+    expect(ev.map((e) => [e.type, e.episode.kind])).toEqual([['opened', 'new']]);
+    expect(ev[0]!.episode.id).toBe(episodeId('young', 'new', T0));
+    expect(ev[0]!.episode.openedAt).toBe(clockAt(2));
+    for (let i = 0; i < 5; i++) feed(sim, 0);
+    expect(sim.events.filter((e) => e.episode.kind === 'new').map((e) => e.type)).toEqual(['opened', 'closed']);
+    for (let i = 0; i < 5; i++) feed(sim, 3);
+    expect(sim.events.filter((e) => e.type === 'opened' && e.episode.kind === 'new')).toHaveLength(1);
+  });
+
+  it('new: one customer writing many cases is not a new problem', () => {
+    const sim: Sim = { st: createClusterState('one-customer', T0), u: seeded(1), events: [], t: 0 };
+    for (let i = 0; i < 5; i++) feed(sim, 4, {}, ['same', 'same', 'same', 'same']);
+    expect(sim.events).toEqual([]);
+  });
+
+  it('spike: a 5x bucket from many customers opens, updates while growing, closes when quiet', () => {
+    const sim = established(21);
+    expect(sim.events.filter((e) => e.type === 'opened')).toEqual([]);
+    while (sim.t % 24 !== 13) feed(sim, ordinary(sim));
+    const start = sim.t;
+    const opened = feed(sim, Math.round(dailyMean(8, 13) * 5));
+    expect(opened.map((e) => [e.type, e.episode.kind])).toEqual([['opened', 'spike']]);
+    expect(opened[0]!.episode.id).toBe(episodeId('cl-1', 'spike', bucketAt(start)));
+    const updated = feed(sim, Math.round(dailyMean(8, 14) * 8));
+    expect(updated.map((e) => e.type)).toEqual(['updated']);
+    expect(updated[0]!.episode.peakObserved).toBeGreaterThan(opened[0]!.episode.peakObserved);
+    expect(updated[0]!.episode.id).toBe(opened[0]!.episode.id);
+    let closedAtBucket = -1;
+    for (let i = 0; i < 8 && closedAtBucket < 0; i++) {
+      if (feed(sim, ordinary(sim)).some((e) => e.type === 'closed')) closedAtBucket = sim.t - 1;
+    }
+    const c = sim.events.find((e) => e.type === 'closed')!;
+    expect(c.episode.kind).toBe('spike');
+    expect(c.episode.status).toBe('closed');
+    expect(c.episode.closedAt).toBe(clockAt(closedAtBucket));
+    expect(c.episode.quietBuckets).toBe(cfg.episode.quietBuckets);
+  });
+
+  it('customer gate: one customer writing twenty times in an hour is not a spike', () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 13) feed(sim, ordinary(sim));
+    const n = ordinary(sim);
+    const ids = [...Array.from({ length: n }, (_, i) => `c${i}`), ...Array.from({ length: 20 }, () => 'angry')];
+    const ev = feed(sim, n + 20, {}, ids);
+    expect(ev).toEqual([]);
+  });
+
+  it('cooldown: a second spike soon after the first closes does not re-fire; later it does', () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 13) feed(sim, ordinary(sim));
+    feed(sim, 80);
+    while (!sim.events.some((e) => e.type === 'closed')) feed(sim, ordinary(sim));
+    const before = sim.events.length;
+    feed(sim, 80); // within the 24 h cooldown
+    expect(sim.events.slice(before).filter((e) => e.type === 'opened')).toEqual([]);
+    for (let i = 0; i < 30; i++) feed(sim, ordinary(sim));
+    while (sim.t % 24 !== 13) feed(sim, ordinary(sim));
+    const again = feed(sim, 90);
+    expect(again.filter((e) => e.type === 'opened' && e.episode.kind === 'spike')).toHaveLength(1);
+    const opens = sim.events.filter((e) => e.type === 'opened');
+    // Nor does the blocked spike leak out as sustained growth.
+    expect(opens.map((e) => e.episode.kind)).toEqual(['spike', 'spike']);
+    expect(new Set(opens.map((e) => e.episode.id)).size).toBe(2);
+  });
+
+  it('sustained_growth: a steady rise to 1.6x, no bucket extreme, opens growth and no spike', () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 9) feed(sim, ordinary(sim));
+    const ev: TrendEvent[] = [];
+    for (let i = 0; i < 16; i++) ev.push(...feed(sim, Math.round(dailyMean(8, sim.t % 24) * 1.6)));
+    expect(ev.filter((e) => e.type === 'opened').map((e) => e.episode.kind)).toEqual(['sustained_growth']);
+    const g = ev.find((e) => e.type === 'opened')!.episode;
+    expect(g.customers).toBeGreaterThanOrEqual(3);
+    expect(g.observed).toBeGreaterThan(g.expected);
+  });
+
+  it('regression: volume returns after the cluster was marked fixed', () => {
+    const sim = established(14);
+    const fixedAt = bucketAt(sim.t);
+    const meta: ClusterMeta = { status: 'fix_available', fixedAt };
+    const quiet: TrendEvent[] = [];
+    for (let i = 0; i < 72; i++) quiet.push(...feed(sim, i < 30 && i % 6 === 0 ? 1 : 0, meta));
+    expect(quiet.filter((e) => e.episode.kind === 'regression')).toEqual([]);
+    const back: TrendEvent[] = [];
+    for (let i = 0; i < 24; i++) back.push(...feed(sim, ordinary(sim), meta));
+    const opened = back.filter((e) => e.type === 'opened');
+    expect(opened.map((e) => e.episode.kind)).toContain('regression');
+    // Without the fixed status the same return is not a regression.
+    const other = established(14);
+    for (let i = 0; i < 72; i++) feed(other, 0);
+    for (let i = 0; i < 24; i++) feed(other, ordinary(other));
+    expect(other.events.filter((e) => e.episode.kind === 'regression')).toEqual([]);
+  });
+});
+
+describe('replay and bucket close', () => {
+  it('re-evaluating an already-seen bucket is a no-op', () => {
+    const sim = established(2);
+    const before = JSON.stringify(sim.st);
+    const ev = evaluateCluster(sim.st, { clusterId: 'cl-1', cases: 500, customers: 500 }, {}, bucketAt(sim.t - 1), clockAt(sim.t), cfg);
+    expect(ev).toEqual([]);
+    expect(JSON.stringify(sim.st)).toBe(before);
+  });
+
+  it('evaluateBucketClose steps silent clusters with zero and creates new ones', () => {
+    const states = new Map<string, ClusterTrendState>();
+    evaluateBucketClose(states, { bucket: bucketAt(0), now: clockAt(0), counts: [{ clusterId: 'a', cases: 1, customers: 1 }] }, cfg);
+    evaluateBucketClose(states, { bucket: bucketAt(1), now: clockAt(1), counts: [{ clusterId: 'b', cases: 2, customers: 2 }] }, cfg);
+    expect([...states.keys()].sort()).toEqual(['a', 'b']);
+    expect(states.get('a')!.detector.n).toBe(2);
+    expect(states.get('a')!.lastBucket).toBe(bucketAt(1));
+    expect(() =>
+      evaluateBucketClose(states, { bucket: bucketAt(2), now: clockAt(2), counts: [{ clusterId: 'a', cases: 1, customers: 1 }, { clusterId: 'a', cases: 1, customers: 1 }] }, cfg),
+    ).toThrow(RangeError);
+  });
+
+  it('fills skipped buckets with zeros', () => {
+    const sim = established(2);
+    const n = sim.st.detector.n;
+    evaluateCluster(sim.st, { clusterId: 'cl-1', cases: 3, customers: 3 }, {}, bucketAt(sim.t + 5), clockAt(sim.t + 5), cfg);
+    expect(sim.st.detector.n).toBe(n + 6);
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { seasonalKey } from './bucket.js';
+import { createDetectorState, defaultDetectorConfig, stepDetector, type DetectorState } from './detector.js';
+import { scoreSeries } from './score-series.js';
+import { dailyMean, poisson, seeded } from './test-helpers.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 0, 5);
+
+function warm(days: number, seed = 1): { st: DetectorState; u: () => number } {
+  const u = seeded(seed);
+  const st = createDetectorState();
+  for (let t = 0; t < days * 24; t++) {
+    const ts = T0 + t * HOUR;
+    stepDetector(st, seasonalKey(ts).slot, poisson(u, dailyMean(10, t % 24)), defaultDetectorConfig);
+  }
+  return { st, u };
+}
+
+describe('detector', () => {
+  it('learns the daily profile: expectation tracks the seasonal mean', () => {
+    const { st } = warm(21);
+    const night = stepDetector(structuredClone(st), seasonalKey(T0 + 21 * 24 * HOUR + 3 * HOUR).slot, 5, defaultDetectorConfig);
+    const day = stepDetector(structuredClone(st), seasonalKey(T0 + 21 * 24 * HOUR + 14 * HOUR).slot, 19, defaultDetectorConfig);
+    expect(night.expected).toBeGreaterThan(dailyMean(10, 3) * 0.75);
+    expect(night.expected).toBeLessThan(dailyMean(10, 3) * 1.33);
+    expect(day.expected).toBeGreaterThan(dailyMean(10, 14) * 0.75);
+    expect(day.expected).toBeLessThan(dailyMean(10, 14) * 1.33);
+  });
+
+  it('scores a surge far above ordinary buckets', () => {
+    const { st, u } = warm(21);
+    let ordinaryMax = 0;
+    for (let t = 21 * 24; t < 28 * 24; t++) {
+      const s = stepDetector(st, seasonalKey(T0 + t * HOUR).slot, poisson(u, dailyMean(10, t % 24)), defaultDetectorConfig);
+      ordinaryMax = Math.max(ordinaryMax, s.surprise);
+    }
+    const t = 28 * 24 + 14;
+    const surge = stepDetector(st, seasonalKey(T0 + t * HOUR).slot, Math.round(dailyMean(10, 14) * 5), defaultDetectorConfig);
+    expect(surge.surprise).toBeGreaterThan(ordinaryMax + 3);
+    expect(surge.anomalyScore).toBeGreaterThan(0.5);
+    expect(surge.anomalyScore).toBeLessThanOrEqual(1);
+  });
+
+  it('accumulates growth evidence for a sustained moderate rise with no extreme bucket', () => {
+    const { st, u } = warm(21);
+    let last = stepDetector(st, 14, 10, defaultDetectorConfig);
+    let maxSurprise = 0;
+    for (let t = 21 * 24 + 10; t < 21 * 24 + 22; t++) {
+      last = stepDetector(st, seasonalKey(T0 + t * HOUR).slot, poisson(u, dailyMean(10, t % 24) * 1.8), defaultDetectorConfig);
+      maxSurprise = Math.max(maxSurprise, last.surprise);
+    }
+    expect(last.growth).toBeGreaterThan(5);
+    expect(last.growthRun).toBeGreaterThanOrEqual(4);
+  });
+
+  it('handles a young, all-zero series without NaN', () => {
+    const st = createDetectorState();
+    for (let i = 0; i < 10; i++) {
+      const s = stepDetector(st, i % 168, 0, defaultDetectorConfig);
+      expect(Number.isFinite(s.anomalyScore)).toBe(true);
+      expect(s.anomalyScore).toBeLessThan(0.2);
+    }
+    const first = stepDetector(st, 11, 3, defaultDetectorConfig);
+    expect(Number.isFinite(first.surprise)).toBe(true);
+  });
+
+  it('state survives a JSON round trip mid-stream with identical results', () => {
+    const { st } = warm(10, 7);
+    const copy = JSON.parse(JSON.stringify(st)) as DetectorState;
+    const u1 = seeded(99);
+    const u2 = seeded(99);
+    for (let t = 0; t < 100; t++) {
+      const slot = seasonalKey(T0 + (240 + t) * HOUR).slot;
+      const a = stepDetector(st, slot, poisson(u1, 12), defaultDetectorConfig);
+      const b = stepDetector(copy, slot, poisson(u2, 12), defaultDetectorConfig);
+      expect(b).toEqual(a);
+    }
+    expect(JSON.stringify(st).length).toBeLessThan(8_000);
+  });
+});
+
+describe('scoreSeries', () => {
+  const rows = Array.from({ length: 3000 }, (_, i) => ({
+    timestamp: new Date(T0 + i * 300_000).toISOString().replace('T', ' ').slice(0, 19),
+    value: i === 2500 ? 400 : 20 + ((i * 7919) % 11),
+  }));
+
+  it('returns one score in [0, 1] per row and flags the injected spike', () => {
+    const s = scoreSeries(rows);
+    expect(s).toHaveLength(rows.length);
+    expect(s.every((x) => x >= 0 && x <= 1)).toBe(true);
+    const max = Math.max(...s.slice(1000));
+    expect(s[2500]).toBe(max);
+  });
+
+  it('has no look-ahead: scores of a prefix equal the prefix of the scores', () => {
+    const full = scoreSeries(rows);
+    const prefix = scoreSeries(rows.slice(0, 2600));
+    expect(prefix).toEqual(full.slice(0, 2600));
+  });
+});
