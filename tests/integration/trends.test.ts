@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { migrate, openStore, type Store } from '../../src/store/index.js';
-import { KafkaSource, kafkaClient } from '../../src/sources/index.js';
+import { KafkaSource, createProducer, kafkaClient } from '../../src/sources/index.js';
 import { runJob } from '../../src/pipeline/job.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import { mulberry32 } from '../../src/cluster/prng.js';
 import type { Config } from '../../src/config/index.js';
-import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/env.js';
+import { admin, createTopic, silentLog, testConfig, uniqueName, waitFor } from '../helpers/env.js';
+import { clusterCosts, affectedCustomers } from '../../src/store/index.js';
+import { contactCost } from '../../src/owners/index.js';
 
 // One core sentence per problem with everyday fillers around it: the test is about trends, so the
 // problems must be unambiguous for any reasonable clusterer.
@@ -75,7 +77,7 @@ describe('trend detection through real Kafka and ClickHouse', () => {
   const events = stream();
 
   beforeAll(async () => {
-    config = testConfig();
+    config = testConfig({ 'kafka.alertsTopic': uniqueName('alerts'), 'alerts.log': false });
     await createTopic(config.kafka.topic, 1);
     store = await openStore(config.clickhouse);
     await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
@@ -98,11 +100,15 @@ describe('trend detection through real Kafka and ClickHouse', () => {
 
   it('one injected surge gives exactly one surge episode, on the right cluster, and counts equal a recount', async () => {
     const metrics = new Metrics();
-    const source = new KafkaSource(kafkaClient(config.kafka, silentLog), config.kafka, silentLog);
-    const done = runJob({ config, log: silentLog, store, source, finite: false, metrics });
+    const kafka = kafkaClient(config.kafka, silentLog);
+    const source = new KafkaSource(kafka, config.kafka, silentLog);
+    const alertsProducer = await createProducer(kafka);
+    const done = runJob({ config, log: silentLog, store, source, finite: false, metrics, producer: alertsProducer });
     await waitFor('all events stored', async () => metrics.get('events_stored') >= events.length, 90_000);
     await source.stop();
-    await done;
+    const result = await done;
+    await alertsProducer.close();
+    expect(result.sinks.every((h) => h.healthy && h.failed_permanent === 0)).toBe(true);
 
     // Which cluster holds the surging problem: the one most of its events were assigned to.
     const assigned = await rows(`SELECT c.event_id AS event_id, a.cluster_id AS cluster_id FROM case_events AS c JOIN assignments AS a ON a.event_id = c.event_id`);
@@ -132,5 +138,42 @@ describe('trend detection through real Kafka and ClickHouse', () => {
     expect(Number(drift[0]!['mismatches'])).toBe(0);
     const [total] = await rows('SELECT sum(contacts) AS n FROM cluster_counts');
     expect(Number(total!['n'])).toBe(events.length);
+
+    // Alerts on Kafka: one key per episode; an episode's updates reuse its key, never a new one.
+    const consumer = admin().consumer({ groupId: uniqueName('alerts-reader') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.kafka.alertsTopic, fromBeginning: true });
+    const alerts: { key: string; type: string; episode: string; version: number }[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const p = JSON.parse(message.value!.toString());
+        alerts.push({ key: message.key!.toString(), type: p.type, episode: p.episode_id, version: p.version });
+      },
+    });
+    await waitFor('alerts consumed', async () => alerts.length > 0 && alerts.some((a) => a.episode === surges[0]!['episode_id']), 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    await consumer.disconnect();
+    for (const a of alerts) expect(a.key).toBe(a.episode);
+    const surgeAlerts = alerts.filter((a) => a.episode === surges[0]!['episode_id']);
+    expect(surgeAlerts[0]!.type).toBe('opened');
+    expect(surgeAlerts.slice(1).every((a) => a.type !== 'opened')).toBe(true); // updates and a close, same key
+    expect(new Set(alerts.map((a) => a.key)).size).toBe(episodes.length);
+    const versions = surgeAlerts.map((a) => a.version);
+    expect([...versions].sort((a, b) => a - b)).toEqual(versions);
+
+    // `recur affected` and `recur cost` agree with a recount from the raw rows.
+    const surgeEvents = events.filter((e) => byEvent.get(String(e['event_id'])) === surgeCluster);
+    const affected = await affectedCustomers(store.client, surgeCluster, 0);
+    const byCustomer = new Map<string, Set<string>>();
+    for (const e of surgeEvents) byCustomer.set(String(e['customer_id']), (byCustomer.get(String(e['customer_id'])) ?? new Set()).add(String(e['case_id'])));
+    expect(affected.length).toBe(byCustomer.size);
+    for (const a of affected) expect(a.cases).toBe(byCustomer.get(a.customer_id)!.size);
+    const costs = await clusterCosts(store.client, config.owners.cost, 0);
+    for (const c of costs) {
+      const mine = events.filter((e) => byEvent.get(String(e['event_id'])) === c.cluster_id);
+      const recount = mine.reduce((s, e) => s + contactCost({ channel: String(e['channel']) }, config.owners.cost), 0);
+      expect(c.cost).toBeCloseTo(recount, 2);
+      expect(c.contacts).toBe(mine.length);
+    }
   });
 });
