@@ -17,6 +17,17 @@ export interface Assigner {
   noteBatch(topic: string, partition: number, lastOffset: bigint): void;
 }
 
+export interface ObservedEvent {
+  timeMs: number;
+  clusterId: string;
+  caseId: string;
+  customerId: string;
+}
+
+export interface EventObserver {
+  observe(e: ObservedEvent): void;
+}
+
 export interface DeadLetterPublisher {
   publish(rows: { key: string; value: string; headers: Record<string, string> }[]): Promise<void>;
 }
@@ -29,8 +40,8 @@ export interface IngestDeps {
   metrics: Metrics;
   now: () => number;
   assigner?: Assigner;
-  /** Sees the event time of every stored event (trend buckets, lateness). */
-  observer?: { observe(eventTimeMs: number): void };
+  /** Sees every stored event (trend buckets, lateness). */
+  observer?: EventObserver;
   deadLetters?: DeadLetterPublisher;
   /** Deduplication tokens on inserts; off only for the fault suite's negative control. */
   dedup?: boolean;
@@ -128,7 +139,7 @@ export class Ingestor {
     const events: object[] = [];
     const dead: object[] = [];
     const assignments: object[] = [];
-    const times: number[] = [];
+    const observed: ObservedEvent[] = [];
     for (const m of messages) {
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
@@ -139,10 +150,11 @@ export class Ingestor {
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
       events.push(row);
-      times.push(Date.parse(res.event.occurred_at));
+      const timeMs = Date.parse(res.event.occurred_at);
       if (assigner) {
-        const a = assigner.assign(maskedDescription, res.event.event_id, Date.parse(res.event.occurred_at));
+        const a = assigner.assign(maskedDescription, res.event.event_id, timeMs);
         assignments.push(assignmentRow(row, a.clusterId, a.similarity, version));
+        observed.push({ timeMs, clusterId: a.clusterId, caseId: res.event.case_id, customerId: res.event.customer_id ?? '' });
       }
     }
     const t1 = performance.now();
@@ -161,7 +173,7 @@ export class Ingestor {
     await write('dead_letters', dead);
     await write('assignments', assignments);
     assigner?.noteBatch(range.topic, range.partition, range.last);
-    if (this.deps.observer) for (const t of times) this.deps.observer.observe(t);
+    if (this.deps.observer) for (const e of observed) this.deps.observer.observe(e);
     if (dead.length && this.deps.deadLetters) {
       const out = (dead as ReturnType<typeof deadLetterRow>[]).map((d) => ({
         key: `${d.source_topic}:${d.source_partition}:${d.source_offset}`,

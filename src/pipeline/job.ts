@@ -61,6 +61,7 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
     ...(o.deadLetters ? { deadLetters: o.deadLetters } : {}),
     afterBatch: async () => {
       health.noteBatch();
+      metrics.set('clusters', assigner.clusterCount());
       sinkHealthMetrics(metrics, alerts.health());
       await assigner.maybeSnapshot(false);
       await trends?.onBatchStored();

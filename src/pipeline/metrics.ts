@@ -8,7 +8,44 @@ function key(name: string, labels: Labels): string {
   return parts.length ? `${name}{${parts.join(',')}}` : name;
 }
 
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, Infinity];
+
 export class Metrics {
+  private readonly histograms = new Map<string, { name: string; labels: Labels; counts: number[]; sum: number; n: number }>();
+
+  /** Prometheus-style histogram with fixed buckets (seconds). */
+  histogram(name: string, seconds: number, labels: Labels = {}): void {
+    const k = key(name, labels);
+    let h = this.histograms.get(k);
+    if (!h) {
+      h = { name, labels, counts: LATENCY_BUCKETS.map(() => 0), sum: 0, n: 0 };
+      this.histograms.set(k, h);
+    }
+    let i = 0;
+    while (seconds > LATENCY_BUCKETS[i]!) i++;
+    h.counts[i]!++;
+    h.sum += seconds;
+    h.n++;
+  }
+
+  /** Quantile estimated from the histogram (linear within a bucket), in seconds; null when empty. */
+  quantile(name: string, q: number, labels: Labels = {}): number | null {
+    const h = this.histograms.get(key(name, labels));
+    if (!h || h.n === 0) return null;
+    const target = q * h.n;
+    let seen = 0;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      const c = h.counts[i]!;
+      if (seen + c >= target) {
+        const lo = i === 0 ? 0 : LATENCY_BUCKETS[i - 1]!;
+        const hi = Number.isFinite(LATENCY_BUCKETS[i]!) ? LATENCY_BUCKETS[i]! : lo * 2;
+        return lo + (hi - lo) * (c === 0 ? 0 : (target - seen) / c);
+      }
+      seen += c;
+    }
+    return null;
+  }
+
   private readonly counters = new Map<string, number>();
   private readonly gauges = new Map<string, number>();
 
@@ -40,9 +77,16 @@ export class Metrics {
   }
 
   prometheus(): string {
-    return Object.entries(this.snapshot())
-      .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(6)}`)
-      .join('\n')
-      .concat('\n');
+    const lines = Object.entries(this.snapshot()).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(6)}`);
+    for (const h of this.histograms.values()) {
+      let cum = 0;
+      h.counts.forEach((c, i) => {
+        cum += c;
+        const le = Number.isFinite(LATENCY_BUCKETS[i]!) ? String(LATENCY_BUCKETS[i]) : '+Inf';
+        lines.push(`${key(`recur_${h.name}_bucket`, { ...h.labels, le })} ${cum}`);
+      });
+      lines.push(`${key(`recur_${h.name}_sum`, h.labels)} ${h.sum.toFixed(6)}`, `${key(`recur_${h.name}_count`, h.labels)} ${h.n}`);
+    }
+    return `${lines.join('\n')}\n`;
   }
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
-import { Ingestor, type Assigner, type DeadLetterPublisher } from './ingest.js';
+import { Ingestor, type Assigner, type DeadLetterPublisher, type EventObserver } from './ingest.js';
 import { Metrics } from './metrics.js';
 import { createFaultHooks } from './faults.js';
 import type { Masker } from './rows.js';
@@ -15,7 +15,7 @@ export interface RunOptions {
   source: Source;
   mask: Masker;
   assigner?: Assigner;
-  observer?: { observe(eventTimeMs: number): void };
+  observer?: EventObserver;
   deadLetters?: DeadLetterPublisher;
   metrics?: Metrics;
   now?: () => number;
@@ -54,6 +54,13 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     const t0 = performance.now();
     const outcome = await ingestor.handle(batch, ctx);
     faults?.afterBatchStored();
+    if (outcome.storedThrough !== null) {
+      // Produce (message timestamp) to stored: the latency users feel. File input has no timestamps.
+      const nowMs = Date.now();
+      for (const m of batch.messages) {
+        if (m.timestampMs > 0 && m.offset <= outcome.storedThrough) metrics.histogram('produce_to_stored_seconds', Math.max(0, nowMs - m.timestampMs) / 1000);
+      }
+    }
     metrics.observe('batch_seconds', (performance.now() - t0) / 1000);
     metrics.set('last_stored_offset', Number(outcome.storedThrough ?? -1n), { topic: batch.topic, partition: String(batch.partition) });
     if (o.afterBatch) await o.afterBatch({ storedThrough: outcome.storedThrough, topic: batch.topic, partition: batch.partition });

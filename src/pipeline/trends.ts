@@ -12,7 +12,8 @@ import {
   type ResolvedTrendConfig,
   type TrendEvent,
 } from '../trends/index.js';
-import { alertRow, bucketCounts, clusterStatuses, eventTimeRange, writeAlerts } from '../store/index.js';
+import { alertRow, bucketCounts, bucketMembers, clusterStatuses, eventTimeRange, writeAlerts, type BucketCounts } from '../store/index.js';
+import type { ObservedEvent } from './ingest.js';
 import type { Metrics } from './metrics.js';
 
 export type AlertListener = (events: TrendEvent[]) => Promise<void>;
@@ -31,6 +32,12 @@ export class TrendStage {
   private nextOpen: number | null = null;
   private watermark = Number.NEGATIVE_INFINITY;
   private readonly listeners: AlertListener[] = [];
+  /**
+   * Distinct cases and customers per cluster for buckets not yet evaluated, kept as sets: a replayed
+   * event adds nothing, so the in-memory counts stay exact under at-least-once delivery.
+   */
+  private readonly pending = new Map<number, Map<string, { cases: Set<string>; customers: Set<string> }>>();
+  private lastBucket = { start: 0, end: 0 };
 
   constructor(
     private readonly config: Config['trends'],
@@ -63,18 +70,50 @@ export class TrendStage {
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
     const replayed = await this.closeUpTo(range.max - this.latenessMs, false);
+    // Buckets still open: what was stored before the restart counts, and new events join it.
+    for (let start = this.nextOpen; start <= range.max; start = this.endOf(start)) {
+      for (const c of await bucketMembers(this.client, start, this.endOf(start))) {
+        this.bucketOf(start, c.clusterId, c.caseIds, c.customerIds);
+      }
+    }
     this.log.info({ buckets: replayed, clusters: this.states.size }, 'trend state rebuilt from stored counts');
     return replayed;
   }
 
-  /** Called for every stored event: advances event time and counts late arrivals. */
-  observe(eventTimeMs: number): void {
-    if (this.nextOpen === null) this.nextOpen = this.startOf(eventTimeMs);
-    if (eventTimeMs < this.nextOpen) {
+  /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
+  observe(e: ObservedEvent): void {
+    const t = e.timeMs;
+    if (this.nextOpen === null) this.nextOpen = this.startOf(t);
+    if (t > this.watermark) this.watermark = t;
+    if (t < this.nextOpen) {
       // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated.
-      this.metrics.inc('late_events', { beyond_lateness: String(eventTimeMs < this.nextOpen - this.latenessMs) });
+      this.metrics.inc('late_events', { beyond_lateness: String(t < this.nextOpen - this.latenessMs) });
+      return;
     }
-    if (eventTimeMs > this.watermark) this.watermark = eventTimeMs;
+    if (e.clusterId === '') return;
+    if (t < this.lastBucket.start || t >= this.lastBucket.end) {
+      const start = this.startOf(t);
+      this.lastBucket = { start, end: this.endOf(start) };
+    }
+    this.bucketOf(this.lastBucket.start, e.clusterId, [e.caseId], e.customerId ? [e.customerId] : []);
+  }
+
+  private bucketOf(start: number, clusterId: string, cases: readonly string[], customers: readonly string[]): void {
+    let b = this.pending.get(start);
+    if (!b) this.pending.set(start, (b = new Map()));
+    let c = b.get(clusterId);
+    if (!c) b.set(clusterId, (c = { cases: new Set(), customers: new Set() }));
+    for (const x of cases) c.cases.add(x);
+    for (const x of customers) c.customers.add(x);
+  }
+
+  private takePending(start: number): BucketCounts[] {
+    const b = this.pending.get(start);
+    this.pending.delete(start);
+    if (!b) return [];
+    return [...b.entries()]
+      .sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))
+      .map(([clusterId, c]) => ({ clusterId, cases: c.cases.size, customers: c.customers.size, customerIds: [...c.customers].sort().slice(0, 256) }));
   }
 
   /** After each stored batch: evaluate the buckets the stream's event time has left behind. */
@@ -102,9 +141,19 @@ export class TrendStage {
     return closed;
   }
 
+  private statusCache: { at: number; value: Awaited<ReturnType<typeof clusterStatuses>> } | null = null;
+
+  /** Owner statuses change by hand, rarely: read them at most every 30 s of wall time. */
+  private async statuses(): Promise<Awaited<ReturnType<typeof clusterStatuses>>> {
+    const t = this.now();
+    if (!this.statusCache || t - this.statusCache.at > 30_000) this.statusCache = { at: t, value: await clusterStatuses(this.client) };
+    return this.statusCache.value;
+  }
+
   private async evaluate(start: number, end: number, emit: boolean): Promise<void> {
     const t0 = performance.now();
-    const [counts, statuses] = await Promise.all([bucketCounts(this.client, start, end), clusterStatuses(this.client)]);
+    // Live buckets come from memory; during the rebuild on start they are read back from ClickHouse.
+    const [counts, statuses] = await Promise.all([emit ? this.takePending(start) : bucketCounts(this.client, start, end), this.statuses()]);
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);
       if (!s) return undefined;

@@ -29,6 +29,20 @@ export async function bucketCounts(client: ClickHouseClient, startMs: number, en
   return rows.map((r) => ({ clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort() }));
 }
 
+/** Every case and customer id per cluster in [startMs, endMs): to resume a bucket that is still open. */
+export async function bucketMembers(client: ClickHouseClient, startMs: number, endMs: number): Promise<{ clusterId: string; caseIds: string[]; customerIds: string[] }[]> {
+  const rs = await client.query({
+    query: `SELECT cluster_id, groupUniqArray(case_id) AS cases, groupUniqArrayIf(customer_id, customer_id != '') AS customers
+            FROM assignments
+            WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64}) AND cluster_id != ''
+            GROUP BY cluster_id`,
+    query_params: { start: startMs, end: endMs },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ cluster_id: string; cases: string[]; customers: string[] }>();
+  return rows.map((r) => ({ clusterId: r.cluster_id, caseIds: r.cases, customerIds: r.customers }));
+}
+
 export async function eventTimeRange(client: ClickHouseClient): Promise<{ min: number; max: number } | null> {
   const rs = await client.query({
     query: `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n FROM assignments`,
@@ -111,7 +125,7 @@ export async function listEpisodes(client: ClickHouseClient, sinceMs: number): P
                    e.observed AS observed, e.expected AS expected, e.peak_score AS peak_score, e.customers AS customers
             FROM v_trend_episodes AS e LEFT JOIN v_clusters AS v ON v.cluster_id = e.cluster_id
             WHERE e.window_end >= fromUnixTimestamp64Milli({since:Int64})
-            ORDER BY e.status = 'open' DESC, e.peak_score DESC, e.episode_id`,
+            ORDER BY e.status = 'open' DESC, e.kind = 'new' ASC, e.peak_score DESC, e.episode_id`,
     query_params: { since: sinceMs },
     format: 'JSONEachRow',
     clickhouse_settings: settings,
