@@ -26,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   cost: { summary: 'charge-back: cost of unresolved problems by owner or cluster', load: () => import('./commands/cost.js') },
   owner: { summary: 'pin an owner team to a cluster (overrides routing rules)', load: () => import('./commands/owner.js') },
   serve: { summary: 'dashboard, JSON API, /metrics and /healthz over HTTP', load: () => import('./commands/serve.js') },
+  eval: { summary: 'eval clustering: score clustering on your own labelled CSV (NMI, ARI, ACC)', load: () => import('./commands/eval.js') },
   detect: { summary: 'score a timestamp,value series for anomalies (NAB interface)', load: () => import('./commands/detect.js') },
 };
 

@@ -38,8 +38,14 @@ describe('clusterBatch', () => {
     expect(res.k).toBeLessThanOrEqual(16);
   });
 
-  it('handles an empty batch', () => {
+  it('handles empty and tiny batches', () => {
     expect(clusterBatch([], { k: 3 }).k).toBe(0);
+    const tiny = fitTransform([['card', 'lost'], ['card', 'stolen'], ['refund', 'late']]).vectors;
+    expect(clusterBatch(tiny.slice(0, 1), { k: 5 }).k).toBe(1);
+    const two = clusterBatch(tiny, { k: 2 });
+    expect(two.labels[0]).toBe(two.labels[1]);
+    expect(two.labels[2]).not.toBe(two.labels[0]);
+    expect(clusterBatch(tiny, { k: 'auto' }).k).toBeGreaterThanOrEqual(1);
   });
 });
 

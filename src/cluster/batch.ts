@@ -14,7 +14,7 @@ export interface BatchOptions {
   seed?: number;
   /** LSA dimensions. Default 100. */
   dimensions?: number;
-  /** k-means restarts; the best objective wins. Default 8. */
+  /** k-means restarts; the best objective wins. Default 4. */
   restarts?: number;
   /** Neighbours per document in the kNN graph. Default 10. */
   neighbours?: number;
@@ -50,7 +50,7 @@ export function clusterBatch(vectors: readonly SparseVector[], opts: BatchOption
   if (opts.k === 'auto') k = estimateK(embedding, dims, m, graph, opts.maxGraphDocs ?? 20_000, seed);
   else k = opts.k;
   k = Math.max(1, Math.min(Math.floor(k), n));
-  const km = sphericalKMeans(x, dims, { k, seed, restarts: opts.restarts ?? 8 });
+  const km = sphericalKMeans(x, dims, { k, seed, restarts: opts.restarts ?? 4 });
   const sizes = new Array<number>(k).fill(0);
   for (const l of km.labels) sizes[l]!++;
   return { labels: km.labels, k, sizes, centroids: sparseCentroids(vectors, km.labels, k, opts.centroidTerms ?? 200), objective: km.objective };

@@ -1,14 +1,8 @@
 import type { SparseVector } from '../text/vectorize.js';
+import { TermTable } from './termtable.js';
 
 // One online cluster's state: the sum of its members' unit TF-IDF vectors (its direction), per-term member
 // counts (for class-based TF-IDF labels), a bounded pool of central examples and its posting entries.
-
-export interface TermStat {
-  /** Sum of member weights for the term. */
-  w: number;
-  /** Members containing the term. */
-  c: number;
-}
 
 export interface Example {
   text: string;
@@ -24,7 +18,8 @@ export interface ClusterState {
   size: number;
   /** Squared norm of the summed vector. */
   norm2: number;
-  terms: Map<number, TermStat>;
+  /** Per term: summed member weight (w) and members holding it (c). */
+  terms: TermTable;
   firstSeen: number;
   lastSeen: number;
   examples: Example[];
@@ -40,10 +35,7 @@ export interface ClusterState {
 export function similarity(c: ClusterState, v: SparseVector): number {
   if (c.norm2 <= 0) return 0;
   let dot = 0;
-  for (let t = 0; t < v.idx.length; t++) {
-    const s = c.terms.get(v.idx[t]!);
-    if (s !== undefined) dot += s.w * v.val[t]!;
-  }
+  for (let t = 0; t < v.idx.length; t++) dot += c.terms.weight(v.idx[t]!) * v.val[t]!;
   return dot / Math.sqrt(c.norm2);
 }
 
@@ -52,10 +44,9 @@ export function clusterSimilarity(a: ClusterState, b: ClusterState): number {
   if (a.norm2 <= 0 || b.norm2 <= 0) return 0;
   const [small, large] = a.terms.size <= b.terms.size ? [a, b] : [b, a];
   let dot = 0;
-  for (const [t, s] of small.terms) {
-    const o = large.terms.get(t);
-    if (o !== undefined) dot += s.w * o.w;
-  }
+  small.terms.forEach((t, w) => {
+    dot += w * large.terms.weight(t);
+  });
   return dot / Math.sqrt(a.norm2 * b.norm2);
 }
 
@@ -65,12 +56,7 @@ export function addMember(c: ClusterState, v: SparseVector, dot: number, time: n
   for (let t = 0; t < v.idx.length; t++) {
     const x = v.val[t]!;
     vv += x * x;
-    const s = c.terms.get(v.idx[t]!);
-    if (s === undefined) c.terms.set(v.idx[t]!, { w: x, c: 1 });
-    else {
-      s.w += x;
-      s.c++;
-    }
+    c.terms.add(v.idx[t]!, x, 1);
   }
   c.norm2 += 2 * dot + vv;
   c.size++;
@@ -78,13 +64,15 @@ export function addMember(c: ClusterState, v: SparseVector, dot: number, time: n
   if (time < c.firstSeen) c.firstSeen = time;
 }
 
-/** Keeps the `keep` heaviest terms (ties: lower index) once the map holds more than twice that. */
+/** Keeps the `keep` heaviest terms (ties: lower index) once the map holds more than three times that. */
 export function pruneTerms(c: ClusterState, keep: number): boolean {
-  if (c.terms.size <= 2 * keep) return false;
-  const kept = [...c.terms].sort((a, b) => b[1].w - a[1].w || a[0] - b[0]).slice(0, keep);
-  c.terms = new Map(kept);
+  if (c.terms.size <= 3 * keep) return false;
+  const all: [number, number, number][] = [];
+  c.terms.forEach((t, w, n) => all.push([t, w, n]));
+  const kept = all.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, keep);
+  c.terms = TermTable.from(kept);
   c.norm2 = 0;
-  for (const [, s] of kept) c.norm2 += s.w * s.w;
+  for (const [, w] of kept) c.norm2 += w * w;
   return true;
 }
 
@@ -92,9 +80,9 @@ export function pruneTerms(c: ClusterState, keep: number): boolean {
 export function topTerms(c: ClusterState, n: number): [number, number][] {
   const inv = c.norm2 > 0 ? 1 / Math.sqrt(c.norm2) : 0;
   const out: [number, number][] = [];
-  for (const [t, s] of c.terms) {
-    const w = s.w * inv;
-    if (out.length === n && (w < out[n - 1]![1] || (w === out[n - 1]![1] && t > out[n - 1]![0]))) continue;
+  c.terms.forEach((t, sw) => {
+    const w = sw * inv;
+    if (out.length === n && (w < out[n - 1]![1] || (w === out[n - 1]![1] && t > out[n - 1]![0]))) return;
     let p = out.length < n ? out.length : n - 1;
     if (out.length < n) out.push([t, w]);
     while (p > 0 && (out[p - 1]![1] < w || (out[p - 1]![1] === w && out[p - 1]![0] > t))) {
@@ -102,8 +90,15 @@ export function topTerms(c: ClusterState, n: number): [number, number][] {
       p--;
     }
     out[p] = [t, w];
-  }
+  });
   return out;
+}
+
+/** Cheap pre-check for offerExample: would an example this central be kept? */
+export function wantsExample(c: ClusterState, sim: number, max: number): boolean {
+  if (c.examples.length < max) return max > 0;
+  for (const e of c.examples) if (e.sim < sim) return true;
+  return false;
 }
 
 /** Offers an example: kept if the pool has room or it is more central than the least central one. */
@@ -120,16 +115,11 @@ export function offerExample(c: ClusterState, ex: Example, max: number): void {
 
 /** Folds `from` into `into` (sums, counts, seen times, examples). */
 export function absorb(into: ClusterState, from: ClusterState, maxExamples: number): void {
-  for (const [t, s] of from.terms) {
-    const o = into.terms.get(t);
-    if (o === undefined) into.terms.set(t, { w: s.w, c: s.c });
-    else {
-      o.w += s.w;
-      o.c += s.c;
-    }
-  }
+  from.terms.forEach((t, w, n) => into.terms.add(t, w, n));
   into.norm2 = 0;
-  for (const s of into.terms.values()) into.norm2 += s.w * s.w;
+  into.terms.forEach((_, w) => {
+    into.norm2 += w * w;
+  });
   into.size += from.size;
   into.dirty = true;
   into.firstSeen = Math.min(into.firstSeen, from.firstSeen);

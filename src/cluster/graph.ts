@@ -10,25 +10,28 @@ export interface Knn {
   sim: Float32Array;
 }
 
-/** Exact cosine kNN by brute force: O(n²·d), meant for batches of up to a few tens of thousands. */
+/** Exact cosine kNN by brute force: O(n²·d), each pair computed once; meant for up to a few 10k rows. */
 export function knnGraph(x: Float32Array, d: number, m: number): Knn {
   const n = x.length / d;
   const nb = new Int32Array(n * m).fill(-1);
   const sim = new Float32Array(n * m).fill(-Infinity);
-  for (let i = 0; i < n; i++) {
+  const insert = (i: number, j: number, s: number): void => {
     const o = i * m;
-    for (let j = 0; j < n; j++) {
-      if (j === i) continue;
+    if (s <= sim[o + m - 1]!) return;
+    let p = m - 1;
+    while (p > 0 && sim[o + p - 1]! < s) {
+      sim[o + p] = sim[o + p - 1]!;
+      nb[o + p] = nb[o + p - 1]!;
+      p--;
+    }
+    sim[o + p] = s;
+    nb[o + p] = j;
+  };
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
       const s = dotRows(x, i, x, j, d);
-      if (s <= sim[o + m - 1]!) continue;
-      let p = m - 1;
-      while (p > 0 && sim[o + p - 1]! < s) {
-        sim[o + p] = sim[o + p - 1]!;
-        nb[o + p] = nb[o + p - 1]!;
-        p--;
-      }
-      sim[o + p] = s;
-      nb[o + p] = j;
+      insert(i, j, s);
+      insert(j, i, s);
     }
   }
   return { m, nb, sim };

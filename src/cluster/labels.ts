@@ -39,12 +39,12 @@ export function summarize(
 
 function cTfIdfTerms(c: ClusterState, vectorizer: HashingVectorizer, avgSize: number, n: number): string[] {
   const scored: [string, number, number][] = [];
-  for (const [t, s] of c.terms) {
+  c.terms.forEach((t, _w, count) => {
     const name = vectorizer.termName(t);
-    if (name === undefined) continue;
+    if (name === undefined) return;
     const f = Math.max(1, vectorizer.documentFrequency(t));
-    scored.push([name, (s.c / c.size) * Math.log(1 + avgSize / f), t]);
-  }
+    scored.push([name, (count / c.size) * Math.log(1 + avgSize / f), t]);
+  });
   scored.sort((a, b) => b[1] - a[1] || a[2] - b[2]);
   return scored.slice(0, n).map(([name]) => name);
 }

@@ -75,19 +75,47 @@ function mulXt(a: Csr, q: Float64Array, l: number): Float64Array {
   return z;
 }
 
-/** Orthonormalises the l columns of a rows × l row-major matrix in place (modified Gram-Schmidt, twice). */
+/**
+ * Orthonormalises the l columns of a rows × l row-major matrix in place by Cholesky QR, twice (CholeskyQR2,
+ * Fukaya et al. 2014): Gram matrix, Cholesky factor, triangular solve — row-friendly and far cheaper than
+ * Gram-Schmidt on a row-major layout. A tiny diagonal shift keeps rank-deficient inputs factorisable.
+ */
 function orthonormalize(m: Float64Array, rows: number, l: number): void {
   for (let pass = 0; pass < 2; pass++) {
-    for (let j = 0; j < l; j++) {
-      for (let i = 0; i < j; i++) {
-        let dot = 0;
-        for (let r = 0; r < rows; r++) dot += m[r * l + i]! * m[r * l + j]!;
-        for (let r = 0; r < rows; r++) m[r * l + j] = m[r * l + j]! - dot * m[r * l + i]!;
+    const g = new Float64Array(l * l);
+    for (let r = 0; r < rows; r++) {
+      const o = r * l;
+      for (let i = 0; i < l; i++) {
+        const v = m[o + i]!;
+        if (v === 0) continue;
+        const go = i * l;
+        for (let j = i; j < l; j++) g[go + j] = g[go + j]! + v * m[o + j]!;
       }
-      let norm = 0;
-      for (let r = 0; r < rows; r++) norm += m[r * l + j]! ** 2;
-      const inv = norm > 1e-20 ? 1 / Math.sqrt(norm) : 0;
-      for (let r = 0; r < rows; r++) m[r * l + j] = m[r * l + j]! * inv;
+    }
+    let trace = 0;
+    for (let i = 0; i < l; i++) trace += g[i * l + i]!;
+    const shift = 1e-12 * (trace / l || 1);
+    // Upper-triangular R with Rᵀ R = G.
+    const rr = new Float64Array(l * l);
+    for (let i = 0; i < l; i++) {
+      let d = g[i * l + i]! + shift;
+      for (let k = 0; k < i; k++) d -= rr[k * l + i]! ** 2;
+      const rii = Math.sqrt(Math.max(d, shift));
+      rr[i * l + i] = rii;
+      for (let j = i + 1; j < l; j++) {
+        let v = g[i * l + j]!;
+        for (let k = 0; k < i; k++) v -= rr[k * l + i]! * rr[k * l + j]!;
+        rr[i * l + j] = v / rii;
+      }
+    }
+    // Each row q solves q R = m_row (forward substitution over columns).
+    for (let r = 0; r < rows; r++) {
+      const o = r * l;
+      for (let j = 0; j < l; j++) {
+        let v = m[o + j]!;
+        for (let k = 0; k < j; k++) v -= m[o + k]! * rr[k * l + j]!;
+        m[o + j] = v / rr[j * l + j]!;
+      }
     }
   }
 }

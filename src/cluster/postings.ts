@@ -12,6 +12,7 @@ export class PostingIndex {
   private acc: Float64Array;
   private touched: Int32Array;
   private mark: Uint8Array;
+  private readonly best: number[] = [];
 
   /** Entries per term; a full list keeps the heaviest, so lookups stay bounded as clusters grow. */
   readonly maxPosting: number;
@@ -52,7 +53,7 @@ export class PostingIndex {
    * Slots of the `limit` clusters with the highest approximate dot product with the query, best first
    * (ties: lower slot). `exclude` is skipped.
    */
-  candidates(idx: ArrayLike<number>, val: ArrayLike<number>, limit: number, exclude = -1): number[] {
+  candidates(idx: ArrayLike<number>, val: ArrayLike<number>, limit: number, exclude = -1): readonly number[] {
     let count = 0;
     for (let t = 0; t < idx.length; t++) {
       const p = this.map.get(idx[t]!);
@@ -69,7 +70,9 @@ export class PostingIndex {
         this.acc[s] = this.acc[s]! + q * weights[k]!;
       }
     }
-    const best: number[] = [];
+    // Reused between calls (callers read it before the next lookup): no allocation on the hot path.
+    const best = this.best;
+    best.length = 0;
     for (let c = 0; c < count; c++) {
       const s = this.touched[c]!;
       this.mark[s] = 0;

@@ -1,5 +1,6 @@
 import { HashingVectorizer, type VectorizerSnapshot } from '../text/vectorize.js';
 import type { ClusterState } from './centroid.js';
+import { TermTable } from './termtable.js';
 import type { OnlineClusterer, OnlineOptions, ResolvedOnlineOptions } from './online.js';
 import { ThresholdTracker, type ThresholdState } from './threshold.js';
 
@@ -15,7 +16,7 @@ interface ClusterJson {
   slot: number;
   size: number;
   norm2: number;
-  terms: [number, number, number][];
+  terms: ReturnType<TermTable['toJSON']>;
   firstSeen: number;
   lastSeen: number;
   examples: { text: string; eventId: string; sim: number }[];
@@ -45,7 +46,7 @@ export function toSnapshot(c: OnlineClusterer): string {
     if (s === undefined) continue;
     clusters.push({
       id: s.id, seq: s.seq, slot: s.slot, size: s.size, norm2: s.norm2,
-      terms: [...s.terms].map(([t, v]) => [t, v.w, v.c]), firstSeen: s.firstSeen, lastSeen: s.lastSeen,
+      terms: s.terms.toJSON(), firstSeen: s.firstSeen, lastSeen: s.lastSeen,
       examples: s.examples.map((e) => ({ ...e })), indexed: [...s.indexed], nextRefresh: s.nextRefresh, dirty: s.dirty,
     });
   }
@@ -67,7 +68,7 @@ export function fromSnapshot(json: string, make: (opts: OnlineOptions, vec: Hash
   for (const j of full.clusters) {
     slots[j.slot] = {
       id: j.id, seq: j.seq, slot: j.slot, size: j.size, norm2: j.norm2,
-      terms: new Map(j.terms.map(([t, w, n]) => [t, { w, c: n }])), firstSeen: j.firstSeen, lastSeen: j.lastSeen,
+      terms: TermTable.fromJSON(j.terms), firstSeen: j.firstSeen, lastSeen: j.lastSeen,
       examples: j.examples.map((e) => ({ ...e })), indexed: [...j.indexed], nextRefresh: j.nextRefresh, dirty: j.dirty,
     };
   }

@@ -2,14 +2,16 @@ import { sparseDot, type SparseVector } from '../text/vectorize.js';
 import { Mulberry32 } from './prng.js';
 
 // Join threshold. A number is used as given. 'auto' sets it relative to the stream's own chance
-// resemblance: a uniform reservoir sample of past descriptions (Vitter's algorithm R, seeded) gives the
-// similarity of random pairs, and a description must resemble a cluster `z` standard deviations more than
-// random pairs resemble each other: τ = mean + z·sd. Short texts mostly share no terms, so this sits well
-// below the similarity of real paraphrases and well above coincidental overlap.
+// resemblance: a description must resemble a cluster `z` standard deviations more than it resembles a
+// random bag of the stream's words: τ = mean + z·sd of sim(description, bag). Both come from a uniform
+// reservoir sample of past descriptions (Vitter's algorithm R, seeded); a bag takes a real description's
+// length and draws each term from a random sampled description, which keeps word frequencies and lengths
+// but no topical co-occurrence. Unlike random pairs of real descriptions, this null does not rise when the
+// stream holds only a few large topics.
 
 export interface ThresholdOptions {
   threshold: number | 'auto';
-  /** Standard deviations above chance. Default 2. */
+  /** Standard deviations above chance. Default 1.645 (one-sided 5% level). */
   z?: number;
   /** Reservoir size. Default 256. */
   reservoir?: number;
@@ -21,16 +23,17 @@ export interface ThresholdState {
   z: number;
   size: number;
   seen: number;
+  changes: number;
   rng: number;
   sample: [number[], number[]][];
-  sum: number;
-  sq: number;
   current: number;
 }
 
 /** Used until the reservoir holds enough pairs to estimate chance similarity. */
 const WARMUP_THRESHOLD = 0.5;
-const MIN_PAIRS = 45;
+const MIN_SAMPLE = 10;
+/** Description–bag pairs per estimate. */
+const NULL_PAIRS = 2000;
 
 export class ThresholdTracker {
   private readonly fixed: number | null;
@@ -38,22 +41,17 @@ export class ThresholdTracker {
   private readonly size: number;
   private rng: Mulberry32;
   private sample: SparseVector[] = [];
-  /** Pairwise similarities of the sample, row-major size × size. */
-  private pairs: Float64Array;
   private seen = 0;
+  private changes = 0;
   private current: number;
-  /** Sum and sum of squares of the off-diagonal pair similarities, kept incrementally. */
-  private sum = 0;
-  private sq = 0;
 
   constructor(opts: ThresholdOptions) {
     const t = opts.threshold;
     if (t !== 'auto' && !(t >= 0 && t <= 1)) throw new RangeError(`threshold must be in [0, 1] or 'auto', got ${t}`);
     this.fixed = t === 'auto' ? null : t;
-    this.z = opts.z ?? 2;
+    this.z = opts.z ?? 1.645;
     this.size = Math.max(8, opts.reservoir ?? 256);
     this.rng = new Mulberry32(opts.seed ?? 0x5eed);
-    this.pairs = new Float64Array(this.fixed === null ? this.size * this.size : 0);
     this.current = this.fixed ?? WARMUP_THRESHOLD;
   }
 
@@ -71,37 +69,57 @@ export class ThresholdTracker {
       slot = Math.floor(this.rng.next() * this.seen);
       if (slot >= this.size) return;
     }
-    const replacing = slot < this.sample.length;
     this.sample[slot] = v;
-    for (let j = 0; j < this.sample.length; j++) {
-      if (j === slot) continue;
-      const old = this.pairs[slot * this.size + j]!;
-      if (replacing) {
-        this.sum -= old;
-        this.sq -= old * old;
-      }
-      const s = sparseDot(v, this.sample[j]!);
-      this.sum += s;
-      this.sq += s * s;
-      this.pairs[slot * this.size + j] = s;
-      this.pairs[j * this.size + slot] = s;
-    }
-    this.recompute();
+    this.changes++;
+    // At 10 samples, then whenever the number of changes reaches a power of two: the sample is uniform over
+    // the whole stream, so its statistics settle and re-estimating on a doubling schedule is enough.
+    const c = this.changes;
+    if (c === MIN_SAMPLE || (c >= 16 && (c & (c - 1)) === 0)) this.recompute();
   }
 
+  /** Mean + z·sd of the similarity between sampled descriptions and random bags of sampled terms. */
   private recompute(): void {
     const n = this.sample.length;
-    const count = (n * (n - 1)) / 2;
-    if (count < MIN_PAIRS) return;
-    const mean = this.sum / count;
-    const sd = Math.sqrt(Math.max(0, this.sq / count - mean * mean));
+    let sum = 0;
+    let sq = 0;
+    for (let p = 0; p < NULL_PAIRS; p++) {
+      const real = this.sample[Math.floor(this.rng.next() * n)]!;
+      const bag = this.randomBag(this.sample[Math.floor(this.rng.next() * n)]!.idx.length);
+      const s = sparseDot(real, bag);
+      sum += s;
+      sq += s * s;
+    }
+    const mean = sum / NULL_PAIRS;
+    const sd = Math.sqrt(Math.max(0, sq / NULL_PAIRS - mean * mean));
     this.current = Math.min(1, mean + this.z * sd);
+  }
+
+  /** A unit vector of `length` terms, each drawn (with its weight) from a random sampled description. */
+  private randomBag(length: number): SparseVector {
+    const n = this.sample.length;
+    const terms = new Map<number, number>();
+    for (let t = 0; t < length; t++) {
+      const src = this.sample[Math.floor(this.rng.next() * n)]!;
+      const k = Math.floor(this.rng.next() * src.idx.length);
+      const i = src.idx[k]!;
+      terms.set(i, (terms.get(i) ?? 0) + src.val[k]!);
+    }
+    const idx = Int32Array.from(terms.keys()).sort();
+    const val = new Float32Array(idx.length);
+    let norm = 0;
+    idx.forEach((i, k) => {
+      val[k] = terms.get(i)!;
+      norm += val[k]! ** 2;
+    });
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let k = 0; k < val.length; k++) val[k] = val[k]! * inv;
+    return { idx, val };
   }
 
   toJSON(): ThresholdState {
     return {
-      fixed: this.fixed, z: this.z, size: this.size, seen: this.seen, rng: this.rng.state,
-      sample: this.sample.map((v) => [Array.from(v.idx), Array.from(v.val)]), sum: this.sum, sq: this.sq,
+      fixed: this.fixed, z: this.z, size: this.size, seen: this.seen, changes: this.changes, rng: this.rng.state,
+      sample: this.sample.map((v) => [Array.from(v.idx), Array.from(v.val)]),
       current: this.current,
     };
   }
@@ -109,13 +127,9 @@ export class ThresholdTracker {
   static fromJSON(s: ThresholdState): ThresholdTracker {
     const t = new ThresholdTracker({ threshold: s.fixed ?? 'auto', z: s.z, reservoir: s.size });
     t.seen = s.seen;
+    t.changes = s.changes;
     t.rng = new Mulberry32(s.rng);
     t.sample = s.sample.map(([i, v]) => ({ idx: Int32Array.from(i), val: Float32Array.from(v) }));
-    t.sum = s.sum;
-    t.sq = s.sq;
-    for (let a = 0; a < t.sample.length; a++) {
-      for (let b = 0; b < t.sample.length; b++) t.pairs[a * t.size + b] = a === b ? 1 : sparseDot(t.sample[a]!, t.sample[b]!);
-    }
     t.current = s.current;
     return t;
   }

@@ -15,7 +15,8 @@ const MODEL_VERSION = 1;
  */
 export class ClusterAssigner implements Assigner {
   readonly modelVersion = MODEL_VERSION;
-  private readonly tokenizer = new Tokenizer();
+  // Same text pipeline as `recur eval clustering --mode online`, so the evaluation measures the product.
+  private readonly tokenizer = new Tokenizer({ bigrams: true });
   private readonly offsets: Map<string, bigint>;
   private readonly restoredOffsets: Map<string, bigint>;
   private lineage: LineageEvent[] = [];

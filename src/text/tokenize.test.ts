@@ -33,4 +33,27 @@ describe('tokenize', () => {
     expect(t.cachedStems).toBeLessThanOrEqual(100);
     expect(t.tokenize('running')).toEqual(['run']);
   });
+
+  it('scans exactly like the reference regular expression', () => {
+    const re = /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+(?:['’]\p{L}+)*/gu;
+    const plain = new Tokenizer({ stem: false, stopWords: new Set(), minLength: 1, keepNumbers: true });
+    const reference = (text: string): string[] =>
+      [...text.matchAll(re)].map((m) => {
+        const raw = m[0];
+        if (raw.startsWith('<')) return raw;
+        const w = raw.toLowerCase();
+        if (/n['’]t$/.test(w)) return 'not';
+        return w.split(/['’]/)[0]!;
+      }).map((w) => (['dont', 'cant', 'wont', 'isnt'].includes(w) ? 'not' : w));
+    const alphabet = ['a', 'B', 'z', '4', "'", '’', '<', '>', 'C', 'D_', ' ', ',', 'é', 'ß', '日', '𝐀', '-', 'x9', 'n\'t'];
+    let seed = 42;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let trial = 0; trial < 2000; trial++) {
+      let text = '';
+      const len = Math.floor(rand() * 16);
+      for (let k = 0; k < len; k++) text += alphabet[Math.floor(rand() * alphabet.length)];
+      expect({ text, tokens: plain.tokenize(text) }).toEqual({ text, tokens: reference(text) });
+    }
+    expect(plain.tokenize('<CARD <card> <ORDER_ID>.')).toEqual(['card', 'card', '<ORDER_ID>']);
+  });
 });

@@ -21,8 +21,41 @@ export interface TokenizeOptions {
   stemCacheSize?: number;
 }
 
-// A mask placeholder (<CARD>, <ORDER_ID>) or a run of letters/digits with optional apostrophe parts.
-const TOKEN_RE = /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu;
+// Tokens are mask placeholders (<CARD>, <ORDER_ID>) or runs of letters/digits with optional apostrophe
+// parts, exactly as /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+(?:['’]\p{L}+)*/u finds them (a test checks); a hand-written scanner with
+// an ASCII fast path does the same without a match object per word.
+const WORD_CHAR_RE = /^[\p{L}\p{N}]/u;
+const LETTER_RE = /^\p{L}/u;
+
+/** UTF-16 length of the letter/digit starting at i (0 when it is neither). */
+function wordCharLength(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) ? 1 : 0;
+  const cp = s.codePointAt(i)!;
+  const len = cp > 0xffff ? 2 : 1;
+  return WORD_CHAR_RE.test(s.slice(i, i + len)) ? len : 0;
+}
+
+/** UTF-16 length of the letter starting at i (0 when it is not a letter). */
+function letterLength(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) ? 1 : 0;
+  const len = s.codePointAt(i)! > 0xffff ? 2 : 1;
+  return LETTER_RE.test(s.slice(i, i + len)) ? len : 0;
+}
+
+/** End index (exclusive) of a placeholder <[A-Z][A-Z0-9_]*> starting at i, or 0. */
+function placeholderEnd(s: string, i: number): number {
+  let j = i + 1;
+  const first = s.charCodeAt(j);
+  if (!(first >= 65 && first <= 90)) return 0;
+  for (j++; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 62) return j + 1;
+    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) return 0;
+  }
+  return 0;
+}
 const DIGITS_RE = /^\p{N}+$/u;
 const APOSTROPHE_RE = /['’]/;
 const BARE_NEGATIONS = new Set([
@@ -56,14 +89,45 @@ export class Tokenizer {
 
   tokenize(text: string): string[] {
     const words: string[] = [];
-    TOKEN_RE.lastIndex = 0;
-    for (let m = TOKEN_RE.exec(text); m !== null; m = TOKEN_RE.exec(text)) {
-      const raw = m[0];
-      if (raw.charCodeAt(0) === 60 /* < */) {
-        words.push(raw);
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const ch = text.charCodeAt(i);
+      if (ch === 60 /* < */) {
+        const end = placeholderEnd(text, i);
+        if (end > 0) {
+          words.push(text.slice(i, end));
+          i = end;
+          continue;
+        }
+        i++;
         continue;
       }
-      // One bounded cache from the raw match to its final token ('' = dropped): most words repeat.
+      const w = wordCharLength(text, i);
+      if (w === 0) {
+        i++;
+        continue;
+      }
+      // A word: letters/digits, optionally continued by an apostrophe and letters ("don't", "o’clock").
+      const start = i;
+      i += w;
+      let afterApostrophe = false;
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        const len = afterApostrophe ? letterLength(text, i) : wordCharLength(text, i);
+        if (len > 0) {
+          i += len;
+          continue;
+        }
+        if ((c === 39 || c === 0x2019) && i + 1 < n && letterLength(text, i + 1) > 0) {
+          afterApostrophe = true;
+          i++;
+          continue;
+        }
+        break;
+      }
+      const raw = text.slice(start, i);
+      // One bounded cache from the raw word to its final token ('' = dropped): most words repeat.
       let word = this.cache.get(raw);
       if (word === undefined) {
         word = this.word(raw.toLowerCase()) ?? '';
@@ -72,8 +136,8 @@ export class Tokenizer {
       if (word.length > 0) words.push(word);
     }
     if (!this.bigrams || words.length < 2) return words;
-    const n = words.length;
-    for (let i = 0; i + 1 < n; i++) words.push(words[i] + ' ' + words[i + 1]);
+    const m = words.length;
+    for (let k = 0; k + 1 < m; k++) words.push(words[k] + ' ' + words[k + 1]);
     return words;
   }
 
