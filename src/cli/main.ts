@@ -16,6 +16,7 @@ type Command = { summary: string; load: () => Promise<{ default: (argv: string[]
 const COMMANDS: Record<string, Command> = {
   run: { summary: 'consume case events (Kafka, or --input FILE.ndjson / -) into ClickHouse', load: () => import('./commands/run.js') },
   demo: { summary: 'run the shipped sample stream on embedded chDB and print what recur found', load: () => import('./commands/demo.js') },
+  rerun: { summary: 're-cluster a date range with the batch re-fit; ids kept, lineage recorded', load: () => import('./commands/rerun.js') },
   migrate: { summary: 'apply ClickHouse migrations (also done on start)', load: () => import('./commands/migrate.js') },
   clusters: { summary: 'list recurring problems, largest first', load: () => import('./commands/clusters.js') },
   show: { summary: 'one cluster: label, terms, examples, volume', load: () => import('./commands/show.js') },

@@ -11,3 +11,4 @@ export { matchClusters, type ExistingCluster, type LineageRecord, type LineageKi
 export { sphericalKMeans, type KMeansOptions, type KMeansResult } from './kmeans.js';
 export { lsa, type LsaOptions, type LsaResult } from './lsa.js';
 export { hungarian, maxWeightMatching } from './hungarian.js';
+export { planRerun, type RerunDoc, type RerunPlan, type RerunOptions } from './rerun.js';

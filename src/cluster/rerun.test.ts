@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { Tokenizer } from '../text/tokenize.js';
+import { planRerun, type RerunDoc } from './rerun.js';
+
+const tok = new Tokenizer();
+const TOPICS = [
+  ['card declined at the shop', 'my card payment was declined', 'declined card payment in store', 'why is my card declined'],
+  ['transfer still pending', 'pending bank transfer for days', 'my transfer is pending', 'transfer pending since monday'],
+  ['how to change my pin', 'change pin code', 'i want to change the pin', 'where do i change my pin'],
+];
+
+function docs(current: (topic: number, i: number) => string): RerunDoc[] {
+  const out: RerunDoc[] = [];
+  for (let r = 0; r < 10; r++) {
+    TOPICS.forEach((texts, t) => texts.forEach((text, i) => out.push({ eventId: `${t}-${i}-${r}`, current: current(t, i), tokens: tok.tokenize(text) })));
+  }
+  return out;
+}
+
+describe('planRerun', () => {
+  it('keeps the ids of clusters it finds again', () => {
+    const plan = planRerun(docs((t) => `c_${t}`), { k: 3, idPrefix: 'c_v2_' });
+    expect(new Set(plan.assignments)).toEqual(new Set(['c_0', 'c_1', 'c_2']));
+    expect(plan.moved).toBe(0);
+  });
+
+  it('records a merge when two current clusters become one topic, and moves their events', () => {
+    // Topic 0 was split over two online clusters; the re-fit puts it back together.
+    const plan = planRerun(docs((t, i) => (t === 0 ? `c_0${i % 2}` : `c_${t}`)), { k: 3, idPrefix: 'c_v2_' });
+    expect(plan.lineage.some((l) => l.kind === 'merge' && l.from.length === 2)).toBe(true);
+    expect(plan.before).toBe(4);
+    expect(plan.clusters).toHaveLength(3);
+    expect(plan.moved).toBeGreaterThan(0);
+  });
+
+  it('is deterministic for a seed', () => {
+    const d = docs((t) => `c_${t}`);
+    expect(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 })).toEqual(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 }));
+  });
+});

@@ -1,0 +1,71 @@
+import { fitTransform, sparseDot } from '../text/vectorize.js';
+import { refitBatch, sparseCentroids } from './batch.js';
+import type { LineageRecord } from './identity.js';
+
+// Re-clustering a date range (operators' `recur rerun`): batch re-fit of the range's descriptions,
+// existing ids kept where a new cluster matches one (centroid cosine, one-to-one), lineage for the rest.
+
+export interface RerunDoc {
+  eventId: string;
+  /** Cluster the event is assigned to now ('' when unassigned). */
+  current: string;
+  tokens: readonly string[];
+}
+
+export interface RerunPlan {
+  /** New cluster id per input doc, in input order. */
+  assignments: string[];
+  /** Cosine of each doc to its new cluster's centroid. */
+  similarities: number[];
+  clusters: { id: string; size: number; topTerms: string[] }[];
+  lineage: LineageRecord[];
+  k: number;
+  /** Docs whose cluster changed. */
+  moved: number;
+  before: number;
+}
+
+export interface RerunOptions {
+  k: number | 'auto';
+  seed?: number;
+  /** Prefix of ids born in this re-fit, so they never collide with the online model's. */
+  idPrefix: string;
+  floor?: number;
+}
+
+export function planRerun(docs: readonly RerunDoc[], opts: RerunOptions): RerunPlan {
+  const { vectorizer, vectors } = fitTransform(docs.map((d) => d.tokens));
+  // Existing clusters, described in the same vector space as the re-fit: the mean of their members.
+  const currentIds = [...new Set(docs.map((d) => d.current).filter((c) => c !== ''))].sort();
+  const index = new Map(currentIds.map((id, i) => [id, i]));
+  const withCurrent = docs.map((d, i) => [i, index.get(d.current)] as const).filter(([, c]) => c !== undefined);
+  const existingCentroids = sparseCentroids(
+    withCurrent.map(([i]) => vectors[i]!),
+    Int32Array.from(withCurrent, ([, c]) => c!),
+    currentIds.length,
+    200,
+  );
+  const fit = refitBatch(vectors, {
+    k: opts.k,
+    seed: opts.seed ?? 1,
+    existing: currentIds.map((id, i) => ({ id, centroid: existingCentroids[i]! })),
+    nextSeq: 0,
+    idPrefix: opts.idPrefix,
+    ...(opts.floor === undefined ? {} : { floor: opts.floor }),
+  });
+  const centroidOf = new Map(fit.clusters.map((c) => [c.id, c.centroid]));
+  const similarities = fit.assignments.map((id, i) => Math.round(sparseDot(vectors[i]!, centroidOf.get(id)!) * 1e4) / 1e4);
+  let moved = 0;
+  fit.assignments.forEach((id, i) => {
+    if (id !== docs[i]!.current) moved++;
+  });
+  const clusters = fit.clusters.map((c) => {
+    const order = Array.from(c.centroid.idx.keys()).sort((a, b) => c.centroid.val[b]! - c.centroid.val[a]!);
+    const topTerms = order
+      .map((j) => vectorizer.termName(c.centroid.idx[j]!))
+      .filter((t): t is string => t !== undefined)
+      .slice(0, 8);
+    return { id: c.id, size: c.size, topTerms };
+  });
+  return { assignments: fit.assignments, similarities, clusters, lineage: fit.lineage, k: fit.k, moved, before: currentIds.length };
+}

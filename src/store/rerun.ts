@@ -1,0 +1,133 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { chTime, insertIdempotent } from './writer.js';
+
+const settings = { output_format_json_quote_64bit_integers: 0 } as const;
+
+export interface RangeEvent {
+  event_id: string;
+  case_id: string;
+  customer_id: string;
+  channel: string;
+  occurred_at: string;
+  description: string;
+  cost: number | null;
+  handle_seconds: number | null;
+  csat: number | null;
+  nps: number | null;
+  effort: number | null;
+  product: string;
+  category: string;
+  source_topic: string;
+  source_partition: number;
+  source_offset: number;
+  current: string;
+}
+
+/**
+ * The range's events from case_events (the source of truth: a re-run interrupted half-way is simply
+ * run again), with the cluster each is assigned to now.
+ */
+export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: number): Promise<RangeEvent[]> {
+  const rs = await client.query({
+    query: `SELECT e.event_id AS event_id, e.case_id AS case_id, e.customer_id AS customer_id, toString(e.channel) AS channel,
+                   toString(e.occurred_at) AS occurred_at, e.description AS description, e.cost AS cost,
+                   e.handle_seconds AS handle_seconds, e.csat AS csat, e.nps AS nps, e.effort AS effort,
+                   toString(e.product) AS product, toString(e.category) AS category, toString(e.source_topic) AS source_topic,
+                   e.source_partition AS source_partition, e.source_offset AS source_offset, ifNull(a.cluster_id, '') AS current
+            FROM case_events AS e
+            LEFT JOIN (SELECT event_id, argMax(cluster_id, model_version) AS cluster_id FROM assignments
+                       WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})
+                       GROUP BY event_id) AS a ON a.event_id = e.event_id
+            WHERE e.occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND e.occurred_at < fromUnixTimestamp64Milli({to:Int64})
+            ORDER BY e.occurred_at, e.event_id`,
+    query_params: { from: fromMs, to: toMs },
+    format: 'JSONEachRow',
+    clickhouse_settings: { ...settings, join_use_nulls: 1 },
+  });
+  return rs.json<RangeEvent>();
+}
+
+export async function maxModelVersion(client: ClickHouseClient): Promise<number> {
+  const rs = await client.query({ query: 'SELECT max(model_version) AS v FROM assignments', format: 'JSONEachRow', clickhouse_settings: settings });
+  const [r] = await rs.json<{ v: number }>();
+  return Number(r?.v ?? 0);
+}
+
+/**
+ * Rewrites a range under a new model version so counts stay exact: the range's rolling counts and
+ * assignments are deleted (synchronous mutations), then the new assignments are inserted and the
+ * materialised view counts them once. Ranges are whole hours, so no bucket is shared with events
+ * outside. Interrupted, it is run again: everything is recomputed from case_events.
+ */
+export async function rewriteRange(
+  client: ClickHouseClient,
+  fromMs: number,
+  toMs: number,
+  rows: object[],
+  token: string,
+): Promise<void> {
+  const params = { from: fromMs, to: toMs };
+  const sync = { mutations_sync: '2' as const };
+  await client.command({
+    query: `ALTER TABLE cluster_counts DELETE WHERE bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))`,
+    query_params: params,
+    clickhouse_settings: sync,
+  });
+  await client.command({
+    query: `ALTER TABLE assignments DELETE WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})`,
+    query_params: params,
+    clickhouse_settings: sync,
+  });
+  const CHUNK = 50_000;
+  for (let i = 0; i < rows.length; i += CHUNK) await insertIdempotent(client, 'assignments', rows.slice(i, i + CHUNK), `${token}/assignments/${i}`);
+}
+
+export async function recordRerun(
+  client: ClickHouseClient,
+  version: number,
+  clusters: { id: string; size: number; topTerms: string[]; firstSeen: number; lastSeen: number }[],
+  lineage: { kind: string; from: string[]; to: string[] }[],
+  nowMs: number,
+  token: string,
+): Promise<void> {
+  await insertIdempotent(
+    client,
+    'cluster_lineage',
+    lineage.map((l) => ({ model_version: version, kind: l.kind, from_ids: l.from, to_ids: l.to, similarity: 0, reason: 'batch re-fit', at: chTime(nowMs) })),
+    `${token}/lineage`,
+  );
+  // Every cluster of the re-fit gets its new terms; kept ids keep their representative examples.
+  // Retired and merged-away ids are marked so views and the dashboard stop listing them.
+  const ids = [...clusters.map((c) => c.id), ...lineage.flatMap((l) => l.from)];
+  const existing = await client.query({
+    query: 'SELECT cluster_id, examples FROM v_clusters WHERE cluster_id IN {ids:Array(String)}',
+    query_params: { ids },
+    format: 'JSONEachRow',
+  });
+  const examples = new Map((await existing.json<{ cluster_id: string; examples: string[] }>()).map((r) => [r.cluster_id, r.examples]));
+  const live = new Set(clusters.map((c) => c.id));
+  const gone = lineage.flatMap((l) =>
+    l.kind === 'retired' || l.kind === 'merge' ? l.from.filter((id) => !live.has(id)).map((id) => ({ id, state: l.kind === 'merge' ? 'merged' : 'retired', into: l.to[0] ?? '' })) : [],
+  );
+  const base = { model_version: version, updated_at: chTime(nowMs) };
+  await insertIdempotent(
+    client,
+    'clusters',
+    [
+      ...clusters.map((c) => ({
+        ...base,
+        cluster_id: c.id,
+        label: c.topTerms.slice(0, 3).join(' / '),
+        top_terms: c.topTerms,
+        examples: examples.get(c.id) ?? [],
+        size: c.size,
+        first_seen: chTime(c.firstSeen),
+        last_seen: chTime(c.lastSeen),
+        state: 'live',
+        merged_into: '',
+      })),
+      ...gone.map((g) => ({ ...base, cluster_id: g.id, label: '', top_terms: [], examples: examples.get(g.id) ?? [], size: 0, first_seen: chTime(nowMs), last_seen: chTime(nowMs), state: g.state, merged_into: g.into })),
+    ],
+    `${token}/clusters`,
+  );
+}
