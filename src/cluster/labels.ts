@@ -16,11 +16,14 @@ export interface ClusterSummary {
 }
 
 export function summarize(
-  clusters: readonly ClusterState[], vectorizer: HashingVectorizer, docs: number, opts: { terms?: number; examples?: number } = {},
+  clusters: readonly ClusterState[], vectorizer: HashingVectorizer, docs: number,
+  opts: { terms?: number; examples?: number; liveClusters?: number } = {},
 ): ClusterSummary[] {
   const nTerms = opts.terms ?? 8;
   const nExamples = opts.examples ?? 3;
-  const avgSize = clusters.length > 0 ? Math.max(1, docs / clusters.length) : 1;
+  // A subset (alerting on a few clusters) is labelled against the whole model's average cluster size.
+  const live = opts.liveClusters ?? clusters.length;
+  const avgSize = live > 0 ? Math.max(1, docs / live) : 1;
   return [...clusters]
     .sort((a, b) => b.size - a.size || a.seq - b.seq)
     .map((c) => {

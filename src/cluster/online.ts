@@ -173,6 +173,13 @@ export class OnlineClusterer {
     return summarize(this.liveList(), this.vectorizer, this.state.events, opts);
   }
 
+  /** The same summaries for a few clusters only (alerts), without labelling the whole model. */
+  describe(ids: readonly string[], opts: { terms?: number; examples?: number } = {}): ClusterSummary[] {
+    const want = new Set(ids);
+    const subset = this.liveList().filter((c) => want.has(c.id));
+    return summarize(subset, this.vectorizer, this.state.events, { ...opts, liveClusters: this.state.live });
+  }
+
   snapshot(): string {
     return toSnapshot(this);
   }

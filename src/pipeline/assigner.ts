@@ -52,11 +52,8 @@ export class ClusterAssigner implements Assigner {
 
   /** Live labels, terms and examples (the clusters table lags until the next snapshot). */
   describe(ids: readonly string[]): Map<string, { label: string; topTerms: string[]; examples: string[] }> {
-    const want = new Set(ids);
     const out = new Map<string, { label: string; topTerms: string[]; examples: string[] }>();
-    for (const c of this.clusterer.clusters({ terms: 8, examples: 3 })) {
-      if (want.has(c.id)) out.set(c.id, { label: c.label, topTerms: c.topTerms, examples: c.examples });
-    }
+    for (const c of this.clusterer.describe(ids, { terms: 8, examples: 3 })) out.set(c.id, { label: c.label, topTerms: c.topTerms, examples: c.examples });
     return out;
   }
 

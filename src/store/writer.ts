@@ -29,11 +29,17 @@ export async function insertIdempotent(
   // SETs, so a token left by an earlier insert would otherwise deduplicate this one (and ClickHouse
   // honours a token even with insert_deduplicate = 0), silently dropping its rows.
   const dedup = token === null ? { insert_deduplicate: 0 as const, insert_deduplication_token: '' } : { insert_deduplicate: 1 as const, insert_deduplication_token: token };
+  // Compact rows with an explicit column list: ClickHouse parses them ~4× faster than JSONEachRow
+  // objects (measured with chDB: 94k vs 20k rows/s into assignments). Every row of a batch is built
+  // by the same literal, so the first row's keys are the columns.
+  const columns = Object.keys(rows[0]!);
+  const values = rows.map((r) => columns.map((c) => (r as Record<string, unknown>)[c]));
   try {
     await client.insert({
       table,
-      values: rows as object[],
-      format: 'JSONEachRow',
+      values,
+      columns: columns as [string, ...string[]],
+      format: 'JSONCompactEachRow',
       clickhouse_settings: {
         ...dedup,
         deduplicate_blocks_in_dependent_materialized_views: 1,
