@@ -21,10 +21,22 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
   if (cfg.url) {
     const url = new URL(cfg.url);
     const location = `${url.protocol}//${url.host}`;
+    const password = readSecret(cfg.password, cfg.passwordFile) ?? '';
+    if (cfg.database !== 'default') {
+      // The configured database may not exist yet (first start, per-test databases): create it.
+      const admin = createClient({ url: location, username: cfg.username, password, request_timeout: 30_000 });
+      try {
+        await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}` }); // identifier validated by the config schema
+      } catch (err) {
+        throw classifyOpenError(err, location);
+      } finally {
+        await admin.close();
+      }
+    }
     const client = createClient({
       url: location,
       username: cfg.username,
-      password: readSecret(cfg.password, cfg.passwordFile) ?? '',
+      password,
       database: cfg.database,
       request_timeout: 60_000,
       clickhouse_settings: { date_time_input_format: 'best_effort' },

@@ -31,6 +31,8 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       'kafka.groupId': uniqueName('group'),
       'kafka.deadLetterTopic': uniqueName('dead-letter'),
       'clickhouse.dataDir': tempDir(),
+      // With CLICKHOUSE_URL set, the same tests run against a ClickHouse server, one database per test.
+      ...(process.env['CLICKHOUSE_URL'] ? { 'clickhouse.url': process.env['CLICKHOUSE_URL'], 'clickhouse.database': uniqueName('recur_test').replace(/-/g, '_') } : {}),
       'kafka.sessionTimeoutMs': 10_000,
       ...overrides,
     },
