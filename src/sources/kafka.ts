@@ -99,11 +99,23 @@ export class KafkaSource implements Source {
           })),
         };
         if (sb.messages.length === 0) return;
-        const stale = () => !isRunning() || isStale() || this.stopping;
+        // kafkajs' isStale() only reports seeks, not revocation: a member frozen past the session timeout
+        // learns it lost its partitions from its next heartbeat. The handler heartbeats before each write.
+        let revoked: Error | null = null;
+        const ownedHeartbeat = async () => {
+          try {
+            await heartbeat();
+          } catch (err) {
+            revoked ??= membershipLost(err);
+            throw err;
+          }
+        };
+        const stale = () => revoked !== null || !isRunning() || isStale() || this.stopping;
         let outcome;
         try {
-          outcome = await handler(sb, { isStale: stale, heartbeat });
+          outcome = await handler(sb, { isStale: stale, heartbeat: ownedHeartbeat });
         } catch (err) {
+          if (revoked) throw revoked; // kafkajs rejoins the group; the new owner replays from the ledger
           if (stale()) return; // revoked mid-batch: abandoned, the new owner replays it
           // Fatal for this process: nothing of this batch is resolved or committed; stop the consumer
           // outside the batch (disconnecting inside it would wait for itself) and let run() reject.
@@ -116,12 +128,20 @@ export class KafkaSource implements Source {
         // A handler that lost its partition mid-batch must not commit: the new owner replays from the
         // committed offset (guards against kafkajs#1046-style stale commits). The broker also rejects
         // commits from an old generation.
+        if (revoked) throw revoked;
         if (stale()) return;
         for (const m of batch.messages) resolveOffset(m.offset);
         if (outcome.storedThrough !== null) {
-          await this.consumer.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: (outcome.storedThrough + 1n).toString() },
-          ]);
+          try {
+            await this.consumer.commitOffsets([
+              { topic: batch.topic, partition: batch.partition, offset: (outcome.storedThrough + 1n).toString() },
+            ]);
+          } catch (err) {
+            // The broker refused a commit from a member it no longer knows (frozen past the session
+            // timeout). kafkajs wraps that protocol error as non-retriable and would crash the consumer;
+            // rethrown unwrapped, its runner rejoins the group instead (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION).
+            throw membershipLost(err) ?? err;
+          }
         }
         await heartbeat();
       },
@@ -137,6 +157,18 @@ export class KafkaSource implements Source {
     this.stopping = true;
     await this.consumer.disconnect();
   }
+}
+
+const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
+
+/** The kafkajs protocol error saying this member no longer owns its partitions, unwrapped; else null. */
+function membershipLost(err: unknown): Error | null {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error; i++) {
+    if (MEMBERSHIP_LOST.has(String((e as { type?: unknown }).type))) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return null;
 }
 
 export async function createProducer(kafka: Kafka): Promise<MessageProducer> {
