@@ -4,6 +4,7 @@
 // the time to close one bucket for 10,000 clusters with a month of history.
 // Usage: tsx scripts/bench-trends.ts [--clusters 2000] [--days 60] [--seed 7] [--config JSON] [--no-timing] [--json] [--misses]
 import { evaluateBucketClose, resolveTrendConfig, type ClusterBucketInput, type ClusterTrendState, type TrendEvent } from '../src/trends/index.js';
+import { mulberry32 } from '../src/cluster/prng.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5); // a Monday
@@ -13,17 +14,7 @@ function arg(name: string, def: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 class Rng {
   private readonly u: () => number;

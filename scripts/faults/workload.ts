@@ -1,19 +1,11 @@
 // Seeded workload for the fault suite: realistic good events, hostile-but-valid events that must be
 // stored intact (masked), and a known set of poison messages with the reason code each must get.
 
+import { mulberry32 } from '../../src/cluster/prng.js';
 export type Prng = () => number;
 
-/** mulberry32: small, fast, good enough to make every run of a seed identical. */
-export function prng(seed: number): Prng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/cluster/prng.ts): every run of a seed is identical. */
+export const prng: (seed: number) => Prng = mulberry32;
 
 export const pick = <T>(r: Prng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 export const int = (r: Prng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));

@@ -1,15 +1,6 @@
 // Deterministic count generators for the trends tests (seeded; no clocks, no I/O).
 
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seeded } from '../cluster/prng.js';
 
 /** Poisson sample by inversion (fine for the small means used in tests). */
 export function poisson(u: () => number, mu: number): number {
