@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
-import { insertIdempotent, lastIntent, rangeToken, recordIntent, type OffsetRange } from '../store/writer.js';
+import { insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, type OffsetRange } from '../store/writer.js';
 import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
 import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
@@ -104,7 +104,10 @@ export class Ingestor {
         return { storedThrough: null };
       }
       st.pending = [];
-      if (inRange.length) await this.writeRange(intent, inRange, ctx, false);
+      if (inRange.length) {
+        const stored = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, intent));
+        await this.writeRange(intent, inRange, ctx, false, stored);
+      }
       stored = intent.last;
       this.deps.metrics.inc('replayed_ranges');
     }
@@ -131,7 +134,13 @@ export class Ingestor {
     this.deps.metrics.inc('events_rewarmed', {}, messages.length);
   }
 
-  private async writeRange(range: OffsetRange, messages: SourceMessage[], ctx: BatchContext, fresh: boolean): Promise<void> {
+  private async writeRange(
+    range: OffsetRange,
+    messages: SourceMessage[],
+    ctx: BatchContext,
+    fresh: boolean,
+    stored: ReadonlyMap<bigint, { clusterId: string; similarity: number }> = new Map(),
+  ): Promise<void> {
     const { client, mask, now, metrics, assigner } = this.deps;
     const version = assigner?.modelVersion ?? 0;
     const t0 = performance.now();
@@ -152,7 +161,8 @@ export class Ingestor {
       events.push(row);
       const timeMs = Date.parse(res.event.occurred_at);
       if (assigner) {
-        const a = assigner.assign(maskedDescription, res.event.event_id, timeMs);
+        const placed = assigner.assign(maskedDescription, res.event.event_id, timeMs);
+        const a = stored.get(m.offset) ?? placed;
         assignments.push(assignmentRow(row, a.clusterId, a.similarity, version));
         observed.push({ timeMs, clusterId: a.clusterId, caseId: res.event.case_id, customerId: res.event.customer_id ?? '' });
       }

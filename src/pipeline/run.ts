@@ -65,6 +65,11 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     metrics.set('last_stored_offset', Number(outcome.storedThrough ?? -1n), { topic: batch.topic, partition: String(batch.partition) });
     if (o.afterBatch) await o.afterBatch({ storedThrough: outcome.storedThrough, topic: batch.topic, partition: batch.partition });
     return outcome;
+  }, {
+    resumeFrom: (topic, partition) => {
+      const covered = o.assigner?.coveredThrough(topic, partition) ?? -1n;
+      return covered >= 0n ? covered + 1n : null;
+    },
   });
   const snap = metrics.snapshot();
   let dead = 0;

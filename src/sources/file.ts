@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BatchHandler, Source, SourceMessage } from './types.js';
+import type { BatchHandler, RunOptions, Source, SourceMessage } from './types.js';
 
 /**
  * NDJSON from a file or stdin, fed through the same pipeline as Kafka. A file's "topic" is its name plus
@@ -30,7 +30,7 @@ export class LineSource implements Source {
     return new LineSource(() => stdin, `stdin:${runId}`, batchRows);
   }
 
-  async run(handler: BatchHandler): Promise<void> {
+  async run(handler: BatchHandler, _opts?: RunOptions): Promise<void> {
     const ctx = { isStale: () => this.stopped, heartbeat: async () => {} };
     let batch: SourceMessage[] = [];
     let offset = 0n;

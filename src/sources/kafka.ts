@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { readSecret, type Config } from '../config/index.js';
-import type { BatchHandler, Source, SourceBatch } from './types.js';
+import type { BatchHandler, RunOptions, Source, SourceBatch } from './types.js';
 
 /**
  * kafkajs stays behind this file (it is unmaintained since 2023, tulios/kafkajs#1603): the rest of recur
@@ -67,7 +67,8 @@ export class KafkaSource implements Source {
     });
   }
 
-  async run(handler: BatchHandler): Promise<void> {
+  async run(handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
+    const resumed = new Set<string>();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: this.cfg.fromBeginning });
     this.running = true;
@@ -79,6 +80,18 @@ export class KafkaSource implements Source {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.generation++;
       this.log.info({ member_id: e.payload.memberId, assignment: e.payload.memberAssignment, generation: this.generation }, 'joined consumer group');
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
+        for (const partition of partitions) {
+          const key = `${topic}\u0000${partition}`;
+          if (resumed.has(key)) continue;
+          resumed.add(key);
+          const from = opts.resumeFrom?.(topic, partition) ?? null;
+          if (from === null) continue;
+          // Lands before the partition's first fetch; ignored by the broker if it is past the end.
+          this.consumer.seek({ topic, partition, offset: from.toString() });
+          this.log.info({ topic, partition, offset: from.toString() }, 'replaying from the model checkpoint');
+        }
+      }
     });
     const stopped = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.STOP, () => resolve()));
     await this.consumer.run({

@@ -27,10 +27,18 @@ export interface BatchOutcome {
 
 export type BatchHandler = (batch: SourceBatch, ctx: BatchContext) => Promise<BatchOutcome>;
 
+export interface RunOptions {
+  /**
+   * Where to start reading a partition the first time this process is assigned it, when the model
+   * checkpoint covers less than the committed offset: replaying from the checkpoint rebuilds the model.
+   */
+  resumeFrom?(topic: string, partition: number): bigint | null;
+}
+
 /** Where events come from: a Kafka consumer group, a file or stdin. One interface, one pipeline. */
 export interface Source {
   readonly name: string;
   /** Resolves when the input is exhausted (file, stdin) or after stop(). */
-  run(handler: BatchHandler): Promise<void>;
+  run(handler: BatchHandler, opts?: RunOptions): Promise<void>;
   stop(): Promise<void>;
 }

@@ -4,6 +4,20 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { readSecret, type Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
 
+/**
+ * chDB applies each call's settings as session-wide SETs, so a setting one call needs (a dedup token,
+ * join_use_nulls, mutations_sync) would leak into the next. Every call therefore sends these defaults,
+ * which per-call settings override.
+ */
+const SESSION_DEFAULTS = {
+  date_time_input_format: 'best_effort',
+  insert_deduplication_token: '',
+  insert_deduplicate: 1,
+  join_use_nulls: 0,
+  mutations_sync: '0',
+  output_format_json_quote_64bit_integers: 1,
+} as const;
+
 export interface Store {
   client: ClickHouseClient;
   kind: 'chdb' | 'server';
@@ -39,7 +53,7 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
       password,
       database: cfg.database,
       request_timeout: 60_000,
-      clickhouse_settings: { date_time_input_format: 'best_effort' },
+      clickhouse_settings: SESSION_DEFAULTS,
     });
     await ping(client, location);
     return { client, kind: 'server', location, close: () => client.close() };
@@ -54,7 +68,7 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
     throw classifyOpenError(err, dir);
   }
   // chdb ships its own copy of client-common's types; the runtime contract is the same.
-  const client = createClient({ connection: connection as never, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+  const client = createClient({ connection: connection as never, clickhouse_settings: SESSION_DEFAULTS });
   await ping(client, dir);
   return { client, kind: 'chdb', location: dir, close: () => client.close() };
 }

@@ -99,3 +99,21 @@ export async function recordIntent(client: ClickHouseClient, r: OffsetRange, mod
     rangeToken(r, 'ingest_ledger', modelVersion),
   );
 }
+
+/**
+ * The assignments already stored for an offset range. A replay reuses them so its rows are identical to
+ * what landed before the crash: the model may place an event differently the second time (other
+ * partitions' events interleave differently), and a materialised-view block that never landed must be
+ * written with the same cluster as its source rows.
+ */
+export async function storedAssignments(client: ClickHouseClient, r: OffsetRange): Promise<Map<bigint, { clusterId: string; similarity: number }>> {
+  const rs = await client.query({
+    query: `SELECT toString(source_offset) AS o, cluster_id, similarity FROM assignments
+            WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}
+              AND source_offset >= {first:Int64} AND source_offset <= {last:Int64}`,
+    query_params: { topic: r.topic, partition: r.partition, first: r.first.toString(), last: r.last.toString() },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ o: string; cluster_id: string; similarity: number }>();
+  return new Map(rows.map((x) => [BigInt(x.o), { clusterId: x.cluster_id, similarity: Number(x.similarity) }]));
+}
