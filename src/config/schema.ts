@@ -68,6 +68,10 @@ export const configSchema = z.object({
     .object({
       maxClusters: positiveInt.default(2_000),
       maxVocabulary: positiveInt.default(100_000),
+      /** Sentence-embedding model for evaluation and batch re-fits ('none': lexical only). */
+      embedder: z.enum(['none', 'bge-small', 'minilm']).default('none'),
+      /** Where scripts/fetch-model.sh put the models (default ~/.cache/recur/models). */
+      modelDir: z.string().optional(),
       pipeline: z.string().regex(/^[\w.-]+$/).default("default"),
     })
     .prefault({}),

@@ -6,6 +6,8 @@ import { normalizeText } from '../text/normalize.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { fitTransform } from '../text/vectorize.js';
 import { parseCsvRecords } from './csv.js';
+import { semanticBatch, semanticOnline } from '../cluster/semantic.js';
+import type { Embedder } from '../text/embed/index.js';
 import { ari, hungarianAccuracy, nmi } from './metrics.js';
 
 // Clustering quality on any labelled CSV: the product's text path (normalise → mask → tokenise), then
@@ -19,6 +21,8 @@ export interface EvalClusteringOptions {
   mode: 'batch' | 'online';
   delimiter?: string;
   seed?: number;
+  /** Sentence embeddings (src/text/embed); absent: the lexical engine. */
+  embedder?: Embedder;
 }
 
 export interface EvalClusteringResult {
@@ -30,6 +34,7 @@ export interface EvalClusteringResult {
   seconds: number;
   mode: 'batch' | 'online';
   k?: number | 'auto';
+  embedder: string;
 }
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000;
@@ -44,7 +49,11 @@ export async function evalClustering(opts: EvalClusteringOptions): Promise<{ res
   // shuffled Banking77) but not LSA, which already captures co-occurrence.
   const tokenizer = new Tokenizer({ bigrams: opts.mode === 'online' });
   const texts = records.map((r) => maskPii(normalizeText(r[opts.textColumn] ?? '')).text);
-  const assignments = opts.mode === 'batch' ? runBatch(texts, tokenizer, opts) : runOnline(texts, tokenizer);
+  let assignments: number[];
+  if (opts.embedder) {
+    const rows = await opts.embedder.embed(texts);
+    assignments = Array.from(opts.mode === 'batch' ? semanticBatch(rows, { k: opts.k ?? 'auto', seed: opts.seed ?? 1 }).labels : semanticOnline(rows, opts.seed ?? 1));
+  } else assignments = opts.mode === 'batch' ? runBatch(texts, tokenizer, opts) : runOnline(texts, tokenizer);
   const seconds = (performance.now() - started) / 1000;
   const truth = records.map((r) => r[opts.labelColumn] ?? '');
   const result: EvalClusteringResult = {
@@ -55,6 +64,7 @@ export async function evalClustering(opts: EvalClusteringOptions): Promise<{ res
     acc: round4(hungarianAccuracy(truth, assignments)),
     seconds: Math.round(seconds * 1000) / 1000,
     mode: opts.mode,
+    embedder: opts.embedder?.name ?? 'none',
   };
   if (opts.mode === 'batch') result.k = opts.k ?? 'auto';
   return { result, assignments };

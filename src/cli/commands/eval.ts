@@ -1,20 +1,23 @@
 import { writeFileSync } from 'node:fs';
-import { parse, print, str, UsageError } from '../args.js';
+import { configFrom, parse, print, str, UsageError } from '../args.js';
+import { createEmbedder, MODELS } from '../../text/embed/index.js';
 import type { CommandContext } from '../main.js';
 import { evalClustering } from '../../eval/index.js';
 
 const HELP = `usage: recur eval clustering --input FILE.csv --text-column C --label-column L
                              [--k N|auto] [--mode batch|online] [--delimiter ,|tab]
-                             [--assignments OUT.csv] [--seed N] [--json]
+                             [--assignments OUT.csv] [--seed N] [--embedder none|bge-small|minilm] [--json]
 
 Scores recur's clustering against your own labelled data. The text is normalised and PII-masked as in
 the pipeline; labels are used only for scoring, never for clustering. Prints one JSON object:
 docs, clusters, nmi, ari, acc (Hungarian-matched accuracy), seconds. NMI grows with the number of
 clusters, so read it beside "clusters". --assignments writes row,cluster for every input row, in order.
   --mode batch   TF-IDF → LSA → neighbour smoothing → spherical k-means (K given, or auto)
-  --mode online  the pipeline's single pass in file order, no K (its own threshold)`;
+  --mode online  the pipeline's single pass in file order, no K (its own threshold)
+  --embedder     cluster by meaning with an offline sentence-embedding model fetched by
+                 \`npm run model:fetch\` (default: cluster.embedder, 'none' = lexical)`;
 
-export default async function (argv: string[], _ctx: CommandContext): Promise<number> {
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(argv, {
     input: { type: 'string' },
     'text-column': { type: 'string' },
@@ -24,6 +27,7 @@ export default async function (argv: string[], _ctx: CommandContext): Promise<nu
     delimiter: { type: 'string' },
     assignments: { type: 'string' },
     seed: { type: 'string' },
+    embedder: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values['help'] || positionals[0] !== 'clustering') {
@@ -44,6 +48,14 @@ export default async function (argv: string[], _ctx: CommandContext): Promise<nu
   const delimiter = d === undefined ? undefined : d === 'tab' || d === '\\t' ? '\t' : d;
   if (delimiter !== undefined && delimiter.length !== 1) throw new UsageError(`--delimiter takes one character or "tab", got "${d}"`);
   const seed = str(values, 'seed');
+  const config = configFrom(values, ctx.env);
+  const kind = str(values, 'embedder') ?? config.cluster.embedder;
+  if (kind !== 'none' && kind !== 'bge-small' && kind !== 'minilm') throw new UsageError(`--embedder takes none, bge-small or minilm, got "${kind}"`);
+  const made = kind === 'none' ? null : await createEmbedder({ kind, ...(config.cluster.modelDir ? { modelDir: `${config.cluster.modelDir}/${MODELS[kind].dirName}` } : {}) });
+  if (made && !made.embedder) {
+    process.stderr.write(`recur: embedder ${kind} unavailable: ${made.reason}\n`);
+    return 1;
+  }
   let out;
   try {
     out = await evalClustering({
@@ -54,6 +66,7 @@ export default async function (argv: string[], _ctx: CommandContext): Promise<nu
       mode,
       ...(delimiter !== undefined ? { delimiter } : {}),
       ...(seed !== undefined ? { seed: Number(seed) } : {}),
+      ...(made?.embedder ? { embedder: made.embedder } : {}),
     });
   } catch (err) {
     if (err instanceof RangeError || (err as Error).name === 'CsvError' || (err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError((err as Error).message);

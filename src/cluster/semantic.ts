@@ -1,0 +1,43 @@
+import { adjacency, knnGraph, louvain, smoothRows } from './graph.js';
+import { sphericalKMeans } from './kmeans.js';
+import { clusterOnline } from '../text/embed/index.js';
+
+// Clustering by meaning: sentence embeddings (dense, unit rows) instead of TF-IDF. Batch: each text
+// pulled toward its nearest neighbours, then spherical k-means (K given, or the number of Louvain
+// communities of the neighbour graph). Online: the dense single-pass clusterer.
+
+export interface SemanticOptions {
+  k: number | 'auto';
+  seed?: number;
+  neighbours?: number;
+  restarts?: number;
+}
+
+function flatten(rows: readonly Float32Array[]): { x: Float32Array; d: number } {
+  const d = rows[0]?.length ?? 0;
+  const x = new Float32Array(rows.length * d);
+  rows.forEach((r, i) => x.set(r, i * d));
+  return { x, d };
+}
+
+export function semanticBatch(rows: readonly Float32Array[], opts: SemanticOptions): { labels: Int32Array; k: number } {
+  const n = rows.length;
+  if (n === 0) return { labels: new Int32Array(0), k: 0 };
+  const { x, d } = flatten(rows);
+  const m = Math.min(opts.neighbours ?? 10, n - 1);
+  const graph = m > 0 ? knnGraph(x, d, m) : undefined;
+  const smooth = graph ? smoothRows(x, d, graph, 1) : x;
+  let k: number;
+  if (opts.k === 'auto') {
+    const membership = graph ? louvain(adjacency(graph, n)) : new Int32Array(n);
+    const sizes = new Map<number, number>();
+    for (const c of membership) sizes.set(c, (sizes.get(c) ?? 0) + 1);
+    k = Math.max(1, [...sizes.values()].filter((s) => s >= 2).length);
+  } else k = Math.max(1, Math.min(opts.k, n));
+  const km = sphericalKMeans(smooth, d, { k, seed: opts.seed ?? 1, restarts: opts.restarts ?? 8 });
+  return { labels: km.labels, k };
+}
+
+export function semanticOnline(rows: readonly Float32Array[], seed = 1): Int32Array {
+  return clusterOnline(rows, { seed }).labels;
+}

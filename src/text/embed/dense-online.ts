@@ -1,0 +1,244 @@
+import { mulberry32 } from '../../cluster/prng.js';
+
+// Single-pass clustering of unit embeddings without K.
+// 1. Centre: sentence embeddings share a large common direction (bge-small: random pairs have cosine ≈ 0.6),
+//    which is the model's, not the topic's. The mean of the first `warmup` texts is subtracted from every
+//    vector, then rows are re-normalised (Mu & Viswanath 2018, "All-but-the-Top", arXiv:1702.01417).
+// 2. Join: a text joins the cluster it is most similar to on average (average linkage, v·Σmembers/size,
+//    i.e. its mean cosine to the members) when that reaches τ, else it seeds a cluster. Cosine to a
+//    normalised centroid would be on a different scale from pairwise cosines and lets a big cluster swallow
+//    the stream (measured on Banking77 train: one giant cluster, NMI 0.65).
+// 3. τ is relative to the stream's chance similarity, as the lexical ThresholdTracker does: a seeded
+//    reservoir of past texts gives the mean and sd of random-pair cosines, τ = mean + z·sd.
+// 4. Every `mergeEvery` texts, clusters whose average cross-similarity reaches mean + mergeZ·sd merge
+//    (early seeds are noisy); ids stay stable through a union-find.
+// Limits: with only a handful of topics, same-topic pairs dominate the chance sample, τ rises and topics
+// split (measured on synthetic data: 6 topics → 75 clusters; 20 topics → 20). Memory and time per text
+// grow with the live cluster count (brute-force scan; capped by maxClusters).
+
+export interface DenseOnlineOptions {
+  /** Standard deviations above chance similarity to join a cluster. */
+  z?: number;
+  /** Standard deviations above chance similarity for two clusters to merge. */
+  mergeZ?: number;
+  /** Texts that estimate the common direction and τ before any assignment (then assigned in order). */
+  warmup?: number;
+  reservoir?: number;
+  mergeEvery?: number;
+  /** Beyond this many live clusters a text joins its best cluster whatever the similarity. */
+  maxClusters?: number;
+  seed?: number;
+}
+
+export type DenseChange = 'cluster_created' | 'cluster_updated';
+
+export interface DenseAssignment {
+  clusterId: number;
+  /** Mean centred cosine to the cluster's members (1 for a new cluster). */
+  similarity: number;
+  change: DenseChange;
+}
+
+export interface DenseOnlineResult {
+  labels: Int32Array;
+  clusters: number;
+  threshold: number;
+  mergeThreshold: number;
+  chanceMean: number;
+  chanceSd: number;
+}
+
+/**
+ * z and mergeZ were chosen on Banking77 *train* in shuffled order (10k texts, bge-small): z = 2 gave NMI
+ * 0.78 with 124 clusters for 77 intents; z = 1.5 fewer clusters (94, NMI 0.76), z = 2.5 purer but 296.
+ */
+export const DENSE_ONLINE_DEFAULTS: Required<DenseOnlineOptions> = {
+  z: 2,
+  mergeZ: 2,
+  warmup: 256,
+  reservoir: 256,
+  mergeEvery: 500,
+  maxClusters: 5000,
+  seed: 1,
+};
+
+export class DenseOnlineClusterer {
+  readonly opts: Required<DenseOnlineOptions>;
+  private readonly rand: () => number;
+  private center: Float32Array | null = null;
+  private sample: Float32Array[] = [];
+  private seen = 0;
+  private sum = 0;
+  private sq = 0;
+  private pairs = 0;
+  /** Sum of (centred) member vectors and member count per live cluster; slot → id via `ids`. */
+  private sums: Float32Array[] = [];
+  private sizes: number[] = [];
+  private ids: number[] = [];
+  private nextId = 0;
+  /** Union-find over cluster ids so merged clusters keep answering for their old members. */
+  private parent: number[] = [];
+  private sinceMerge = 0;
+  private warmPending = 0;
+
+  constructor(
+    readonly dims: number,
+    opts: DenseOnlineOptions = {},
+  ) {
+    this.opts = { ...DENSE_ONLINE_DEFAULTS, ...opts };
+    this.rand = mulberry32(this.opts.seed);
+  }
+
+  /**
+   * Fixes the common direction from `rows` and seeds the chance statistics with them. The same rows are
+   * expected to be add()ed next, in order (they are not counted twice).
+   */
+  warmUp(rows: readonly Float32Array[]): void {
+    if (rows.length === 0) return;
+    this.warmPending = rows.length;
+    const mu = new Float32Array(this.dims);
+    for (const r of rows) for (let j = 0; j < this.dims; j++) mu[j] = mu[j]! + r[j]! / rows.length;
+    this.center = mu;
+    for (const r of rows) this.observe(this.centre(r));
+  }
+
+  /** Assigns one raw (model-output) vector. Call warmUp first, or the vectors are used uncentred. */
+  add(raw: Float32Array): DenseAssignment {
+    const v = this.centre(raw);
+    if (this.warmPending > 0) this.warmPending--;
+    else this.observe(v);
+    const tau = this.threshold();
+    let best = -1;
+    let bestSim = -Infinity;
+    for (let s = 0; s < this.sums.length; s++) {
+      const c = dot(v, this.sums[s]!) / this.sizes[s]!;
+      if (c > bestSim) {
+        bestSim = c;
+        best = s;
+      }
+    }
+    let out: DenseAssignment;
+    if (best >= 0 && (bestSim >= tau || this.sums.length >= this.opts.maxClusters)) {
+      const sum = this.sums[best]!;
+      for (let j = 0; j < this.dims; j++) sum[j] = sum[j]! + v[j]!;
+      this.sizes[best]!++;
+      out = { clusterId: this.ids[best]!, similarity: bestSim, change: 'cluster_updated' };
+    } else {
+      this.sums.push(Float32Array.from(v));
+      this.sizes.push(1);
+      this.ids.push(this.nextId);
+      this.parent.push(this.nextId);
+      out = { clusterId: this.nextId++, similarity: 1, change: 'cluster_created' };
+    }
+    if (++this.sinceMerge >= this.opts.mergeEvery) {
+      this.sinceMerge = 0;
+      this.mergePass();
+    }
+    return out;
+  }
+
+  /** The live id a (possibly merged-away) cluster id now belongs to. */
+  resolve(id: number): number {
+    while (this.parent[id] !== id) id = this.parent[id] = this.parent[this.parent[id]!]!;
+    return id;
+  }
+
+  get liveClusters(): number {
+    return this.sums.length;
+  }
+
+  chance(): { mean: number; sd: number } {
+    const mean = this.pairs > 0 ? this.sum / this.pairs : 0;
+    const sd = this.pairs > 1 ? Math.sqrt(Math.max(0, this.sq / this.pairs - mean * mean)) : 0;
+    return { mean, sd };
+  }
+
+  threshold(z = this.opts.z): number {
+    const { mean, sd } = this.chance();
+    return Math.min(0.99, mean + z * sd);
+  }
+
+  /** Greedy: the most similar pairs first, each cluster in at most one merge per pass. */
+  mergePass(): void {
+    const tau = this.threshold(this.opts.mergeZ);
+    const n = this.sums.length;
+    const cand: [number, number, number][] = [];
+    for (let a = 0; a < n; a++) {
+      for (let b = a + 1; b < n; b++) {
+        const c = dot(this.sums[a]!, this.sums[b]!) / (this.sizes[a]! * this.sizes[b]!);
+        if (c >= tau) cand.push([c, a, b]);
+      }
+    }
+    if (cand.length === 0) return;
+    cand.sort((x, y) => y[0] - x[0]);
+    const used = new Set<number>();
+    const dropped = new Set<number>();
+    for (const [, a, b] of cand) {
+      if (used.has(a) || used.has(b)) continue;
+      const [keep, drop] = this.sizes[a]! >= this.sizes[b]! ? [a, b] : [b, a];
+      const sum = this.sums[keep]!;
+      const other = this.sums[drop]!;
+      for (let j = 0; j < this.dims; j++) sum[j] = sum[j]! + other[j]!;
+      this.sizes[keep]! += this.sizes[drop]!;
+      this.parent[this.ids[drop]!] = this.ids[keep]!;
+      used.add(a).add(b);
+      dropped.add(drop);
+    }
+    const alive = (_: unknown, s: number): boolean => !dropped.has(s);
+    this.sums = this.sums.filter(alive);
+    this.sizes = this.sizes.filter(alive);
+    this.ids = this.ids.filter(alive);
+  }
+
+  /** Chance similarity from random pairs: each vector against a reservoir sample (Vitter's R). */
+  private observe(v: Float32Array): void {
+    for (const s of this.sample) {
+      const c = dot(v, s);
+      this.sum += c;
+      this.sq += c * c;
+      this.pairs++;
+    }
+    this.seen++;
+    if (this.sample.length < this.opts.reservoir) this.sample.push(v);
+    else {
+      const j = Math.floor(this.rand() * this.seen);
+      if (j < this.opts.reservoir) this.sample[j] = v;
+    }
+  }
+
+  private centre(raw: Float32Array): Float32Array {
+    if (this.center === null) return raw;
+    const v = new Float32Array(this.dims);
+    let s = 0;
+    for (let j = 0; j < this.dims; j++) {
+      v[j] = raw[j]! - this.center[j]!;
+      s += v[j]! * v[j]!;
+    }
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < this.dims; j++) v[j] = v[j]! * inv;
+    return v;
+  }
+}
+
+/** One pass over rows in order (the first `warmup` only warm up, then are assigned); labels after final merges. */
+export function clusterOnline(rows: readonly Float32Array[], opts: DenseOnlineOptions = {}): DenseOnlineResult {
+  const c = new DenseOnlineClusterer(rows[0]?.length ?? 0, opts);
+  c.warmUp(rows.slice(0, c.opts.warmup));
+  const raw = Int32Array.from(rows, (v) => c.add(v).clusterId);
+  c.mergePass();
+  const remap = new Map<number, number>();
+  const labels = raw.map((id) => {
+    const r = c.resolve(id);
+    let l = remap.get(r);
+    if (l === undefined) remap.set(r, (l = remap.size));
+    return l;
+  });
+  const { mean, sd } = c.chance();
+  return { labels, clusters: remap.size, threshold: c.threshold(), mergeThreshold: c.threshold(c.opts.mergeZ), chanceMean: mean, chanceSd: sd };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let j = 0; j < a.length; j++) s += a[j]! * b[j]!;
+  return s;
+}
