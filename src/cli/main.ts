@@ -64,7 +64,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (name === '--version' || name === '-V') {
-    process.stdout.write(`recur ${version()}\n`);
+    const { describeModels } = await import('./models.js');
+    process.stdout.write(`recur ${version()}\n${await describeModels(process.env)}\n`);
     return 0;
   }
   const cmd = COMMANDS[name];

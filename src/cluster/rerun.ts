@@ -1,6 +1,7 @@
-import { fitTransform, sparseDot } from '../text/vectorize.js';
+import { fitTransform, sparseDot, type SparseVector } from '../text/vectorize.js';
 import { refitBatch, sparseCentroids } from './batch.js';
-import type { LineageRecord } from './identity.js';
+import { matchClusters, type ExistingCluster, type LineageRecord } from './identity.js';
+import { semanticBatch } from './semantic.js';
 
 // Re-clustering a date range (operators' `recur rerun`): batch re-fit of the range's descriptions,
 // existing ids kept where a new cluster matches one (centroid cosine, one-to-one), lineage for the rest.
@@ -31,6 +32,8 @@ export interface RerunOptions {
   /** Prefix of ids born in this re-fit, so they never collide with the online model's. */
   idPrefix: string;
   floor?: number;
+  /** Sentence embeddings per doc: cluster by meaning; ids are still matched on TF-IDF centroids. */
+  dense?: readonly Float32Array[];
 }
 
 export function planRerun(docs: readonly RerunDoc[], opts: RerunOptions): RerunPlan {
@@ -45,14 +48,9 @@ export function planRerun(docs: readonly RerunDoc[], opts: RerunOptions): RerunP
     currentIds.length,
     200,
   );
-  const fit = refitBatch(vectors, {
-    k: opts.k,
-    seed: opts.seed ?? 1,
-    existing: currentIds.map((id, i) => ({ id, centroid: existingCentroids[i]! })),
-    nextSeq: 0,
-    idPrefix: opts.idPrefix,
-    ...(opts.floor === undefined ? {} : { floor: opts.floor }),
-  });
+  const existing = currentIds.map((id, i) => ({ id, centroid: existingCentroids[i]! }));
+  const matchOpts = { nextSeq: 0, idPrefix: opts.idPrefix, ...(opts.floor === undefined ? {} : { floor: opts.floor }) };
+  const fit = opts.dense ? denseFit(vectors, opts.dense, existing, opts, matchOpts) : refitBatch(vectors, { k: opts.k, seed: opts.seed ?? 1, existing, ...matchOpts });
   const centroidOf = new Map(fit.clusters.map((c) => [c.id, c.centroid]));
   const similarities = fit.assignments.map((id, i) => Math.round(sparseDot(vectors[i]!, centroidOf.get(id)!) * 1e4) / 1e4);
   let moved = 0;
@@ -68,4 +66,25 @@ export function planRerun(docs: readonly RerunDoc[], opts: RerunOptions): RerunP
     return { id: c.id, size: c.size, topTerms };
   });
   return { assignments: fit.assignments, similarities, clusters, lineage: fit.lineage, k: fit.k, moved, before: currentIds.length };
+}
+
+/** Clusters by embeddings, then describes each cluster by its TF-IDF centroid for identity matching. */
+function denseFit(
+  vectors: SparseVector[],
+  dense: readonly Float32Array[],
+  existing: ExistingCluster[],
+  opts: RerunOptions,
+  matchOpts: { nextSeq: number; idPrefix: string; floor?: number },
+) {
+  const { labels, k } = semanticBatch(dense, { k: opts.k, seed: opts.seed ?? 1 });
+  const centroids = sparseCentroids(vectors, labels, k, 200);
+  const match = matchClusters(existing, centroids, matchOpts);
+  const sizes = new Array<number>(k).fill(0);
+  for (const l of labels) sizes[l]!++;
+  return {
+    assignments: Array.from(labels, (l) => match.ids[l]!),
+    clusters: centroids.map((centroid, i) => ({ id: match.ids[i]!, size: sizes[i]!, centroid })),
+    lineage: match.lineage,
+    k,
+  };
 }

@@ -3,15 +3,18 @@ import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
 import { planRerun } from '../../cluster/index.js';
 import { Tokenizer } from '../../text/tokenize.js';
+import { createEmbedder, MODELS } from '../../text/embed/index.js';
 import { loadRange, maxModelVersion, recordRerun, rewriteRange } from '../../store/index.js';
 import { chTime } from '../../store/writer.js';
 
-const HELP = `usage: recur rerun --from DATE --to DATE [--k N|auto] [--seed N] [--dry-run] [--json]
+const HELP = `usage: recur rerun --from DATE --to DATE [--k N|auto] [--seed N] [--embedder none|bge-small|minilm]
+                   [--dry-run] [--json]
 
 Re-clusters every stored event with from ≤ occurred_at < to (UTC; dates like 2026-11-01, or whole
 hours like 2026-11-01T06:00Z) with the batch re-fit, keeps existing cluster ids where a new cluster
 matches one, records splits, merges, new and retired clusters in cluster_lineage, and rewrites the
-range's assignments and rolling counts under a new model version. Prints what changed.
+range's assignments and rolling counts under a new model version. Prints what changed. With an
+embedder (cluster.embedder, or --embedder) it clusters by meaning; ids are matched either way.
 Repeatable and cron-friendly: the same range and seed give the same clustering; an interrupted run is
 simply run again (everything is recomputed from case_events). Stop the live pipeline meanwhile when it
 writes the same range (embedded chDB enforces this with its lock).`;
@@ -26,7 +29,11 @@ function parseTime(v: string | undefined, flag: string): number {
 }
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parse(argv, { from: { type: 'string' }, to: { type: 'string' }, k: { type: 'string' }, seed: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } }, false);
+  const { values } = parse(
+    argv,
+    { from: { type: 'string' }, to: { type: 'string' }, k: { type: 'string' }, seed: { type: 'string' }, embedder: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+    false,
+  );
   if (values['help']) return print(HELP), 0;
   const from = parseTime(str(values, 'from'), 'from');
   const to = parseTime(str(values, 'to'), 'to');
@@ -47,9 +54,22 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     process.stderr.write(`recur: re-clustering ${events.length} events\n`);
     const tokenizer = new Tokenizer();
     const version = Math.max(1, await maxModelVersion(store.client)) + 1;
+    const kind = str(values, 'embedder') ?? config.cluster.embedder;
+    let dense: Float32Array[] | undefined;
+    if (kind !== 'none') {
+      if (kind !== 'bge-small' && kind !== 'minilm') throw new UsageError(`--embedder takes none, bge-small or minilm, got "${kind}"`);
+      const made = await createEmbedder({ kind, ...(config.cluster.modelDir ? { modelDir: `${config.cluster.modelDir}/${MODELS[kind].dirName}` } : {}) });
+      if (!made.embedder) {
+        process.stderr.write(`recur: embedder ${kind} unavailable: ${made.reason}\n`);
+        return 1;
+      }
+      // Backfill fast path: one call for the whole range, so repeated texts are embedded once.
+      dense = await made.embedder.embed(events.map((e) => e.description));
+      await made.embedder.close();
+    }
     const plan = planRerun(
       events.map((e) => ({ eventId: e.event_id, current: e.current, tokens: tokenizer.tokenize(e.description) })),
-      { k, seed, idPrefix: `c_v${version}_` },
+      { k, seed, idPrefix: `c_v${version}_`, ...(dense ? { dense } : {}) },
     );
     const summary = {
       from: new Date(from).toISOString(),
