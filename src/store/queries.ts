@@ -38,7 +38,7 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
   );
 }
 
-export async function clusterDetail(client: ClickHouseClient, clusterId: string) {
+export async function clusterDetail(client: ClickHouseClient, clusterId: string, repeatWindowDays = 7) {
   const [meta] = await select<Record<string, unknown>>(client, 'SELECT * FROM v_clusters WHERE cluster_id = {id:String}', { id: clusterId });
   if (!meta) return null;
   const daily = await select<Record<string, unknown>>(
@@ -53,7 +53,13 @@ export async function clusterDetail(client: ClickHouseClient, clusterId: string)
      WHERE cluster_id = {id:String} GROUP BY channel ORDER BY contacts DESC`,
     { id: clusterId },
   );
-  return { ...meta, daily, channels };
+  const [repeats] = await select<{ contacts: number; repeat_contacts: number }>(
+    client,
+    `SELECT toUInt64(sum(contacts)) AS contacts, toUInt64(sum(repeat_contacts)) AS repeat_contacts
+     FROM v_repeat_contacts(window_days = {days:UInt32}) WHERE cluster_id = {id:String}`,
+    { id: clusterId, days: repeatWindowDays },
+  );
+  return { ...meta, daily, channels, repeat_window_days: repeatWindowDays, repeat_contacts: repeats?.repeat_contacts ?? 0 };
 }
 
 export async function ingestSummary(client: ClickHouseClient) {

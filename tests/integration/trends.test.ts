@@ -161,6 +161,20 @@ describe('trend detection through real Kafka and ClickHouse', () => {
     const versions = surgeAlerts.map((a) => a.version);
     expect([...versions].sort((a, b) => a - b)).toEqual(versions);
 
+    // Repeat contacts (same customer, same cluster, another case within 7 days) agree with a recount.
+    const [rep] = await rows('SELECT sum(repeat_contacts) AS n FROM v_repeat_contacts(window_days = 7)');
+    const last = new Map<string, { at: number; caseId: string }>();
+    let repeats = 0;
+    for (const e of events) {
+      const k = `${byEvent.get(String(e['event_id']))}|${e['customer_id']}`;
+      const at = Date.parse(String(e['occurred_at']));
+      const prev = last.get(k);
+      if (prev && prev.caseId !== e['case_id'] && at - prev.at <= 7 * 86_400_000) repeats++;
+      last.set(k, { at, caseId: String(e['case_id']) });
+    }
+    expect(repeats).toBeGreaterThan(0);
+    expect(Number(rep!['n'])).toBe(repeats);
+
     // `recur affected` and `recur cost` agree with a recount from the raw rows.
     const surgeEvents = events.filter((e) => byEvent.get(String(e['event_id'])) === surgeCluster);
     const affected = await affectedCustomers(store.client, surgeCluster, 0);

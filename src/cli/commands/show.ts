@@ -13,20 +13,21 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (!id) throw new UsageError('recur show needs a cluster id (see `recur clusters`)');
   const config = configFrom(values, ctx.env);
   return withStore(config, async (store) => {
-    const detail = await clusterDetail(store.client, id);
+    const detail = await clusterDetail(store.client, id, config.trends.repeatWindowDays);
     if (!detail) {
       process.stderr.write(`recur: no cluster "${id}"\n`);
       return 1;
     }
     if (values['json']) print(detail);
     else {
-      const d = detail as Record<string, unknown> & { daily: { day: string; cases: number }[]; channels: { channel: string; contacts: number }[] };
+      const d = detail as unknown as Record<string, unknown> & { daily: { day: string; cases: number }[]; channels: { channel: string; contacts: number }[] };
       print(
         [
           `${d['cluster_id']}: ${d['label']}`,
           `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
           `size:     ${d['size']} events, first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
           `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
+          `repeats:  ${d['repeat_contacts']} contacts from customers back within ${d['repeat_window_days']} days`,
           'examples:',
           ...(d['examples'] as string[]).map((e) => `  - ${e}`),
           'cases per day:',
