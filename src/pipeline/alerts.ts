@@ -35,6 +35,42 @@ export class AlertRouter {
     private readonly describe?: (ids: string[]) => Map<string, { label: string; topTerms: string[]; examples: string[] }>,
   ) {}
 
+  private pending: TrendEvent[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  /**
+   * Takes trend events without waiting: routing reads ClickHouse, so it runs in the background, in
+   * batches at most a second apart. A newer `updated` replaces an older one of the same episode still
+   * waiting; `opened` and `closed` are always kept. During a backfill that turns thousands of bucket
+   * closes into a few routing queries.
+   */
+  enqueue(events: readonly TrendEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'updated') {
+        const i = this.pending.findIndex((p) => p.type === 'updated' && p.episode.id === e.episode.id);
+        if (i >= 0) this.pending.splice(i, 1);
+      }
+      this.pending.push(e);
+    }
+    if (this.pending.length >= 1000) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), 1000);
+  }
+
+  /** Routes everything pending; resolves when it has been handed to the delivery queue. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.pending;
+    this.pending = [];
+    this.flushing = this.flushing.then(async () => {
+      if (batch.length === 0) return;
+      // A failure here must not stop ingestion; the episodes stay in trend_alerts.
+      await this.route(batch).catch((err: unknown) => this.log.error({ err: (err as Error).message, events: batch.length }, 'alert routing failed'));
+    });
+    return this.flushing;
+  }
+
   async route(events: TrendEvent[]): Promise<void> {
     const ids = [...new Set(events.map((e) => e.episode.clusterId))];
     const since = Math.min(...events.map((e) => e.episode.startBucket));

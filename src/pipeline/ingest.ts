@@ -179,9 +179,9 @@ export class Ingestor {
         await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : rangeToken(range, table, version));
       });
     };
-    await write('case_events', events);
-    await write('dead_letters', dead);
-    await write('assignments', assignments);
+    // The ledger row is written first; the data tables are independent of each other (each carries its own
+    // token), so they are inserted concurrently: the store works on them in parallel.
+    await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);
     assigner?.noteBatch(range.topic, range.partition, range.last);
     if (this.deps.observer) for (const e of observed) this.deps.observer.observe(e);
     if (dead.length && this.deps.deadLetters) {

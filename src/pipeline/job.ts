@@ -43,10 +43,7 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   const health = progressHealth(metrics, now);
   const alerts = createAlertQueue(o.config, o.log, metrics, o.producer);
   const router = new AlertRouter(o.config, o.store.client, alerts, o.log, now, (ids) => assigner.describe(ids));
-  trends?.onAlerts(async (events) => {
-    // Routing reads ClickHouse; a failure there must not stop ingestion (the episode stays in trend_alerts).
-    await router.route(events).catch((err: unknown) => o.log.error({ err: (err as Error).message }, 'alert routing failed'));
-  });
+  trends?.onAlerts(async (events) => router.enqueue(events));
   await o.onReady?.({ assigner, trends, metrics, health, alerts });
   const summary = await runPipeline({
     config: o.config,
@@ -69,6 +66,7 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   });
   await assigner.maybeSnapshot(true);
   if (o.finite) await trends?.flush();
+  await router.flush();
   const drained = await alerts.drain(o.finite ? 10_000 : 5_000);
   if (!drained.complete) o.log.warn({ undelivered: drained.undelivered }, 'alerts left undelivered at shutdown');
   sinkHealthMetrics(metrics, alerts.health());

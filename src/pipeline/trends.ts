@@ -131,13 +131,17 @@ export class TrendStage {
   private async closeUpTo(limit: number, emit: boolean): Promise<number> {
     let closed = 0;
     if (this.nextOpen === null) return 0;
+    const first = this.nextOpen;
+    const events: TrendEvent[] = [];
     while (this.endOf(this.nextOpen) <= limit) {
       const start = this.nextOpen;
       const end = this.endOf(start);
-      await this.evaluate(start, end, emit);
+      const produced = await this.evaluate(start, end, emit);
+      if (emit) events.push(...produced);
       this.nextOpen = end;
       closed++;
     }
+    if (events.length > 0) await this.emit(events, first);
     return closed;
   }
 
@@ -150,7 +154,22 @@ export class TrendStage {
     return this.statusCache.value;
   }
 
-  private async evaluate(start: number, end: number, emit: boolean): Promise<void> {
+  /**
+   * One write for all buckets closed by a batch (a backfill closes hundreds at once); the table keeps
+   * the latest state of each episode, so only the last event per episode is written.
+   */
+  private async emit(events: TrendEvent[], firstBucket: number): Promise<void> {
+    const latest = new Map<string, TrendEvent>();
+    for (const e of events) latest.set(e.episode.id, e);
+    await writeAlerts(this.client, [...latest.values()].map((e) => alertRow(e.episode, this.cfg.bucketMs)), firstBucket);
+    for (const e of events) {
+      this.metrics.inc('alerts', { kind: e.episode.kind, type: e.type });
+      this.log.info({ episode_id: e.episode.id, cluster_id: e.episode.clusterId, kind: e.episode.kind, type: e.type, observed: e.episode.observed, expected: Math.round(e.episode.expected * 10) / 10 }, 'trend episode');
+    }
+    for (const l of this.listeners) await l(events);
+  }
+
+  private async evaluate(start: number, end: number, emit: boolean): Promise<TrendEvent[]> {
     const t0 = performance.now();
     // Live buckets come from memory; during the rebuild on start they are read back from ClickHouse.
     const [counts, statuses] = await Promise.all([emit ? this.takePending(start) : bucketCounts(this.client, start, end), this.statuses()]);
@@ -163,12 +182,6 @@ export class TrendStage {
     const events = evaluateBucketClose(this.states, { bucket: start, now: emit ? this.now() : end, counts, meta }, this.cfg);
     this.metrics.observe('bucket_close_seconds', (performance.now() - t0) / 1000);
     this.metrics.set('trend_clusters', this.states.size);
-    if (!emit || events.length === 0) return;
-    await writeAlerts(this.client, events.map((e) => alertRow(e.episode, this.cfg.bucketMs)), start);
-    for (const e of events) {
-      this.metrics.inc('alerts', { kind: e.episode.kind, type: e.type });
-      this.log.info({ episode_id: e.episode.id, cluster_id: e.episode.clusterId, kind: e.episode.kind, type: e.type, observed: e.episode.observed, expected: Math.round(e.episode.expected * 10) / 10 }, 'trend episode');
-    }
-    for (const l of this.listeners) await l(events);
+    return events;
   }
 }

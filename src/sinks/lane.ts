@@ -70,8 +70,9 @@ export class Lane {
   /** Returns false when the payload was refused (policy reject). */
   offer(p: AlertPayload): boolean {
     const queued = this.byEpisode.get(p.episode_id);
-    if (queued) {
-      // Coalesce: keep the newer version in the older one's place in line.
+    // Coalesce growth updates only: an episode's `opened` and `closed` always reach the receiver.
+    if (queued && queued.type === 'updated' && p.type === 'updated') {
+      // Keep the newer version in the older one's place in line.
       const [older, newer] = queued.version < p.version ? [queued, p] : [p, queued];
       if (newer !== queued) {
         this.pending[this.pending.indexOf(queued)] = newer;
@@ -154,7 +155,7 @@ export class Lane {
         await this.s.sleep(delay, this.s.signal).catch(() => undefined);
         if (this.stopped) return;
         const newer = this.byEpisode.get(p.episode_id);
-        if (newer && newer.version > p.version) {
+        if (p.type === 'updated' && newer && newer.version > p.version) {
           this.h.superseded++;
           this.emit('superseded', p, attempt);
           return;

@@ -109,7 +109,7 @@ describe('DeliveryQueue', () => {
     expect(q.health()[0]).toMatchObject({ healthy: false, consecutive_failures: 3, retrying: 1, last_error: '503 from test' });
   });
 
-  it('sends only the newest queued version of an episode (coalescing)', async () => {
+  it('sends only the newest queued update of an episode (coalescing), never dropping an opened or closed', async () => {
     const s = new ScriptedSink('s');
     s.hold();
     const { q } = queue([s]);
@@ -122,23 +122,36 @@ describe('DeliveryQueue', () => {
     q.enqueue(v('b', 1));
     s.release();
     expect(await q.settled(2000)).toBe(true);
-    // b keeps its place in line ahead of a's newer version
-    expect(ids(s.delivered)).toEqual([`a@${T0 + HOUR}`, `b@${T0 + HOUR + 1}`, `a@${T0 + HOUR + 3}`]);
-    expect(q.health()[0]).toMatchObject({ delivered: 3, superseded: 3 });
+    // a's updates collapse to the newest in the first update's place; b's `opened` is not replaced by its update
+    expect(ids(s.delivered)).toEqual([`a@${T0 + HOUR}`, `b@${T0 + HOUR}`, `a@${T0 + HOUR + 3}`, `b@${T0 + HOUR + 1}`]);
+    expect(q.health()[0]).toMatchObject({ delivered: 4, superseded: 2 });
   });
 
-  it('abandons a version waiting for retry once a newer one of the same episode is queued', async () => {
+  it('abandons an update waiting for retry once a newer update of the same episode is queued', async () => {
+    const s = new ScriptedSink('s', ['ok', 'retry']);
+    let release!: () => void;
+    const { q } = queue([s], { sleep: () => new Promise<void>((r) => (release = r)) });
+    q.enqueue(v('a', 0));
+    q.enqueue(v('a', 1));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(q.health()[0]!.retrying).toBe(1);
+    q.enqueue(v('a', 2));
+    release();
+    expect(await q.settled(2000)).toBe(true);
+    expect(ids(s.delivered)).toEqual([`a@${T0 + HOUR}`, `a@${T0 + HOUR + 2}`]);
+    expect(q.health()[0]).toMatchObject({ delivered: 2, superseded: 1, retrying: 0 });
+  });
+
+  it('keeps retrying an opened alert even when an update of it is queued behind', async () => {
     const s = new ScriptedSink('s', ['retry']);
     let release!: () => void;
     const { q } = queue([s], { sleep: () => new Promise<void>((r) => (release = r)) });
     q.enqueue(v('a', 0));
     for (let i = 0; i < 5; i++) await tick();
-    expect(q.health()[0]!.retrying).toBe(1);
     q.enqueue(v('a', 1));
     release();
     expect(await q.settled(2000)).toBe(true);
-    expect(ids(s.delivered)).toEqual([`a@${T0 + HOUR + 1}`]);
-    expect(q.health()[0]).toMatchObject({ delivered: 1, superseded: 1, retrying: 0 });
+    expect(ids(s.delivered)).toEqual([`a@${T0 + HOUR}`, `a@${T0 + HOUR + 1}`]);
   });
 
   it('never blocks the caller; a full lane drops its oldest payload (default policy)', async () => {

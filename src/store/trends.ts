@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Episode } from '../trends/index.js';
 import { chTime, insertIdempotent } from './writer.js';
@@ -101,7 +102,8 @@ export function alertRow(e: Episode, bucketMs: number) {
 /** Episode versions keyed by (episode, bucket): re-evaluating a bucket after a restart writes nothing new. */
 export async function writeAlerts(client: ClickHouseClient, rows: ReturnType<typeof alertRow>[], bucket: number): Promise<void> {
   if (rows.length === 0) return;
-  await insertIdempotent(client, 'trend_alerts', rows, `trend_alerts/${bucket}/${rows.map((r) => `${r.episode_id}:${r.status}`).join(',')}`.slice(0, 4000));
+  const ids = createHash('sha256').update(rows.map((r) => `${r.episode_id}:${r.status}:${r.updated_at}`).join(',')).digest('hex').slice(0, 32);
+  await insertIdempotent(client, 'trend_alerts', rows, `trend_alerts/${bucket}/${ids}`);
 }
 
 export interface EpisodeRow {
