@@ -7,6 +7,9 @@ export const STATUSES = ['open', 'acknowledged', 'fix_pending', 'fix_available',
 const HELP = `usage: recur status set <cluster> <status> [--note TEXT]
        recur status [<cluster>] [--json]
 
+Without "set": the health of a running \`recur run --serve\` (pipeline and each alert sink; exit 1 when a
+sink is unhealthy), then the cluster statuses.
+
 Moves a cluster through ${STATUSES.join(' → ')}. Once a cluster is fix_available or
 resolved, volume that comes back raises a regression episode.`;
 
@@ -27,6 +30,15 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       print(values['json'] ? { cluster_id: id, status } : `${id}: ${status}`);
       return 0;
     });
+  }
+  // A running `recur run --serve` holds the embedded store: ask it for pipeline and sink health first.
+  const live = await fetch(`http://${config.serve.host}:${config.serve.port}/api/status`, { signal: AbortSignal.timeout(1500) })
+    .then((r) => (r.ok ? (r.json() as Promise<{ sinks?: Record<string, unknown>[] }>) : null))
+    .catch(() => null);
+  if (live?.sinks) {
+    if (values['json']) print({ pipeline: 'running', sinks: live.sinks });
+    else print(['pipeline: running', ...live.sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)].join('\n'));
+    if (positionals.length === 0) return live.sinks.every((h) => h['healthy']) ? 0 : 1;
   }
   return withStore(config, async (store) => {
     const all = [...(await clusterStatuses(store.client)).values()].filter((s) => !positionals[0] || s.cluster_id === positionals[0]);
