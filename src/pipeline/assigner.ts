@@ -53,8 +53,16 @@ export class ClusterAssigner implements Assigner {
   /** Live labels, terms and examples (the clusters table lags until the next snapshot). */
   describe(ids: readonly string[]): Map<string, { label: string; topTerms: string[]; examples: string[] }> {
     const out = new Map<string, { label: string; topTerms: string[]; examples: string[] }>();
-    for (const c of this.clusterer.describe(ids, { terms: 8, examples: 3 })) out.set(c.id, { label: c.label, topTerms: c.topTerms, examples: c.examples });
+    for (const c of this.clusterer.describe(ids, { terms: 8, examples: 3 })) {
+      const topTerms = this.readable(c.topTerms);
+      out.set(c.id, { label: topTerms.slice(0, 3).join(' / '), topTerms, examples: c.examples });
+    }
     return out;
+  }
+
+  /** Stems back to words ("declin" → "declined"); terms stay distinct. */
+  private readable(terms: readonly string[]): string[] {
+    return [...new Set(terms.map((t) => this.tokenizer.readable(t)))];
   }
 
   clusterCount(): number {
@@ -71,8 +79,8 @@ export class ClusterAssigner implements Assigner {
     const token = `${pipeline}/${MODEL_VERSION}/${events}`;
     const clusters = this.clusterer.clusters({ terms: 8, examples: 3 }).map((c) => ({
       cluster_id: c.id,
-      label: c.label,
-      top_terms: c.topTerms,
+      label: this.readable(c.topTerms).slice(0, 3).join(' / '),
+      top_terms: this.readable(c.topTerms),
       examples: c.examples,
       size: c.size,
       first_seen: chTime(c.firstSeen),

@@ -56,4 +56,14 @@ describe('tokenize', () => {
     }
     expect(plain.tokenize('<CARD <card> <ORDER_ID>.')).toEqual(['card', 'card', '<ORDER_ID>']);
   });
+
+  it('turns stems back into the shortest word seen for them, for labels', () => {
+    const t = new Tokenizer({ bigrams: true });
+    t.tokenize('My card payment was declined; declining cards again, then it declines');
+    expect(t.readable('declin')).toBe('declined'); // ties keep the first seen
+    t.tokenize('please decline it');
+    expect(t.readable('declin')).toBe('decline');
+    expect(t.readable('card declin')).toBe('card decline');
+    expect(t.readable('unseen')).toBe('unseen');
+  });
 });

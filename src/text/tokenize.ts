@@ -72,6 +72,8 @@ export class Tokenizer {
   private readonly minLength: number;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, string>();
+  /** Stem → the shortest word seen for it ("declin" → "decline"), for readable labels. Bounded. */
+  private readonly surfaces = new Map<string, string>();
 
   constructor(opts: TokenizeOptions = {}) {
     this.bigrams = opts.bigrams ?? false;
@@ -130,8 +132,10 @@ export class Tokenizer {
       // One bounded cache from the raw word to its final token ('' = dropped): most words repeat.
       let word = this.cache.get(raw);
       if (word === undefined) {
-        word = this.word(raw.toLowerCase()) ?? '';
+        const lower = raw.toLowerCase();
+        word = this.word(lower) ?? '';
         this.remember(raw, word);
+        if (word.length > 0) this.noteSurface(word, lower);
       }
       if (word.length > 0) words.push(word);
     }
@@ -152,6 +156,24 @@ export class Tokenizer {
     if (this.stopWords.has(w) && !NEGATIONS.has(w)) return null;
     if (!this.keepNumbers && DIGITS_RE.test(w)) return null;
     return this.stem ? porter.stem(w) : w;
+  }
+
+  /** A term (stem, or two stems joined by a space) in words people read: "card arriv" → "card arrive". */
+  readable(term: string): string {
+    return term
+      .split(' ')
+      .map((t) => this.surfaces.get(t) ?? t)
+      .join(' ');
+  }
+
+  private noteSurface(stem: string, lower: string): void {
+    const seen = this.surfaces.get(stem);
+    if (seen !== undefined && seen.length <= lower.length) return;
+    if (seen === undefined && this.surfaces.size >= this.cacheSize) {
+      const oldest = this.surfaces.keys().next().value;
+      if (oldest !== undefined) this.surfaces.delete(oldest);
+    }
+    this.surfaces.set(stem, lower);
   }
 
   private remember(raw: string, token: string): void {

@@ -71,6 +71,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       events.map((e) => ({ eventId: e.event_id, current: e.current, tokens: tokenizer.tokenize(e.description) })),
       { k, seed, idPrefix: `c_v${version}_`, ...(dense ? { dense } : {}) },
     );
+    for (const c of plan.clusters) c.topTerms = [...new Set(c.topTerms.map((t) => tokenizer.readable(t)))];
     const summary = {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
