@@ -105,8 +105,8 @@ export class Ingestor {
       }
       st.pending = [];
       if (inRange.length) {
-        const stored = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, intent));
-        await this.writeRange(intent, inRange, ctx, false, stored);
+        const previous = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, intent));
+        await this.writeRange(intent, inRange, ctx, false, previous);
       }
       stored = intent.last;
       this.deps.metrics.inc('replayed_ranges');
