@@ -8,3 +8,8 @@ export function table(rows: Record<string, unknown>[], columns: [key: string, ti
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(columns.map(([, t]) => t)), ...rows.map((r) => line(columns.map(([k, , w]) => cell(r[k], w))))].join('\n');
 }
+
+/** One CSV field for output (RFC 4180): quoted when it holds a quote, comma or line break. */
+export function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { PipelineError } from '../errors.js';
 import type { Source } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { Ingestor, type Assigner, type DeadLetterPublisher, type EventObserver } from './ingest.js';
@@ -80,8 +79,4 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     batches: snap['recur_batches_total'] ?? 0,
     seconds: Math.round((performance.now() - started) / 10) / 100,
   };
-}
-
-export function assertNever(x: never): never {
-  throw new PipelineError('internal', 'pipeline', `unexpected ${String(x)}`);
 }

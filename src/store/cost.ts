@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CostConfig } from '../owners/index.js';
-
-const settings = { output_format_json_quote_64bit_integers: 0 } as const;
+import { select } from './select.js';
 
 export interface ClusterCostRow {
   cluster_id: string;
@@ -39,8 +38,9 @@ function costParams(cfg: CostConfig) {
 /** Per cluster in [since, until): volume and cost under the cost model, with what routing needs. */
 export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, sinceMs: number, clusterIds?: string[]): Promise<ClusterCostRow[]> {
   const { expr, params } = costParams(cfg);
-  const rs = await client.query({
-    query: `SELECT a.cluster_id AS cluster_id, ifNull(any(v.label), '') AS label, ifNull(any(v.top_terms), []) AS top_terms,
+  return select<ClusterCostRow>(
+    client,
+    `SELECT a.cluster_id AS cluster_id, ifNull(any(v.label), '') AS label, ifNull(any(v.top_terms), []) AS top_terms,
                    ifNull(any(s.status), 'open') AS status,
                    toUInt64(count()) AS contacts, toUInt64(uniqExact(a.case_id)) AS cases,
                    toUInt64(uniqExactIf(a.customer_id, a.customer_id != '')) AS customers,
@@ -54,11 +54,9 @@ export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, si
             WHERE a.occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
               ${clusterIds ? 'AND a.cluster_id IN {ids:Array(String)}' : ''}
             GROUP BY a.cluster_id ORDER BY cost DESC, cluster_id`,
-    query_params: { ...params, since: sinceMs, ...(clusterIds ? { ids: clusterIds } : {}) },
-    format: 'JSONEachRow',
-    clickhouse_settings: { ...settings, join_use_nulls: 1 },
-  });
-  return rs.json<ClusterCostRow>();
+    { ...params, since: sinceMs, ...(clusterIds ? { ids: clusterIds } : {}) },
+    { join_use_nulls: 1 },
+  );
 }
 
 /** Representative masked examples for alert payloads. */

@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime } from './writer.js';
-
-const settings = { output_format_json_quote_64bit_integers: 0 } as const;
+import { select } from './select.js';
 
 export interface AffectedRow {
   customer_id: string;
@@ -15,19 +14,17 @@ export interface AffectedRow {
 
 /** Customers (and their cases) on a cluster since a time: whom to tell when the fix ships. */
 export async function affectedCustomers(client: ClickHouseClient, clusterId: string, sinceMs: number): Promise<AffectedRow[]> {
-  const rs = await client.query({
-    query: `SELECT customer_id, toUInt64(uniqExact(case_id)) AS cases, toUInt64(count()) AS contacts,
+  return select<AffectedRow>(
+    client,
+    `SELECT customer_id, toUInt64(uniqExact(case_id)) AS cases, toUInt64(count()) AS contacts,
                    arraySort(groupUniqArray(toString(channel))) AS channels,
                    toString(min(occurred_at)) AS first_contact, toString(max(occurred_at)) AS last_contact,
                    arraySort(groupUniqArray(case_id)) AS case_ids
             FROM assignments
             WHERE cluster_id = {id:String} AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND customer_id != ''
             GROUP BY customer_id ORDER BY last_contact DESC, customer_id`,
-    query_params: { id: clusterId, since: sinceMs },
-    format: 'JSONEachRow',
-    clickhouse_settings: settings,
-  });
-  return rs.json<AffectedRow>();
+    { id: clusterId, since: sinceMs },
+  );
 }
 
 export async function pinOwner(client: ClickHouseClient, clusterId: string, owner: string, nowMs: number): Promise<void> {
@@ -41,12 +38,10 @@ export async function ownerPins(client: ClickHouseClient): Promise<Map<string, s
 }
 
 export async function clusterExists(client: ClickHouseClient, clusterId: string): Promise<boolean> {
-  const rs = await client.query({
-    query: 'SELECT count() AS n FROM assignments WHERE cluster_id = {id:String}',
-    query_params: { id: clusterId },
-    format: 'JSONEachRow',
-    clickhouse_settings: settings,
-  });
-  const [r] = await rs.json<{ n: number }>();
+  const [r] = await select<{ n: number }>(
+    client,
+    'SELECT count() AS n FROM assignments WHERE cluster_id = {id:String}',
+    { id: clusterId },
+  );
   return Number(r?.n ?? 0) > 0;
 }

@@ -1,16 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { select } from './select.js';
 import { chTime } from './writer.js';
-
-/** Read queries for the CLI and the dashboard. Parameters are always bound, never spliced into SQL. */
-async function select<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
-  const rs = await client.query({
-    query,
-    query_params: params,
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  return rs.json<T>();
-}
 
 export interface ClusterSummary {
   cluster_id: string;

@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, insertIdempotent } from './writer.js';
-
-const settings = { output_format_json_quote_64bit_integers: 0 } as const;
+import { select } from './select.js';
 
 export interface RangeEvent {
   event_id: string;
@@ -28,8 +27,9 @@ export interface RangeEvent {
  * run again), with the cluster each is assigned to now.
  */
 export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: number): Promise<RangeEvent[]> {
-  const rs = await client.query({
-    query: `SELECT e.event_id AS event_id, e.case_id AS case_id, e.customer_id AS customer_id, toString(e.channel) AS channel,
+  return select<RangeEvent>(
+    client,
+    `SELECT e.event_id AS event_id, e.case_id AS case_id, e.customer_id AS customer_id, toString(e.channel) AS channel,
                    toString(e.occurred_at) AS occurred_at, e.description AS description, e.cost AS cost,
                    e.handle_seconds AS handle_seconds, e.csat AS csat, e.nps AS nps, e.effort AS effort,
                    toString(e.product) AS product, toString(e.category) AS category, toString(e.source_topic) AS source_topic,
@@ -40,16 +40,16 @@ export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: 
                        GROUP BY event_id) AS a ON a.event_id = e.event_id
             WHERE e.occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND e.occurred_at < fromUnixTimestamp64Milli({to:Int64})
             ORDER BY e.occurred_at, e.event_id`,
-    query_params: { from: fromMs, to: toMs },
-    format: 'JSONEachRow',
-    clickhouse_settings: { ...settings, join_use_nulls: 1 },
-  });
-  return rs.json<RangeEvent>();
+    { from: fromMs, to: toMs },
+    { join_use_nulls: 1 },
+  );
 }
 
 export async function maxModelVersion(client: ClickHouseClient): Promise<number> {
-  const rs = await client.query({ query: 'SELECT max(model_version) AS v FROM assignments', format: 'JSONEachRow', clickhouse_settings: settings });
-  const [r] = await rs.json<{ v: number }>();
+  const [r] = await select<{ v: number }>(
+    client,
+    'SELECT max(model_version) AS v FROM assignments',
+  );
   return Number(r?.v ?? 0);
 }
 

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Episode } from '../trends/index.js';
 import { chTime, insertIdempotent } from './writer.js';
-
-const settings = { output_format_json_quote_64bit_integers: 0 } as const;
+import { select } from './select.js';
 
 export interface BucketCounts {
   clusterId: string;
@@ -14,19 +13,17 @@ export interface BucketCounts {
 
 /** Distinct cases and customers per cluster for events in [startMs, endMs): one closed bucket. */
 export async function bucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<BucketCounts[]> {
-  const rs = await client.query({
-    query: `SELECT cluster_id, toUInt32(uniqExact(case_id)) AS cases,
+  const rows = await select<{ cluster_id: string; cases: number; customers: number; ids: string[] }>(
+    client,
+    `SELECT cluster_id, toUInt32(uniqExact(case_id)) AS cases,
                    toUInt32(uniqExactIf(customer_id, customer_id != '')) AS customers,
                    groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids
             FROM assignments
             WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64})
               AND cluster_id != ''
             GROUP BY cluster_id ORDER BY cluster_id`,
-    query_params: { start: startMs, end: endMs },
-    format: 'JSONEachRow',
-    clickhouse_settings: settings,
-  });
-  const rows = await rs.json<{ cluster_id: string; cases: number; customers: number; ids: string[] }>();
+    { start: startMs, end: endMs },
+  );
   return rows.map((r) => ({ clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort() }));
 }
 
@@ -45,12 +42,10 @@ export async function bucketMembers(client: ClickHouseClient, startMs: number, e
 }
 
 export async function eventTimeRange(client: ClickHouseClient): Promise<{ min: number; max: number } | null> {
-  const rs = await client.query({
-    query: `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n FROM assignments`,
-    format: 'JSONEachRow',
-    clickhouse_settings: settings,
-  });
-  const [r] = await rs.json<{ min: number; max: number; n: number }>();
+  const [r] = await select<{ min: number; max: number; n: number }>(
+    client,
+    `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n FROM assignments`,
+  );
   return r && Number(r.n) > 0 ? { min: Number(r.min), max: Number(r.max) } : null;
 }
 
@@ -61,12 +56,10 @@ export interface ClusterStatusRow {
 }
 
 export async function clusterStatuses(client: ClickHouseClient): Promise<Map<string, ClusterStatusRow>> {
-  const rs = await client.query({
-    query: `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at FROM cluster_status FINAL`,
-    format: 'JSONEachRow',
-    clickhouse_settings: settings,
-  });
-  const rows = await rs.json<ClusterStatusRow>();
+  const rows = await select<ClusterStatusRow>(
+    client,
+    `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at FROM cluster_status FINAL`,
+  );
   return new Map(rows.map((r) => [r.cluster_id, { ...r, changed_at: Number(r.changed_at) }]));
 }
 
@@ -121,16 +114,14 @@ export interface EpisodeRow {
 }
 
 export async function listEpisodes(client: ClickHouseClient, sinceMs: number): Promise<EpisodeRow[]> {
-  const rs = await client.query({
-    query: `SELECT e.episode_id AS episode_id, e.cluster_id AS cluster_id, v.label AS label, toString(e.kind) AS kind,
+  return select<EpisodeRow>(
+    client,
+    `SELECT e.episode_id AS episode_id, e.cluster_id AS cluster_id, v.label AS label, toString(e.kind) AS kind,
                    toString(e.status) AS status, toString(e.window_start) AS window_start, toString(e.window_end) AS window_end,
                    e.observed AS observed, e.expected AS expected, e.peak_score AS peak_score, e.customers AS customers
             FROM v_trend_episodes AS e LEFT JOIN v_clusters AS v ON v.cluster_id = e.cluster_id
             WHERE e.window_end >= fromUnixTimestamp64Milli({since:Int64})
             ORDER BY e.status = 'open' DESC, e.kind = 'new' ASC, e.peak_score DESC, e.episode_id`,
-    query_params: { since: sinceMs },
-    format: 'JSONEachRow',
-    clickhouse_settings: settings,
-  });
-  return rs.json<EpisodeRow>();
+    { since: sinceMs },
+  );
 }

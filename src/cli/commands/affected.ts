@@ -1,5 +1,6 @@
 import { configFrom, duration, parse, print, str, UsageError, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
+import { csvField } from '../table.js';
 import { affectedCustomers, clusterExists } from '../../store/index.js';
 
 const HELP = `usage: recur affected <cluster> [--since 30d|all] [--format csv|json]
@@ -7,9 +8,6 @@ const HELP = `usage: recur affected <cluster> [--since 30d|all] [--format csv|js
 The customers who contacted support about a cluster, with their cases, channels and first/last
 contact: the list to notify proactively when the fix ships. CSV by default.`;
 
-function csvField(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(argv, { since: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } });

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
+import { csvField } from '../table.js';
 import { parseCsv } from '../../eval/csv.js';
 import { scoreSeries } from '../../trends/index.js';
 
@@ -11,10 +12,6 @@ an anomaly_score column in [0,1], computed online in order with no look-ahead, b
 pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface).
 Without --output the scored CSV goes to stdout.`;
 
-/** CSV field quoting for output (RFC 4180). */
-function csvField(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
 
 export default async function (argv: string[], _ctx: CommandContext): Promise<number> {
   const { values } = parse(argv, { input: { type: 'string' }, output: { type: 'string' }, tz: { type: 'string' }, json: { type: 'boolean' } }, false);
