@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
-import { insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, type OffsetRange } from '../store/writer.js';
+import { countFeedRows, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, type OffsetRange } from '../store/writer.js';
 import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
 import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
@@ -180,8 +180,13 @@ export class Ingestor {
       });
     };
     // The ledger row is written first; the data tables are independent of each other (each carries its own
-    // token), so they are inserted concurrently: the store works on them in parallel.
-    await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);
+    // token), so they are inserted concurrently: the store works on them in parallel. Counts are fed only
+    // after their assignments were acknowledged (see insertAssignmentsAndCounts).
+    await Promise.all([
+      write('case_events', events),
+      write('dead_letters', dead),
+      write('assignments', assignments).then(() => write('count_feed', countFeedRows(assignments))),
+    ]);
     assigner?.noteBatch(range.topic, range.partition, range.last);
     if (this.deps.observer) for (const e of observed) this.deps.observer.observe(e);
     if (dead.length && this.deps.deadLetters) {

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { chTime, insertIdempotent } from './writer.js';
+import { chTime, insertAssignmentsAndCounts, insertIdempotent } from './writer.js';
 import { select } from './select.js';
 
 export interface RangeEvent {
@@ -55,8 +55,8 @@ export async function maxModelVersion(client: ClickHouseClient): Promise<number>
 
 /**
  * Rewrites a range under a new model version so counts stay exact: the range's rolling counts and
- * assignments are deleted (synchronous mutations), then the new assignments are inserted and the
- * materialised view counts them once. Ranges are whole hours, so no bucket is shared with events
+ * assignments are deleted (synchronous mutations), then the new assignments are inserted and their
+ * counts fed once. Ranges are whole hours, so no bucket is shared with events
  * outside. Interrupted, it is run again: everything is recomputed from case_events.
  */
 export async function rewriteRange(
@@ -79,7 +79,9 @@ export async function rewriteRange(
     clickhouse_settings: sync,
   });
   const CHUNK = 50_000;
-  for (let i = 0; i < rows.length; i += CHUNK) await insertIdempotent(client, 'assignments', rows.slice(i, i + CHUNK), `${token}/assignments/${i}`);
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await insertAssignmentsAndCounts(client, rows.slice(i, i + CHUNK), { assignments: `${token}/assignments/${i}`, counts: `${token}/count_feed/${i}` });
+  }
 }
 
 export async function recordRerun(

@@ -103,8 +103,8 @@ export async function recordIntent(client: ClickHouseClient, r: OffsetRange, mod
 /**
  * The assignments already stored for an offset range. A replay reuses them so its rows are identical to
  * what landed before the crash: the model may place an event differently the second time (other
- * partitions' events interleave differently), and a materialised-view block that never landed must be
- * written with the same cluster as its source rows.
+ * partitions' events interleave differently), and counts that never landed must be fed with the same
+ * cluster as the assignments that did.
  */
 export async function storedAssignments(client: ClickHouseClient, r: OffsetRange): Promise<Map<bigint, { clusterId: string; similarity: number }>> {
   const rs = await client.query({
@@ -116,4 +116,30 @@ export async function storedAssignments(client: ClickHouseClient, r: OffsetRange
   });
   const rows = await rs.json<{ o: string; cluster_id: string; similarity: number }>();
   return new Map(rows.map((x) => [BigInt(x.o), { clusterId: x.cluster_id, similarity: Number(x.similarity) }]));
+}
+
+/** The columns of an assignment that rolling counts aggregate (schemas/clickhouse/006_count_feed.sql). */
+const COUNT_FEED_COLUMNS = ['cluster_id', 'case_id', 'customer_id', 'channel', 'occurred_at', 'cost', 'handle_seconds', 'csat', 'nps', 'effort'] as const;
+
+export function countFeedRows(assignments: readonly object[]): object[] {
+  return assignments.map((a) => {
+    const r = a as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const c of COUNT_FEED_COLUMNS) out[c] = r[c];
+    return out;
+  });
+}
+
+/**
+ * Assignments, then the rolling counts of exactly those rows. Counts are fed only after ClickHouse
+ * acknowledged the assignments, so counts that landed always belong to assignments that landed, and a
+ * replay (which reuses stored assignments) feeds identical rows under the same token.
+ */
+export async function insertAssignmentsAndCounts(
+  client: ClickHouseClient,
+  rows: readonly object[],
+  token: { assignments: string | null; counts: string | null },
+): Promise<void> {
+  await insertIdempotent(client, 'assignments', rows, token.assignments);
+  await insertIdempotent(client, 'count_feed', countFeedRows(rows), token.counts);
 }

@@ -5,6 +5,7 @@ import { openStore, migrate, type Store } from '../../src/store/index.js';
 import { KafkaSource, kafkaClient } from '../../src/sources/index.js';
 import { runPipeline } from '../../src/pipeline/run.js';
 import { createMasker } from '../../src/pipeline/wire.js';
+import { createAssigner } from '../../src/pipeline/assigner.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import type { Config } from '../../src/config/index.js';
 import { admin, brokers, createTopic, goodEvent, silentLog, testConfig, waitFor } from '../helpers/env.js';
@@ -60,8 +61,10 @@ describe('Kafka → ClickHouse ingestion (real broker, chDB)', () => {
     }
   }
 
-  function consume(metrics: Metrics, beforeInsert?: (table: string) => void) {
+  /** A consumer as a fresh process would run it: the model restored from its snapshot, if any. */
+  async function consume(metrics: Metrics, beforeInsert?: (table: string) => void) {
     const source = new KafkaSource(kafkaClient(config.kafka, silentLog), config.kafka, silentLog);
+    const assigner = await createAssigner(config, store.client, silentLog);
     const done = runPipeline({
       config,
       log: silentLog,
@@ -69,6 +72,7 @@ describe('Kafka → ClickHouse ingestion (real broker, chDB)', () => {
       source,
       mask: createMasker(config),
       metrics,
+      assigner,
       ...(beforeInsert ? { beforeInsert } : {}),
     });
     return { source, done };
@@ -95,16 +99,24 @@ describe('Kafka → ClickHouse ingestion (real broker, chDB)', () => {
     // First consumer crashes (a non-retriable failure at the store boundary) in the middle of a batch:
     // its case_events rows landed, its dead letters did not, its offsets were not committed.
     const m1 = new Metrics();
-    const first = consume(m1, (table) => {
+    const first = await consume(m1, (table) => {
       if (table === 'dead_letters') throw new TypeError('injected crash during insert');
     });
     await expect(first.done).rejects.toThrow(/injected crash/);
     await first.source.stop().catch(() => {});
     expect(m1.get('events_stored')).toBe(0); // the crashing batch never finished
 
-    await sendGood(60, 120);
+    // A second one crashes after its assignments were acknowledged, before their counts were fed.
+    await sendGood(60, 90);
+    const crashCounts = await consume(new Metrics(), (table) => {
+      if (table === 'count_feed') throw new TypeError('injected crash before counts');
+    });
+    await expect(crashCounts.done).rejects.toThrow(/injected crash before counts/);
+    await crashCounts.source.stop().catch(() => {});
+
+    await sendGood(90, 120);
     const m2 = new Metrics();
-    const second = consume(m2);
+    const second = await consume(m2);
     const expectedGood = good.size;
     await waitFor('all events stored', async () => {
       const [r] = await rows(store, 'SELECT count() AS n FROM case_events WHERE source_topic = {t:String}', { t: config.kafka.topic });
@@ -131,6 +143,19 @@ describe('Kafka → ClickHouse ingestion (real broker, chDB)', () => {
       expect(bad.get(`${d['p']}:${d['o']}`)).toBe(d['code']);
       expect(String(d['reason']).length).toBeGreaterThan(5);
     }
+
+    // Rolling counts equal a recount from the stored assignments, per cluster and hour.
+    const drift = await rows(
+      store,
+      `SELECT count() AS n FROM (
+         SELECT cluster_id, toStartOfHour(occurred_at) AS b, count() AS n FROM assignments GROUP BY cluster_id, b) AS a
+       FULL OUTER JOIN (SELECT cluster_id, bucket AS b, sum(contacts) AS n FROM cluster_counts GROUP BY cluster_id, b) AS c
+       ON a.cluster_id = c.cluster_id AND a.b = c.b
+       WHERE a.n != c.n`,
+    );
+    expect(Number(drift[0]!['n'])).toBe(0);
+    const [counted] = await rows(store, 'SELECT sum(contacts) AS n FROM cluster_counts');
+    expect(Number(counted!['n'])).toBe(expectedGood);
 
     // PII never reaches storage.
     const leaked = await rows(store, "SELECT count() AS n FROM case_events WHERE description LIKE '%@example.com%' OR description LIKE '%A12-3456%'");
