@@ -1,4 +1,5 @@
 import type { SparseVector } from '../text/vectorize.js';
+import { sortByKeyDesc } from './order.js';
 import { TermTable } from './termtable.js';
 
 // One online cluster's state: the sum of its members' unit TF-IDF vectors (its direction), per-term member
@@ -23,6 +24,8 @@ export interface ClusterState {
   firstSeen: number;
   lastSeen: number;
   examples: Example[];
+  /** Lowest `sim` among the examples (derived from them, not serialised): the per-join example check. */
+  exampleFloor: number;
   /** Terms currently posted in the inverted index. */
   indexed: number[];
   /** Size at which the postings are refreshed next. */
@@ -43,10 +46,11 @@ export function similarity(c: ClusterState, v: SparseVector): number {
 export function clusterSimilarity(a: ClusterState, b: ClusterState): number {
   if (a.norm2 <= 0 || b.norm2 <= 0) return 0;
   const [small, large] = a.terms.size <= b.terms.size ? [a, b] : [b, a];
+  const n = small.terms.size;
+  if (pruneT.length < n) growPruneScratch(n);
+  small.terms.entries(pruneT, pruneW, pruneC); // slot order, as forEach: the same summation order
   let dot = 0;
-  small.terms.forEach((t, w) => {
-    dot += w * large.terms.weight(t);
-  });
+  for (let i = 0; i < n; i++) dot += pruneW[i]! * large.terms.weight(pruneT[i]!);
   return dot / Math.sqrt(a.norm2 * b.norm2);
 }
 
@@ -64,41 +68,77 @@ export function addMember(c: ClusterState, v: SparseVector, dot: number, time: n
   if (time < c.firstSeen) c.firstSeen = time;
 }
 
+// Scratch for pruneTerms and topTerms (grown as needed): both run on the assignment path.
+let pruneT = new Int32Array(512);
+let pruneW = new Float64Array(512);
+let pruneC = new Int32Array(512);
+let pruneOrder = new Int32Array(512);
+
+function growPruneScratch(n: number): void {
+  pruneT = new Int32Array(2 * n);
+  pruneW = new Float64Array(2 * n);
+  pruneC = new Int32Array(2 * n);
+  pruneOrder = new Int32Array(2 * n);
+}
+
 /** Keeps the `keep` heaviest terms (ties: lower index) once the map holds more than three times that. */
 export function pruneTerms(c: ClusterState, keep: number): boolean {
-  if (c.terms.size <= 3 * keep) return false;
-  const all: [number, number, number][] = [];
-  c.terms.forEach((t, w, n) => all.push([t, w, n]));
-  const kept = all.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, keep);
-  c.terms = TermTable.from(kept);
-  c.norm2 = 0;
-  for (const [, w] of kept) c.norm2 += w * w;
+  const n = c.terms.size;
+  if (n <= 3 * keep) return false;
+  if (pruneT.length < n) growPruneScratch(n);
+  const [t, w, cnt, order] = [pruneT, pruneW, pruneC, pruneOrder];
+  c.terms.entries(t, w, cnt);
+  for (let i = 0; i < n; i++) order[i] = i;
+  sortByKeyDesc(order, n, w, t);
+  const table = new TermTable(keep * 2);
+  let norm2 = 0;
+  for (let k = 0; k < keep; k++) {
+    const i = order[k]!;
+    table.add(t[i]!, w[i]!, cnt[i]!);
+    norm2 += w[i]! * w[i]!;
+  }
+  c.terms = table;
+  c.norm2 = norm2;
   return true;
 }
 
 /** The `n` heaviest terms with their weight in the unit centroid (ties: lower index). */
 export function topTerms(c: ClusterState, n: number): [number, number][] {
   const inv = c.norm2 > 0 ? 1 / Math.sqrt(c.norm2) : 0;
-  const out: [number, number][] = [];
-  c.terms.forEach((t, sw) => {
-    const w = sw * inv;
-    if (out.length === n && (w < out[n - 1]![1] || (w === out[n - 1]![1] && t > out[n - 1]![0]))) return;
-    let p = out.length < n ? out.length : n - 1;
-    if (out.length < n) out.push([t, w]);
-    while (p > 0 && (out[p - 1]![1] < w || (out[p - 1]![1] === w && out[p - 1]![0] > t))) {
-      out[p] = out[p - 1]!;
+  const size = c.terms.size;
+  if (pruneT.length < size) growPruneScratch(size);
+  c.terms.entries(pruneT, pruneW, pruneC);
+  // Insertion into a bounded sorted list of positions: no tuple per candidate, only for the result.
+  const best = pruneOrder;
+  let m = 0;
+  for (let i = 0; i < size; i++) {
+    const t = pruneT[i]!;
+    const w = pruneW[i]! * inv;
+    pruneW[i] = w;
+    if (m === n && (w < pruneW[best[n - 1]!]! || (w === pruneW[best[n - 1]!]! && t > pruneT[best[n - 1]!]!))) continue;
+    let p = m < n ? m++ : n - 1;
+    while (p > 0 && (pruneW[best[p - 1]!]! < w || (pruneW[best[p - 1]!]! === w && pruneT[best[p - 1]!]! > t))) {
+      best[p] = best[p - 1]!;
       p--;
     }
-    out[p] = [t, w];
-  });
+    best[p] = i;
+  }
+  const out: [number, number][] = new Array<[number, number]>(m);
+  for (let k = 0; k < m; k++) out[k] = [pruneT[best[k]!]!, pruneW[best[k]!]!];
   return out;
 }
 
 /** Cheap pre-check for offerExample: would an example this central be kept? */
 export function wantsExample(c: ClusterState, sim: number, max: number): boolean {
   if (c.examples.length < max) return max > 0;
-  for (const e of c.examples) if (e.sim < sim) return true;
-  return false;
+  return c.exampleFloor < sim;
+}
+
+/** The lowest example similarity (Infinity without examples). */
+export function exampleFloor(examples: readonly Example[]): number {
+  let min = Infinity;
+  for (const e of examples) if (e.sim < min) min = e.sim;
+  return min;
 }
 
 /** Offers an example: kept if the pool has room or it is more central than the least central one. */
@@ -106,11 +146,15 @@ export function offerExample(c: ClusterState, ex: Example, max: number): void {
   if (max <= 0 || c.examples.some((e) => e.text === ex.text)) return;
   if (c.examples.length < max) {
     c.examples.push(ex);
+    c.exampleFloor = Math.min(c.exampleFloor, ex.sim);
     return;
   }
   let worst = 0;
   for (let i = 1; i < c.examples.length; i++) if (c.examples[i]!.sim < c.examples[worst]!.sim) worst = i;
-  if (ex.sim > c.examples[worst]!.sim) c.examples[worst] = ex;
+  if (ex.sim > c.examples[worst]!.sim) {
+    c.examples[worst] = ex;
+    c.exampleFloor = exampleFloor(c.examples);
+  }
 }
 
 /** Folds `from` into `into` (sums, counts, seen times, examples). */

@@ -4,6 +4,7 @@ import {
 } from './centroid.js';
 import type { LineageRecord } from './identity.js';
 import { summarize, type ClusterSummary } from './labels.js';
+import { sortByKeyDesc } from './order.js';
 import { PostingIndex } from './postings.js';
 import { TermTable } from './termtable.js';
 import { fromSnapshot, toSnapshot } from './snapshot.js';
@@ -84,6 +85,13 @@ export class OnlineClusterer {
   state: { slots: (ClusterState | undefined)[]; free: number[]; live: number; seq: number; events: number };
   readonly index: PostingIndex;
   readonly tracker: ThresholdTracker;
+  /** Candidate slots of the event being placed (reused). */
+  private readonly found: Int32Array;
+  private queryOrder = new Int32Array(0);
+  private queryPos = new Int32Array(0);
+  private queryWeight = new Float64Array(0);
+  private queryIdx = new Int32Array(0);
+  private queryVal = new Float32Array(0);
 
   constructor(opts: OnlineOptions = {}, vectorizer?: HashingVectorizer) {
     const { vectorizer: vopts, ...rest } = opts;
@@ -92,6 +100,7 @@ export class OnlineClusterer {
     this.vectorizer = vectorizer ?? new HashingVectorizer(vopts);
     this.state = { slots: [], free: [], live: 0, seq: 0, events: 0 };
     this.index = new PostingIndex(this.options.maxClusters + 1, this.options.maxPosting);
+    this.found = new Int32Array(Math.max(0, this.options.candidates));
     this.tracker = new ThresholdTracker({ threshold: this.options.threshold, z: this.options.thresholdZ });
   }
 
@@ -114,8 +123,9 @@ export class OnlineClusterer {
       let best: ClusterState | undefined;
       let bestSim = 0;
       const q = v.idx.length <= this.options.queryTerms ? v : this.queryTerms(v);
-      const found = this.index.candidates(q.idx, q.val, this.options.candidates);
-      for (let k = 0; k < found.length; k++) {
+      const found = this.found;
+      const n = this.index.candidates(q.idx, q.val, found);
+      for (let k = 0; k < n; k++) {
         const c = st.slots[found[k]!]!;
         const s = similarity(c, v);
         if (s > bestSim) {
@@ -148,9 +158,10 @@ export class OnlineClusterer {
       a.dirty = false;
       const inv = 1 / Math.sqrt(a.norm2);
       const weights = a.indexed.map((t) => a.terms.weight(t) * inv);
-      const cands = [...this.index.candidates(a.indexed, weights, o.candidates, slot)];
-      for (const bs of cands) {
-        const b = this.state.slots[bs];
+      const cands = new Int32Array(o.candidates);
+      const n = this.index.candidates(a.indexed, weights, cands, slot);
+      for (let k = 0; k < n; k++) {
+        const b = this.state.slots[cands[k]!];
         if (b === undefined) continue;
         const [keep, gone]: [ClusterState, ClusterState] = a.size > b.size || (a.size === b.size && a.seq < b.seq) ? [a, b] : [b, a];
         if (!this.shouldMerge(keep, gone)) continue;
@@ -190,8 +201,30 @@ export class OnlineClusterer {
 
   /** The document's heaviest terms (at most options.queryTerms) for candidate lookup; rare terms decide. */
   private queryTerms(v: SparseVector): { idx: ArrayLike<number>; val: ArrayLike<number> } {
-    const order = Array.from(v.idx, (_, i) => i).sort((a, b) => v.val[b]! - v.val[a]! || a - b).slice(0, this.options.queryTerms);
-    return { idx: order.map((i) => v.idx[i]!), val: order.map((i) => v.val[i]!) };
+    const n = v.idx.length;
+    if (this.queryOrder.length < n) {
+      this.queryOrder = new Int32Array(2 * n);
+      this.queryPos = Int32Array.from({ length: 2 * n }, (_, i) => i);
+      this.queryWeight = new Float64Array(2 * n);
+    }
+    const order = this.queryOrder;
+    for (let i = 0; i < n; i++) {
+      order[i] = i;
+      this.queryWeight[i] = v.val[i]!;
+    }
+    sortByKeyDesc(order, n, this.queryWeight, this.queryPos); // heaviest first, ties: lower position
+    const m = Math.min(n, this.options.queryTerms);
+    // Reused: candidates() reads the query before the next call, and fresh typed arrays this size are off-heap.
+    if (this.queryIdx.length !== m) {
+      this.queryIdx = new Int32Array(m);
+      this.queryVal = new Float32Array(m);
+    }
+    const { queryIdx: idx, queryVal: val } = this;
+    for (let k = 0; k < m; k++) {
+      idx[k] = v.idx[order[k]!]!;
+      val[k] = v.val[order[k]!]!;
+    }
+    return { idx, val };
   }
 
   private shouldMerge(keep: ClusterState, gone: ClusterState): boolean {
@@ -221,7 +254,7 @@ export class OnlineClusterer {
     const slot = st.free.length > 0 ? st.free.pop()! : st.slots.length;
     const c: ClusterState = {
       id: `${this.options.idPrefix}${st.seq}`, seq: st.seq, slot, size: 0, norm2: 0, terms: new TermTable(),
-      firstSeen: ev.time, lastSeen: ev.time, examples: [], indexed: [], nextRefresh: 2, dirty: true,
+      firstSeen: ev.time, lastSeen: ev.time, examples: [], exampleFloor: Infinity, indexed: [], nextRefresh: 2, dirty: true,
     };
     st.seq++;
     st.slots[slot] = c;

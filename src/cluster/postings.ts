@@ -1,102 +1,252 @@
 // Inverted index from term → clusters holding it among their top centroid terms, with the centroid weight
 // at indexing time. Candidate lookup touches only the postings of a document's own terms, never every
 // cluster; exact similarity is computed afterwards for the few best candidates.
+//
+// Layout: the hot path does a lookup per query term for every event, so the index is typed arrays, not a
+// Map of per-term objects (measured: the Map's hashing, its rehashing under add/remove churn and the
+// pointer chasing through posting objects were a seventh of the assignment time). Terms map to rows by open
+// addressing with linear probing and backward-shift deletion (no tombstones, so no rehash churn); a row is
+// a fixed block of `maxPosting` (slot, weight) pairs, and freed rows are reused.
 
-export interface Posting {
-  slots: number[];
-  weights: number[];
-}
+const EMPTY = -1;
 
 export class PostingIndex {
-  readonly map = new Map<number, Posting>();
+  /** Entries per term; a full list keeps the heaviest, so lookups stay bounded as clusters grow. */
+  readonly maxPosting: number;
+  // term → row (open addressing).
+  private keys: Int32Array;
+  private rowOf: Int32Array;
+  private mask: number;
+  private terms = 0;
+  // Rows: `maxPosting` consecutive entries each, `lens[row]` of them in use.
+  private slots: Int32Array;
+  private weights: Float64Array;
+  private lens: Int32Array;
+  private rows = 0;
+  private readonly freeRows: number[] = [];
+  // Candidate scoring scratch, one entry per cluster slot.
   private acc: Float64Array;
   private touched: Int32Array;
   private mark: Uint8Array;
-  private readonly best: number[] = [];
-
-  /** Entries per term; a full list keeps the heaviest, so lookups stay bounded as clusters grow. */
-  readonly maxPosting: number;
 
   constructor(capacity: number, maxPosting = 64) {
     this.maxPosting = Math.max(1, maxPosting);
     this.acc = new Float64Array(capacity);
     this.touched = new Int32Array(capacity);
     this.mark = new Uint8Array(capacity);
+    this.keys = new Int32Array(64).fill(EMPTY);
+    this.rowOf = new Int32Array(64);
+    this.mask = 63;
+    this.slots = new Int32Array(32 * this.maxPosting);
+    this.weights = new Float64Array(32 * this.maxPosting);
+    this.lens = new Int32Array(32);
+  }
+
+  /** Terms with at least one posting. */
+  get termCount(): number {
+    return this.terms;
+  }
+
+  /** The postings of one term, in list order (a copy; for tests and snapshots). */
+  postings(term: number): { slots: number[]; weights: number[] } {
+    const r = this.rowFor(term);
+    if (r < 0) return { slots: [], weights: [] };
+    const base = r * this.maxPosting;
+    const n = this.lens[r]!;
+    return { slots: Array.from(this.slots.subarray(base, base + n)), weights: Array.from(this.weights.subarray(base, base + n)) };
   }
 
   add(term: number, slot: number, weight: number): void {
-    let p = this.map.get(term);
-    if (p === undefined) this.map.set(term, (p = { slots: [], weights: [] }));
-    if (p.slots.length < this.maxPosting) {
-      p.slots.push(slot);
-      p.weights.push(weight);
+    if (!(term >= 0 && term <= 0x7fffffff && Number.isInteger(term))) throw new RangeError(`term must be a non-negative int32, got ${term}`);
+    let h = this.home(term);
+    while (this.keys[h] !== EMPTY && this.keys[h] !== term) h = (h + 1) & this.mask;
+    let r: number;
+    if (this.keys[h] === EMPTY) {
+      r = this.newRow();
+      this.keys[h] = term;
+      this.rowOf[h] = r;
+      this.terms++;
+      if (this.terms * 2 > this.keys.length) this.growTerms();
+    } else r = this.rowOf[h]!;
+    const base = r * this.maxPosting;
+    const n = this.lens[r]!;
+    if (n < this.maxPosting) {
+      this.slots[base + n] = slot;
+      this.weights[base + n] = weight;
+      this.lens[r] = n + 1;
       return;
     }
-    let min = 0;
-    for (let k = 1; k < p.weights.length; k++) if (p.weights[k]! < p.weights[min]!) min = k;
-    if (weight <= p.weights[min]!) return;
-    p.slots[min] = slot;
-    p.weights[min] = weight;
+    // Full: replace the lightest entry (the first of equal ones) if the new one is heavier.
+    let min = base;
+    for (let k = base + 1; k < base + n; k++) if (this.weights[k]! < this.weights[min]!) min = k;
+    if (weight <= this.weights[min]!) return;
+    this.slots[min] = slot;
+    this.weights[min] = weight;
   }
 
   remove(term: number, slot: number): void {
-    const p = this.map.get(term);
-    if (p === undefined) return;
-    const at = p.slots.indexOf(slot);
-    if (at < 0) return;
-    p.slots.splice(at, 1);
-    p.weights.splice(at, 1);
-    if (p.slots.length === 0) this.map.delete(term);
+    const h = this.find(term);
+    if (h < 0) return;
+    const r = this.rowOf[h]!;
+    const base = r * this.maxPosting;
+    const n = this.lens[r]!;
+    let at = base;
+    while (at < base + n && this.slots[at] !== slot) at++;
+    if (at === base + n) return;
+    // Keep list order (it breaks ties when a full list replaces its lightest entry).
+    this.slots.copyWithin(at, at + 1, base + n);
+    this.weights.copyWithin(at, at + 1, base + n);
+    this.lens[r] = n - 1;
+    if (n === 1) {
+      this.freeRows.push(r);
+      this.deleteAt(h);
+    }
   }
 
   /**
-   * Slots of the `limit` clusters with the highest approximate dot product with the query, best first
-   * (ties: lower slot). `exclude` is skipped.
+   * Writes the slots of the (at most out.length) clusters with the highest approximate dot product with the
+   * query into `out`, best first (ties: lower slot), and returns how many. `exclude` is skipped. The caller
+   * owns `out`, so the hot path allocates nothing.
    */
-  candidates(idx: ArrayLike<number>, val: ArrayLike<number>, limit: number, exclude = -1): readonly number[] {
+  candidates(idx: ArrayLike<number>, val: ArrayLike<number>, out: Int32Array, exclude = -1): number {
+    const { acc, mark, touched, slots, weights, lens, keys, mask } = this;
+    const P = this.maxPosting;
+    const limit = out.length;
     let count = 0;
     for (let t = 0; t < idx.length; t++) {
-      const p = this.map.get(idx[t]!);
-      if (p === undefined) continue;
+      const term = idx[t]!;
+      let h = this.home(term);
+      let k = keys[h]!;
+      while (k !== term && k !== EMPTY) {
+        h = (h + 1) & mask;
+        k = keys[h]!;
+      }
+      if (k === EMPTY) continue;
+      const r = this.rowOf[h]!;
       const q = val[t]!;
-      const { slots, weights } = p;
-      for (let k = 0; k < slots.length; k++) {
-        const s = slots[k]!;
-        if (this.mark[s] === 0) {
-          this.mark[s] = 1;
-          this.touched[count++] = s;
-          this.acc[s] = 0;
+      const end = r * P + lens[r]!;
+      for (let e = r * P; e < end; e++) {
+        const s = slots[e]!;
+        if (mark[s] === 0) {
+          mark[s] = 1;
+          touched[count++] = s;
+          acc[s] = 0;
         }
-        this.acc[s] = this.acc[s]! + q * weights[k]!;
+        acc[s] = acc[s]! + q * weights[e]!;
       }
     }
-    // Reused between calls (callers read it before the next lookup): no allocation on the hot path.
-    const best = this.best;
-    best.length = 0;
+    let n = 0;
     for (let c = 0; c < count; c++) {
-      const s = this.touched[c]!;
-      this.mark[s] = 0;
+      const s = touched[c]!;
+      mark[s] = 0;
       if (s === exclude) continue;
-      const a = this.acc[s]!;
-      if (best.length === limit && !better(a, s, this.acc[best[limit - 1]!]!, best[limit - 1]!)) continue;
-      let p = best.length < limit ? best.length : limit - 1;
-      if (best.length < limit) best.push(s);
-      while (p > 0 && better(a, s, this.acc[best[p - 1]!]!, best[p - 1]!)) {
-        best[p] = best[p - 1]!;
+      const a = acc[s]!;
+      if (n === limit && !better(a, s, acc[out[limit - 1]!]!, out[limit - 1]!)) continue;
+      let p = n < limit ? n++ : limit - 1;
+      while (p > 0 && better(a, s, acc[out[p - 1]!]!, out[p - 1]!)) {
+        out[p] = out[p - 1]!;
         p--;
       }
-      best[p] = s;
+      out[p] = s;
     }
-    return best;
+    return n;
   }
 
+  /** [term, slots, weights] in increasing term order: the same content always serialises the same. */
   snapshot(): [number, number[], number[]][] {
-    return [...this.map].map(([t, p]) => [t, [...p.slots], [...p.weights]]);
+    const terms: number[] = [];
+    for (let h = 0; h < this.keys.length; h++) if (this.keys[h] !== EMPTY) terms.push(this.keys[h]!);
+    terms.sort((a, b) => a - b);
+    return terms.map((t) => {
+      const p = this.postings(t);
+      return [t, p.slots, p.weights];
+    });
   }
 
   restore(entries: readonly [number, number[], number[]][]): void {
-    this.map.clear();
-    for (const [t, slots, weights] of entries) this.map.set(t, { slots: [...slots], weights: [...weights] });
+    this.keys.fill(EMPTY);
+    this.lens.fill(0);
+    this.terms = 0;
+    this.rows = 0;
+    this.freeRows.length = 0;
+    for (const [t, slots, weights] of entries) {
+      if (slots.length > this.maxPosting) throw new RangeError(`posting of term ${t} holds ${slots.length} entries, more than maxPosting ${this.maxPosting}`);
+      for (let k = 0; k < slots.length; k++) this.add(t, slots[k]!, weights[k]!);
+    }
+  }
+
+  private home(term: number): number {
+    const h = Math.imul(term, 0x9e3779b1);
+    return (h ^ (h >>> 16)) & this.mask;
+  }
+
+  private find(term: number): number {
+    let h = this.home(term);
+    for (;;) {
+      const k = this.keys[h]!;
+      if (k === term) return h;
+      if (k === EMPTY) return -1;
+      h = (h + 1) & this.mask;
+    }
+  }
+
+  private rowFor(term: number): number {
+    const h = this.find(term);
+    return h < 0 ? -1 : this.rowOf[h]!;
+  }
+
+  private newRow(): number {
+    if (this.freeRows.length > 0) return this.freeRows.pop()!;
+    if (this.rows === this.lens.length) {
+      const cap = this.lens.length * 2;
+      const slots = new Int32Array(cap * this.maxPosting);
+      slots.set(this.slots);
+      const weights = new Float64Array(cap * this.maxPosting);
+      weights.set(this.weights);
+      const lens = new Int32Array(cap);
+      lens.set(this.lens);
+      this.slots = slots;
+      this.weights = weights;
+      this.lens = lens;
+    }
+    return this.rows++;
+  }
+
+  /** Empties slot h and shifts later entries of the probe run back, so lookups never need tombstones. */
+  private deleteAt(h: number): void {
+    const { keys, rowOf, mask } = this;
+    let hole = h;
+    let j = h;
+    for (;;) {
+      j = (j + 1) & mask;
+      const k = keys[j]!;
+      if (k === EMPTY) break;
+      const want = this.home(k);
+      // The entry at j may move into the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? want > hole && want <= j : want > hole || want <= j;
+      if (stays) continue;
+      keys[hole] = k;
+      rowOf[hole] = rowOf[j]!;
+      hole = j;
+    }
+    keys[hole] = EMPTY;
+    this.terms--;
+  }
+
+  private growTerms(): void {
+    const { keys, rowOf } = this;
+    const cap = keys.length * 2;
+    this.keys = new Int32Array(cap).fill(EMPTY);
+    this.rowOf = new Int32Array(cap);
+    this.mask = cap - 1;
+    for (let h = 0; h < keys.length; h++) {
+      const k = keys[h]!;
+      if (k === EMPTY) continue;
+      let g = this.home(k);
+      while (this.keys[g] !== EMPTY) g = (g + 1) & this.mask;
+      this.keys[g] = k;
+      this.rowOf[g] = rowOf[h]!;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { HashingVectorizer, type VectorizerSnapshot } from '../text/vectorize.js';
-import type { ClusterState } from './centroid.js';
+import { exampleFloor, type ClusterState } from './centroid.js';
 import { TermTable } from './termtable.js';
 import type { OnlineClusterer, OnlineOptions, ResolvedOnlineOptions } from './online.js';
 import { ThresholdTracker, type ThresholdState } from './threshold.js';
@@ -66,10 +66,11 @@ export function fromSnapshot(json: string, make: (opts: OnlineOptions, vec: Hash
   const c = make(full.options, HashingVectorizer.restore(full.vectorizer));
   const slots = new Array<ClusterState | undefined>(full.slotCount).fill(undefined);
   for (const j of full.clusters) {
+    const examples = j.examples.map((e) => ({ ...e }));
     slots[j.slot] = {
       id: j.id, seq: j.seq, slot: j.slot, size: j.size, norm2: j.norm2,
       terms: TermTable.fromJSON(j.terms), firstSeen: j.firstSeen, lastSeen: j.lastSeen,
-      examples: j.examples.map((e) => ({ ...e })), indexed: [...j.indexed], nextRefresh: j.nextRefresh, dirty: j.dirty,
+      examples, exampleFloor: exampleFloor(examples), indexed: [...j.indexed], nextRefresh: j.nextRefresh, dirty: j.dirty,
     };
   }
   c.state = { slots, free: [...full.free], live: full.clusters.length, seq: full.seq, events: full.events };

@@ -69,7 +69,8 @@ export class ThresholdTracker {
       slot = Math.floor(this.rng.next() * this.seen);
       if (slot >= this.size) return;
     }
-    this.sample[slot] = v;
+    // A copy: the vectorizer's vectors are views into shared slabs, which a long-lived reference would pin.
+    this.sample[slot] = { idx: v.idx.slice(), val: v.val.slice() };
     this.changes++;
     // At 10 samples, then whenever the number of changes reaches a power of two: the sample is uniform over
     // the whole stream, so its statistics settle and re-estimating on a doubling schedule is enough.

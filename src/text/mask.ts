@@ -36,8 +36,8 @@ export interface CompiledMaskRule {
   readonly placeholder: string;
 }
 
-/** A cheap pre-check: the fewest digits a match holds, or a character test ("@", IPv6 colons). */
-export type MaskGate = number | 'at' | 'ipv6';
+/** A cheap pre-check: the fewest digits a match holds, or a character test ("@", IPv6 colons, URL start). */
+export type MaskGate = number | 'at' | 'ipv6' | 'url';
 
 export interface MaskResult {
   text: string;
@@ -98,6 +98,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
     pattern: String.raw`(?<![\w>@.\/\-])(?:https?:\/\/|www\.)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
     flags: 'i',
     replacement: '<URL>',
+    gate: 'url',
   },
   // E-mail before every digit rule: local parts hold digit runs and dots ("j.doe.1984@…"). Letters are
   // ASCII, Latin, Greek and Cyrillic (jürgen@müller.de) but not CJK, which has no spaces to stop at. A
@@ -450,6 +451,17 @@ function ipv6Possible(text: string): boolean {
   return colons >= 6;
 }
 
+// Every URL match starts with "http(s)://" or "www." (any case): most descriptions have neither, and one
+// substring search is far cheaper than running the URL pattern over the whole text.
+function urlPossible(text: string): boolean {
+  if (text.includes('://')) return true;
+  for (let i = text.indexOf('.', 3); i >= 0; i = text.indexOf('.', i + 1)) {
+    // c | 0x20 folds "W" (87) onto "w" (119) and maps no other character there.
+    if ((text.charCodeAt(i - 1) | 0x20) === 119 && (text.charCodeAt(i - 2) | 0x20) === 119 && (text.charCodeAt(i - 3) | 0x20) === 119) return true;
+  }
+  return false;
+}
+
 let defaultRules: CompiledMaskRules | undefined;
 
 /** Replaces PII in `text` with placeholders; `hits` counts replacements per rule that fired. */
@@ -458,13 +470,20 @@ export function maskPii(text: string, rules?: CompiledMaskRules): MaskResult {
   const hits: Record<string, number> = {};
   let digits = -1;
   let out = text;
-  for (const rule of compiled.rules) {
+  const list = compiled.rules;
+  // An indexed loop: iterating the frozen rule array with for-of allocated an iterator result per rule.
+  for (let r = 0; r < list.length; r++) {
+    const rule = list[r]!;
     // Gates look at the input: replacing can only remove what a later rule needs, never add it.
     const gate = rule.gate;
     if (typeof gate === 'number') {
       if (digits < 0) digits = digitCount(text, MAX_DIGIT_GATE);
       if (digits < gate) continue;
-    } else if (gate === 'at' ? !text.includes('@') : gate === 'ipv6' && !ipv6Possible(text)) continue;
+    } else if (gate === 'at') {
+      if (!text.includes('@')) continue;
+    } else if (gate === 'ipv6') {
+      if (!ipv6Possible(text)) continue;
+    } else if (gate === 'url' && !urlPossible(text)) continue;
     fired = 0;
     out = out.replace(rule.regex, rule.replacer);
     if (fired > 0) hits[rule.name] = fired; // names are unique (compileMaskRules)

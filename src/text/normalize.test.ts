@@ -25,6 +25,17 @@ describe('normalizeText', () => {
     expect(normalizeText(s)).toBe(s);
   });
 
+  it.each([
+    ['double inner space', 'my  card', 'my card'],
+    ['leading space', ' my card', 'my card'],
+    ['trailing space', 'my card ', 'my card'],
+    ['a DEL inside', 'my\u007fcard', 'my card'],
+    ['a lone space', ' ', ''],
+    ['empty', '', ''],
+  ])('takes the full path for ASCII that only looks clean: %s', (_name, input, expected) => {
+    expect(normalizeText(input)).toBe(expected);
+  });
+
   it('is idempotent', () => {
     for (const s of ['a\r\n\r\n b', 'ＡＢＣ  ①', '\u202e x \u0000 y', ' 👨‍👩‍👧\t\tz ', 'x\u00a0\n\u00a0y']) {
       const once = normalizeText(s);

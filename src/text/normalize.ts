@@ -24,11 +24,28 @@ const HAS_NEWLINE = /[\n\u2028\u2029]/;
  * tokenizer's job, and the maskers rely on case (IBAN country codes are upper case).
  */
 export function normalizeText(s: string): string {
+  if (isClean(s)) return s;
   let t = s;
   if (NON_ASCII.test(t)) t = t.normalize('NFKC').replace(INVISIBLE, '');
   t = t.replace(HSPACE, ' ');
   if (HAS_NEWLINE.test(t)) t = t.replace(NEWLINE_RUN, '\n');
   return t.trim();
+}
+
+/**
+ * Printable ASCII with single inner spaces only: nothing above would change it. One scan instead of three
+ * regular-expression passes and a trim, for the common case.
+ */
+function isClean(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || s.charCodeAt(0) === 32 || s.charCodeAt(n - 1) === 32) return n === 0;
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c > 126 || (c === 32 && prev === 32)) return false;
+    prev = c;
+  }
+  return true;
 }
 
 /**

@@ -34,6 +34,24 @@ describe('tokenize', () => {
     expect(t.tokenize('running')).toEqual(['run']);
   });
 
+  it('gives the same tokens with its caches warm, cold or thrashing', () => {
+    const texts = [
+      "My card hasn't arrived, the CARD app says card arriving", 'Card arriving late; card arrived', '<CARD> card <CARD> card',
+      'Ünïcode wörds and Wörds', 'top-up top up topping', ...Array.from({ length: 300 }, (_, i) => `card w${i} arriving w${i % 7}`),
+    ];
+    const reference = texts.map((t) => new Tokenizer({ bigrams: true }).tokenize(t)); // a fresh tokenizer per text
+    const warm = new Tokenizer({ bigrams: true });
+    const tiny = new Tokenizer({ bigrams: true, stemCacheSize: 3 }); // evicts all the time
+    for (let round = 0; round < 3; round++) {
+      expect(texts.map((t) => warm.tokenize(t))).toEqual(reference);
+      expect(texts.map((t) => tiny.tokenize(t))).toEqual(reference);
+    }
+    expect(tiny.cachedStems).toBeLessThanOrEqual(3);
+    const [a, b] = [warm.tokenize('card arriving'), warm.tokenize('card arriving')];
+    expect(a).not.toBe(b); // a fresh array per call: callers may keep it
+    expect(a).toEqual(['card', 'arriv', 'card arriv']);
+  });
+
   it('scans exactly like the reference regular expression', () => {
     const re = /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+(?:['’]\p{L}+)*/gu;
     const plain = new Tokenizer({ stem: false, stopWords: new Set(), minLength: 1, keepNumbers: true });

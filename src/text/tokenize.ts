@@ -57,6 +57,22 @@ function placeholderEnd(s: string, i: number): number {
   return 0;
 }
 const DIGITS_RE = /^\p{N}+$/u;
+const FRONT_SIZE = 16384; // entries of the front cache, a power of two
+const PAIR_SIZE = 16384; // entries of the bigram cache, a power of two
+
+/** Front-cache slot of text[start, end): FNV-1a over the UTF-16 code units. */
+function frontSlot(text: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 15)) & (FRONT_SIZE - 1);
+}
+
+/** Whether `word` equals text[start, end). */
+function sameAt(word: string, text: string, start: number, end: number): boolean {
+  if (word.length !== end - start) return false;
+  for (let i = 0; i < word.length; i++) if (word.charCodeAt(i) !== text.charCodeAt(start + i)) return false;
+  return true;
+}
 const APOSTROPHE_RE = /['’]/;
 const BARE_NEGATIONS = new Set([
   'dont', 'doesnt', 'didnt', 'isnt', 'wasnt', 'werent', 'arent', 'cant', 'couldnt', 'wont', 'wouldnt',
@@ -74,6 +90,20 @@ export class Tokenizer {
   private readonly cache = new Map<string, string>();
   /** Stem → the shortest word seen for it ("declin" → "decline"), for readable labels. Bounded. */
   private readonly surfaces = new Map<string, string>();
+  // A small direct-mapped cache in front of `cache`, indexed by a hash of the word's code units computed
+  // from the text itself: a hit costs no substring and no Map lookup (slicing and looking up every word
+  // was the tokenizer's largest cost, measured with --cpu-prof). It only holds words that are in `cache`
+  // (an evicted word is cleared here too), so hits, misses and therefore the labels are exactly as before.
+  // [raw, token] at 2·slot, side by side so a lookup touches one cache line; '' = empty (no word is '').
+  private readonly front: string[] = new Array<string>(2 * FRONT_SIZE).fill('');
+  // Bigram strings, direct-mapped by the two words' front slots and checked against both tokens: a repeated
+  // pair reuses one (already flattened) string instead of concatenating a new one per event, which the
+  // vectorizer would then flatten again to hash it.
+  // [left, right, "left right"] at 3·slot.
+  private readonly pairs: string[] = new Array<string>(3 * PAIR_SIZE).fill('');
+  // Per-call scratch: the words found so far and their front slots.
+  private words: string[] = [];
+  private keys = new Int32Array(64);
 
   constructor(opts: TokenizeOptions = {}) {
     this.bigrams = opts.bigrams ?? false;
@@ -90,15 +120,19 @@ export class Tokenizer {
   }
 
   tokenize(text: string): string[] {
-    const words: string[] = [];
+    const words = this.words;
+    let count = 0;
     const n = text.length;
+    if (this.keys.length < n + 1) this.keys = new Int32Array(2 * n + 2);
+    const keys = this.keys;
     let i = 0;
     while (i < n) {
       const ch = text.charCodeAt(i);
       if (ch === 60 /* < */) {
         const end = placeholderEnd(text, i);
         if (end > 0) {
-          words.push(text.slice(i, end));
+          keys[count] = frontSlot(text, i, end);
+          words[count++] = text.slice(i, end);
           i = end;
           continue;
         }
@@ -128,21 +162,45 @@ export class Tokenizer {
         }
         break;
       }
-      const raw = text.slice(start, i);
-      // One bounded cache from the raw word to its final token ('' = dropped): most words repeat.
-      let word = this.cache.get(raw);
-      if (word === undefined) {
-        const lower = raw.toLowerCase();
-        word = this.word(lower) ?? '';
-        this.remember(raw, word);
-        if (word.length > 0) this.noteSurface(word, lower);
+      const slot = frontSlot(text, start, i);
+      let word: string;
+      if (sameAt(this.front[2 * slot]!, text, start, i)) word = this.front[2 * slot + 1]!;
+      else {
+        const raw = text.slice(start, i);
+        // One bounded cache from the raw word to its final token ('' = dropped): most words repeat.
+        let cached = this.cache.get(raw);
+        if (cached === undefined) {
+          const lower = raw.toLowerCase();
+          cached = this.word(lower) ?? '';
+          this.remember(raw, cached);
+          if (cached.length > 0) this.noteSurface(cached, lower);
+        }
+        word = cached;
+        this.front[2 * slot] = raw;
+        this.front[2 * slot + 1] = word;
       }
-      if (word.length > 0) words.push(word);
+      if (word.length > 0) {
+        keys[count] = slot;
+        words[count++] = word;
+      }
     }
-    if (!this.bigrams || words.length < 2) return words;
-    const m = words.length;
-    for (let k = 0; k + 1 < m; k++) words.push(words[k] + ' ' + words[k + 1]);
-    return words;
+    if (!this.bigrams || count < 2) return words.slice(0, count);
+    const out = new Array<string>(2 * count - 1);
+    for (let k = 0; k < count; k++) out[k] = words[k]!;
+    for (let k = 0; k + 1 < count; k++) out[count + k] = this.pair(words[k]!, words[k + 1]!, keys[k]!, keys[k + 1]!);
+    return out;
+  }
+
+  /** "a b", from the bigram cache when the same pair was seen recently. */
+  private pair(a: string, b: string, ka: number, kb: number): string {
+    const p = 3 * ((Math.imul(ka, 0x9e3779b1) ^ kb) & (PAIR_SIZE - 1));
+    const pairs = this.pairs;
+    if (pairs[p] === a && pairs[p + 1] === b) return pairs[p + 2]!;
+    const joined = a + ' ' + b;
+    pairs[p] = a;
+    pairs[p + 1] = b;
+    pairs[p + 2] = joined;
+    return joined;
   }
 
   private word(lower: string): string | null {
@@ -180,7 +238,11 @@ export class Tokenizer {
     if (this.cache.size >= this.cacheSize) {
       // Drop the oldest entry (Map keeps insertion order): bounded memory, deterministic.
       const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+      if (oldest !== undefined) {
+        this.cache.delete(oldest);
+        const slot = frontSlot(oldest, 0, oldest.length);
+        if (this.front[2 * slot] === oldest) this.front[2 * slot] = '';
+      }
     }
     this.cache.set(raw, token);
   }

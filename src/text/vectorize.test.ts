@@ -40,6 +40,16 @@ describe('HashingVectorizer', () => {
     expect(v.termName(v.indexOf('common'))).toBe('common');
   });
 
+  it('gives every vector its own memory: later documents never change earlier vectors', () => {
+    const v = new HashingVectorizer({ dimensions: 1 << 12 });
+    const docs = Array.from({ length: 3000 }, (_, i) => Array.from({ length: 1 + (i % 40) }, (_, k) => `t${(i * 7 + k * 13) % 500}`));
+    const kept = docs.map((d) => v.updateAndTransform(d));
+    const copies = kept.map((x) => ({ idx: Array.from(x.idx), val: Array.from(x.val) }));
+    for (const d of docs) v.updateAndTransform(d);
+    expect(kept.map((x) => ({ idx: Array.from(x.idx), val: Array.from(x.val) }))).toEqual(copies);
+    expect(kept[39]!.idx.length).toBe(40);
+  });
+
   it('rejects a dimension that is not a power of two', () => {
     expect(() => new HashingVectorizer({ dimensions: 1000 })).toThrow(RangeError);
   });
