@@ -23,6 +23,11 @@ export const configSchema = z.object({
       alertsTopic: z.string().min(1).default('recur.alerts'),
       fromBeginning: z.boolean().default(true),
       sessionTimeoutMs: positiveInt.default(30_000),
+      /**
+       * Partitions a consumer handles at once. Each partition's batches stay in order; while one
+       * partition's rows are being written, another's are decoded and clustered.
+       */
+      partitionsConcurrently: positiveInt.max(64).default(2),
       ssl: z
         .object({
           enabled: z.boolean().default(false),

@@ -22,6 +22,8 @@ export class ClusterAssigner implements Assigner {
   private lineage: LineageEvent[] = [];
   private batchesSinceSnapshot = 0;
   private savedEvents: number;
+  private inFlight = 0;
+  private snapshotting = false;
 
   constructor(
     private clusterer: OnlineClusterer,
@@ -50,6 +52,14 @@ export class ClusterAssigner implements Assigner {
     this.batchesSinceSnapshot++;
   }
 
+  beginBatch(): void {
+    this.inFlight++;
+  }
+
+  endBatch(): void {
+    this.inFlight--;
+  }
+
   /** Live labels, terms and examples (the clusters table lags until the next snapshot). */
   describe(ids: readonly string[]): Map<string, { label: string; topTerms: string[]; examples: string[] }> {
     const out = new Map<string, { label: string; topTerms: string[]; examples: string[] }>();
@@ -69,11 +79,25 @@ export class ClusterAssigner implements Assigner {
     return this.clusterer.liveClusters;
   }
 
-  /** Every `snapshotEvery` batches (or when forced): cluster descriptions, lineage, then the model. */
+  /**
+   * Every `snapshotEvery` batches (or when forced): cluster descriptions, lineage, then the model. Only
+   * between batches: with another partition's batch in flight the model holds events not yet stored, and
+   * the snapshot's offsets would not cover them (it waits for a quiet moment; forced ones come at the end).
+   */
   async maybeSnapshot(force: boolean): Promise<void> {
+    if (this.snapshotting || this.inFlight > 0) return;
     if (!force && this.batchesSinceSnapshot < this.deps.snapshotEvery) return;
     const events = this.clusterer.state.events;
     if (events === this.savedEvents) return;
+    this.snapshotting = true;
+    try {
+      await this.snapshot(events);
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  private async snapshot(events: number): Promise<void> {
     const { client, pipeline, now } = this.deps;
     const nowMs = now();
     const token = `${pipeline}/${MODEL_VERSION}/${events}`;
@@ -90,7 +114,8 @@ export class ClusterAssigner implements Assigner {
       merged_into: '',
       updated_at: chTime(nowMs),
     }));
-    const lineage = this.lineage.map((l) => ({
+    const taken = this.lineage;
+    const lineage = taken.map((l) => ({
       model_version: MODEL_VERSION,
       kind: l.kind,
       from_ids: l.from,
@@ -103,12 +128,13 @@ export class ClusterAssigner implements Assigner {
       l.kind === 'merge' ? l.from_ids.filter((id) => !l.to_ids.includes(id)).map((id) => ({ id, state: 'merged', into: l.to_ids[0] ?? '' })) : l.from_ids.map((id) => ({ id, state: 'retired', into: '' })),
     );
     const goneRows = gone.map((g) => ({ ...clusters[0], cluster_id: g.id, state: g.state, merged_into: g.into, label: '', top_terms: [], examples: [], size: 0, first_seen: chTime(nowMs), last_seen: chTime(nowMs), model_version: MODEL_VERSION, updated_at: chTime(nowMs) }));
-    await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
-    await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
     const offsets: Record<string, string> = {};
     for (const [k, v] of this.offsets) offsets[k] = v.toString();
-    await saveSnapshot(client, { pipeline, modelVersion: MODEL_VERSION, offsets, events, state: this.clusterer.snapshot() }, nowMs);
-    this.lineage = [];
+    const state = this.clusterer.snapshot(); // taken now: the inserts below yield to other batches
+    await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
+    await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
+    await saveSnapshot(client, { pipeline, modelVersion: MODEL_VERSION, offsets, events, state }, nowMs);
+    this.lineage = this.lineage.slice(taken.length);
     this.batchesSinceSnapshot = 0;
     this.savedEvents = events;
     this.deps.log.debug({ events, clusters: clusters.length }, 'model snapshot saved');

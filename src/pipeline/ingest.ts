@@ -15,6 +15,12 @@ export interface Assigner {
   /** Offsets already inside the restored snapshot, per partition (-1n: none). */
   coveredThrough(topic: string, partition: number): bigint;
   noteBatch(topic: string, partition: number, lastOffset: bigint): void;
+  /**
+   * Brackets every batch (partitions are handled concurrently): a snapshot taken while another batch has
+   * placed events it has not stored yet would hold events its offsets do not cover.
+   */
+  beginBatch(): void;
+  endBatch(): void;
 }
 
 export interface ObservedEvent {
@@ -76,11 +82,14 @@ export class Ingestor {
       st = { generation: batch.generation, intent, pending: [] };
       this.partitions.set(key, st);
     }
+    this.deps.assigner?.beginBatch();
     try {
       return await this.handleWith(st, batch, ctx);
     } catch (err) {
       this.partitions.delete(key); // unknown how far this batch got: the ledger is the truth
       throw err;
+    } finally {
+      this.deps.assigner?.endBatch();
     }
   }
 
