@@ -27,7 +27,7 @@ export const configSchema = z.object({
        * Partitions a consumer handles at once. Each partition's batches stay in order; while one
        * partition's rows are being written, another's are decoded and clustered.
        */
-      partitionsConcurrently: positiveInt.max(64).default(2),
+      partitionsConcurrently: positiveInt.max(64).default(1),
       ssl: z
         .object({
           enabled: z.boolean().default(false),
