@@ -11,6 +11,11 @@ import { retryUntil } from './retry.js';
 /** The clustering stage as the pipeline sees it (adapter over src/cluster). */
 export interface Assigner {
   readonly modelVersion: number;
+  /**
+   * Called with a batch's masked texts, in order, before they are assign()ed (an embedding model works
+   * on batches and asynchronously; `heartbeat` keeps the group membership during long batches).
+   */
+  prepare?(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
   assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number };
   /** Offsets already inside the restored snapshot, per partition (-1n: none). */
   coveredThrough(topic: string, partition: number): bigint;
@@ -103,7 +108,7 @@ export class Ingestor {
     if (intent && messages.length > 0 && messages[0]!.offset <= intent.last) {
       // Replay. Below the last intent everything was stored before that intent was written: the model
       // relearns those events (same order, same assignments) but nothing is written again.
-      this.warm(messages.filter((m) => m.offset < intent.first));
+      await this.warm(messages.filter((m) => m.offset < intent.first), ctx);
       const inRange = [...st.pending, ...messages.filter((m) => m.offset >= intent.first && m.offset <= intent.last)];
       messages = messages.filter((m) => m.offset > intent.last);
       const reached = inRange.length > 0 && inRange[inRange.length - 1]!.offset >= intent.last;
@@ -133,13 +138,16 @@ export class Ingestor {
   }
 
   /** Feed already-stored events to the model only, to rebuild its state after a restart. */
-  private warm(messages: SourceMessage[]): void {
+  private async warm(messages: SourceMessage[], ctx: BatchContext): Promise<void> {
     const { assigner, mask, maxMessageBytes } = this.deps;
-    if (!assigner) return;
+    if (!assigner || messages.length === 0) return;
+    const valid = [];
     for (const m of messages) {
       const res = decodeEvent(m.value, maxMessageBytes);
-      if (res.ok) assigner.assign(mask(res.event.description).text, res.event.event_id, Date.parse(res.event.occurred_at));
+      if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at) });
     }
+    await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
+    for (const v of valid) assigner.assign(v.text, v.id, v.time);
     this.deps.metrics.inc('events_rewarmed', {}, messages.length);
   }
 
@@ -158,6 +166,7 @@ export class Ingestor {
     const dead: object[] = [];
     const assignments: object[] = [];
     const observed: ObservedEvent[] = [];
+    const valid: { offset: bigint; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
     for (const m of messages) {
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
@@ -168,12 +177,16 @@ export class Ingestor {
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
       events.push(row);
-      const timeMs = Date.parse(res.event.occurred_at);
-      if (assigner) {
-        const placed = assigner.assign(maskedDescription, res.event.event_id, timeMs);
-        const a = stored.get(m.offset) ?? placed;
-        assignments.push(assignmentRow(row, a.clusterId, a.similarity, version));
-        observed.push({ timeMs, clusterId: a.clusterId, caseId: res.event.case_id, customerId: res.event.customer_id ?? '' });
+      const e = res.event;
+      valid.push({ offset: m.offset, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
+    }
+    if (assigner) {
+      await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
+      for (const v of valid) {
+        const placed = assigner.assign(v.text, v.eventId, v.timeMs);
+        const a = stored.get(v.offset) ?? placed;
+        assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
+        observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
       }
     }
     const t1 = performance.now();
