@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
-import { countFeedRows, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, type OffsetRange } from '../store/writer.js';
+import { insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange } from '../store/writer.js';
 import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
 import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
@@ -119,8 +119,18 @@ export class Ingestor {
       }
       st.pending = [];
       if (inRange.length) {
-        const previous = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, intent));
-        await this.writeRange(intent, inRange, ctx, false, previous);
+        const { client } = this.deps;
+        const previous = await this.retry(ctx, 'assignments', () => storedAssignments(client, intent));
+        // The negative control turns every idempotency measure off, this check included.
+        const present =
+          this.deps.dedup === false
+            ? undefined
+            : {
+                case_events: await this.retry(ctx, 'case_events', () => storedOffsets(client, 'case_events', intent)),
+                dead_letters: await this.retry(ctx, 'dead_letters', () => storedOffsets(client, 'dead_letters', intent)),
+                assignments: new Set(previous.keys()),
+              };
+        await this.writeRange(intent, inRange, ctx, false, previous, present);
       }
       stored = intent.last;
       this.deps.metrics.inc('replayed_ranges');
@@ -157,6 +167,8 @@ export class Ingestor {
     ctx: BatchContext,
     fresh: boolean,
     stored: ReadonlyMap<bigint, { clusterId: string; similarity: number }> = new Map(),
+    /** On a replay: the offsets each table already holds; only the missing rows are written. */
+    present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
   ): Promise<void> {
     const { client, mask, now, metrics, assigner } = this.deps;
     const version = assigner?.modelVersion ?? 0;
@@ -171,12 +183,12 @@ export class Ingestor {
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
       if (!res.ok) {
-        dead.push(deadLetterRow(res, m.value, at, mask, nowMs));
+        if (!present?.dead_letters.has(m.offset)) dead.push(deadLetterRow(res, m.value, at, mask, nowMs));
         metrics.inc('events_dead_lettered', { reason: res.code });
         continue;
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
-      events.push(row);
+      if (!present?.case_events.has(m.offset)) events.push(row);
       const e = res.event;
       valid.push({ offset: m.offset, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
     }
@@ -185,7 +197,7 @@ export class Ingestor {
       for (const v of valid) {
         const placed = assigner.assign(v.text, v.eventId, v.timeMs);
         const a = stored.get(v.offset) ?? placed;
-        assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
+        if (!present?.assignments.has(v.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
         observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
       }
     }
@@ -193,22 +205,20 @@ export class Ingestor {
     metrics.observe('stage_seconds', (t1 - t0) / 1000, { stage: 'process' });
     await this.ensureOwned(ctx, 'ingest_ledger');
     if (fresh) await this.retry(ctx, 'ingest_ledger', () => recordIntent(client, range, version, nowMs));
+    // A repair (rows a replay found missing) gets a token of its own: the range's may be spent on rows that
+    // never landed. It is fixed for this attempt, so its own retries still deduplicate.
+    const repair = present ? `/repair/${nowMs}` : '';
     const write = async (table: string, rows: object[]) => {
       if (rows.length === 0) return;
       await this.ensureOwned(ctx, table);
       await this.retry(ctx, table, async () => {
         this.deps.beforeInsert?.(table);
-        await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : rangeToken(range, table, version));
+        await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : `${rangeToken(range, table, version)}${repair}`);
       });
     };
     // The ledger row is written first; the data tables are independent of each other (each carries its own
-    // token), so they are inserted concurrently: the store works on them in parallel. Counts are fed only
-    // after their assignments were acknowledged (see insertAssignmentsAndCounts).
-    await Promise.all([
-      write('case_events', events),
-      write('dead_letters', dead),
-      write('assignments', assignments).then(() => write('count_feed', countFeedRows(assignments))),
-    ]);
+    // token), so they are inserted concurrently. Counts are a projection inside the assignments' parts.
+    await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);
     assigner?.noteBatch(range.topic, range.partition, range.last);
     if (this.deps.observer) for (const e of observed) this.deps.observer.observe(e);
     if (dead.length && this.deps.deadLetters) {
