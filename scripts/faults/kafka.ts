@@ -54,6 +54,16 @@ export async function createTopic(admin: Admin, topic: string, partitions: numbe
     topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] }],
     waitForLeaders: true,
   });
+  // On a loaded machine the first produce can still meet "This server does not host this topic-partition"
+  // (seen once): wait until the metadata lists a leader for every partition.
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
+    const parts = meta?.topics[0]?.partitions ?? [];
+    if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return;
+    if (Date.now() > until) throw new Error(`topic ${topic}: no leader for every partition after 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export interface Produced extends WorkItem {

@@ -32,7 +32,7 @@ export async function killNine(sh: Shared, mode: Mode, lane: number, runs: numbe
 /** (b) the three crash windows of the pipeline (RECUR_TESTING_CRASH_AT) on several batch numbers; (h) with dedup off. */
 export async function crashWindows(sh: Shared, mode: Mode, negative = false): Promise<Result> {
   const batches = negative ? [2, 3] : mode === 'quick' ? [1, 2, 4] : [1, 2, 3, 5, 8, 13];
-  const windows = negative ? ['during_insert', 'after_insert'] : ['before_insert', 'during_insert', 'before_counts', 'after_insert'];
+  const windows = negative ? ['during_insert', 'after_insert'] : ['before_insert', 'during_insert', 'after_insert'];
   const name = negative ? 'negative-control' : 'crash-windows';
   const s = new Scenario(
     sh,
@@ -147,7 +147,7 @@ export async function sigterm(sh: Shared, mode: Mode): Promise<Result> {
  * it resumes.
  */
 export async function freeze(sh: Shared, mode: Mode): Promise<Result> {
-  const points = ['handler_start', 'insert:ingest_ledger', 'insert:case_events', 'insert:assignments', 'insert:count_feed', 'before_commit'];
+  const points = ['handler_start', 'insert:ingest_ledger', 'insert:case_events', 'insert:assignments', 'before_commit'];
   const plan = mode === 'quick' ? points : [...points, ...points];
   const s = new Scenario(sh, 'freeze', `consumer frozen ${(SESSION_MS + 4_000) / 1000} s (> session) at ${points.join(', ')}`, { good: plan.length * 16 * 25, poisonSets: 1, preload: 200, perSecond: 25 });
   await s.setup();

@@ -23,6 +23,11 @@ export const configSchema = z.object({
       alertsTopic: z.string().min(1).default('recur.alerts'),
       fromBeginning: z.boolean().default(true),
       sessionTimeoutMs: positiveInt.default(30_000),
+      /**
+       * Partitions a consumer handles at once. Each partition's batches stay in order; while one
+       * partition's rows are being written, another's are decoded and clustered.
+       */
+      partitionsConcurrently: positiveInt.max(64).default(1),
       ssl: z
         .object({
           enabled: z.boolean().default(false),
@@ -116,7 +121,7 @@ export const configSchema = z.object({
   /** Fault injection for the fault suite (scripts/fault-suite.ts); never set in production. */
   testing: z
     .object({
-      crashAt: z.enum(['none', 'before_insert', 'during_insert', 'before_counts', 'after_insert']).default('none'),
+      crashAt: z.enum(['none', 'before_insert', 'during_insert', 'after_insert']).default('none'),
       /** Which batch (1-based, counted from process start) triggers crashAt. */
       crashOnBatch: positiveInt.default(1),
       /** Every store write fails (retriably) for this long after start: exercises back-pressure. */

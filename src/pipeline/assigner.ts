@@ -1,12 +1,78 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { OnlineClusterer, type LineageEvent } from '../cluster/online.js';
+import { OnlineClusterer, type Assignment, type ClusterEvent, type LineageEvent } from '../cluster/online.js';
+import type { ClusterSummary } from '../cluster/labels.js';
+import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
+import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
 import { chTime, insertIdempotent, loadLatestSnapshot, saveSnapshot } from '../store/index.js';
 import type { Assigner } from './ingest.js';
 
-const MODEL_VERSION = 1;
+/** Model versions: what assigned an event (stored with it, part of every dedup token). */
+const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
+
+/** What the assigner needs of a live clusterer, lexical or by meaning. */
+export interface LiveModel {
+  readonly events: number;
+  readonly liveClusters: number;
+  assign(ev: ClusterEvent): Assignment;
+  clusters(opts: { terms?: number; examples?: number }): ClusterSummary[];
+  describe(ids: readonly string[], opts: { terms?: number; examples?: number }): ClusterSummary[];
+  snapshot(): string;
+  prepare?(texts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
+}
+
+export function lexicalModel(c: OnlineClusterer): LiveModel {
+  return {
+    get events() {
+      return c.state.events;
+    },
+    get liveClusters() {
+      return c.liveClusters;
+    },
+    assign: (ev) => c.assign(ev),
+    clusters: (o) => c.clusters(o),
+    describe: (ids, o) => c.describe(ids, o),
+    snapshot: () => c.snapshot(),
+  };
+}
+
+/**
+ * Assignment by meaning: each batch's texts are embedded first (cached by normalised text, in chunks
+ * with a heartbeat between them), the first texts ever seen warm the clusterer up, then each text is
+ * placed from its vector. The tokens only label the clusters.
+ */
+export function semanticModel(c: SemanticOnlineClusterer, embedder: CachingEmbedder, chunk = 256): LiveModel {
+  let vectors = new Map<string, Float32Array>();
+  return {
+    get events() {
+      return c.events;
+    },
+    get liveClusters() {
+      return c.liveClusters;
+    },
+    async prepare(texts, heartbeat) {
+      vectors = new Map();
+      const todo = [...new Set(texts)];
+      for (let i = 0; i < todo.length; i += chunk) {
+        const part = todo.slice(i, i + chunk);
+        const out = await embedder.embed(part);
+        part.forEach((t, j) => vectors.set(t, out[j]!));
+        if (i + chunk < todo.length) await heartbeat().catch(() => {});
+      }
+      if (!c.warmedUp && texts.length > 0) c.warmUp(texts.slice(0, c.warmupSize).map((t) => vectors.get(t)!));
+    },
+    assign(ev) {
+      const v = ev.text === undefined ? undefined : vectors.get(ev.text);
+      if (v === undefined) throw new Error('semantic model: assign() without prepare() for this text');
+      return c.assign(ev, v);
+    },
+    clusters: (o) => c.clusters(o),
+    describe: (ids, o) => c.describe(ids, o),
+    snapshot: () => c.snapshot(),
+  };
+}
 
 /**
  * The clustering stage of the pipeline: tokenises masked text, places it with the online clusterer,
@@ -14,7 +80,6 @@ const MODEL_VERSION = 1;
  * checkpoint rebuilds the same state and the same cluster ids.
  */
 export class ClusterAssigner implements Assigner {
-  readonly modelVersion = MODEL_VERSION;
   // Same text pipeline as `recur eval clustering --mode online`, so the evaluation measures the product.
   private readonly tokenizer = new Tokenizer({ bigrams: true });
   private readonly offsets: Map<string, bigint>;
@@ -22,16 +87,23 @@ export class ClusterAssigner implements Assigner {
   private lineage: LineageEvent[] = [];
   private batchesSinceSnapshot = 0;
   private savedEvents: number;
+  private inFlight = 0;
+  private snapshotting = false;
 
   constructor(
-    private clusterer: OnlineClusterer,
+    private clusterer: LiveModel,
     offsets: Record<string, string>,
     savedEvents: number,
     private readonly deps: { client: ClickHouseClient; log: Logger; pipeline: string; snapshotEvery: number; now: () => number },
+    readonly modelVersion: number = MODEL_VERSIONS.none,
   ) {
     this.offsets = new Map(Object.entries(offsets).map(([k, v]) => [k, BigInt(v)]));
     this.restoredOffsets = new Map(this.offsets);
     this.savedEvents = savedEvents;
+  }
+
+  async prepare(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void> {
+    await this.clusterer.prepare?.(maskedTexts, heartbeat);
   }
 
   assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number } {
@@ -48,6 +120,14 @@ export class ClusterAssigner implements Assigner {
     const k = `${topic}\u0000${partition}`;
     if ((this.offsets.get(k) ?? -1n) < lastOffset) this.offsets.set(k, lastOffset);
     this.batchesSinceSnapshot++;
+  }
+
+  beginBatch(): void {
+    this.inFlight++;
+  }
+
+  endBatch(): void {
+    this.inFlight--;
   }
 
   /** Live labels, terms and examples (the clusters table lags until the next snapshot). */
@@ -69,14 +149,28 @@ export class ClusterAssigner implements Assigner {
     return this.clusterer.liveClusters;
   }
 
-  /** Every `snapshotEvery` batches (or when forced): cluster descriptions, lineage, then the model. */
+  /**
+   * Every `snapshotEvery` batches (or when forced): cluster descriptions, lineage, then the model. Only
+   * between batches: with another partition's batch in flight the model holds events not yet stored, and
+   * the snapshot's offsets would not cover them (it waits for a quiet moment; forced ones come at the end).
+   */
   async maybeSnapshot(force: boolean): Promise<void> {
+    if (this.snapshotting || this.inFlight > 0) return;
     if (!force && this.batchesSinceSnapshot < this.deps.snapshotEvery) return;
-    const events = this.clusterer.state.events;
+    const events = this.clusterer.events;
     if (events === this.savedEvents) return;
+    this.snapshotting = true;
+    try {
+      await this.snapshot(events);
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  private async snapshot(events: number): Promise<void> {
     const { client, pipeline, now } = this.deps;
     const nowMs = now();
-    const token = `${pipeline}/${MODEL_VERSION}/${events}`;
+    const token = `${pipeline}/${this.modelVersion}/${events}`;
     const clusters = this.clusterer.clusters({ terms: 8, examples: 3 }).map((c) => ({
       cluster_id: c.id,
       label: this.readable(c.topTerms).slice(0, 3).join(' / '),
@@ -85,13 +179,14 @@ export class ClusterAssigner implements Assigner {
       size: c.size,
       first_seen: chTime(c.firstSeen),
       last_seen: chTime(c.lastSeen),
-      model_version: MODEL_VERSION,
+      model_version: this.modelVersion,
       state: 'live',
       merged_into: '',
       updated_at: chTime(nowMs),
     }));
-    const lineage = this.lineage.map((l) => ({
-      model_version: MODEL_VERSION,
+    const taken = this.lineage;
+    const lineage = taken.map((l) => ({
+      model_version: this.modelVersion,
       kind: l.kind,
       from_ids: l.from,
       to_ids: l.to,
@@ -102,27 +197,47 @@ export class ClusterAssigner implements Assigner {
     const gone = lineage.flatMap((l) =>
       l.kind === 'merge' ? l.from_ids.filter((id) => !l.to_ids.includes(id)).map((id) => ({ id, state: 'merged', into: l.to_ids[0] ?? '' })) : l.from_ids.map((id) => ({ id, state: 'retired', into: '' })),
     );
-    const goneRows = gone.map((g) => ({ ...clusters[0], cluster_id: g.id, state: g.state, merged_into: g.into, label: '', top_terms: [], examples: [], size: 0, first_seen: chTime(nowMs), last_seen: chTime(nowMs), model_version: MODEL_VERSION, updated_at: chTime(nowMs) }));
-    await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
-    await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
+    const goneRows = gone.map((g) => ({ ...clusters[0], cluster_id: g.id, state: g.state, merged_into: g.into, label: '', top_terms: [], examples: [], size: 0, first_seen: chTime(nowMs), last_seen: chTime(nowMs), model_version: this.modelVersion, updated_at: chTime(nowMs) }));
     const offsets: Record<string, string> = {};
     for (const [k, v] of this.offsets) offsets[k] = v.toString();
-    await saveSnapshot(client, { pipeline, modelVersion: MODEL_VERSION, offsets, events, state: this.clusterer.snapshot() }, nowMs);
-    this.lineage = [];
+    const state = this.clusterer.snapshot(); // taken now: the inserts below yield to other batches
+    await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
+    await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
+    await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, events, state }, nowMs);
+    this.lineage = this.lineage.slice(taken.length);
     this.batchesSinceSnapshot = 0;
     this.savedEvents = events;
     this.deps.log.debug({ events, clusters: clusters.length }, 'model snapshot saved');
   }
 }
 
+/**
+ * The configured live clusterer, restored from the pipeline's latest snapshot of the same model version.
+ * With `cluster.embedder` set, events are placed by meaning; when that model is not installed here the
+ * pipeline says why and clusters lexically (a different model version, so ids and snapshots never mix).
+ */
 export async function createAssigner(config: Config, client: ClickHouseClient, log: Logger, now: () => number = Date.now): Promise<ClusterAssigner> {
   const pipeline = config.cluster.pipeline;
-  const snap = await loadLatestSnapshot(client, pipeline);
   const deps = { client, log, pipeline, snapshotEvery: config.ingest.snapshotEveryBatches, now };
-  if (snap && snap.modelVersion === MODEL_VERSION) {
-    log.info({ events: snap.events, pipeline }, 'model restored from snapshot');
-    return new ClusterAssigner(OnlineClusterer.restore(snap.state), snap.offsets, snap.events, deps);
+  const kind = config.cluster.embedder;
+  let embedder: CachingEmbedder | null = null;
+  if (kind !== 'none') {
+    const made = await createEmbedder({ kind, modelDir: modelDirFor(kind, config.cluster.modelDir) });
+    if (made.embedder) embedder = made.embedder;
+    else log.warn({ embedder: kind, reason: made.reason }, 'embedder unavailable: clustering lexically');
   }
-  const clusterer = new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
-  return new ClusterAssigner(clusterer, {}, 0, deps);
+  const version = embedder ? MODEL_VERSIONS[kind] : MODEL_VERSIONS.none;
+  const snap = await loadLatestSnapshot(client, pipeline);
+  const restored = snap && snap.modelVersion === version ? snap : null;
+  if (restored) log.info({ events: restored.events, pipeline, model_version: version }, 'model restored from snapshot');
+  if (embedder) {
+    const c = restored
+      ? SemanticOnlineClusterer.restore(restored.state)
+      : new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary });
+    return new ClusterAssigner(semanticModel(c, embedder), restored?.offsets ?? {}, restored?.events ?? 0, deps, version);
+  }
+  const c = restored
+    ? OnlineClusterer.restore(restored.state)
+    : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
+  return new ClusterAssigner(lexicalModel(c), restored?.offsets ?? {}, restored?.events ?? 0, deps, version);
 }

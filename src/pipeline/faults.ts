@@ -21,9 +21,6 @@ export function createFaultHooks(t: Config['testing'], now: () => number = Date.
       if (now() < failUntil) throw new PipelineError('store_unavailable', 'store', `injected write failure (${table})`, { retriable: true });
       if (table === 'ingest_ledger') return;
       tablesThisBatch++;
-      // Assignments acknowledged, their counts not yet fed (a batch of dead letters only has no counts,
-      // so the first batch from crashOnBatch on that has some).
-      if (t.crashAt === 'before_counts' && table === 'count_feed' && batch >= t.crashOnBatch) die();
       if (batch !== t.crashOnBatch) return;
       if (t.crashAt === 'before_insert' && tablesThisBatch === 1) die();
       if (t.crashAt === 'during_insert' && tablesThisBatch === 2) die();

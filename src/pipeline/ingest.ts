@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
-import { countFeedRows, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, type OffsetRange } from '../store/writer.js';
+import { insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange } from '../store/writer.js';
 import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
 import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
@@ -11,10 +11,21 @@ import { retryUntil } from './retry.js';
 /** The clustering stage as the pipeline sees it (adapter over src/cluster). */
 export interface Assigner {
   readonly modelVersion: number;
+  /**
+   * Called with a batch's masked texts, in order, before they are assign()ed (an embedding model works
+   * on batches and asynchronously; `heartbeat` keeps the group membership during long batches).
+   */
+  prepare?(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
   assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number };
   /** Offsets already inside the restored snapshot, per partition (-1n: none). */
   coveredThrough(topic: string, partition: number): bigint;
   noteBatch(topic: string, partition: number, lastOffset: bigint): void;
+  /**
+   * Brackets every batch (partitions are handled concurrently): a snapshot taken while another batch has
+   * placed events it has not stored yet would hold events its offsets do not cover.
+   */
+  beginBatch(): void;
+  endBatch(): void;
 }
 
 export interface ObservedEvent {
@@ -76,11 +87,14 @@ export class Ingestor {
       st = { generation: batch.generation, intent, pending: [] };
       this.partitions.set(key, st);
     }
+    this.deps.assigner?.beginBatch();
     try {
       return await this.handleWith(st, batch, ctx);
     } catch (err) {
       this.partitions.delete(key); // unknown how far this batch got: the ledger is the truth
       throw err;
+    } finally {
+      this.deps.assigner?.endBatch();
     }
   }
 
@@ -94,7 +108,7 @@ export class Ingestor {
     if (intent && messages.length > 0 && messages[0]!.offset <= intent.last) {
       // Replay. Below the last intent everything was stored before that intent was written: the model
       // relearns those events (same order, same assignments) but nothing is written again.
-      this.warm(messages.filter((m) => m.offset < intent.first));
+      await this.warm(messages.filter((m) => m.offset < intent.first), ctx);
       const inRange = [...st.pending, ...messages.filter((m) => m.offset >= intent.first && m.offset <= intent.last)];
       messages = messages.filter((m) => m.offset > intent.last);
       const reached = inRange.length > 0 && inRange[inRange.length - 1]!.offset >= intent.last;
@@ -105,8 +119,18 @@ export class Ingestor {
       }
       st.pending = [];
       if (inRange.length) {
-        const previous = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, intent));
-        await this.writeRange(intent, inRange, ctx, false, previous);
+        const { client } = this.deps;
+        const previous = await this.retry(ctx, 'assignments', () => storedAssignments(client, intent));
+        // The negative control turns every idempotency measure off, this check included.
+        const present =
+          this.deps.dedup === false
+            ? undefined
+            : {
+                case_events: await this.retry(ctx, 'case_events', () => storedOffsets(client, 'case_events', intent)),
+                dead_letters: await this.retry(ctx, 'dead_letters', () => storedOffsets(client, 'dead_letters', intent)),
+                assignments: new Set(previous.keys()),
+              };
+        await this.writeRange(intent, inRange, ctx, false, previous, present);
       }
       stored = intent.last;
       this.deps.metrics.inc('replayed_ranges');
@@ -124,13 +148,16 @@ export class Ingestor {
   }
 
   /** Feed already-stored events to the model only, to rebuild its state after a restart. */
-  private warm(messages: SourceMessage[]): void {
+  private async warm(messages: SourceMessage[], ctx: BatchContext): Promise<void> {
     const { assigner, mask, maxMessageBytes } = this.deps;
-    if (!assigner) return;
+    if (!assigner || messages.length === 0) return;
+    const valid = [];
     for (const m of messages) {
       const res = decodeEvent(m.value, maxMessageBytes);
-      if (res.ok) assigner.assign(mask(res.event.description).text, res.event.event_id, Date.parse(res.event.occurred_at));
+      if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at) });
     }
+    await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
+    for (const v of valid) assigner.assign(v.text, v.id, v.time);
     this.deps.metrics.inc('events_rewarmed', {}, messages.length);
   }
 
@@ -140,6 +167,8 @@ export class Ingestor {
     ctx: BatchContext,
     fresh: boolean,
     stored: ReadonlyMap<bigint, { clusterId: string; similarity: number }> = new Map(),
+    /** On a replay: the offsets each table already holds; only the missing rows are written. */
+    present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
   ): Promise<void> {
     const { client, mask, now, metrics, assigner } = this.deps;
     const version = assigner?.modelVersion ?? 0;
@@ -149,44 +178,47 @@ export class Ingestor {
     const dead: object[] = [];
     const assignments: object[] = [];
     const observed: ObservedEvent[] = [];
+    const valid: { offset: bigint; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
     for (const m of messages) {
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
       if (!res.ok) {
-        dead.push(deadLetterRow(res, m.value, at, mask, nowMs));
+        if (!present?.dead_letters.has(m.offset)) dead.push(deadLetterRow(res, m.value, at, mask, nowMs));
         metrics.inc('events_dead_lettered', { reason: res.code });
         continue;
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
-      events.push(row);
-      const timeMs = Date.parse(res.event.occurred_at);
-      if (assigner) {
-        const placed = assigner.assign(maskedDescription, res.event.event_id, timeMs);
-        const a = stored.get(m.offset) ?? placed;
-        assignments.push(assignmentRow(row, a.clusterId, a.similarity, version));
-        observed.push({ timeMs, clusterId: a.clusterId, caseId: res.event.case_id, customerId: res.event.customer_id ?? '' });
+      if (!present?.case_events.has(m.offset)) events.push(row);
+      const e = res.event;
+      valid.push({ offset: m.offset, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
+    }
+    if (assigner) {
+      await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
+      for (const v of valid) {
+        const placed = assigner.assign(v.text, v.eventId, v.timeMs);
+        const a = stored.get(v.offset) ?? placed;
+        if (!present?.assignments.has(v.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
+        observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
       }
     }
     const t1 = performance.now();
     metrics.observe('stage_seconds', (t1 - t0) / 1000, { stage: 'process' });
     await this.ensureOwned(ctx, 'ingest_ledger');
     if (fresh) await this.retry(ctx, 'ingest_ledger', () => recordIntent(client, range, version, nowMs));
+    // A repair (rows a replay found missing) gets a token of its own: the range's may be spent on rows that
+    // never landed. It is fixed for this attempt, so its own retries still deduplicate.
+    const repair = present ? `/repair/${nowMs}` : '';
     const write = async (table: string, rows: object[]) => {
       if (rows.length === 0) return;
       await this.ensureOwned(ctx, table);
       await this.retry(ctx, table, async () => {
         this.deps.beforeInsert?.(table);
-        await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : rangeToken(range, table, version));
+        await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : `${rangeToken(range, table, version)}${repair}`);
       });
     };
     // The ledger row is written first; the data tables are independent of each other (each carries its own
-    // token), so they are inserted concurrently: the store works on them in parallel. Counts are fed only
-    // after their assignments were acknowledged (see insertAssignmentsAndCounts).
-    await Promise.all([
-      write('case_events', events),
-      write('dead_letters', dead),
-      write('assignments', assignments).then(() => write('count_feed', countFeedRows(assignments))),
-    ]);
+    // token), so they are inserted concurrently. Counts are a projection inside the assignments' parts.
+    await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);
     assigner?.noteBatch(range.topic, range.partition, range.last);
     if (this.deps.observer) for (const e of observed) this.deps.observer.observe(e);
     if (dead.length && this.deps.deadLetters) {

@@ -118,13 +118,20 @@ export class TrendStage {
 
   /** After each stored batch: evaluate the buckets the stream's event time has left behind. */
   async onBatchStored(): Promise<void> {
-    await this.closeUpTo(this.watermark - this.latenessMs, true);
+    await this.serially(() => this.closeUpTo(this.watermark - this.latenessMs, true));
   }
 
   /** End of a finite input (file, stdin): everything seen is final, close the last bucket too. */
   async flush(): Promise<void> {
-    if (this.nextOpen === null) return;
-    await this.closeUpTo(this.endOf(this.startOf(this.watermark)), true);
+    await this.serially(async () => (this.nextOpen === null ? 0 : this.closeUpTo(this.endOf(this.startOf(this.watermark)), true)));
+  }
+
+  /** Partitions finish batches concurrently; buckets close one at a time, in order, each once. */
+  private closing: Promise<unknown> = Promise.resolve();
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.closing.then(fn);
+    this.closing = run.catch(() => {});
+    return run;
   }
 
   /** Evaluates every bucket whose end is at or before `limit`. */

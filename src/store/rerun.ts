@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { chTime, insertAssignmentsAndCounts, insertIdempotent } from './writer.js';
+import { chTime, insertIdempotent } from './writer.js';
 import { select } from './select.js';
 
 export interface RangeEvent {
@@ -54,10 +54,9 @@ export async function maxModelVersion(client: ClickHouseClient): Promise<number>
 }
 
 /**
- * Rewrites a range under a new model version so counts stay exact: the range's rolling counts and
- * assignments are deleted (synchronous mutations), then the new assignments are inserted and their
- * counts fed once. Ranges are whole hours, so no bucket is shared with events
- * outside. Interrupted, it is run again: everything is recomputed from case_events.
+ * Rewrites a range under a new model version: the range's assignments are deleted (a synchronous
+ * mutation, which rebuilds their counts projection), then the new assignments are inserted; counts are
+ * computed from them. Interrupted, it is run again: everything is recomputed from case_events.
  */
 export async function rewriteRange(
   client: ClickHouseClient,
@@ -69,19 +68,12 @@ export async function rewriteRange(
   const params = { from: fromMs, to: toMs };
   const sync = { mutations_sync: '2' as const };
   await client.command({
-    query: `ALTER TABLE cluster_counts DELETE WHERE bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))`,
-    query_params: params,
-    clickhouse_settings: sync,
-  });
-  await client.command({
     query: `ALTER TABLE assignments DELETE WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})`,
     query_params: params,
     clickhouse_settings: sync,
   });
   const CHUNK = 50_000;
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await insertAssignmentsAndCounts(client, rows.slice(i, i + CHUNK), { assignments: `${token}/assignments/${i}`, counts: `${token}/count_feed/${i}` });
-  }
+  for (let i = 0; i < rows.length; i += CHUNK) await insertIdempotent(client, 'assignments', rows.slice(i, i + CHUNK), `${token}/assignments/${i}`);
 }
 
 export async function recordRerun(

@@ -103,8 +103,7 @@ export async function recordIntent(client: ClickHouseClient, r: OffsetRange, mod
 /**
  * The assignments already stored for an offset range. A replay reuses them so its rows are identical to
  * what landed before the crash: the model may place an event differently the second time (other
- * partitions' events interleave differently), and counts that never landed must be fed with the same
- * cluster as the assignments that did.
+ * partitions' events interleave differently).
  */
 export async function storedAssignments(client: ClickHouseClient, r: OffsetRange): Promise<Map<bigint, { clusterId: string; similarity: number }>> {
   const rs = await client.query({
@@ -118,28 +117,19 @@ export async function storedAssignments(client: ClickHouseClient, r: OffsetRange
   return new Map(rows.map((x) => [BigInt(x.o), { clusterId: x.cluster_id, similarity: Number(x.similarity) }]));
 }
 
-/** The columns of an assignment that rolling counts aggregate (schemas/clickhouse/006_count_feed.sql). */
-const COUNT_FEED_COLUMNS = ['cluster_id', 'case_id', 'customer_id', 'channel', 'occurred_at', 'cost', 'handle_seconds', 'csat', 'nps', 'effort'] as const;
-
-export function countFeedRows(assignments: readonly object[]): object[] {
-  return assignments.map((a) => {
-    const r = a as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const c of COUNT_FEED_COLUMNS) out[c] = r[c];
-    return out;
-  });
-}
 
 /**
- * Assignments, then the rolling counts of exactly those rows. Counts are fed only after ClickHouse
- * acknowledged the assignments, so counts that landed always belong to assignments that landed, and a
- * replay (which reuses stored assignments) feeds identical rows under the same token.
+ * Offsets of a range already stored in a table. A replay inserts only what is missing: ClickHouse records
+ * an insert's deduplication token before it commits the part (non-replicated MergeTree), so a kill -9
+ * between the two leaves a token whose rows never landed, and re-sending them under it would drop them.
  */
-export async function insertAssignmentsAndCounts(
-  client: ClickHouseClient,
-  rows: readonly object[],
-  token: { assignments: string | null; counts: string | null },
-): Promise<void> {
-  await insertIdempotent(client, 'assignments', rows, token.assignments);
-  await insertIdempotent(client, 'count_feed', countFeedRows(rows), token.counts);
+export async function storedOffsets(client: ClickHouseClient, table: 'case_events' | 'dead_letters' | 'assignments', r: OffsetRange): Promise<Set<bigint>> {
+  const rs = await client.query({
+    query: `SELECT DISTINCT toString(source_offset) AS o FROM {table:Identifier}
+            WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}
+              AND source_offset >= {first:Int64} AND source_offset <= {last:Int64}`,
+    query_params: { table, topic: r.topic, partition: r.partition, first: r.first.toString(), last: r.last.toString() },
+    format: 'JSONEachRow',
+  });
+  return new Set((await rs.json<{ o: string }>()).map((x) => BigInt(x.o)));
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { configFrom, parse, print, str, UsageError } from '../args.js';
-import { createEmbedder, MODELS } from '../../text/embed/index.js';
+import { createEmbedder, modelDirFor } from '../../text/embed/index.js';
 import type { CommandContext } from '../main.js';
 import { evalClustering } from '../../eval/index.js';
 
@@ -51,7 +51,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   const kind = str(values, 'embedder') ?? config.cluster.embedder;
   if (kind !== 'none' && kind !== 'bge-small' && kind !== 'minilm') throw new UsageError(`--embedder takes none, bge-small or minilm, got "${kind}"`);
-  const made = kind === 'none' ? null : await createEmbedder({ kind, ...(config.cluster.modelDir ? { modelDir: `${config.cluster.modelDir}/${MODELS[kind].dirName}` } : {}) });
+  const made = kind === 'none' ? null : await createEmbedder({ kind, modelDir: modelDirFor(kind, config.cluster.modelDir) });
   if (made && !made.embedder) {
     process.stderr.write(`recur: embedder ${kind} unavailable: ${made.reason}\n`);
     return 1;

@@ -47,6 +47,11 @@ export function defaultModelDir(kind: ModelKind = 'bge-small', env: NodeJS.Proce
   return join(root, MODELS[kind].dirName);
 }
 
+/** The model's folder under a configured root (`cluster.modelDir`), else the default one. */
+export function modelDirFor(kind: ModelKind, root?: string): string {
+  return root ? join(root, MODELS[kind].dirName) : defaultModelDir(kind);
+}
+
 /** Model files missing from dir, [] when all are there. */
 export async function missingModelFiles(dir: string): Promise<string[]> {
   const missing: string[] = [];

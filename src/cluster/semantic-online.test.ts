@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { gaussian, mulberry32 } from './prng.js';
+import { SemanticOnlineClusterer } from './semantic-online.js';
+
+// Embeddings shaped like a sentence encoder's (a strong shared direction, a direction per topic, noise),
+// each with the words a description of that topic would use.
+const WORDS = Array.from({ length: 20 }, (_, g) => ['a', 'b', 'c', 'd'].map((w) => `topic${g}${w}`));
+
+function stream(n: number, seed: number, d = 32) {
+  const rand = mulberry32(seed);
+  const unit = (v: Float32Array) => {
+    const s = Math.hypot(...v);
+    return v.map((x) => x / s);
+  };
+  const randVec = () => Float32Array.from({ length: d }, () => gaussian(rand));
+  const common = unit(randVec());
+  const dirs = WORDS.map(() => unit(randVec()));
+  return Array.from({ length: n }, (_, i) => {
+    const g = Math.floor(rand() * WORDS.length);
+    const noise = unit(randVec());
+    const words = WORDS[g]!;
+    return {
+      topic: g,
+      vector: unit(common.map((c, j) => 2 * c + 1.2 * dirs[g]![j]! + 0.8 * noise[j]!)),
+      ev: { eventId: `e${i}`, time: 1_000 + i, tokens: [words[i % 4]!, words[(i + 1) % 4]!, 'help'], text: `${words[0]} ${i % 7}` },
+    };
+  });
+}
+
+function run(c: SemanticOnlineClusterer, items: ReturnType<typeof stream>) {
+  return items.map((x) => c.assign(x.ev, x.vector));
+}
+
+describe('SemanticOnlineClusterer', () => {
+  it('groups by the vectors and labels clusters with the words that set them apart', () => {
+    const items = stream(1200, 3);
+    const c = new SemanticOnlineClusterer(32, { warmup: 64, mergeEvery: 100 });
+    c.warmUp(items.slice(0, 64).map((x) => x.vector));
+    const out = run(c, items);
+    // Each cluster is dominated by one topic.
+    const byCluster = new Map<string, number[]>();
+    out.forEach((a, i) => byCluster.set(a.clusterId, [...(byCluster.get(a.clusterId) ?? []), items[i]!.topic]));
+    let pure = 0;
+    for (const topics of byCluster.values()) {
+      const counts = WORDS.map((_, g) => topics.filter((t) => t === g).length);
+      pure += Math.max(...counts);
+    }
+    expect(pure / items.length).toBeGreaterThan(0.95);
+    expect(c.liveClusters).toBeLessThanOrEqual(24);
+    // Labels: the topic's words, never the word every cluster uses.
+    const sums = c.clusters({ terms: 3 }).filter((s) => s.size >= 30);
+    expect(sums.length).toBeGreaterThanOrEqual(10);
+    for (const s of sums) {
+      expect(s.topTerms).not.toContain('help');
+      const topic = WORDS.findIndex((w) => w.includes(s.topTerms[0]!));
+      expect(topic).toBeGreaterThanOrEqual(0);
+      expect(s.examples.length).toBeGreaterThan(0);
+    }
+    expect(c.events).toBe(1200);
+  });
+
+  it('records merges as lineage and keeps answering for merged ids', () => {
+    const items = stream(800, 5);
+    // A high join threshold early seeds too many clusters; the periodic merge pass folds them.
+    const c = new SemanticOnlineClusterer(32, { warmup: 32, mergeEvery: 50, z: 3, mergeZ: 2 });
+    c.warmUp(items.slice(0, 32).map((x) => x.vector));
+    const merges = run(c, items).flatMap((a) => a.lineage);
+    expect(merges.length).toBeGreaterThan(0);
+    for (const m of merges) {
+      expect(m.kind).toBe('merge');
+      expect(m.from).toContain(m.to[0]);
+    }
+    const live = new Set(c.clusters().map((s) => s.id));
+    for (const m of merges) for (const id of m.from) if (id !== m.to[0]) expect(live.has(id)).toBe(false);
+    expect(c.clusters().reduce((n, s) => n + s.size, 0)).toBe(800);
+  });
+
+  it('continues byte-identically after a snapshot and restore', () => {
+    const items = stream(700, 9);
+    const a = new SemanticOnlineClusterer(32, { warmup: 64, mergeEvery: 100 });
+    a.warmUp(items.slice(0, 64).map((x) => x.vector));
+    run(a, items.slice(0, 300));
+    const saved = a.snapshot();
+    const b = SemanticOnlineClusterer.restore(saved);
+    const restA = run(a, items.slice(300));
+    const restB = run(b, items.slice(300));
+    expect(JSON.stringify(restB)).toBe(JSON.stringify(restA));
+    expect(b.snapshot()).toBe(a.snapshot());
+  });
+
+  it('stays under its cluster cap', () => {
+    const items = stream(400, 11);
+    const c = new SemanticOnlineClusterer(32, { warmup: 16, z: 6, maxClusters: 10, mergeEvery: 10_000 });
+    c.warmUp(items.slice(0, 16).map((x) => x.vector));
+    run(c, items);
+    expect(c.liveClusters).toBeLessThanOrEqual(10);
+  });
+});

@@ -1,0 +1,196 @@
+import { DenseOnlineClusterer, type DenseOnlineOptions, type DenseOnlineState } from '../text/embed/dense-online.js';
+import type { Assignment, ClusterEvent, LineageEvent } from './online.js';
+import type { ClusterSummary } from './labels.js';
+
+// The live clusterer by meaning: the dense single-pass clusterer (src/text/embed/dense-online.ts) decides
+// where a description goes from its sentence embedding; the description's tokens only describe the
+// clusters (class-based TF-IDF labels, the same idea as the lexical clusterer's). Merges are recorded as
+// lineage; the cluster cap bounds memory (beyond it a text joins its nearest cluster); term statistics are
+// capped per cluster and overall. Snapshot and restore continue byte-identically.
+
+export interface SemanticOnlineOptions extends DenseOnlineOptions {
+  idPrefix?: string;
+  examples?: number;
+  /** Terms counted per cluster (pruned back to this when three times as many). */
+  maxTermsPerCluster?: number;
+  /** Distinct terms in the overall frequency table (the rarest half dropped when exceeded). */
+  maxVocabulary?: number;
+}
+
+interface Described {
+  size: number;
+  firstSeen: number;
+  lastSeen: number;
+  examples: string[];
+  terms: Map<string, number>;
+}
+
+interface State {
+  v: 1;
+  opts: { idPrefix: string; examples: number; maxTermsPerCluster: number; maxVocabulary: number };
+  events: number;
+  dense: DenseOnlineState;
+  clusters: [number, { size: number; firstSeen: number; lastSeen: number; examples: string[]; terms: [string, number][] }][];
+  vocabulary: [string, number][];
+  tokens: number;
+}
+
+export class SemanticOnlineClusterer {
+  private dense: DenseOnlineClusterer;
+  private readonly described = new Map<number, Described>();
+  private readonly vocabulary = new Map<string, number>();
+  private tokens = 0;
+  private eventCount = 0;
+  private readonly opts: State['opts'];
+
+  constructor(
+    readonly dims: number,
+    opts: SemanticOnlineOptions = {},
+  ) {
+    const { idPrefix = 's_', examples = 3, maxTermsPerCluster = 64, maxVocabulary = 100_000, ...dense } = opts;
+    this.opts = { idPrefix, examples, maxTermsPerCluster, maxVocabulary };
+    this.dense = new DenseOnlineClusterer(dims, dense);
+  }
+
+  get events(): number {
+    return this.eventCount;
+  }
+
+  get liveClusters(): number {
+    return this.dense.liveClusters;
+  }
+
+  /** Texts that fix the common direction and chance similarity; call once with the first texts, then assign them. */
+  warmUp(vectors: readonly Float32Array[]): void {
+    if (!this.dense.warmedUp) this.dense.warmUp(vectors);
+  }
+
+  get warmedUp(): boolean {
+    return this.dense.warmedUp;
+  }
+
+  get warmupSize(): number {
+    return this.dense.opts.warmup;
+  }
+
+  assign(ev: ClusterEvent, vector: Float32Array): Assignment {
+    this.eventCount++;
+    const a = this.dense.add(vector);
+    const d = this.described.get(a.clusterId) ?? this.create(a.clusterId, ev.time);
+    d.size++;
+    if (ev.time < d.firstSeen) d.firstSeen = ev.time;
+    if (ev.time > d.lastSeen) d.lastSeen = ev.time;
+    if (ev.text !== undefined && d.examples.length < this.opts.examples && !d.examples.includes(ev.text)) d.examples.push(ev.text);
+    this.count(d, ev.tokens);
+    const lineage: LineageEvent[] = a.merged.map((m) => {
+      this.absorb(m.keep, m.drop);
+      return { kind: 'merge', from: [this.id(m.keep), this.id(m.drop)], to: [this.id(m.keep)], time: ev.time };
+    });
+    // The event's own cluster may have been merged away by this very pass: report where it lives now.
+    const live = this.dense.resolve(a.clusterId);
+    return { clusterId: this.id(live), similarity: a.similarity, change: a.change, lineage };
+  }
+
+  clusters(opts: { terms?: number; examples?: number } = {}): ClusterSummary[] {
+    return this.summaries([...this.described.keys()], opts);
+  }
+
+  describe(ids: readonly string[], opts: { terms?: number; examples?: number } = {}): ClusterSummary[] {
+    const nums = ids.filter((id) => id.startsWith(this.opts.idPrefix)).map((id) => Number(id.slice(this.opts.idPrefix.length)));
+    return this.summaries(nums.filter((n) => this.described.has(n)), opts);
+  }
+
+  snapshot(): string {
+    const state: State = {
+      v: 1,
+      opts: this.opts,
+      events: this.eventCount,
+      dense: this.dense.snapshot(),
+      clusters: [...this.described].map(([id, d]) => [id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples, terms: [...d.terms] }]),
+      vocabulary: [...this.vocabulary],
+      tokens: this.tokens,
+    };
+    return JSON.stringify(state);
+  }
+
+  static restore(json: string): SemanticOnlineClusterer {
+    const s = JSON.parse(json) as State;
+    if (s.v !== 1) throw new Error(`unknown semantic clusterer snapshot version ${String(s.v)}`);
+    const c = new SemanticOnlineClusterer(s.dense.dims, s.opts);
+    c.dense = DenseOnlineClusterer.restore(s.dense);
+    c.eventCount = s.events;
+    c.tokens = s.tokens;
+    for (const [t, n] of s.vocabulary) c.vocabulary.set(t, n);
+    for (const [id, d] of s.clusters) c.described.set(id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples, terms: new Map(d.terms) });
+    return c;
+  }
+
+  private id(n: number): string {
+    return `${this.opts.idPrefix}${n}`;
+  }
+
+  private create(id: number, time: number): Described {
+    const d: Described = { size: 0, firstSeen: time, lastSeen: time, examples: [], terms: new Map() };
+    this.described.set(id, d);
+    return d;
+  }
+
+  private count(d: Described, tokens: readonly string[]): void {
+    for (const t of tokens) {
+      d.terms.set(t, (d.terms.get(t) ?? 0) + 1);
+      this.vocabulary.set(t, (this.vocabulary.get(t) ?? 0) + 1);
+    }
+    this.tokens += tokens.length;
+    if (d.terms.size > 3 * this.opts.maxTermsPerCluster) d.terms = topCounts(d.terms, this.opts.maxTermsPerCluster);
+    if (this.vocabulary.size > this.opts.maxVocabulary) {
+      const kept = topCounts(this.vocabulary, Math.floor(this.opts.maxVocabulary / 2));
+      this.vocabulary.clear();
+      for (const [t, n] of kept) this.vocabulary.set(t, n);
+    }
+  }
+
+  private absorb(keep: number, drop: number): void {
+    const k = this.described.get(keep);
+    const g = this.described.get(drop);
+    if (!k || !g) return;
+    k.size += g.size;
+    k.firstSeen = Math.min(k.firstSeen, g.firstSeen);
+    k.lastSeen = Math.max(k.lastSeen, g.lastSeen);
+    for (const e of g.examples) if (k.examples.length < this.opts.examples && !k.examples.includes(e)) k.examples.push(e);
+    for (const [t, n] of g.terms) k.terms.set(t, (k.terms.get(t) ?? 0) + n);
+    if (k.terms.size > 3 * this.opts.maxTermsPerCluster) k.terms = topCounts(k.terms, this.opts.maxTermsPerCluster);
+    this.described.delete(drop);
+  }
+
+  /**
+   * Class-based TF-IDF (Grootendorst 2022): a term's share of the cluster's tokens times
+   * log(1 + average tokens per cluster / the term's count overall), so words every cluster uses rank low.
+   */
+  private summaries(ids: readonly number[], opts: { terms?: number; examples?: number }): ClusterSummary[] {
+    const live = Math.max(1, this.described.size);
+    const avg = this.tokens / live;
+    return ids.map((id) => {
+      const d = this.described.get(id)!;
+      let total = 0;
+      for (const n of d.terms.values()) total += n;
+      const scored = [...d.terms]
+        .map(([t, n]) => [t, (n / Math.max(1, total)) * Math.log(1 + avg / Math.max(1, this.vocabulary.get(t) ?? n))] as const)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      const topTerms = scored.slice(0, opts.terms ?? 8).map(([t]) => t);
+      return {
+        id: this.id(id),
+        size: d.size,
+        topTerms,
+        label: topTerms.slice(0, 3).join(' / '),
+        examples: d.examples.slice(0, opts.examples ?? this.opts.examples),
+        firstSeen: d.firstSeen,
+        lastSeen: d.lastSeen,
+      };
+    });
+  }
+}
+
+/** The n largest counts (ties by term, so the result is deterministic). */
+function topCounts(m: ReadonlyMap<string, number>, n: number): Map<string, number> {
+  return new Map([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n));
+}
