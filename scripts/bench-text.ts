@@ -1,5 +1,7 @@
 // Throughput of the text path on one core: normalise + mask → tokenise → vectorise → online assignment.
-//   npx tsx scripts/bench-text.ts [--n 1000000] [--json] [--input data/banking77/train.csv]
+//   npx tsx scripts/bench-text.ts [--n 1000000] [--json] [--input data/banking77/train.csv] [--no-bigrams]
+//   npx tsx scripts/bench-text.ts --embedder bge-small [--n 20000]   (the live path by meaning: embedding
+//     throughput, cache hit rate, then placement; needs `npm run model:fetch`)
 // Descriptions are Banking77 training texts, varied so the stream keeps producing new strings: words
 // swapped in from other texts, PII-like tails (e-mail, order id, card number) and rare made-up words.
 // Event times span 90 days; clusterer defaults (cap 2,000 clusters, 100k names, retire after 30 days).
@@ -11,6 +13,8 @@ import { parseCsvRecords } from '../src/eval/csv.js';
 import { maskPii } from '../src/text/mask.js';
 import { normalizeText } from '../src/text/normalize.js';
 import { Tokenizer } from '../src/text/tokenize.js';
+import { SemanticOnlineClusterer } from '../src/cluster/semantic-online.js';
+import { createEmbedder, MODELS, type ModelKind } from '../src/text/embed/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +24,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '7' },
     bigrams: { type: 'boolean', default: true },
     'no-bigrams': { type: 'boolean', default: false },
+    embedder: { type: 'string', default: 'none' },
   },
 });
 const total = Number(values.n);
@@ -48,6 +53,61 @@ function nextText(): string {
   return t;
 }
 
+/**
+ * The live path by meaning, as the pipeline runs it (src/pipeline/assigner.ts semanticModel): per batch of
+ * 1,000, mask and tokenise, embed the distinct texts through the LRU cache, place each by its vector.
+ * Wall time (the encoder runs on its own threads) and CPU time of all threads are both reported.
+ */
+async function benchSemantic(kind: ModelKind, n: number): Promise<void> {
+  if (!(kind in MODELS)) throw new RangeError(`--embedder takes ${Object.keys(MODELS).join(', ')}, got ${kind}`);
+  const made = await createEmbedder({ kind });
+  if (!made.embedder) throw new Error(`embedder ${kind} unavailable: ${made.reason}`);
+  const embedder = made.embedder;
+  const tok = new Tokenizer({ bigrams: true });
+  const sem = new SemanticOnlineClusterer(embedder.dimensions);
+  const st = { text: 0, embed: 0, assign: 0 };
+  const wall0 = performance.now();
+  const cpu0 = cpuMs();
+  for (let done = 0; done < n; done += CHUNK) {
+    const m = Math.min(CHUNK, n - done);
+    let t = performance.now();
+    const batch = Array.from({ length: m }, () => maskPii(normalizeText(nextText())).text);
+    const toks = batch.map((x) => tok.tokenize(x));
+    st.text += performance.now() - t;
+    t = performance.now();
+    const distinct = [...new Set(batch)];
+    const vectors = new Map<string, Float32Array>();
+    const out = await embedder.embed(distinct);
+    distinct.forEach((x, i) => vectors.set(x, out[i]!));
+    st.embed += performance.now() - t;
+    t = performance.now();
+    if (!sem.warmedUp) sem.warmUp(batch.slice(0, sem.warmupSize).map((x) => vectors.get(x)!));
+    batch.forEach((x, i) => sem.assign({ eventId: String(done + i), tokens: toks[i]!, time: done + i, text: x }, vectors.get(x)!));
+    st.assign += performance.now() - t;
+  }
+  const wall = performance.now() - wall0;
+  const cpu = cpuMs() - cpu0;
+  const cache = embedder.stats;
+  const result = {
+    embedder: kind,
+    events: n,
+    events_per_second: Math.round(n / (wall / 1000)),
+    events_per_cpu_second: Math.round(n / (cpu / 1000)),
+    embedded_per_second: Math.round(cache.misses / (st.embed / 1000)),
+    cache_hit_rate: Math.round((cache.hits / Math.max(1, cache.hits + cache.misses)) * 1000) / 1000,
+    share: Object.fromEntries(Object.entries(st).map(([k, v]) => [k, Math.round((v / wall) * 1000) / 1000])),
+    live_clusters: sem.liveClusters,
+    rss_mb: mb(process.memoryUsage().rss),
+  };
+  await (embedder as { close?(): Promise<void> }).close?.();
+  if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
+  else {
+    process.stdout.write(`${n} events by meaning (${kind}): ${result.events_per_second}/s wall, ${result.events_per_cpu_second}/CPU-s; `);
+    process.stdout.write(`embedding ${result.embedded_per_second} texts/s, cache hit rate ${result.cache_hit_rate}; shares ${JSON.stringify(result.share)}; `);
+    process.stdout.write(`${result.live_clusters} clusters, RSS ${result.rss_mb} MB\n`);
+  }
+}
+
 const tokenizer = new Tokenizer({ bigrams: values.bigrams });
 const clusterer = new OnlineClusterer();
 const stage = { mask: 0, tokenize: 0, vectorize: 0, assign: 0 };
@@ -70,6 +130,11 @@ let done = 0;
 let created = 0;
 let lineage = 0;
 const mb = (b: number): number => Math.round((b / 1048576) * 10) / 10;
+if (values.embedder !== 'none') {
+  await benchSemantic(values.embedder as ModelKind, values.n === '1000000' ? 20_000 : total);
+  process.exit(0);
+}
+
 while (done < total) {
   const m = Math.min(CHUNK, total - done);
   for (let i = 0; i < m; i++) texts[i] = nextText();

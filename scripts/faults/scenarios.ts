@@ -38,7 +38,8 @@ export async function crashWindows(sh: Shared, mode: Mode, negative = false): Pr
     sh,
     name,
     negative ? 'NEGATIVE CONTROL: dedup off + crash windows' : `crash at ${windows.join('/')} × batch ${batches.join(',')}`,
-    { good: batches.length * windows.length * 12 * 25, poisonSets: 1, preload: 200, perSecond: 25 },
+    // About 20 s of traffic per run: a restart on a loaded 2-core machine takes 10+ s before its first batch.
+    { good: batches.length * windows.length * 20 * 25, poisonSets: 1, preload: 200, perSecond: 25 },
     negative ? { RECUR_TESTING_DISABLE_DEDUP: 'true' } : {},
   );
   await s.setup();

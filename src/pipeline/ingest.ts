@@ -205,16 +205,26 @@ export class Ingestor {
     metrics.observe('stage_seconds', (t1 - t0) / 1000, { stage: 'process' });
     await this.ensureOwned(ctx, 'ingest_ledger');
     if (fresh) await this.retry(ctx, 'ingest_ledger', () => recordIntent(client, range, version, nowMs));
-    // A repair (rows a replay found missing) gets a token of its own: the range's may be spent on rows that
-    // never landed. It is fixed for this attempt, so its own retries still deduplicate.
-    const repair = present ? `/repair/${nowMs}` : '';
-    const write = async (table: string, rows: object[]) => {
-      if (rows.length === 0) return;
+    const insert = async (table: string, rows: object[], token: string | null) => {
       await this.ensureOwned(ctx, table);
       await this.retry(ctx, table, async () => {
         this.deps.beforeInsert?.(table);
-        await insertIdempotent(client, table, rows, this.deps.dedup === false ? null : `${rangeToken(range, table, version)}${repair}`);
+        await insertIdempotent(client, table, rows, token);
       });
+    };
+    const write = async (table: 'case_events' | 'dead_letters' | 'assignments', rows: object[]) => {
+      if (rows.length === 0) return;
+      const token = this.deps.dedup === false ? null : rangeToken(range, table, version);
+      await insert(table, rows, token);
+      if (!present || token === null) return;
+      // A replay re-sends the missing rows under the range's own token first (so a stale owner's late
+      // insert of the same range is still dropped), then checks: rows still missing mean the token was
+      // spent on a part that never landed, and they go again under a token of this attempt's own.
+      const now = await this.retry(ctx, table, () => storedOffsets(client, table, range));
+      const missing = rows.filter((r) => !now.has(BigInt((r as { source_offset: string }).source_offset)));
+      if (missing.length === 0) return;
+      this.deps.metrics.inc('spent_tokens_repaired', { table }, missing.length);
+      await insert(table, missing, `${token}/repair/${nowMs}`);
     };
     // The ledger row is written first; the data tables are independent of each other (each carries its own
     // token), so they are inserted concurrently. Counts are a projection inside the assignments' parts.

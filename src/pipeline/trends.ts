@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import {
   bucketStart,
   evaluateBucketClose,
+  tzOffsetMs,
   nextBucketStart,
   resolveTrendConfig,
   type ClusterMeta,
@@ -12,7 +13,7 @@ import {
   type ResolvedTrendConfig,
   type TrendEvent,
 } from '../trends/index.js';
-import { alertRow, bucketCounts, bucketMembers, clusterStatuses, eventTimeRange, writeAlerts, type BucketCounts } from '../store/index.js';
+import { alertRow, bucketCounts, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, writeAlerts, type BucketCounts } from '../store/index.js';
 import type { ObservedEvent } from './ingest.js';
 import type { Metrics } from './metrics.js';
 
@@ -69,7 +70,12 @@ export class TrendStage {
     this.watermark = range.max;
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
-    const replayed = await this.closeUpTo(range.max - this.latenessMs, false);
+    const until = range.max - this.latenessMs;
+    // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
+    const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
+    if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until));
+    const replayed = await this.closeUpTo(until, false);
+    this.prefetched = null;
     // Buckets still open: what was stored before the restart counts, and new events join it.
     for (let start = this.nextOpen; start <= range.max; start = this.endOf(start)) {
       for (const c of await bucketMembers(this.client, start, this.endOf(start))) {
@@ -79,6 +85,8 @@ export class TrendStage {
     this.log.info({ buckets: replayed, clusters: this.states.size }, 'trend state rebuilt from stored counts');
     return replayed;
   }
+
+  private prefetched: Map<number, BucketCounts[]> | null = null;
 
   /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
   observe(e: ObservedEvent): void {
@@ -179,7 +187,8 @@ export class TrendStage {
   private async evaluate(start: number, end: number, emit: boolean): Promise<TrendEvent[]> {
     const t0 = performance.now();
     // Live buckets come from memory; during the rebuild on start they are read back from ClickHouse.
-    const [counts, statuses] = await Promise.all([emit ? this.takePending(start) : bucketCounts(this.client, start, end), this.statuses()]);
+    const stored = async () => this.prefetched?.get(start) ?? (this.prefetched ? [] : bucketCounts(this.client, start, end));
+    const [counts, statuses] = await Promise.all([emit ? this.takePending(start) : stored(), this.statuses()]);
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);
       if (!s) return undefined;
