@@ -16,7 +16,7 @@ export function chTime(ms: number): string {
 /**
  * Inserts rows under an explicit deduplication token: the same token within the table's
  * `non_replicated_deduplication_window` is dropped by ClickHouse, whatever the rows hold, so a replayed
- * batch is stored once. Dependent materialised views deduplicate with it.
+ * batch is stored once (a replay also checks what landed: see storedOffsets).
  */
 export async function insertIdempotent(
   client: ClickHouseClient,
