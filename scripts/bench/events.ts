@@ -10,6 +10,11 @@ const PII = [' Contact me at alex.k@example.com', ' Card 4111 1111 1111 1111', '
 
 export interface BenchEventOptions {
   seed?: number;
+  /**
+   * With N > 0, descriptions are synthetic problems of N distinct topics (three made-up words of its own
+   * each, plus common words), for a run with thousands of live clusters (the memory target at 10,000).
+   */
+  topics?: number;
   startMs?: number;
   spanMs?: number;
 }
@@ -19,8 +24,11 @@ export function makeEventFactory(o: BenchEventOptions = {}) {
   const rand = mulberry32(o.seed ?? 7);
   const start = o.startMs ?? Date.UTC(2026, 9, 1);
   const span = o.spanMs ?? 30 * 86_400_000;
+  const topics = o.topics ?? 0;
+  const word = (k: number, j: number) => `${String.fromCharCode(98 + j)}${((k * 2654435761 + j * 40503) >>> 0).toString(36)}`;
   return (i: number, total: number) => {
-    const text = texts[Math.floor(rand() * texts.length)]!;
+    const k = topics > 0 ? Math.floor(rand() * topics) : 0;
+    const text = topics > 0 ? `the ${word(k, 0)} stopped working after the ${word(k, 1)} update, error ${word(k, 2)} again` : texts[Math.floor(rand() * texts.length)]!;
     const pii = rand() < 0.1 ? PII[Math.floor(rand() * PII.length)]! : '';
     return {
       event_id: `B-${i}`,

@@ -1,4 +1,4 @@
-// npm run bench [-- --n 1000000 --workers 1,2 --json]
+// npm run bench [-- --n 1000000 --workers 1,2 --json] [--topics 10000]
 // End to end against a real local Kafka broker: produces N events (real customer-service text), then
 // measures (1) the ceiling — a bare kafkajs consumer that only decodes and counts — and (2) the full
 // pipeline — `recur run` as a child process: validate, mask, tokenise, cluster, count, write to chDB,
@@ -12,8 +12,16 @@ import { Kafka, logLevel } from 'kafkajs';
 import { makeEventFactory } from './events.js';
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '1000000' }, workers: { type: 'string', default: '1,2' }, json: { type: 'boolean' }, 'latency-seconds': { type: 'string', default: '20' } },
+  options: {
+    n: { type: 'string', default: '1000000' },
+    workers: { type: 'string', default: '1,2' },
+    json: { type: 'boolean' },
+    'latency-seconds': { type: 'string', default: '20' },
+    /** Synthetic topics instead of Banking77 texts (e.g. 10000: memory with 10,000 live clusters). */
+    topics: { type: 'string', default: '0' },
+  },
 });
+const TOPICS = Number(values.topics);
 const N = Number(values.n);
 const WORKERS = values.workers!.split(',').map(Number);
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -39,7 +47,7 @@ async function createTopic(topic: string, partitions: number) {
 async function produce(topic: string, n: number, ratePerSec?: number): Promise<number> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  const make = makeEventFactory();
+  const make = makeEventFactory({ topics: TOPICS });
   const t0 = performance.now();
   const chunk = ratePerSec ? Math.max(1, Math.round(ratePerSec / 20)) : 5000;
   for (let i = 0; i < n; i += chunk) {
@@ -95,6 +103,7 @@ function startWorker(topic: string, group: string, port: number, extraEnv: Recor
       RECUR_SERVE_PORT: String(port),
       RECUR_LOG_LEVEL: 'warn',
       RECUR_ALERTS_LOG: 'false',
+      ...(TOPICS > 2000 ? { RECUR_CLUSTER_MAX_CLUSTERS: String(TOPICS) } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -214,7 +223,7 @@ try {
     process.stdout.write(`events: ${N}\nceiling (bare kafkajs consumer, decode + count): ${result.ceiling_events_per_second} events/s\n`);
     for (const r of result.pipeline) {
       process.stdout.write(
-        `pipeline, ${r.workers} worker(s): ${r.events_per_second} events/s (${Math.round(r.ratio_to_ceiling * 100)}% of ceiling), ${r.cpu_seconds_per_1000} CPU s per 1,000 events, peak RSS ${r.peak_rss_mb} MB, stages ${JSON.stringify(r.stage_share)}\n`,
+        `pipeline, ${r.workers} worker(s): ${r.events_per_second} events/s (${Math.round(r.ratio_to_ceiling * 100)}% of ceiling), ${r.cpu_seconds_per_1000} CPU s per 1,000 events, peak RSS ${r.peak_rss_mb} MB with ${r.clusters} live clusters, stages ${JSON.stringify(r.stage_share)}\n`,
       );
     }
     process.stdout.write(`produce→stored latency at ${lat.rate_events_per_second} events/s: p50 ${lat.p50_seconds} s, p99 ${lat.p99_seconds} s\n`);
