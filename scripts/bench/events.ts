@@ -25,7 +25,13 @@ export function makeEventFactory(o: BenchEventOptions = {}) {
   const start = o.startMs ?? Date.UTC(2026, 9, 1);
   const span = o.spanMs ?? 30 * 86_400_000;
   const topics = o.topics ?? 0;
-  const word = (k: number, j: number) => `${String.fromCharCode(98 + j)}${((k * 2654435761 + j * 40503) >>> 0).toString(36)}`;
+  // Letters only (the tokenizer drops tokens with digits as identifiers), distinct per topic and slot.
+  const word = (k: number, j: number) => {
+    let h = (k * 2654435761 + j * 40503 + 12345) >>> 0;
+    let w = String.fromCharCode(98 + j);
+    for (let c = 0; c < 6; c++, h = Math.floor(h / 26)) w += String.fromCharCode(97 + (h % 26));
+    return w;
+  };
   return (i: number, total: number) => {
     const k = topics > 0 ? Math.floor(rand() * topics) : 0;
     const text = topics > 0 ? `the ${word(k, 0)} stopped working after the ${word(k, 1)} update, error ${word(k, 2)} again` : texts[Math.floor(rand() * texts.length)]!;
