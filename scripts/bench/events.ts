@@ -48,10 +48,11 @@ export function makeEventFactory(o: BenchEventOptions = {}) {
   };
 }
 
-// `npx tsx scripts/bench/events.ts N > events.ndjson` writes the first N events as NDJSON (file-input timings).
+// `npx tsx scripts/bench/events.ts N [TOPICS] > events.ndjson` writes the first N events as NDJSON
+// (file-input timings; with TOPICS, synthetic descriptions of that many topics).
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
   const n = Number(process.argv[2] ?? 100_000);
-  const make = makeEventFactory();
+  const make = makeEventFactory({ topics: Number(process.argv[3] ?? 0) });
   const lines: string[] = [];
   for (let i = 0; i < n; i++) lines.push(JSON.stringify(make(i, n)));
   process.stdout.write(`${lines.join('\n')}\n`);
