@@ -11,30 +11,20 @@ export interface BucketCounts {
   customerIds: string[];
 }
 
-/** Distinct cases and customers per cluster for events in [startMs, endMs): one closed bucket. */
-export async function bucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<BucketCounts[]> {
-  const rows = await select<{ cluster_id: string; cases: number; customers: number; ids: string[] }>(
-    client,
-    `SELECT cluster_id, toUInt32(uniqExact(case_id)) AS cases,
-                   toUInt32(uniqExactIf(customer_id, customer_id != '')) AS customers,
-                   groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids
-            FROM assignments
-            WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64})
-              AND cluster_id != ''
-            GROUP BY cluster_id ORDER BY cluster_id`,
-    { start: startMs, end: endMs },
-  );
-  return rows.map((r) => ({ clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort() }));
+interface CountRow {
+  h: number;
+  cluster_id: string;
+  cases: number;
+  customers: number;
+  ids: string[];
 }
 
-/**
- * bucketCounts for every UTC hour in [startMs, endMs) in one query (keyed by the hour's start), for the
- * rebuild on start: one query per bucket took seconds for a month of hours.
- */
-export async function hourlyBucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<Map<number, BucketCounts[]>> {
-  const rows = await select<{ h: number; cluster_id: string; cases: number; customers: number; ids: string[] }>(
+/** Distinct cases and customers per cluster, and with `byHour` per UTC hour (`h`, else 0), in [startMs, endMs). */
+function countRows(client: ClickHouseClient, startMs: number, endMs: number, byHour: boolean): Promise<CountRow[]> {
+  const hour = byHour ? 'toInt64(toUnixTimestamp(toStartOfHour(occurred_at))) * 1000' : 'toInt64(0)'; // a fixed expression of ours
+  return select<CountRow>(
     client,
-    `SELECT toInt64(toUnixTimestamp(toStartOfHour(occurred_at))) * 1000 AS h, cluster_id, toUInt32(uniqExact(case_id)) AS cases,
+    `SELECT ${hour} AS h, cluster_id, toUInt32(uniqExact(case_id)) AS cases,
                    toUInt32(uniqExactIf(customer_id, customer_id != '')) AS customers,
                    groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids
             FROM assignments
@@ -43,12 +33,28 @@ export async function hourlyBucketCounts(client: ClickHouseClient, startMs: numb
             GROUP BY h, cluster_id ORDER BY h, cluster_id`,
     { start: startMs, end: endMs },
   );
+}
+
+function toBucketCounts(r: CountRow): BucketCounts {
+  return { clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort() };
+}
+
+/** Distinct cases and customers per cluster for events in [startMs, endMs): one closed bucket. */
+export async function bucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<BucketCounts[]> {
+  return (await countRows(client, startMs, endMs, false)).map(toBucketCounts);
+}
+
+/**
+ * bucketCounts for every UTC hour in [startMs, endMs) in one query (keyed by the hour's start), for the
+ * rebuild on start: one query per bucket took seconds for a month of hours.
+ */
+export async function hourlyBucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<Map<number, BucketCounts[]>> {
   const out = new Map<number, BucketCounts[]>();
-  for (const r of rows) {
+  for (const r of await countRows(client, startMs, endMs, true)) {
     const h = Number(r.h);
     let list = out.get(h);
     if (!list) out.set(h, (list = []));
-    list.push({ clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort() });
+    list.push(toBucketCounts(r));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { PipelineError, errorMessage } from '../errors.js';
+import { select } from './select.js';
 
 export interface OffsetRange {
   topic: string;
@@ -70,15 +71,13 @@ export function rangeToken(r: OffsetRange, table: string, modelVersion: number):
 
 /** The intent ledger: the last offset range written per partition (see schemas/clickhouse/001_ingest.sql). */
 export async function lastIntent(client: ClickHouseClient, topic: string, partition: number): Promise<OffsetRange | null> {
-  const rs = await client.query({
-    query: `SELECT toString(first_offset) AS first, toString(last_offset) AS last FROM ingest_ledger
-            WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}
-            ORDER BY last_offset DESC LIMIT 1`,
-    query_params: { topic, partition },
-    format: 'JSONEachRow',
-  });
-  const rows = await rs.json<{ first: string; last: string }>();
-  const row = rows[0];
+  const [row] = await select<{ first: string; last: string }>(
+    client,
+    `SELECT toString(first_offset) AS first, toString(last_offset) AS last FROM ingest_ledger
+     WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}
+     ORDER BY last_offset DESC LIMIT 1`,
+    { topic, partition },
+  );
   return row ? { topic, partition, first: BigInt(row.first), last: BigInt(row.last) } : null;
 }
 
@@ -106,30 +105,32 @@ export async function recordIntent(client: ClickHouseClient, r: OffsetRange, mod
  * partitions' events interleave differently).
  */
 export async function storedAssignments(client: ClickHouseClient, r: OffsetRange): Promise<Map<bigint, { clusterId: string; similarity: number }>> {
-  const rs = await client.query({
-    query: `SELECT toString(source_offset) AS o, cluster_id, similarity FROM assignments
-            WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}
-              AND source_offset >= {first:Int64} AND source_offset <= {last:Int64}`,
-    query_params: { topic: r.topic, partition: r.partition, first: r.first.toString(), last: r.last.toString() },
-    format: 'JSONEachRow',
-  });
-  const rows = await rs.json<{ o: string; cluster_id: string; similarity: number }>();
+  const rows = await select<{ o: string; cluster_id: string; similarity: number }>(
+    client,
+    `SELECT toString(source_offset) AS o, cluster_id, similarity FROM assignments WHERE ${IN_RANGE}`,
+    rangeParams(r),
+  );
   return new Map(rows.map((x) => [BigInt(x.o), { clusterId: x.cluster_id, similarity: Number(x.similarity) }]));
 }
 
-
 /**
- * Offsets of a range already stored in a table. A replay inserts only what is missing: ClickHouse records
- * an insert's deduplication token before it commits the part (non-replicated MergeTree), so a kill -9
- * between the two leaves a token whose rows never landed, and re-sending them under it would drop them.
+ * Offsets of a range already stored in a table. A replay re-sends only what is missing, and checks again
+ * after: ClickHouse records an insert's deduplication token before it commits the part (non-replicated
+ * MergeTree), so a kill -9 between the two leaves a token whose rows never landed.
  */
 export async function storedOffsets(client: ClickHouseClient, table: 'case_events' | 'dead_letters' | 'assignments', r: OffsetRange): Promise<Set<bigint>> {
-  const rs = await client.query({
-    query: `SELECT DISTINCT toString(source_offset) AS o FROM {table:Identifier}
-            WHERE source_topic = {topic:String} AND source_partition = {partition:Int32}
-              AND source_offset >= {first:Int64} AND source_offset <= {last:Int64}`,
-    query_params: { table, topic: r.topic, partition: r.partition, first: r.first.toString(), last: r.last.toString() },
-    format: 'JSONEachRow',
-  });
-  return new Set((await rs.json<{ o: string }>()).map((x) => BigInt(x.o)));
+  const rows = await select<{ o: string }>(
+    client,
+    `SELECT DISTINCT toString(source_offset) AS o FROM {table:Identifier} WHERE ${IN_RANGE}`,
+    { table, ...rangeParams(r) },
+  );
+  return new Set(rows.map((x) => BigInt(x.o)));
+}
+
+/** Rows of one topic-partition's offset range (parameters from rangeParams). */
+const IN_RANGE = `source_topic = {topic:String} AND source_partition = {partition:Int32}
+  AND source_offset >= {first:Int64} AND source_offset <= {last:Int64}`;
+
+function rangeParams(r: OffsetRange): Record<string, unknown> {
+  return { topic: r.topic, partition: r.partition, first: r.first.toString(), last: r.last.toString() };
 }
