@@ -153,17 +153,17 @@ export class DenseOnlineClusterer {
       dims: this.dims,
       opts: this.opts,
       draws: this.draws,
-      center: this.center ? f32ToBase64(this.center) : null,
-      sample: this.sample.map(f32ToBase64),
+      center: this.center ? toBase64(this.center) : null,
+      sample: this.sample.map(toBase64),
       seen: this.seen,
       sum: this.sum,
       sq: this.sq,
       pairs: this.pairs,
-      sums: this.sums.map(f32ToBase64),
-      raws: this.raws.map(f32ToBase64),
-      rawSum: Buffer.from(this.rawSum.buffer, this.rawSum.byteOffset, this.rawSum.byteLength).toString('base64'),
+      sums: this.sums.map(toBase64),
+      raws: this.raws.map(toBase64),
+      rawSum: toBase64(this.rawSum),
       rawCount: this.rawCount,
-      sampleRaw: this.sampleRaw.map(f32ToBase64),
+      sampleRaw: this.sampleRaw.map(toBase64),
       sizes: [...this.sizes],
       ids: [...this.ids],
       nextId: this.nextId,
@@ -177,19 +177,17 @@ export class DenseOnlineClusterer {
     if (s.v !== 1) throw new Error(`unknown dense clusterer snapshot version ${String(s.v)}`);
     const c = new DenseOnlineClusterer(s.dims, s.opts);
     for (let i = 0; i < s.draws; i++) c.rand();
-    c.center = s.center === null ? null : base64ToF32(s.center);
-    c.sample = s.sample.map(base64ToF32);
+    c.center = s.center === null ? null : f32FromBase64(s.center);
+    c.sample = s.sample.map(f32FromBase64);
     c.seen = s.seen;
     c.sum = s.sum;
     c.sq = s.sq;
     c.pairs = s.pairs;
-    c.sums = s.sums.map(base64ToF32);
-    c.raws = s.raws.map(base64ToF32);
-    const rs = Buffer.from(s.rawSum, 'base64');
-    c.rawSum = new Float64Array(rs.byteLength / 8);
-    new Uint8Array(c.rawSum.buffer).set(rs);
+    c.sums = s.sums.map(f32FromBase64);
+    c.raws = s.raws.map(f32FromBase64);
+    c.rawSum = new Float64Array(bytesFromBase64(s.rawSum));
     c.rawCount = s.rawCount;
-    c.sampleRaw = s.sampleRaw.map(base64ToF32);
+    c.sampleRaw = s.sampleRaw.map(f32FromBase64);
     c.sizes = [...s.sizes];
     c.ids = [...s.ids];
     c.nextId = s.nextId;
@@ -422,13 +420,18 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-function f32ToBase64(v: Float32Array): string {
+function toBase64(v: Float32Array | Float64Array): string {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
 }
 
-function base64ToF32(s: string): Float32Array {
+/** A fresh, aligned ArrayBuffer with the decoded bytes (a Buffer's own may be pooled and unaligned). */
+function bytesFromBase64(s: string): ArrayBuffer {
   const b = Buffer.from(s, 'base64');
-  const out = new Float32Array(b.byteLength / 4);
-  new Uint8Array(out.buffer).set(b);
+  const out = new ArrayBuffer(b.byteLength);
+  new Uint8Array(out).set(b);
   return out;
+}
+
+function f32FromBase64(s: string): Float32Array {
+  return new Float32Array(bytesFromBase64(s));
 }
