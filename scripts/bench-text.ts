@@ -14,6 +14,7 @@ import { maskPii } from '../src/text/mask.js';
 import { normalizeText } from '../src/text/normalize.js';
 import { Tokenizer } from '../src/text/tokenize.js';
 import { SemanticOnlineClusterer } from '../src/cluster/semantic-online.js';
+import { semanticModel } from '../src/pipeline/assigner.js';
 import { createEmbedder, MODELS, type ModelKind } from '../src/text/embed/index.js';
 
 const { values } = parseArgs({
@@ -54,8 +55,8 @@ function nextText(): string {
 }
 
 /**
- * The live path by meaning, as the pipeline runs it (src/pipeline/assigner.ts semanticModel): per batch of
- * 1,000, mask and tokenise, embed the distinct texts through the LRU cache, place each by its vector.
+ * The live path by meaning, through the pipeline's own adapter (src/pipeline/assigner.ts semanticModel): per
+ * batch of 1,000, mask and tokenise, embed the distinct texts through the LRU cache, place each by its vector.
  * Wall time (the encoder runs on its own threads) and CPU time of all threads are both reported.
  */
 async function benchSemantic(kind: ModelKind, n: number): Promise<void> {
@@ -65,6 +66,7 @@ async function benchSemantic(kind: ModelKind, n: number): Promise<void> {
   const embedder = made.embedder;
   const tok = new Tokenizer({ bigrams: true });
   const sem = new SemanticOnlineClusterer(embedder.dimensions);
+  const model = semanticModel(sem, embedder);
   const st = { text: 0, embed: 0, assign: 0 };
   const wall0 = performance.now();
   const cpu0 = cpuMs();
@@ -75,14 +77,10 @@ async function benchSemantic(kind: ModelKind, n: number): Promise<void> {
     const toks = batch.map((x) => tok.tokenize(x));
     st.text += performance.now() - t;
     t = performance.now();
-    const distinct = [...new Set(batch)];
-    const vectors = new Map<string, Float32Array>();
-    const out = await embedder.embed(distinct);
-    distinct.forEach((x, i) => vectors.set(x, out[i]!));
+    await model.prepare!(batch, async () => {});
     st.embed += performance.now() - t;
     t = performance.now();
-    if (!sem.warmedUp) sem.warmUp(batch.slice(0, sem.warmupSize).map((x) => vectors.get(x)!));
-    batch.forEach((x, i) => sem.assign({ eventId: String(done + i), tokens: toks[i]!, time: done + i, text: x }, vectors.get(x)!));
+    batch.forEach((x, i) => model.assign({ eventId: String(done + i), tokens: toks[i]!, time: done + i, text: x }));
     st.assign += performance.now() - t;
   }
   const wall = performance.now() - wall0;
