@@ -20,11 +20,7 @@ export class TermTable {
   constructor(capacity = 16) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
-    const buf = new ArrayBuffer(cap * 16);
-    this.keys = new Int32Array(buf);
-    this.w = new Float64Array(buf);
-    for (let s = 0; s < cap; s++) this.keys[4 * s] = EMPTY;
-    this.mask = cap - 1;
+    [this.keys, this.w, this.mask] = emptySlots(cap);
   }
 
   get capacity(): number {
@@ -119,13 +115,16 @@ export class TermTable {
   private grow(): void {
     const { keys, w } = this;
     const old = this.capacity;
-    const cap = old * 2;
-    const buf = new ArrayBuffer(cap * 16);
-    this.keys = new Int32Array(buf);
-    this.w = new Float64Array(buf);
-    for (let s = 0; s < cap; s++) this.keys[4 * s] = EMPTY;
-    this.mask = cap - 1;
+    [this.keys, this.w, this.mask] = emptySlots(old * 2);
     this.size = 0;
     for (let s = 0; s < old; s++) if (keys[4 * s] !== EMPTY) this.add(keys[4 * s]!, w[2 * s + 1]!, keys[4 * s + 1]!);
   }
+}
+
+/** `cap` empty 16-byte slots (key, count | weight) over one buffer, and the index mask. */
+function emptySlots(cap: number): [Int32Array, Float64Array, number] {
+  const buf = new ArrayBuffer(cap * 16);
+  const keys = new Int32Array(buf);
+  for (let s = 0; s < cap; s++) keys[4 * s] = EMPTY;
+  return [keys, new Float64Array(buf), cap - 1];
 }
