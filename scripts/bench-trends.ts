@@ -5,6 +5,7 @@
 // Usage: tsx scripts/bench-trends.ts [--clusters 2000] [--days 60] [--seed 7] [--config JSON] [--no-timing] [--json] [--misses]
 import { evaluateBucketClose, resolveTrendConfig, type ClusterBucketInput, type ClusterTrendState, type TrendEvent } from '../src/trends/index.js';
 import { mulberry32 } from '../src/cluster/prng.js';
+import { poisson } from '../src/trends/test-helpers.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5); // a Monday
@@ -50,14 +51,7 @@ class Rng {
   poisson(mu: number): number {
     if (mu <= 0) return 0;
     if (mu > 50) return Math.max(0, Math.round(mu + Math.sqrt(mu) * this.normal()));
-    const l = Math.exp(-mu);
-    let k = 0;
-    let p = 1;
-    do {
-      k++;
-      p *= this.u();
-    } while (p > l);
-    return k - 1;
+    return poisson(this.u, mu);
   }
   /** Negative binomial with mean mu, var mu + phi mu^2 (gamma–Poisson). */
   negbin(mu: number, phi: number): number {
