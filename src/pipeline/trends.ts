@@ -187,7 +187,7 @@ export class TrendStage {
   private async evaluate(start: number, end: number, emit: boolean): Promise<TrendEvent[]> {
     const t0 = performance.now();
     // Live buckets come from memory; during the rebuild on start they are read back from ClickHouse.
-    const stored = async () => this.prefetched?.get(start) ?? (this.prefetched ? [] : bucketCounts(this.client, start, end));
+    const stored = async () => (this.prefetched ? (this.prefetched.get(start) ?? []) : bucketCounts(this.client, start, end));
     const [counts, statuses] = await Promise.all([emit ? this.takePending(start) : stored(), this.statuses()]);
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);
