@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { insertIdempotent } from '../../src/store/writer.js';
+import { select } from '../../src/store/select.js';
+import { tempDir } from '../helpers/env.js';
+
+// Rows go to ClickHouse as TabSeparated text: whatever a description holds must come back unchanged.
+describe('insertIdempotent writes hostile text exactly (embedded chDB)', () => {
+  let store: Store;
+  const nasty = [
+    'tab\there, newline\nthere, carriage\rreturn',
+    'backslash \\ and \\N and \\t literally, trailing \\',
+    "quote ' double \" backtick ` ); DROP TABLE case_events; --",
+    'NUL \u0000 inside, bidi \u202e override, emoji 😀, CJK 漢字, combining é',
+    '\\N',
+    '',
+    '[1,2]\t{"json": "yes"}',
+  ];
+
+  beforeAll(async () => {
+    store = await openStore({ dataDir: tempDir() } as never);
+    await migrate(store.client, { dedupWindow: 100 });
+  });
+
+  afterAll(async () => store?.close());
+
+  it('stores strings, arrays, nulls and numbers as given', async () => {
+    const rows = nasty.map((text, i) => ({
+      event_id: `e${i}`,
+      case_id: text,
+      customer_id: '',
+      channel: 'chat',
+      event_type: 'message',
+      occurred_at: new Date(Date.UTC(2026, 10, 1, i)).toISOString(),
+      description: text,
+      subject: text.slice(0, 5),
+      product: '',
+      category: '',
+      tags: [text, "it's", 'a\\b', ''],
+      language: '',
+      csat: i % 2 ? null : 4.5,
+      nps: i % 3 ? null : -3,
+      effort: null,
+      handle_seconds: 12.25,
+      cost: i % 2 ? 1e-7 : null,
+      extra: JSON.stringify({ note: text }),
+      pii_masked: i,
+      source_topic: 'writer-test',
+      source_partition: 0,
+      source_offset: String(i),
+      ingested_at: new Date(Date.UTC(2026, 10, 2)).toISOString(),
+    }));
+    await insertIdempotent(store.client, 'case_events', rows, 'writer-test');
+    const back = await select<Record<string, unknown>>(
+      store.client,
+      `SELECT event_id, case_id, description, subject, tags, csat, nps, effort, handle_seconds, cost, extra, pii_masked
+       FROM case_events WHERE source_topic = 'writer-test' ORDER BY source_offset`,
+      {},
+    );
+    expect(back.length).toBe(rows.length);
+    back.forEach((b, i) => {
+      const r = rows[i]!;
+      expect(b['description']).toBe(r.description);
+      expect(b['case_id']).toBe(r.case_id);
+      expect(b['subject']).toBe(r.subject);
+      expect(b['tags']).toEqual(r.tags);
+      expect(b['extra']).toBe(r.extra);
+      expect(b['csat']).toBe(r.csat);
+      expect(b['nps']).toBe(r.nps);
+      expect(b['effort']).toBeNull();
+      expect(b['handle_seconds']).toBe(12.25);
+      expect(b['cost']).toBe(r.cost);
+      expect(b['pii_masked']).toBe(i);
+    });
+  });
+});
