@@ -58,7 +58,26 @@ export interface IngestDeps {
   dedup?: boolean;
   /** Test hook at the store boundary: throw here to simulate ClickHouse failing. */
   beforeInsert?: (table: string) => void;
+  /**
+   * Rows per write. A larger batch is written as consecutive chunks of this size, each its own intent
+   * range, and chunk N+1 is processed while chunk N's writes run (default: the whole batch at once).
+   */
+  chunkRows?: number;
 }
+
+/** A chunk decoded, masked and placed: its rows, ready to write. */
+interface Built {
+  range: OffsetRange;
+  nowMs: number;
+  events: object[];
+  dead: object[];
+  assignments: object[];
+  observed: ObservedEvent[];
+}
+
+/** Messages processed between two yields to the event loop, so a write in flight is dispatched and acked. */
+const YIELD_EVERY = 500;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface PartitionState {
   generation: number;
@@ -130,21 +149,47 @@ export class Ingestor {
                 dead_letters: await this.retry(ctx, 'dead_letters', () => storedOffsets(client, 'dead_letters', intent)),
                 assignments: new Set(previous.keys()),
               };
-        await this.writeRange(intent, inRange, ctx, false, previous, present);
+        await this.writeRange(intent, inRange, ctx, previous, present);
       }
       stored = intent.last;
       this.deps.metrics.inc('replayed_ranges');
     }
     if (messages.length === 0) return { storedThrough: stored ?? lastOffset };
-    const range: OffsetRange = {
-      topic: batch.topic,
-      partition: batch.partition,
-      first: messages[0]!.offset,
-      last: messages[messages.length - 1]!.offset,
-    };
-    await this.writeRange(range, messages, ctx, true);
-    st.intent = range;
-    return { storedThrough: range.last };
+    return { storedThrough: await this.writeChunks(st, batch, messages, ctx) };
+  }
+
+  /**
+   * New messages, in chunks of `chunkRows`: chunk N+1 is decoded, masked and placed while chunk N's rows
+   * are being written, and its intent is recorded only once chunk N is acknowledged, so the ledger's last
+   * intent still bounds what may be missing: everything below it is stored.
+   */
+  private async writeChunks(st: PartitionState, batch: SourceBatch, messages: SourceMessage[], ctx: BatchContext): Promise<bigint> {
+    const size = Math.max(1, this.deps.chunkRows ?? messages.length);
+    let writing: Promise<void> | null = null;
+    try {
+      for (let i = 0; i < messages.length; i += size) {
+        const part = messages.slice(i, i + size);
+        const range: OffsetRange = { topic: batch.topic, partition: batch.partition, first: part[0]!.offset, last: part[part.length - 1]!.offset };
+        const built = await this.build(range, part, ctx);
+        if (writing) await this.waitForStore(writing);
+        writing = this.store(built, ctx, true).then(() => {
+          st.intent = range;
+        });
+        // Handled here and awaited below: a write failing while the next chunk is built is not unhandled.
+        writing.catch(() => {});
+      }
+      await this.waitForStore(writing!);
+    } catch (err) {
+      await writing?.catch(() => {});
+      throw err;
+    }
+    return messages[messages.length - 1]!.offset;
+  }
+
+  private async waitForStore(writing: Promise<void>): Promise<void> {
+    const t = performance.now();
+    await writing;
+    this.deps.metrics.observe('stage_seconds', (performance.now() - t) / 1000, { stage: 'store_wait' });
   }
 
   /** Feed already-stored events to the model only, to rebuild its state after a restart. */
@@ -161,25 +206,48 @@ export class Ingestor {
     this.deps.metrics.inc('events_rewarmed', {}, messages.length);
   }
 
+  /** Replays: one range, processed and then written (only its missing rows). */
   private async writeRange(
     range: OffsetRange,
     messages: SourceMessage[],
     ctx: BatchContext,
-    fresh: boolean,
+    stored: ReadonlyMap<bigint, { clusterId: string; similarity: number }>,
+    present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
+  ): Promise<void> {
+    await this.store(await this.build(range, messages, ctx, stored, present), ctx, false, present);
+  }
+
+  /** Decode → mask → assign → rows; yields to the event loop now and then so a write in flight proceeds. */
+  private async build(
+    range: OffsetRange,
+    messages: SourceMessage[],
+    ctx: BatchContext,
     stored: ReadonlyMap<bigint, { clusterId: string; similarity: number }> = new Map(),
     /** On a replay: the offsets each table already holds; only the missing rows are written. */
     present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
-  ): Promise<void> {
-    const { client, mask, now, metrics, assigner } = this.deps;
+  ): Promise<Built> {
+    const { mask, now, metrics, assigner } = this.deps;
     const version = assigner?.modelVersion ?? 0;
-    const t0 = performance.now();
+    // Processing time without the pauses (the writes in flight run then).
+    let busy = 0;
+    let t0 = performance.now();
     const nowMs = now();
     const events: object[] = [];
     const dead: object[] = [];
     const assignments: object[] = [];
     const observed: ObservedEvent[] = [];
     const valid: { offset: bigint; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
+    const pause = async () => {
+      busy += performance.now() - t0;
+      await yieldToIo();
+      t0 = performance.now();
+    };
+    let since = 0;
     for (const m of messages) {
+      if (++since === YIELD_EVERY) {
+        since = 0;
+        await pause();
+      }
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
       if (!res.ok) {
@@ -195,14 +263,32 @@ export class Ingestor {
     if (assigner) {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
       for (const v of valid) {
+        if (++since === YIELD_EVERY) {
+          since = 0;
+          await pause();
+        }
         const placed = assigner.assign(v.text, v.eventId, v.timeMs);
         const a = stored.get(v.offset) ?? placed;
         if (!present?.assignments.has(v.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
         observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
       }
     }
+    busy += performance.now() - t0;
+    metrics.observe('stage_seconds', busy / 1000, { stage: 'process' });
+    return { range, nowMs, events, dead, assignments, observed };
+  }
+
+  /** Ledger row (fresh ranges), then the rows, then what follows a stored range (model, trends, DLQ topic). */
+  private async store(
+    built: Built,
+    ctx: BatchContext,
+    fresh: boolean,
+    present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
+  ): Promise<void> {
+    const { client, metrics, assigner } = this.deps;
+    const { range, nowMs, events, dead, assignments, observed } = built;
+    const version = assigner?.modelVersion ?? 0;
     const t1 = performance.now();
-    metrics.observe('stage_seconds', (t1 - t0) / 1000, { stage: 'process' });
     await this.ensureOwned(ctx, 'ingest_ledger');
     if (fresh) await this.retry(ctx, 'ingest_ledger', () => recordIntent(client, range, version, nowMs));
     const insert = async (table: string, rows: object[], token: string | null) => {

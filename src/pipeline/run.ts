@@ -48,6 +48,7 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     ...(o.deadLetters ? { deadLetters: o.deadLetters } : {}),
     ...(beforeInsert ? { beforeInsert } : {}),
     dedup: !o.config.testing.disableDedup,
+    chunkRows: o.config.ingest.maxBatchRows,
   });
   await o.source.run(async (batch, ctx) => {
     const t0 = performance.now();

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { compileMaskRules, maskPii } from '../text/mask.js';
 import { normalizeText } from '../text/normalize.js';
-import { createProducer, kafkaClient, KafkaSource, LineSource, type MessageProducer, type Source } from '../sources/index.js';
+import { createProducer, kafkaClient, KafkaSource, LineSource, linesPerBatch, type MessageProducer, type Source } from '../sources/index.js';
 import type { DeadLetterPublisher } from './ingest.js';
 import type { Masker } from './rows.js';
 
@@ -24,9 +24,9 @@ export interface SourceSetup {
 export async function createSource(config: Config, log: Logger, input: string | undefined, stdin: NodeJS.ReadableStream): Promise<SourceSetup> {
   if (input === '-') {
     const runId = new Date().toISOString().replace(/[:.]/g, '');
-    return { source: LineSource.fromStdin(stdin as never, runId, config.ingest.maxBatchRows), close: async () => {} };
+    return { source: LineSource.fromStdin(stdin as never, runId, linesPerBatch(config.ingest.maxBatchRows)), close: async () => {} };
   }
-  if (input) return { source: LineSource.fromFile(input, config.ingest.maxBatchRows), close: async () => {} };
+  if (input) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows)), close: async () => {} };
   const kafka = kafkaClient(config.kafka, log);
   const producer: MessageProducer = await createProducer(kafka);
   const source = new KafkaSource(kafka, config.kafka, log);

@@ -5,6 +5,14 @@ import type { Readable } from 'node:stream';
 import type { BatchHandler, RunOptions, Source, SourceMessage } from './types.js';
 
 /**
+ * Lines handed to the pipeline at once for a given write chunk: four chunks, so the pipeline processes one
+ * chunk while the previous one is written (see Ingestor.writeChunks).
+ */
+export function linesPerBatch(chunkRows: number): number {
+  return chunkRows * 4;
+}
+
+/**
  * NDJSON from a file or stdin, fed through the same pipeline as Kafka. A file's "topic" is its name plus
  * a content hash, and its offsets are line numbers, so re-running the same file is idempotent
  * (the ledger and dedup tokens absorb it); stdin gets a topic per run.

@@ -6,7 +6,7 @@ import { createLogger } from '../log.js';
 import { table } from '../table.js';
 import { ingestSummary, listEpisodes, migrate, openStore, topClusters } from '../../store/index.js';
 import { runJob } from '../../pipeline/job.js';
-import { LineSource } from '../../sources/index.js';
+import { LineSource, linesPerBatch } from '../../sources/index.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../examples/sample-events.ndjson', import.meta.url));
 
@@ -27,7 +27,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   try {
     await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
     const input = typeof values['input'] === 'string' ? values['input'] : SAMPLE;
-    const source = LineSource.fromFile(input, config.ingest.maxBatchRows);
+    const source = LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows));
     ctx.onShutdown(() => source.stop());
     const run = await runJob({ config, log, store, source, finite: true });
     const summary = await ingestSummary(store.client);
