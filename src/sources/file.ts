@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BatchHandler, RunOptions, Source, SourceMessage } from './types.js';
@@ -30,7 +30,7 @@ export class LineSource implements Source {
   }
 
   static fromFile(path: string, batchRows: number): LineSource {
-    const hash = createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
+    const hash = contentHash(path);
     return new LineSource(() => createReadStream(path), `file:${basename(path)}#${hash}`, batchRows);
   }
 
@@ -61,6 +61,19 @@ export class LineSource implements Source {
   async stop(): Promise<void> {
     this.stopped = true;
   }
+}
+
+/** SHA-256 of a file, read 1 MiB at a time (a backfill file can be larger than the memory budget). */
+function contentHash(path: string): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 function stripCr(line: Buffer): Buffer {
