@@ -242,6 +242,9 @@ export class Ingestor {
       await yieldToIo();
       t0 = performance.now();
     };
+    // Stage profile: validate (bytes → checked event), mask (PII masking and the stored row), cluster.
+    let validate = 0;
+    let masking = 0;
     let since = 0;
     for (const m of messages) {
       if (++since === YIELD_EVERY) {
@@ -249,25 +252,34 @@ export class Ingestor {
         await pause();
       }
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
+      const ta = performance.now();
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
+      const tb = performance.now();
+      validate += tb - ta;
       if (!res.ok) {
         if (!present?.dead_letters.has(m.offset)) dead.push(deadLetterRow(res, m.value, at, mask, nowMs));
         metrics.inc('events_dead_lettered', { reason: res.code });
         continue;
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
+      masking += performance.now() - tb;
       if (!present?.case_events.has(m.offset)) events.push(row);
       const e = res.event;
       valid.push({ offset: m.offset, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
     }
+    let clustering = 0;
     if (assigner) {
+      const tp = performance.now();
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
+      clustering += performance.now() - tp;
       for (const v of valid) {
         if (++since === YIELD_EVERY) {
           since = 0;
           await pause();
         }
+        const tc = performance.now();
         const placed = assigner.assign(v.text, v.eventId, v.timeMs);
+        clustering += performance.now() - tc;
         const a = stored.get(v.offset) ?? placed;
         if (!present?.assignments.has(v.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
         observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
@@ -275,6 +287,9 @@ export class Ingestor {
     }
     busy += performance.now() - t0;
     metrics.observe('stage_seconds', busy / 1000, { stage: 'process' });
+    metrics.observe('stage_seconds', validate / 1000, { stage: 'validate' });
+    metrics.observe('stage_seconds', masking / 1000, { stage: 'mask' });
+    metrics.observe('stage_seconds', clustering / 1000, { stage: 'cluster' });
     return { range, nowMs, events, dead, assignments, observed };
   }
 
@@ -316,7 +331,11 @@ export class Ingestor {
     // token), so they are inserted concurrently. Counts are a projection inside the assignments' parts.
     await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);
     assigner?.noteBatch(range.topic, range.partition, range.last);
-    if (this.deps.observer) for (const e of observed) this.deps.observer.observe(e);
+    if (this.deps.observer) {
+      const tc = performance.now();
+      for (const e of observed) this.deps.observer.observe(e);
+      metrics.observe('stage_seconds', (performance.now() - tc) / 1000, { stage: 'count' });
+    }
     if (dead.length && this.deps.deadLetters) {
       const out = (dead as ReturnType<typeof deadLetterRow>[]).map((d) => ({
         key: `${d.source_topic}:${d.source_partition}:${d.source_offset}`,
