@@ -66,6 +66,23 @@ export async function createTopic(admin: Admin, topic: string, partitions: numbe
   }
 }
 
+/**
+ * A send the broker refused because it does not host the partition yet (a new topic's leadership still
+ * propagating on a loaded machine, seen after kafkajs' own retries ran out) wrote nothing: try again, for
+ * up to 30 s. Any other error is the scenario's.
+ */
+async function sendWhenHosted<T>(send: () => Promise<T>): Promise<T> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!/does not host this topic-partition/.test(String((err as Error).message)) || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 export interface Produced extends WorkItem {
   offset: string;
 }
@@ -99,11 +116,13 @@ export class Feeder {
     const byPartition = new Map<number, WorkItem[]>();
     for (const it of chunk) byPartition.set(it.partition, [...(byPartition.get(it.partition) ?? []), it]);
     for (const [partition, its] of byPartition) {
-      const [meta] = await this.producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: its.map((it) => ({ partition, value: it.value })),
-      });
+      const [meta] = await sendWhenHosted(() =>
+        this.producer.send({
+          topic: this.topic,
+          acks: -1,
+          messages: its.map((it) => ({ partition, value: it.value })),
+        }),
+      );
       const base = BigInt(meta!.baseOffset!);
       its.forEach((it, i) => this.produced.push({ ...it, offset: (base + BigInt(i)).toString() }));
     }
