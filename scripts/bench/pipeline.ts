@@ -1,4 +1,4 @@
-// npm run bench [-- --n 1000000 --workers 1,2 --json] [--topics 10000]
+// npm run bench [-- --n 1000000 --workers 1,2 --json] [--topics 10000] [--cpu-prof DIR]
 // End to end against a real local Kafka broker: produces N events (real customer-service text), then
 // measures (1) the ceiling — a bare kafkajs consumer that only decodes and counts — and (2) the full
 // pipeline — `recur run` as a child process: validate, mask, tokenise, cluster, count, write to chDB,
@@ -19,6 +19,8 @@ const { values } = parseArgs({
     'latency-seconds': { type: 'string', default: '20' },
     /** Synthetic topics instead of Banking77 texts (e.g. 10000: memory with 10,000 live clusters). */
     topics: { type: 'string', default: '0' },
+    /** Write a V8 CPU profile of every pipeline worker into this directory (open in Chrome DevTools). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const TOPICS = Number(values.topics);
@@ -91,7 +93,8 @@ interface Worker { child: ChildProcess; port: number; dataDir: string }
 
 function startWorker(topic: string, group: string, port: number, extraEnv: Record<string, string> = {}): Worker {
   const dataDir = mkdtempSync(join(tmpdir(), 'recur-bench-'));
-  const child = spawn(process.execPath, [join(root, 'bin/recur.js'), 'run', '--serve'], {
+  const prof = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+  const child = spawn(process.execPath, [...prof, join(root, 'bin/recur.js'), 'run', '--serve'], {
     env: {
       ...process.env,
       RECUR_KAFKA_BROKERS: brokers!,

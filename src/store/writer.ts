@@ -12,8 +12,15 @@ export interface OffsetRange {
 
 /** ClickHouse time literal accepted by best-effort parsing, always UTC. */
 export function chTime(ms: number): string {
-  return new Date(ms).toISOString();
+  // One entry of memory: every row of a chunk carries the same ingestion time.
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
+let lastMs = Number.NaN;
+let lastIso = '';
 
 /**
  * Inserts rows under an explicit deduplication token: the same token within the table's
