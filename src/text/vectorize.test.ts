@@ -19,6 +19,18 @@ describe('HashingVectorizer', () => {
     expect(wLost / wCard).toBeCloseTo(((1 + Math.log(2)) * lost) / card, 5);
   });
 
+  it('weighs a term seen once with tf 1 exactly (no rounding from 1 + ln 1)', () => {
+    const v = new HashingVectorizer({ dimensions: 1 << 12 });
+    v.update(['a', 'b']);
+    const x = v.transform(['a', 'b', 'b']);
+    const a = x.val[x.idx.indexOf(v.indexOf('a'))]!;
+    const b = x.val[x.idx.indexOf(v.indexOf('b'))]!;
+    const [ia, ib] = [v.idf(v.indexOf('a')), v.idf(v.indexOf('b')) * (1 + Math.log(2))];
+    const norm = Math.sqrt(ia * ia + ib * ib);
+    expect(a).toBe(Math.fround(Math.fround(ia) * (1 / norm)));
+    expect(b).toBe(Math.fround(Math.fround(ib) * (1 / norm)));
+  });
+
   it('returns an empty vector for no tokens', () => {
     const x = new HashingVectorizer().transform([]);
     expect(x.idx.length).toBe(0);

@@ -192,7 +192,8 @@ export class HashingVectorizer {
         tf++;
         i++;
       }
-      const w = (this.sublinearTf ? 1 + Math.log(tf) : tf) * this.idf(index);
+      // Most terms occur once: 1 + ln(1) is exactly 1, so the logarithm is skipped, not approximated.
+      const w = (tf === 1 ? 1 : this.sublinearTf ? 1 + Math.log(tf) : tf) * this.idf(index);
       idx[k] = index;
       val[k] = w;
       norm += w * w;
