@@ -37,9 +37,7 @@ export interface ClusterState {
 /** Cosine between a unit document vector and the cluster's summed vector. */
 export function similarity(c: ClusterState, v: SparseVector): number {
   if (c.norm2 <= 0) return 0;
-  let dot = 0;
-  for (let t = 0; t < v.idx.length; t++) dot += c.terms.weight(v.idx[t]!) * v.val[t]!;
-  return dot / Math.sqrt(c.norm2);
+  return c.terms.dot(v.idx, v.val) / Math.sqrt(c.norm2);
 }
 
 /** Cosine between two clusters' summed vectors. */

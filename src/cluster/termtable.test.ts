@@ -35,4 +35,17 @@ describe('TermTable', () => {
     expect(t.entries(terms, weights, counts)).toBe(5);
     expect(seen).toEqual(Array.from(terms, (term, i) => [term, weights[i], counts[i]]));
   });
+
+  it('dot equals the per-term weight sum in the same order, bit for bit', () => {
+    const rng = new Mulberry32(11);
+    const t = new TermTable();
+    for (let i = 0; i < 500; i++) t.add(Math.floor(rng.next() * 400) * 7919, rng.next(), 1);
+    for (let q = 0; q < 50; q++) {
+      const idx = Int32Array.from({ length: 1 + (q % 30) }, () => Math.floor(rng.next() * 800) * 7919);
+      const val = Float32Array.from(idx, () => rng.next());
+      let ref = 0;
+      for (let k = 0; k < idx.length; k++) ref += t.weight(idx[k]!) * val[k]!;
+      expect(t.dot(idx, val)).toBe(ref);
+    }
+  });
 });
