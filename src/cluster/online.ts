@@ -51,6 +51,8 @@ export type ResolvedOnlineOptions = Required<Omit<OnlineOptions, 'vectorizer'>>;
 export interface ClusterEvent {
   eventId: string;
   tokens: readonly string[];
+  /** hashTerm of each token, when the tokenizer supplied them (Tokenizer.tokenize's `hashes`): not re-hashed. */
+  hashes?: readonly number[];
   /** Event time in the caller's unit (epoch ms by convention); only compared and stored. */
   time: number;
   /** Masked text, kept as a representative example when central. */
@@ -110,7 +112,7 @@ export class OnlineClusterer {
 
   /** Vectorises (updating document frequencies) and places one description. */
   assign(ev: ClusterEvent): Assignment {
-    return this.place(this.vectorizer.updateAndTransform(ev.tokens), ev);
+    return this.place(this.vectorizer.updateAndTransform(ev.tokens, ev.hashes), ev);
   }
 
   /** Places an already vectorised description. */

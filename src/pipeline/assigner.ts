@@ -82,6 +82,8 @@ export function semanticModel(c: SemanticOnlineClusterer, embedder: CachingEmbed
 export class ClusterAssigner implements Assigner {
   // Same text pipeline as `recur eval clustering --mode online`, so the evaluation measures the product.
   private readonly tokenizer = new Tokenizer({ bigrams: true });
+  /** Token hashes of the event being assigned (reused: assign() is synchronous). */
+  private readonly hashes: number[] = [];
   private readonly offsets: Map<string, bigint>;
   private readonly restoredOffsets: Map<string, bigint>;
   private lineage: LineageEvent[] = [];
@@ -107,7 +109,8 @@ export class ClusterAssigner implements Assigner {
   }
 
   assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number } {
-    const a = this.clusterer.assign({ eventId, tokens: this.tokenizer.tokenize(maskedText), time: timeMs, text: maskedText });
+    const tokens = this.tokenizer.tokenize(maskedText, this.hashes);
+    const a = this.clusterer.assign({ eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText });
     if (a.lineage.length) this.lineage.push(...a.lineage);
     return { clusterId: a.clusterId, similarity: a.similarity };
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tokenize, Tokenizer } from './tokenize.js';
+import { hashTerm } from './vectorize.js';
 
 describe('tokenize', () => {
   it('lower-cases, drops stop words and stems', () => {
@@ -50,6 +51,22 @@ describe('tokenize', () => {
     const [a, b] = [warm.tokenize('card arriving'), warm.tokenize('card arriving')];
     expect(a).not.toBe(b); // a fresh array per call: callers may keep it
     expect(a).toEqual(['card', 'arriv', 'card arriv']);
+  });
+
+  it('hands out hashTerm of every token, with its caches warm, cold or thrashing', () => {
+    const texts = [
+      "My card hasn't arrived, the CARD app says card arriving", '<CARD> card <CARD> card', 'Ünïcode wörds 😀x and Wörds',
+      'one', '', ...Array.from({ length: 300 }, (_, i) => `card w${i} arriving w${i % 7}`),
+    ];
+    for (const t of [new Tokenizer({ bigrams: true }), new Tokenizer({ bigrams: true, stemCacheSize: 3 }), new Tokenizer()]) {
+      for (let round = 0; round < 2; round++) {
+        for (const text of texts) {
+          const hashes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]; // stale contents are replaced
+          const tokens = t.tokenize(text, hashes);
+          expect(hashes.map((h) => h >>> 0)).toEqual(tokens.map(hashTerm));
+        }
+      }
+    }
   });
 
   it('scans exactly like the reference regular expression', () => {

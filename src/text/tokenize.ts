@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { ENGLISH_STOP_WORDS, NEGATIONS } from './stopwords.js';
+import { hashPair, hashTerm } from './vectorize.js';
 
 // natural's package index loads database drivers and prints banners; its Porter stemmer module alone is
 // cheap. There are no type declarations for the deep path, hence require + a narrow type.
@@ -96,14 +97,18 @@ export class Tokenizer {
   // (an evicted word is cleared here too), so hits, misses and therefore the labels are exactly as before.
   // [raw, token] at 2·slot, side by side so a lookup touches one cache line; '' = empty (no word is '').
   private readonly front: string[] = new Array<string>(2 * FRONT_SIZE).fill('');
+  /** hashTerm of the token at each front slot, so the vectorizer need not hash it again. */
+  private readonly frontHash = new Int32Array(FRONT_SIZE);
   // Bigram strings, direct-mapped by the two words' front slots and checked against both tokens: a repeated
   // pair reuses one (already flattened) string instead of concatenating a new one per event, which the
   // vectorizer would then flatten again to hash it.
   // [left, right, "left right"] at 3·slot.
   private readonly pairs: string[] = new Array<string>(3 * PAIR_SIZE).fill('');
-  // Per-call scratch: the words found so far and their front slots.
+  private readonly pairHash = new Int32Array(PAIR_SIZE);
+  // Per-call scratch: the words found so far, their front slots and their hashes.
   private words: string[] = [];
   private keys = new Int32Array(64);
+  private hashes = new Int32Array(64);
 
   constructor(opts: TokenizeOptions = {}) {
     this.bigrams = opts.bigrams ?? false;
@@ -119,12 +124,20 @@ export class Tokenizer {
     return this.cache.size;
   }
 
-  tokenize(text: string): string[] {
+  /**
+   * The tokens of `text`: words in order, then (with bigrams) each adjacent pair. When `hashes` is given,
+   * it is set to hold hashTerm of each token (taken from the caches, not recomputed), for the vectorizer.
+   */
+  tokenize(text: string, hashes?: number[]): string[] {
     const words = this.words;
     let count = 0;
     const n = text.length;
-    if (this.keys.length < n + 1) this.keys = new Int32Array(2 * n + 2);
+    if (this.keys.length < n + 1) {
+      this.keys = new Int32Array(2 * n + 2);
+      this.hashes = new Int32Array(2 * n + 2);
+    }
     const keys = this.keys;
+    const hs = this.hashes;
     let i = 0;
     while (i < n) {
       const ch = text.charCodeAt(i);
@@ -132,7 +145,8 @@ export class Tokenizer {
         const end = placeholderEnd(text, i);
         if (end > 0) {
           keys[count] = frontSlot(text, i, end);
-          words[count++] = text.slice(i, end);
+          hs[count] = hashTerm((words[count] = text.slice(i, end)));
+          count++;
           i = end;
           continue;
         }
@@ -178,29 +192,39 @@ export class Tokenizer {
         word = cached;
         this.front[2 * slot] = raw;
         this.front[2 * slot + 1] = word;
+        this.frontHash[slot] = word.length > 0 ? hashTerm(word) : 0;
       }
       if (word.length > 0) {
         keys[count] = slot;
+        hs[count] = this.frontHash[slot]!;
         words[count++] = word;
       }
     }
-    if (!this.bigrams || count < 2) return words.slice(0, count);
-    const out = new Array<string>(2 * count - 1);
+    const pairs = this.bigrams && count >= 2 ? count - 1 : 0;
+    const out = new Array<string>(count + pairs);
     for (let k = 0; k < count; k++) out[k] = words[k]!;
-    for (let k = 0; k + 1 < count; k++) out[count + k] = this.pair(words[k]!, words[k + 1]!, keys[k]!, keys[k + 1]!);
+    if (hashes !== undefined) {
+      hashes.length = count + pairs;
+      for (let k = 0; k < count; k++) hashes[k] = hs[k]!;
+    }
+    for (let k = 0; k < pairs; k++) {
+      const p = this.pair(words[k]!, words[k + 1]!, keys[k]!, keys[k + 1]!, hs[k]!);
+      out[count + k] = this.pairs[3 * p + 2]!;
+      if (hashes !== undefined) hashes[count + k] = this.pairHash[p]!;
+    }
     return out;
   }
 
-  /** "a b", from the bigram cache when the same pair was seen recently. */
-  private pair(a: string, b: string, ka: number, kb: number): string {
-    const p = 3 * ((Math.imul(ka, 0x9e3779b1) ^ kb) & (PAIR_SIZE - 1));
+  /** Bigram-cache slot holding "a b" and its hash (filled now unless the same pair was seen recently). */
+  private pair(a: string, b: string, ka: number, kb: number, hashA: number): number {
+    const p = (Math.imul(ka, 0x9e3779b1) ^ kb) & (PAIR_SIZE - 1);
     const pairs = this.pairs;
-    if (pairs[p] === a && pairs[p + 1] === b) return pairs[p + 2]!;
-    const joined = a + ' ' + b;
-    pairs[p] = a;
-    pairs[p + 1] = b;
-    pairs[p + 2] = joined;
-    return joined;
+    if (pairs[3 * p] === a && pairs[3 * p + 1] === b) return p;
+    pairs[3 * p] = a;
+    pairs[3 * p + 1] = b;
+    pairs[3 * p + 2] = a + ' ' + b;
+    this.pairHash[p] = hashPair(hashA, b);
+    return p;
   }
 
   private word(lower: string): string | null {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitTransform, HashingVectorizer, sparseDot } from './vectorize.js';
+import { fitTransform, hashPair, hashTerm, HashingVectorizer, sparseDot } from './vectorize.js';
 
 describe('HashingVectorizer', () => {
   it('produces sorted, L2-normalised sparse vectors with sublinear tf and smoothed idf', () => {
@@ -29,6 +29,26 @@ describe('HashingVectorizer', () => {
     const norm = Math.sqrt(ia * ia + ib * ib);
     expect(a).toBe(Math.fround(Math.fround(ia) * (1 / norm)));
     expect(b).toBe(Math.fround(Math.fround(ib) * (1 / norm)));
+  });
+
+  it('hashes a pair from the first term\'s hash exactly as the joined string', () => {
+    for (const [a, b] of [['card', 'arriv'], ['', 'x'], ['ünï', 'δεη'], ['<CARD>', '😀'], ['a', '']]) {
+      expect(hashPair(hashTerm(a!), b!)).toBe(hashTerm(`${a} ${b}`));
+      expect(hashPair(hashTerm(a!) | 0, b!)).toBe(hashTerm(`${a} ${b}`)); // as an Int32Array holds it
+    }
+  });
+
+  it('gives the same vectors from supplied hashes as from the strings', () => {
+    const docs = [['card', 'arriv', 'card arriv'], ['card', 'card'], ['lost', 'stolen', 'card']];
+    const a = new HashingVectorizer({ dimensions: 1 << 12 });
+    const b = new HashingVectorizer({ dimensions: 1 << 12 });
+    for (const d of docs) {
+      const x = a.updateAndTransform(d);
+      const y = b.updateAndTransform(d, d.map((t) => hashTerm(t) | 0));
+      expect([Array.from(y.idx), Array.from(y.val)]).toEqual([Array.from(x.idx), Array.from(x.val)]);
+    }
+    expect(b.snapshot()).toEqual(a.snapshot());
+    expect(() => b.update(['a', 'b'], [1])).toThrow(RangeError);
   });
 
   it('returns an empty vector for no tokens', () => {

@@ -33,12 +33,20 @@ const SLAB_BYTES = 16384;
 
 /** FNV-1a over UTF-16 code units. */
 export function hashTerm(term: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < term.length; i++) {
-    h ^= term.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  return hashOnto(0x811c9dc5, term) >>> 0;
+}
+
+/**
+ * hashTerm(a + ' ' + b) from hashTerm(a) and b alone (FNV-1a is a left fold over the code units): the
+ * tokenizer hashes a bigram without building or scanning its string.
+ */
+export function hashPair(hashA: number, b: string): number {
+  return hashOnto(Math.imul(hashA ^ 32, 0x01000193), b) >>> 0;
+}
+
+function hashOnto(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 /** Online TF-IDF: `update` counts a document's terms, `transform` weights with the current statistics. */
@@ -87,9 +95,12 @@ export class HashingVectorizer {
     return Math.log((1 + this.docs) / (1 + (this.df[index] ?? 0))) + 1;
   }
 
-  /** Counts one document's distinct terms into the document frequencies. */
-  update(tokens: readonly string[]): void {
-    const n = this.hashAll(tokens);
+  /**
+   * Counts one document's distinct terms into the document frequencies. `hashes`, when given, holds
+   * hashTerm of each token (Tokenizer.tokenize can fill it), which saves hashing the strings again.
+   */
+  update(tokens: readonly string[], hashes?: ArrayLike<number>): void {
+    const n = this.hashAll(tokens, hashes);
     this.docs++;
     const sc = this.scratch;
     for (let i = 0; i < n; i++) {
@@ -102,13 +113,13 @@ export class HashingVectorizer {
   }
 
   /** L2-normalised TF-IDF vector of one document under the current statistics. */
-  transform(tokens: readonly string[]): SparseVector {
-    return this.weigh(this.hashAll(tokens));
+  transform(tokens: readonly string[], hashes?: ArrayLike<number>): SparseVector {
+    return this.weigh(this.hashAll(tokens, hashes));
   }
 
   /** update then transform: the online path (hashes once). */
-  updateAndTransform(tokens: readonly string[]): SparseVector {
-    this.update(tokens);
+  updateAndTransform(tokens: readonly string[], hashes?: ArrayLike<number>): SparseVector {
+    this.update(tokens, hashes);
     return this.weigh(this.scratchLength);
   }
 
@@ -141,8 +152,11 @@ export class HashingVectorizer {
   private scratchLength = 0;
 
   /** Hashes tokens into the scratch buffer, sorted by bucket (insertion sort: documents are short). */
-  private hashAll(tokens: readonly string[]): number {
+  private hashAll(tokens: readonly string[], hashes: ArrayLike<number> | undefined): number {
     const n = tokens.length;
+    if (hashes !== undefined && hashes.length !== n) {
+      throw new RangeError(`hashes must hold one hash per token: ${hashes.length} for ${n} tokens`);
+    }
     if (this.scratch.length < n) {
       this.scratch = new Int32Array(n * 2);
       this.order = new Int32Array(n * 2);
@@ -150,7 +164,7 @@ export class HashingVectorizer {
     const sc = this.scratch;
     const ord = this.order;
     for (let i = 0; i < n; i++) {
-      const h = hashTerm(tokens[i]!) & this.mask;
+      const h = (hashes === undefined ? hashTerm(tokens[i]!) : hashes[i]!) & this.mask;
       let p = i;
       while (p > 0 && sc[p - 1]! > h) {
         sc[p] = sc[p - 1]!;
