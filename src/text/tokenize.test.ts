@@ -61,9 +61,9 @@ describe('tokenize', () => {
     for (const t of [new Tokenizer({ bigrams: true }), new Tokenizer({ bigrams: true, stemCacheSize: 3 }), new Tokenizer()]) {
       for (let round = 0; round < 2; round++) {
         for (const text of texts) {
-          const hashes = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]; // stale contents are replaced
+          const hashes = [1, 2, 3]; // stale contents are overwritten; entries past the tokens are not read
           const tokens = t.tokenize(text, hashes);
-          expect(hashes.map((h) => h >>> 0)).toEqual(tokens.map(hashTerm));
+          expect(hashes.slice(0, tokens.length).map((h) => h >>> 0)).toEqual(tokens.map(hashTerm));
         }
       }
     }

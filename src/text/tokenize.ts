@@ -61,10 +61,13 @@ const DIGITS_RE = /^\p{N}+$/u;
 const FRONT_SIZE = 16384; // entries of the front cache, a power of two
 const PAIR_SIZE = 16384; // entries of the bigram cache, a power of two
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /** Front-cache slot of text[start, end): FNV-1a over the UTF-16 code units. */
 function frontSlot(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
   return (h ^ (h >>> 15)) & (FRONT_SIZE - 1);
 }
 
@@ -126,7 +129,8 @@ export class Tokenizer {
 
   /**
    * The tokens of `text`: words in order, then (with bigrams) each adjacent pair. When `hashes` is given,
-   * it is set to hold hashTerm of each token (taken from the caches, not recomputed), for the vectorizer.
+   * its first tokens.length entries are set to hashTerm of each token (taken from the caches, not
+   * recomputed), for the vectorizer; entries after those are left as they were (no truncation per call).
    */
   tokenize(text: string, hashes?: number[]): string[] {
     const words = this.words;
@@ -159,24 +163,33 @@ export class Tokenizer {
         continue;
       }
       // A word: letters/digits, optionally continued by an apostrophe and letters ("don't", "o’clock").
+      // The front-cache hash (frontSlot's) is folded in while scanning: one pass over the word, not two.
       const start = i;
-      i += w;
+      let h = FNV_OFFSET;
+      for (const end = i + w; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
       let afterApostrophe = false;
       while (i < n) {
         const c = text.charCodeAt(i);
+        // ASCII letters (c | 32 folds upper case onto lower) and digits inline: the common case.
+        if (c < 128 && (((c | 32) >= 97 && (c | 32) <= 122) || (!afterApostrophe && c >= 48 && c <= 57))) {
+          h = Math.imul(h ^ c, FNV_PRIME);
+          i++;
+          continue;
+        }
         const len = afterApostrophe ? letterLength(text, i) : wordCharLength(text, i);
         if (len > 0) {
-          i += len;
+          for (const end = i + len; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
           continue;
         }
         if ((c === 39 || c === 0x2019) && i + 1 < n && letterLength(text, i + 1) > 0) {
           afterApostrophe = true;
+          h = Math.imul(h ^ c, FNV_PRIME);
           i++;
           continue;
         }
         break;
       }
-      const slot = frontSlot(text, start, i);
+      const slot = (h ^ (h >>> 15)) & (FRONT_SIZE - 1);
       let word: string;
       if (sameAt(this.front[2 * slot]!, text, start, i)) word = this.front[2 * slot + 1]!;
       else {
@@ -203,10 +216,7 @@ export class Tokenizer {
     const pairs = this.bigrams && count >= 2 ? count - 1 : 0;
     const out = new Array<string>(count + pairs);
     for (let k = 0; k < count; k++) out[k] = words[k]!;
-    if (hashes !== undefined) {
-      hashes.length = count + pairs;
-      for (let k = 0; k < count; k++) hashes[k] = hs[k]!;
-    }
+    if (hashes !== undefined) for (let k = 0; k < count; k++) hashes[k] = hs[k]!;
     for (let k = 0; k < pairs; k++) {
       const p = this.pair(words[k]!, words[k + 1]!, keys[k]!, keys[k + 1]!, hs[k]!);
       out[count + k] = this.pairs[3 * p + 2]!;

@@ -49,6 +49,9 @@ describe('HashingVectorizer', () => {
     }
     expect(b.snapshot()).toEqual(a.snapshot());
     expect(() => b.update(['a', 'b'], [1])).toThrow(RangeError);
+    const c = new HashingVectorizer({ dimensions: 1 << 12 });
+    const longer = [hashTerm('card'), hashTerm('arriv'), 12345]; // entries past the tokens are ignored
+    expect(Array.from(c.transform(['card', 'arriv'], longer).idx)).toEqual(Array.from(a.transform(['card', 'arriv']).idx));
   });
 
   it('returns an empty vector for no tokens', () => {

@@ -97,7 +97,8 @@ export class HashingVectorizer {
 
   /**
    * Counts one document's distinct terms into the document frequencies. `hashes`, when given, holds
-   * hashTerm of each token (Tokenizer.tokenize can fill it), which saves hashing the strings again.
+   * hashTerm of each token in its first tokens.length entries (Tokenizer.tokenize fills it that way),
+   * which saves hashing the strings again.
    */
   update(tokens: readonly string[], hashes?: ArrayLike<number>): void {
     const n = this.hashAll(tokens, hashes);
@@ -154,8 +155,8 @@ export class HashingVectorizer {
   /** Hashes tokens into the scratch buffer, sorted by bucket (insertion sort: documents are short). */
   private hashAll(tokens: readonly string[], hashes: ArrayLike<number> | undefined): number {
     const n = tokens.length;
-    if (hashes !== undefined && hashes.length !== n) {
-      throw new RangeError(`hashes must hold one hash per token: ${hashes.length} for ${n} tokens`);
+    if (hashes !== undefined && hashes.length < n) {
+      throw new RangeError(`hashes must hold a hash per token: ${hashes.length} for ${n} tokens`);
     }
     if (this.scratch.length < n) {
       this.scratch = new Int32Array(n * 2);
