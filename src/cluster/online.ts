@@ -51,7 +51,7 @@ export type ResolvedOnlineOptions = Required<Omit<OnlineOptions, 'vectorizer'>>;
 export interface ClusterEvent {
   eventId: string;
   tokens: readonly string[];
-  /** hashTerm of each token, when the tokenizer supplied them (Tokenizer.tokenize's `hashes`): not re-hashed. */
+  /** hashTerm of each token in the first tokens.length entries (Tokenizer.tokenize's `hashes`): not re-hashed. */
   hashes?: readonly number[];
   /** Event time in the caller's unit (epoch ms by convention); only compared and stored. */
   time: number;
@@ -70,9 +70,11 @@ export interface Assignment {
   clusterId: string;
   similarity: number;
   change: ChangeType;
-  /** Merges and retirements this call caused (usually empty). */
-  lineage: LineageEvent[];
+  /** Merges and retirements this call caused (usually empty: then one shared frozen array). */
+  lineage: readonly LineageEvent[];
 }
+
+const NO_LINEAGE: readonly LineageEvent[] = Object.freeze([]);
 
 export const DEFAULT_ONLINE_OPTIONS: ResolvedOnlineOptions = {
   threshold: 'auto', thresholdZ: 1.645, maxClusters: 2000, mergeThreshold: 'auto', maintenanceEvery: 1000,
@@ -120,7 +122,7 @@ export class OnlineClusterer {
     const st = this.state;
     st.events++;
     let out: Assignment;
-    if (v.idx.length === 0) out = { clusterId: '', similarity: 0, change: 'unassigned', lineage: [] };
+    if (v.idx.length === 0) out = { clusterId: '', similarity: 0, change: 'unassigned', lineage: NO_LINEAGE };
     else {
       let best: ClusterState | undefined;
       let bestSim = 0;
@@ -139,14 +141,17 @@ export class OnlineClusterer {
       this.tracker.observe(v);
       if (best !== undefined && bestSim >= tau) {
         this.join(best, v, bestSim, ev);
-        out = { clusterId: best.id, similarity: bestSim, change: 'cluster_updated', lineage: [] };
+        out = { clusterId: best.id, similarity: bestSim, change: 'cluster_updated', lineage: NO_LINEAGE };
       } else {
-        const lineage = st.live >= this.options.maxClusters ? this.shrink(ev.time) : [];
+        const lineage = st.live >= this.options.maxClusters ? this.shrink(ev.time) : NO_LINEAGE;
         const c = this.create(v, ev);
         out = { clusterId: c.id, similarity: 1, change: 'cluster_created', lineage };
       }
     }
-    if (st.events % this.options.maintenanceEvery === 0) out.lineage.push(...this.maintain(ev.time));
+    if (st.events % this.options.maintenanceEvery === 0) {
+      const more = this.maintain(ev.time);
+      if (more.length > 0) out.lineage = [...out.lineage, ...more];
+    }
     return out;
   }
 

@@ -41,8 +41,8 @@ export type MaskGate = number | 'at' | 'ipv6' | 'url';
 
 export interface MaskResult {
   text: string;
-  /** Matches replaced per rule name; rules that did not fire are absent. */
-  hits: Record<string, number>;
+  /** Matches replaced per rule name; rules that did not fire are absent. Shared (frozen) when none fired. */
+  hits: Readonly<Record<string, number>>;
 }
 
 // A match must not start or end inside a word or a longer number. Word boundaries are ASCII (\w, no "u"
@@ -463,11 +463,13 @@ function urlPossible(text: string): boolean {
 }
 
 let defaultRules: CompiledMaskRules | undefined;
+// Most descriptions hold no PII: one shared empty result instead of an object per call.
+const NO_HITS: Readonly<Record<string, number>> = Object.freeze({});
 
 /** Replaces PII in `text` with placeholders; `hits` counts replacements per rule that fired. */
 export function maskPii(text: string, rules?: CompiledMaskRules): MaskResult {
   const compiled = rules ?? (defaultRules ??= compileMaskRules());
-  const hits: Record<string, number> = {};
+  let hits: Record<string, number> | undefined;
   let digits = -1;
   let out = text;
   const list = compiled.rules;
@@ -486,7 +488,7 @@ export function maskPii(text: string, rules?: CompiledMaskRules): MaskResult {
     } else if (gate === 'url' && !urlPossible(text)) continue;
     fired = 0;
     out = out.replace(rule.regex, rule.replacer);
-    if (fired > 0) hits[rule.name] = fired; // names are unique (compileMaskRules)
+    if (fired > 0) (hits ??= {})[rule.name] = fired; // names are unique (compileMaskRules)
   }
-  return { text: out, hits };
+  return { text: out, hits: hits ?? NO_HITS };
 }
