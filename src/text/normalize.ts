@@ -32,20 +32,18 @@ export function normalizeText(s: string): string {
   return t.trim();
 }
 
+// A character outside printable ASCII, or two spaces in a row.
+const UNCLEAN = /[^ -~]| {2}/;
+
 /**
  * Printable ASCII with single inner spaces only: nothing above would change it. One scan instead of three
- * regular-expression passes and a trim, for the common case.
+ * regular-expression passes and a trim, for the common case; the scan is one native regular-expression
+ * search (measured faster than a charCodeAt loop, which also pays for each string representation).
  */
 function isClean(s: string): boolean {
   const n = s.length;
   if (n === 0 || s.charCodeAt(0) === 32 || s.charCodeAt(n - 1) === 32) return n === 0;
-  let prev = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 32 || c > 126 || (c === 32 && prev === 32)) return false;
-    prev = c;
-  }
-  return true;
+  return !UNCLEAN.test(s);
 }
 
 /**
