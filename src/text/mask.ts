@@ -433,10 +433,15 @@ export function compileMaskRules(extra: readonly MaskRuleSpec[] = []): CompiledM
   return compiled;
 }
 
-// Digits in `text`, counting no further than `cap` (the largest digit gate).
+const DIGIT = /[0-9]/;
+
+// Digits in `text`, counting no further than `cap` (the largest digit gate). Most descriptions have none:
+// a native search finds the first digit (or that there is none) before the counting loop starts.
 function digitCount(text: string, cap: number): number {
+  const first = text.search(DIGIT);
+  if (first < 0) return 0;
   let n = 0;
-  for (let i = 0; i < text.length && n < cap; i++) {
+  for (let i = first; i < text.length && n < cap; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) n++;
   }
