@@ -103,9 +103,8 @@ export class Tokenizer {
   /** hashTerm of the token at each front slot, so the vectorizer need not hash it again. */
   private readonly frontHash = new Int32Array(FRONT_SIZE);
   // Bigram strings, direct-mapped by the two words' front slots and checked against both tokens: a repeated
-  // pair reuses one (already flattened) string instead of concatenating a new one per event, which the
-  // vectorizer would then flatten again to hash it.
-  // [left, right, "left right"] at 3·slot.
+  // pair reuses one string and its hash instead of concatenating a new one per event.
+  // [left, right, "left right"] at 3·slot, hashTerm("left right") at pairHash[slot].
   private readonly pairs: string[] = new Array<string>(3 * PAIR_SIZE).fill('');
   private readonly pairHash = new Int32Array(PAIR_SIZE);
   // Per-call scratch: the words found so far, their front slots and their hashes.
