@@ -115,6 +115,18 @@ describe('alert kinds', () => {
     expect(new Set(opens.map((e) => e.episode.id)).size).toBe(2);
   });
 
+  it('the tail of a surge a spike reported does not alert again as growth when the cooldown ends', () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 13) feed(sim, ordinary(sim));
+    feed(sim, Math.round(dailyMean(8, 13) * 5));
+    while (!sim.events.some((e) => e.type === 'closed')) feed(sim, ordinary(sim));
+    // A rise through the spike's cooldown, easing off as the cooldown ends.
+    const cooldownEnd = sim.t + cfg.episode.cooldownHours;
+    while (sim.t < cooldownEnd - 1) feed(sim, Math.round(dailyMean(8, sim.t % 24) * 1.8));
+    for (let i = 0; i < 4; i++) feed(sim, Math.round(dailyMean(8, sim.t % 24) * 1.6));
+    expect(sim.events.filter((e) => e.type === 'opened').map((e) => e.episode.kind)).toEqual(['spike']);
+  });
+
   it('sustained_growth: a steady rise to 1.6x, no bucket extreme, opens growth and no spike', () => {
     const sim = established(21);
     while (sim.t % 24 !== 9) feed(sim, ordinary(sim));

@@ -168,8 +168,10 @@ function stepCluster(
     surprisal(negBinUpperTail(bucketCustomers, step.expected, step.phi)) >= cfg.gates.customerSurprise;
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
   run('spike', spikeOpen, step.pointSurprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
-  // The growth evidence accumulated so far is the spike's; growth must build anew after it.
-  if (st.episodes.spike) resetGrowthRun(st, bucket);
+  // The growth evidence accumulated so far is the spike's, and so is what builds up while the
+  // spike cools down: growth must build anew after that, or the tail of one surge alerts again
+  // as growth the moment the cooldown ends.
+  if (st.episodes.spike || bucket < (st.cooldownUntil.spike ?? -Infinity)) resetGrowthRun(st, bucket);
 
   // sustained_growth: CUSUM evidence over several buckets, none of which need be extreme.
   const runCustomers = input.customerIds ? distinctSince(st.customers, st.runStart) : st.runMaxCustomers;
