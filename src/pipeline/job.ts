@@ -60,8 +60,12 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
       health.noteBatch();
       metrics.set('clusters', assigner.clusterCount());
       sinkHealthMetrics(metrics, alerts.health());
+      let t = performance.now();
       await assigner.maybeSnapshot(false);
+      metrics.observe('stage_seconds', (performance.now() - t) / 1000, { stage: 'snapshot' });
+      t = performance.now();
       await trends?.onBatchStored();
+      metrics.observe('stage_seconds', (performance.now() - t) / 1000, { stage: 'detect' });
     },
   });
   await assigner.maybeSnapshot(true);
