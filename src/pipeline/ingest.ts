@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
-import { insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange } from '../store/writer.js';
+import { chTime, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange } from '../store/writer.js';
 import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
 import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
@@ -232,6 +232,7 @@ export class Ingestor {
     let busy = 0;
     let t0 = performance.now();
     const nowMs = now();
+    const ingestedAt = chTime(nowMs);
     const events: object[] = [];
     const dead: object[] = [];
     const assignments: object[] = [];
@@ -261,7 +262,7 @@ export class Ingestor {
         metrics.inc('events_dead_lettered', { reason: res.code });
         continue;
       }
-      const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs);
+      const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs, ingestedAt);
       masking += performance.now() - tb;
       if (!present?.case_events.has(m.offset)) events.push(row);
       const e = res.event;

@@ -1,5 +1,5 @@
 import type { CaseEvent, Rejection } from '../events/index.js';
-import { chTime } from '../store/writer.js';
+import { chTime, chTimeOf } from '../store/writer.js';
 
 /** What the masker must provide (src/text/mask.ts). */
 export type Masker = (text: string) => { text: string; hits: Record<string, number> };
@@ -18,7 +18,7 @@ export interface Located {
   offset: bigint;
 }
 
-export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: Located, mask: Masker, nowMs: number) {
+export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: Located, mask: Masker, nowMs: number, ingestedAt = chTime(nowMs)) {
   const description = mask(ev.description);
   const subject = mask(ev.subject ?? '');
   const extraText = Object.keys(extra).length ? mask(JSON.stringify(extra)) : { text: '', hits: {} };
@@ -30,7 +30,7 @@ export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: 
       customer_id: ev.customer_id ?? '',
       channel: ev.channel,
       event_type: ev.type ?? 'message',
-      occurred_at: chTime(Date.parse(ev.occurred_at)),
+      occurred_at: chTimeOf(ev.occurred_at),
       description: description.text,
       subject: subject.text,
       product: ev.product ?? '',
@@ -47,7 +47,7 @@ export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: 
       source_topic: at.topic,
       source_partition: at.partition,
       source_offset: at.offset.toString(),
-      ingested_at: chTime(nowMs),
+      ingested_at: ingestedAt,
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toTabSeparated } from './writer.js';
+import { chTime, chTimeOf, toTabSeparated } from './writer.js';
 
 describe('toTabSeparated', () => {
   it('escapes exactly the bytes TabSeparated parsing treats specially', () => {
@@ -13,5 +13,17 @@ describe('toTabSeparated', () => {
 
   it('refuses values it cannot write faithfully', () => {
     expect(() => toTabSeparated([{ a: { nested: 1 } }], ['a'])).toThrow(/cannot write a object/);
+  });
+});
+
+describe('chTimeOf', () => {
+  it('is chTime(Date.parse(x)) for every ISO timestamp, canonical or not', () => {
+    const cases = [
+      '2026-10-01T00:00:00.000Z', '2026-12-31T23:59:59.999Z', '2026-02-28T12:00:00.000Z',
+      '2026-02-29T12:00:00.000Z', '2026-02-30T12:00:00.000Z', '2026-04-31T00:00:00.000Z', '2024-02-29T01:02:03.004Z',
+      '2026-10-01T02:00:00+02:00', '2026-10-01T00:00:00Z', '2026-10-01T00:00:00.5Z', '2026-10-01T00:00:00.123456Z',
+      '2026-10-19T09:30:00.000-07:00',
+    ];
+    for (const iso of cases) expect(chTimeOf(iso), iso).toBe(chTime(Date.parse(iso)));
   });
 });

@@ -12,15 +12,17 @@ export interface OffsetRange {
 
 /** ClickHouse time literal accepted by best-effort parsing, always UTC. */
 export function chTime(ms: number): string {
-  // One entry of memory: every row of a chunk carries the same ingestion time.
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastIso;
+  return new Date(ms).toISOString();
 }
-let lastMs = Number.NaN;
-let lastIso = '';
+
+/**
+ * chTime of an ISO-8601 timestamp: the text itself when it is already that canonical form (UTC, milliseconds)
+ * with a day every month has (Date.parse rolls 2026-02-30 over to March 2), else parsed and printed.
+ */
+export function chTimeOf(iso: string): string {
+  return CANONICAL.test(iso) && iso.charCodeAt(8) <= 0x32 && !(iso.charCodeAt(8) === 0x32 && iso.charCodeAt(9) > 0x38) ? iso : chTime(Date.parse(iso));
+}
+const CANONICAL = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
 /**
  * Inserts rows under an explicit deduplication token: the same token within the table's
@@ -45,7 +47,8 @@ export async function insertIdempotent(
   try {
     await client.insert({
       table,
-      values: Readable.from([Buffer.from(toTabSeparated(rows, columns))], { objectMode: false }),
+      // A text stream (encoding set): embedded chDB takes the string as it is, a server gets it as UTF-8.
+      values: Readable.from([toTabSeparated(rows, columns)], { objectMode: false, encoding: 'utf8' }),
       columns: columns as [string, ...string[]],
       format: 'TabSeparated',
       clickhouse_settings: {
