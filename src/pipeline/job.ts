@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
 import type { Config } from '../config/index.js';
 import type { Store } from '../store/index.js';
 import { createAssigner, type ClusterAssigner } from './assigner.js';
@@ -45,6 +46,7 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   const router = new AlertRouter(o.config, o.store.client, alerts, o.log, now, (ids) => assigner.describe(ids));
   trends?.onAlerts(async (events) => router.enqueue(events));
   await o.onReady?.({ assigner, trends, metrics, health, alerts });
+  let checkpoint: Promise<void> = Promise.resolve();
   const summary = await runPipeline({
     config: o.config,
     log: o.log,
@@ -60,14 +62,21 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
       health.noteBatch();
       metrics.set('clusters', assigner.clusterCount());
       sinkHealthMetrics(metrics, alerts.health());
+      // A checkpoint's state is captured here, between batches; its writes then run while the next batches
+      // are processed (a checkpoint not yet written only means a longer replay). One at a time: a call
+      // while one is being written returns at once.
       let t = performance.now();
-      await assigner.maybeSnapshot(false);
+      const saving = assigner.maybeSnapshot(false).catch((err: unknown) => {
+        o.log.warn({ err: errorMessage(err) }, 'model snapshot not saved; the previous one stands');
+      });
+      checkpoint = Promise.all([checkpoint, saving]).then(() => {});
       metrics.observe('stage_seconds', (performance.now() - t) / 1000, { stage: 'snapshot' });
       t = performance.now();
       await trends?.onBatchStored();
       metrics.observe('stage_seconds', (performance.now() - t) / 1000, { stage: 'detect' });
     },
   });
+  await checkpoint;
   await assigner.maybeSnapshot(true);
   if (o.finite) await trends?.flush();
   await router.flush();
