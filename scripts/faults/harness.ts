@@ -112,6 +112,8 @@ export class Scenario {
       RECUR_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_MS),
       RECUR_CLICKHOUSE_DATA_DIR: this.dataDir,
       RECUR_INGEST_MAX_BATCH_ROWS: '200',
+      // Checkpoints as often as the chunk count allows, so kills land between, during and after them.
+      RECUR_INGEST_SNAPSHOT_MIN_INTERVAL_MS: '0',
       RECUR_LOG_LEVEL: 'info',
       ...this.baseEnv,
       ...extra,

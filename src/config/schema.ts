@@ -65,7 +65,10 @@ export const configSchema = z.object({
       maxBatchRows: positiveInt.default(5_000),
       /** How long `recur run` waits for more input before flushing a partial batch (file/stdin). */
       flushMs: positiveInt.default(500),
+      /** Model checkpoint cadence: after this many written chunks (of maxBatchRows)… */
       snapshotEveryBatches: positiveInt.default(20),
+      /** …and at most once per this many milliseconds (a replay after a crash relearns what came after). */
+      snapshotMinIntervalMs: z.number().int().nonnegative().default(30_000),
     })
     .prefault({}),
   mask: z.object({ extraRules: z.array(maskRuleSchema).default([]) }).prefault({}),

@@ -96,13 +96,16 @@ export class ClusterAssigner implements Assigner {
     private clusterer: LiveModel,
     offsets: Record<string, string>,
     savedEvents: number,
-    private readonly deps: { client: ClickHouseClient; log: Logger; pipeline: string; snapshotEvery: number; now: () => number },
+    private readonly deps: { client: ClickHouseClient; log: Logger; pipeline: string; snapshotEvery: number; snapshotMinIntervalMs: number; now: () => number },
     readonly modelVersion: number = MODEL_VERSIONS.none,
   ) {
     this.offsets = new Map(Object.entries(offsets).map(([k, v]) => [k, BigInt(v)]));
     this.restoredOffsets = new Map(this.offsets);
     this.savedEvents = savedEvents;
+    this.savedAt = deps.now();
   }
+
+  private savedAt: number;
 
   async prepare(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void> {
     await this.clusterer.prepare?.(maskedTexts, heartbeat);
@@ -153,13 +156,15 @@ export class ClusterAssigner implements Assigner {
   }
 
   /**
-   * Every `snapshotEvery` batches (or when forced): cluster descriptions, lineage, then the model. Only
+   * Every `snapshotEvery` written chunks but at most once per `snapshotMinIntervalMs` (or when forced): cluster descriptions, lineage, then the model. Only
    * between batches: with another partition's batch in flight the model holds events not yet stored, and
    * the snapshot's offsets would not cover them (it waits for a quiet moment; forced ones come at the end).
    */
   async maybeSnapshot(force: boolean): Promise<void> {
     if (this.snapshotting || this.inFlight > 0) return;
-    if (!force && this.batchesSinceSnapshot < this.deps.snapshotEvery) return;
+    // Both bounds: a checkpoint of a large model is tens of MB of JSON (20 MB at 8,000 clusters), so at
+    // backfill speed a batch count alone would checkpoint every few seconds.
+    if (!force && (this.batchesSinceSnapshot < this.deps.snapshotEvery || this.deps.now() - this.savedAt < this.deps.snapshotMinIntervalMs)) return;
     const events = this.clusterer.events;
     if (events === this.savedEvents) return;
     this.snapshotting = true;
@@ -210,6 +215,7 @@ export class ClusterAssigner implements Assigner {
     this.lineage = this.lineage.slice(taken.length);
     this.batchesSinceSnapshot = 0;
     this.savedEvents = events;
+    this.savedAt = nowMs;
     this.deps.log.debug({ events, clusters: clusters.length }, 'model snapshot saved');
   }
 }
@@ -221,7 +227,7 @@ export class ClusterAssigner implements Assigner {
  */
 export async function createAssigner(config: Config, client: ClickHouseClient, log: Logger, now: () => number = Date.now): Promise<ClusterAssigner> {
   const pipeline = config.cluster.pipeline;
-  const deps = { client, log, pipeline, snapshotEvery: config.ingest.snapshotEveryBatches, now };
+  const deps = { client, log, pipeline, snapshotEvery: config.ingest.snapshotEveryBatches, snapshotMinIntervalMs: config.ingest.snapshotMinIntervalMs, now };
   const kind = config.cluster.embedder;
   let embedder: CachingEmbedder | null = null;
   if (kind !== 'none') {
