@@ -13,6 +13,7 @@ import { parseCsvRecords } from '../src/eval/csv.js';
 import { maskPii } from '../src/text/mask.js';
 import { normalizeText } from '../src/text/normalize.js';
 import { Tokenizer } from '../src/text/tokenize.js';
+import { sparseBuffer } from '../src/text/vectorize.js';
 import { SemanticOnlineClusterer } from '../src/cluster/semantic-online.js';
 import { semanticModel } from '../src/pipeline/assigner.js';
 import { createEmbedder, MODELS, type ModelKind } from '../src/text/embed/index.js';
@@ -122,7 +123,8 @@ const texts: string[] = new Array<string>(CHUNK);
 const masked: string[] = new Array<string>(CHUNK);
 const tokens: string[][] = new Array<string[]>(CHUNK);
 const hashes: number[][] = Array.from({ length: CHUNK }, () => []);
-const vecs: ReturnType<typeof clusterer.vectorizer.transform>[] = new Array(CHUNK);
+// One reused vector buffer per chunk position, as the clusterer's own assign() reuses one.
+const vecs = Array.from({ length: CHUNK }, () => sparseBuffer());
 const rss: { at: string; events: number; rss_mb: number; heap_used_mb: number; clusters: number; vocabulary: number }[] = [];
 const marks = new Set([Math.floor(total * 0.1), Math.floor(total * 0.5), total]);
 let done = 0;
@@ -146,12 +148,12 @@ while (done < total) {
   t1 = cpuMs();
   stage.tokenize += t1 - t0;
   t0 = t1;
-  for (let i = 0; i < m; i++) vecs[i] = clusterer.vectorizer.updateAndTransform(tokens[i]!, hashes[i]!);
+  for (let i = 0; i < m; i++) clusterer.vectorizer.updateAndTransformInto(tokens[i]!, hashes[i]!, vecs[i]!);
   t1 = cpuMs();
   stage.vectorize += t1 - t0;
   t0 = t1;
   for (let i = 0; i < m; i++) {
-    const a = clusterer.place(vecs[i]!, { eventId: String(done + i), tokens: tokens[i]!, time: (done + i) * timeStep, text: masked[i]! });
+    const a = clusterer.placeBuffer(vecs[i]!, { eventId: String(done + i), tokens: tokens[i]!, time: (done + i) * timeStep, text: masked[i]! });
     if (a.change === 'cluster_created') created++;
     lineage += a.lineage.length;
   }

@@ -34,10 +34,10 @@ export interface ClusterState {
   dirty: boolean;
 }
 
-/** Cosine between a unit document vector and the cluster's summed vector. */
-export function similarity(c: ClusterState, v: SparseVector): number {
+/** Cosine between a unit document vector (its first n terms) and the cluster's summed vector. */
+export function similarity(c: ClusterState, v: SparseVector, n = v.idx.length): number {
   if (c.norm2 <= 0) return 0;
-  return c.terms.dot(v.idx, v.val) / Math.sqrt(c.norm2);
+  return c.terms.dot(v.idx, v.val, n) / Math.sqrt(c.norm2);
 }
 
 /** Cosine between two clusters' summed vectors. */
@@ -52,10 +52,13 @@ export function clusterSimilarity(a: ClusterState, b: ClusterState): number {
   return dot / Math.sqrt(a.norm2 * b.norm2);
 }
 
-/** Adds a member; `dot` is the member's dot product with the sum before the update (keeps norm2 exact). */
-export function addMember(c: ClusterState, v: SparseVector, dot: number, time: number): void {
+/**
+ * Adds a member (the first n terms of v); `dot` is its dot product with the sum before the update (keeps
+ * norm2 exact). Reads v only, so v may be the caller's reused buffer.
+ */
+export function addMember(c: ClusterState, v: SparseVector, dot: number, time: number, n = v.idx.length): void {
   let vv = 0;
-  for (let t = 0; t < v.idx.length; t++) {
+  for (let t = 0; t < n; t++) {
     const x = v.val[t]!;
     vv += x * x;
     c.terms.add(v.idx[t]!, x, 1);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { nmi } from '../eval/metrics.js';
 import { junkDocs, syntheticDocs } from './fixtures.test-util.js';
 import { OnlineClusterer, type Assignment } from './online.js';
+import { sparseBuffer } from '../text/vectorize.js';
 
 const run = (c: OnlineClusterer, docs: { tokens: string[]; text: string }[], from = 0): Assignment[] =>
   docs.map((d, i) => c.assign({ eventId: `e${from + i}`, tokens: d.tokens, time: 1_000 * (from + i), text: d.text }));
@@ -52,6 +53,21 @@ describe('OnlineClusterer', () => {
     expect(replay.snapshot()).toBe(c.snapshot());
     const fresh = new OnlineClusterer({ maintenanceEvery: 128, maxClusters: 40 });
     expect(JSON.stringify(run(fresh, docs))).toBe(JSON.stringify([...run(new OnlineClusterer({ maintenanceEvery: 128, maxClusters: 40 }), docs)]));
+  });
+
+  it('places a vector from a reused buffer exactly as a vector of its own', () => {
+    const docs = syntheticDocs(1500, 6);
+    const a = new OnlineClusterer({ maintenanceEvery: 100, maxClusters: 30 });
+    const b = new OnlineClusterer({ maintenanceEvery: 100, maxClusters: 30 });
+    const buf = sparseBuffer(1);
+    const own: Assignment[] = [];
+    const placed = docs.map((d, i) => {
+      const ev = { eventId: `e${i}`, tokens: d.tokens, time: 1_000 * i, text: d.text };
+      own.push(a.place(a.vectorizer.updateAndTransform(d.tokens), ev));
+      return b.placeBuffer(b.vectorizer.updateAndTransformInto(d.tokens, undefined, buf), ev);
+    });
+    expect(JSON.stringify(placed)).toBe(JSON.stringify(own));
+    expect(b.snapshot()).toBe(a.snapshot());
   });
 
   it('never exceeds the cluster cap or the vocabulary cap over a long random stream', () => {

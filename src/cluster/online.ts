@@ -1,4 +1,4 @@
-import { HashingVectorizer, type SparseVector, type VectorizerOptions } from '../text/vectorize.js';
+import { HashingVectorizer, sparseBuffer, type SparseBuffer, type SparseVector, type VectorizerOptions } from '../text/vectorize.js';
 import {
   absorb, addMember, wantsExample, clusterSimilarity, offerExample, pruneTerms, similarity, topTerms, type ClusterState,
 } from './centroid.js';
@@ -96,6 +96,8 @@ export class OnlineClusterer {
   private queryWeight = new Float64Array(0);
   private queryIdx = new Int32Array(0);
   private queryVal = new Float32Array(0);
+  /** The vector of the event being assigned (reused: nothing keeps it past place()). */
+  private readonly vector = sparseBuffer();
 
   constructor(opts: OnlineOptions = {}, vectorizer?: HashingVectorizer) {
     const { vectorizer: vopts, ...rest } = opts;
@@ -114,37 +116,50 @@ export class OnlineClusterer {
 
   /** Vectorises (updating document frequencies) and places one description. */
   assign(ev: ClusterEvent): Assignment {
-    return this.place(this.vectorizer.updateAndTransform(ev.tokens, ev.hashes), ev);
+    return this.placeBuffer(this.vectorizer.updateAndTransformInto(ev.tokens, ev.hashes, this.vector), ev);
   }
 
   /** Places an already vectorised description. */
   place(v: SparseVector, ev: ClusterEvent): Assignment {
+    return this.placeTerms(v, v.idx.length, ev);
+  }
+
+  /**
+   * Places a description vectorised into a buffer (HashingVectorizer.updateAndTransformInto); the buffer is
+   * only read, so the caller may reuse it once this returns.
+   */
+  placeBuffer(v: SparseBuffer, ev: ClusterEvent): Assignment {
+    return this.placeTerms(v, v.length, ev);
+  }
+
+  /** Places the description made of the first n terms of v (v itself is not kept). */
+  private placeTerms(v: SparseVector, n: number, ev: ClusterEvent): Assignment {
     const st = this.state;
     st.events++;
     let out: Assignment;
-    if (v.idx.length === 0) out = { clusterId: '', similarity: 0, change: 'unassigned', lineage: NO_LINEAGE };
+    if (n === 0) out = { clusterId: '', similarity: 0, change: 'unassigned', lineage: NO_LINEAGE };
     else {
       let best: ClusterState | undefined;
       let bestSim = 0;
-      const q = v.idx.length <= this.options.queryTerms ? v : this.queryTerms(v);
+      const q = n <= this.options.queryTerms ? v : this.queryTerms(v, n);
       const found = this.found;
-      const n = this.index.candidates(q.idx, q.val, found);
-      for (let k = 0; k < n; k++) {
+      const m = this.index.candidates(q.idx, q.val, found, -1, Math.min(n, this.options.queryTerms));
+      for (let k = 0; k < m; k++) {
         const c = st.slots[found[k]!]!;
-        const s = similarity(c, v);
+        const s = similarity(c, v, n);
         if (s > bestSim) {
           bestSim = s;
           best = c;
         }
       }
       const tau = this.tracker.threshold();
-      this.tracker.observe(v);
+      this.tracker.observe(v, n);
       if (best !== undefined && bestSim >= tau) {
-        this.join(best, v, bestSim, ev);
+        this.join(best, v, n, bestSim, ev);
         out = { clusterId: best.id, similarity: bestSim, change: 'cluster_updated', lineage: NO_LINEAGE };
       } else {
         const lineage = st.live >= this.options.maxClusters ? this.shrink(ev.time) : NO_LINEAGE;
-        const c = this.create(v, ev);
+        const c = this.create(v, n, ev);
         out = { clusterId: c.id, similarity: 1, change: 'cluster_created', lineage };
       }
     }
@@ -206,9 +221,8 @@ export class OnlineClusterer {
     return fromSnapshot(json, (opts, vec) => new OnlineClusterer(opts, vec));
   }
 
-  /** The document's heaviest terms (at most options.queryTerms) for candidate lookup; rare terms decide. */
-  private queryTerms(v: SparseVector): { idx: ArrayLike<number>; val: ArrayLike<number> } {
-    const n = v.idx.length;
+  /** The heaviest of the first n terms (at most options.queryTerms) for candidate lookup; rare terms decide. */
+  private queryTerms(v: SparseVector, n: number): { idx: ArrayLike<number>; val: ArrayLike<number> } {
     if (this.queryOrder.length < n) {
       this.queryOrder = new Int32Array(2 * n);
       this.queryPos = Int32Array.from({ length: 2 * n }, (_, i) => i);
@@ -247,8 +261,8 @@ export class OnlineClusterer {
     return this.state.slots.filter((c): c is ClusterState => c !== undefined);
   }
 
-  private join(c: ClusterState, v: SparseVector, sim: number, ev: ClusterEvent): void {
-    addMember(c, v, sim * Math.sqrt(c.norm2), ev.time);
+  private join(c: ClusterState, v: SparseVector, n: number, sim: number, ev: ClusterEvent): void {
+    addMember(c, v, sim * Math.sqrt(c.norm2), ev.time, n);
     if (ev.text !== undefined && wantsExample(c, sim, this.options.examples)) {
       offerExample(c, { text: ev.text, eventId: ev.eventId, sim }, this.options.examples);
     }
@@ -256,7 +270,7 @@ export class OnlineClusterer {
     if (pruned || c.size >= c.nextRefresh) this.reindex(c);
   }
 
-  private create(v: SparseVector, ev: ClusterEvent): ClusterState {
+  private create(v: SparseVector, n: number, ev: ClusterEvent): ClusterState {
     const st = this.state;
     const slot = st.free.length > 0 ? st.free.pop()! : st.slots.length;
     const c: ClusterState = {
@@ -266,7 +280,7 @@ export class OnlineClusterer {
     st.seq++;
     st.slots[slot] = c;
     st.live++;
-    addMember(c, v, 0, ev.time);
+    addMember(c, v, 0, ev.time, n);
     if (ev.text !== undefined) offerExample(c, { text: ev.text, eventId: ev.eventId, sim: 1 }, this.options.examples);
     this.reindex(c);
     return c;

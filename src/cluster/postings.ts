@@ -105,15 +105,15 @@ export class PostingIndex {
 
   /**
    * Writes the slots of the (at most out.length) clusters with the highest approximate dot product with the
-   * query into `out`, best first (ties: lower slot), and returns how many. `exclude` is skipped. The caller
-   * owns `out`, so the hot path allocates nothing.
+   * query (its first `terms` entries) into `out`, best first (ties: lower slot), and returns how many.
+   * `exclude` is skipped. The caller owns `out`, so the hot path allocates nothing.
    */
-  candidates(idx: ArrayLike<number>, val: ArrayLike<number>, out: Int32Array, exclude = -1): number {
+  candidates(idx: ArrayLike<number>, val: ArrayLike<number>, out: Int32Array, exclude = -1, terms = idx.length): number {
     const { acc, mark, touched, slots, weights, lens, keys, mask } = this;
     const P = this.maxPosting;
     const limit = out.length;
     let count = 0;
-    for (let t = 0; t < idx.length; t++) {
+    for (let t = 0; t < terms; t++) {
       const term = idx[t]!;
       let h = this.home(term);
       let k = keys[h]!;

@@ -46,11 +46,12 @@ export class TermTable {
   /**
    * Σ weight(idx[t]) · val[t] over t in order: the same sum as calling weight() per term (an absent term
    * adds nothing), with the table's fields read once instead of per lookup. similarity()'s inner loop.
+   * `n`: only the first n terms (a SparseBuffer's length).
    */
-  dot(idx: Int32Array, val: Float32Array): number {
+  dot(idx: Int32Array, val: Float32Array, n = idx.length): number {
     const { keys, w, mask } = this;
     let dot = 0;
-    for (let t = 0; t < idx.length; t++) {
+    for (let t = 0; t < n; t++) {
       const term = idx[t]!;
       const h = Math.imul(term, 0x9e3779b1);
       let s = (h ^ (h >>> 16)) & mask;

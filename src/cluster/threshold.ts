@@ -59,9 +59,9 @@ export class ThresholdTracker {
     return this.current;
   }
 
-  /** Offers a description's vector to the reservoir (kept with probability size / seen). */
-  observe(v: SparseVector): void {
-    if (this.fixed !== null || v.idx.length === 0) return;
+  /** Offers a description's vector (its first n terms) to the reservoir (kept with probability size / seen). */
+  observe(v: SparseVector, n = v.idx.length): void {
+    if (this.fixed !== null || n === 0) return;
     this.seen++;
     let slot: number;
     if (this.sample.length < this.size) slot = this.sample.length;
@@ -69,8 +69,8 @@ export class ThresholdTracker {
       slot = Math.floor(this.rng.next() * this.seen);
       if (slot >= this.size) return;
     }
-    // A copy: the vectorizer's vectors are views into shared slabs, which a long-lived reference would pin.
-    this.sample[slot] = { idx: v.idx.slice(), val: v.val.slice() };
+    // A copy: v may be a reused buffer, or a view into a shared slab that a long-lived reference would pin.
+    this.sample[slot] = { idx: v.idx.slice(0, n), val: v.val.slice(0, n) };
     this.changes++;
     // At 10 samples, then whenever the number of changes reaches a power of two: the sample is uniform over
     // the whole stream, so its statistics settle and re-estimating on a doubling schedule is enough.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitTransform, hashPair, hashTerm, HashingVectorizer, sparseDot } from './vectorize.js';
+import { fitTransform, hashPair, hashTerm, HashingVectorizer, sparseBuffer, sparseDot } from './vectorize.js';
 
 describe('HashingVectorizer', () => {
   it('produces sorted, L2-normalised sparse vectors with sublinear tf and smoothed idf', () => {
@@ -52,6 +52,21 @@ describe('HashingVectorizer', () => {
     const c = new HashingVectorizer({ dimensions: 1 << 12 });
     const longer = [hashTerm('card'), hashTerm('arriv'), 12345]; // entries past the tokens are ignored
     expect(Array.from(c.transform(['card', 'arriv'], longer).idx)).toEqual(Array.from(a.transform(['card', 'arriv']).idx));
+  });
+
+  it('writes the same vector into a reused buffer, growing it when a document needs more room', () => {
+    const docs = [['card', 'arriv', 'card arriv'], ['card', 'card'], [], ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'a'], ['lost']];
+    const a = new HashingVectorizer({ dimensions: 1 << 12 });
+    const b = new HashingVectorizer({ dimensions: 1 << 12 });
+    const buf = sparseBuffer(2);
+    for (const d of docs) {
+      const x = a.updateAndTransform(d);
+      expect(b.updateAndTransformInto(d, undefined, buf)).toBe(buf);
+      expect(buf.length).toBe(x.idx.length);
+      expect([Array.from(buf.idx.subarray(0, buf.length)), Array.from(buf.val.subarray(0, buf.length))]).toEqual([Array.from(x.idx), Array.from(x.val)]);
+    }
+    expect(buf.idx.length).toBeGreaterThanOrEqual(8);
+    expect(b.snapshot()).toEqual(a.snapshot());
   });
 
   it('returns an empty vector for no tokens', () => {

@@ -8,6 +8,21 @@ export interface SparseVector {
   readonly val: Float32Array;
 }
 
+/**
+ * Reusable storage for one sparse vector: its entries are the first `length` of idx and val (the arrays
+ * may be longer). The online path vectorises into one of these per event instead of allocating a vector;
+ * whoever keeps a vector beyond the event copies those entries.
+ */
+export interface SparseBuffer extends SparseVector {
+  idx: Int32Array;
+  val: Float32Array;
+  length: number;
+}
+
+export function sparseBuffer(capacity = 64): SparseBuffer {
+  return { idx: new Int32Array(capacity), val: new Float32Array(capacity), length: 0 };
+}
+
 export interface VectorizerOptions {
   /** Hash buckets, a power of two. Default 2^20. */
   dimensions?: number;
@@ -124,6 +139,18 @@ export class HashingVectorizer {
     return this.weigh(this.scratchLength);
   }
 
+  /** updateAndTransform into `out` (grown when too short) instead of a new vector; returns `out`. */
+  updateAndTransformInto(tokens: readonly string[], hashes: ArrayLike<number> | undefined, out: SparseBuffer): SparseBuffer {
+    this.update(tokens, hashes);
+    const n = this.scratchLength;
+    if (out.idx.length < n) {
+      out.idx = new Int32Array(2 * n);
+      out.val = new Float32Array(2 * n);
+    }
+    out.length = this.weighInto(n, out.idx, out.val);
+    return out;
+  }
+
   snapshot(): VectorizerSnapshot {
     const df: [number, number][] = [];
     for (let i = 0; i < this.df.length; i++) if (this.df[i] !== 0) df.push([i, this.df[i]!]);
@@ -199,8 +226,16 @@ export class HashingVectorizer {
       val = new Float32Array(this.slab, this.slabUsed + 4 * distinct, distinct);
       this.slabUsed += bytes;
     }
+    this.weighInto(n, idx, val);
+    return { idx, val };
+  }
+
+  /** Writes the weights of the first n scratch entries into idx/val (room for n); returns how many terms. */
+  private weighInto(n: number, idx: Int32Array, val: Float32Array): number {
+    const sc = this.scratch;
     let norm = 0;
-    for (let i = 0, k = 0; i < n; k++) {
+    let k = 0;
+    for (let i = 0; i < n; k++) {
       const index = sc[i]!;
       let tf = 0;
       while (i < n && sc[i] === index) {
@@ -215,9 +250,9 @@ export class HashingVectorizer {
     }
     if (norm > 0) {
       const inv = 1 / Math.sqrt(norm);
-      for (let i = 0; i < distinct; i++) val[i] = val[i]! * inv;
+      for (let i = 0; i < k; i++) val[i] = val[i]! * inv;
     }
-    return { idx, val };
+    return k;
   }
 
   private remember(index: number, term: string): void {
