@@ -81,8 +81,9 @@ function runOnline(texts: readonly string[], tokenizer: Tokenizer): number[] {
   const clusterer = new OnlineClusterer();
   const ids: string[] = [];
   const mergedInto = new Map<string, string>();
+  const hashes: number[] = []; // the tokenizer's hashes, so the vectorizer does not hash the tokens again
   texts.forEach((text, i) => {
-    const res = clusterer.assign({ eventId: String(i), tokens: tokenizer.tokenize(text), time: i, text });
+    const res = clusterer.assign({ eventId: String(i), tokens: tokenizer.tokenize(text, hashes), hashes, time: i, text });
     ids.push(res.clusterId);
     for (const ev of res.lineage) if (ev.kind === 'merge') for (const f of ev.from) if (f !== ev.to[0]) mergedInto.set(f, ev.to[0]!);
   });
