@@ -1,4 +1,4 @@
-import { sparseDot, type SparseVector } from '../text/vectorize.js';
+import type { SparseVector } from '../text/vectorize.js';
 import { Mulberry32 } from './prng.js';
 
 // Join threshold. A number is used as given. 'auto' sets it relative to the stream's own chance
@@ -44,6 +44,10 @@ export class ThresholdTracker {
   private seen = 0;
   private changes = 0;
   private current: number;
+  // The random bag being scored (reused across the NULL_PAIRS of an estimate): its first bagLength terms.
+  private bagIdx = new Int32Array(64);
+  private bagSum = new Float64Array(64);
+  private bagVal = new Float32Array(64);
 
   constructor(opts: ThresholdOptions) {
     const t = opts.threshold;
@@ -85,8 +89,8 @@ export class ThresholdTracker {
     let sq = 0;
     for (let p = 0; p < NULL_PAIRS; p++) {
       const real = this.sample[Math.floor(this.rng.next() * n)]!;
-      const bag = this.randomBag(this.sample[Math.floor(this.rng.next() * n)]!.idx.length);
-      const s = sparseDot(real, bag);
+      const m = this.randomBag(this.sample[Math.floor(this.rng.next() * n)]!.idx.length);
+      const s = this.dotBag(real, m);
       sum += s;
       sq += s * s;
     }
@@ -95,26 +99,60 @@ export class ThresholdTracker {
     this.current = Math.min(1, mean + this.z * sd);
   }
 
-  /** A unit vector of `length` terms, each drawn (with its weight) from a random sampled description. */
-  private randomBag(length: number): SparseVector {
+  /**
+   * Draws a unit vector of `length` terms, each (with its weight) from a random sampled description, into
+   * bagIdx/bagVal; returns its number of distinct terms. A repeated term sums its weights in draw order and
+   * terms end up in increasing order, so the vector is the one a Map of sums sorted by term gives (it was
+   * built that way, allocating per bag; a test pins the resulting thresholds).
+   */
+  private randomBag(length: number): number {
     const n = this.sample.length;
-    const terms = new Map<number, number>();
+    if (this.bagIdx.length < length) {
+      this.bagIdx = new Int32Array(2 * length);
+      this.bagSum = new Float64Array(2 * length);
+      this.bagVal = new Float32Array(2 * length);
+    }
+    const { bagIdx: idx, bagSum: sum, bagVal: val } = this;
+    let m = 0;
     for (let t = 0; t < length; t++) {
       const src = this.sample[Math.floor(this.rng.next() * n)]!;
       const k = Math.floor(this.rng.next() * src.idx.length);
       const i = src.idx[k]!;
-      terms.set(i, (terms.get(i) ?? 0) + src.val[k]!);
+      let p = m;
+      while (p > 0 && idx[p - 1]! > i) p--;
+      if (p > 0 && idx[p - 1] === i) sum[p - 1] = sum[p - 1]! + src.val[k]!;
+      else {
+        idx.copyWithin(p + 1, p, m);
+        sum.copyWithin(p + 1, p, m);
+        idx[p] = i;
+        sum[p] = 0 + src.val[k]!;
+        m++;
+      }
     }
-    const idx = Int32Array.from(terms.keys()).sort();
-    const val = new Float32Array(idx.length);
     let norm = 0;
-    idx.forEach((i, k) => {
-      val[k] = terms.get(i)!;
+    for (let k = 0; k < m; k++) {
+      val[k] = sum[k]!;
       norm += val[k]! ** 2;
-    });
+    }
     const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let k = 0; k < val.length; k++) val[k] = val[k]! * inv;
-    return { idx, val };
+    for (let k = 0; k < m; k++) val[k] = val[k]! * inv;
+    return m;
+  }
+
+  /** sparseDot(v, the first m bag terms): the same loop, so the same sum. */
+  private dotBag(v: SparseVector, m: number): number {
+    const { bagIdx, bagVal } = this;
+    let i = 0;
+    let j = 0;
+    let s = 0;
+    while (i < v.idx.length && j < m) {
+      const x = v.idx[i]!;
+      const y = bagIdx[j]!;
+      if (x === y) s += v.val[i++]! * bagVal[j++]!;
+      else if (x < y) i++;
+      else j++;
+    }
+    return s;
   }
 
   toJSON(): ThresholdState {
