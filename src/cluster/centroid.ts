@@ -105,6 +105,19 @@ export function pruneTerms(c: ClusterState, keep: number): boolean {
 
 /** The `n` heaviest terms with their weight in the unit centroid (ties: lower index). */
 export function topTerms(c: ClusterState, n: number): [number, number][] {
+  const terms = new Int32Array(n);
+  const weights = new Float64Array(n);
+  const m = topTermsInto(c, n, terms, weights);
+  const out: [number, number][] = new Array<[number, number]>(m);
+  for (let k = 0; k < m; k++) out[k] = [terms[k]!, weights[k]!];
+  return out;
+}
+
+/**
+ * topTerms into the caller's arrays (room for n), heaviest first; returns how many. Re-indexing a cluster
+ * runs on the assignment path, where a tuple per term was a measurable share of the allocation.
+ */
+export function topTermsInto(c: ClusterState, n: number, terms: Int32Array, weights: Float64Array): number {
   const inv = c.norm2 > 0 ? 1 / Math.sqrt(c.norm2) : 0;
   const size = c.terms.size;
   if (pruneT.length < size) growPruneScratch(size);
@@ -124,9 +137,11 @@ export function topTerms(c: ClusterState, n: number): [number, number][] {
     }
     best[p] = i;
   }
-  const out: [number, number][] = new Array<[number, number]>(m);
-  for (let k = 0; k < m; k++) out[k] = [pruneT[best[k]!]!, pruneW[best[k]!]!];
-  return out;
+  for (let k = 0; k < m; k++) {
+    terms[k] = pruneT[best[k]!]!;
+    weights[k] = pruneW[best[k]!]!;
+  }
+  return m;
 }
 
 /** Cheap pre-check for offerExample: would an example this central be kept? */

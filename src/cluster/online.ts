@@ -1,6 +1,6 @@
 import { HashingVectorizer, sparseBuffer, type SparseBuffer, type SparseVector, type VectorizerOptions } from '../text/vectorize.js';
 import {
-  absorb, addMember, wantsExample, clusterSimilarity, offerExample, pruneTerms, similarity, topTerms, type ClusterState,
+  absorb, addMember, wantsExample, clusterSimilarity, offerExample, pruneTerms, similarity, topTermsInto, type ClusterState,
 } from './centroid.js';
 import type { LineageRecord } from './identity.js';
 import { summarize, type ClusterSummary } from './labels.js';
@@ -98,6 +98,9 @@ export class OnlineClusterer {
   private queryVal = new Float32Array(0);
   /** The vector of the event being assigned (reused: nothing keeps it past place()). */
   private readonly vector = sparseBuffer();
+  /** reindex()'s top terms and weights (reused). */
+  private readonly topT: Int32Array;
+  private readonly topW: Float64Array;
 
   constructor(opts: OnlineOptions = {}, vectorizer?: HashingVectorizer) {
     const { vectorizer: vopts, ...rest } = opts;
@@ -107,6 +110,8 @@ export class OnlineClusterer {
     this.state = { slots: [], free: [], live: 0, seq: 0, events: 0 };
     this.index = new PostingIndex(this.options.maxClusters + 1, this.options.maxPosting);
     this.found = new Int32Array(Math.max(0, this.options.candidates));
+    this.topT = new Int32Array(Math.max(0, this.options.indexTerms));
+    this.topW = new Float64Array(Math.max(0, this.options.indexTerms));
     this.tracker = new ThresholdTracker({ threshold: this.options.threshold, z: this.options.thresholdZ });
   }
 
@@ -289,9 +294,12 @@ export class OnlineClusterer {
   /** Re-posts the cluster's top terms; refreshes at sizes 2, 4, 8, … 64, then every 64 members. */
   private reindex(c: ClusterState): void {
     for (const t of c.indexed) this.index.remove(t, c.slot);
-    const top = topTerms(c, this.options.indexTerms);
-    c.indexed = top.map(([t]) => t);
-    for (const [t, w] of top) this.index.add(t, c.slot, w);
+    const { topT, topW } = this;
+    const m = topTermsInto(c, this.options.indexTerms, topT, topW);
+    const indexed = c.indexed; // rewritten in place: nothing else holds it (snapshots copy)
+    indexed.length = m;
+    for (let k = 0; k < m; k++) indexed[k] = topT[k]!;
+    for (let k = 0; k < m; k++) this.index.add(topT[k]!, c.slot, topW[k]!);
     c.nextRefresh = c.size < 64 ? Math.max(2, c.size * 2) : c.size + 64;
     c.dirty = true;
   }
