@@ -90,7 +90,7 @@ export function pruneTerms(c: ClusterState, keep: number): boolean {
   const [t, w, cnt, order] = [pruneT, pruneW, pruneC, pruneOrder];
   c.terms.entries(t, w, cnt);
   for (let i = 0; i < n; i++) order[i] = i;
-  sortByKeyDesc(order, n, w, t);
+  sortByKeyDesc(order, n, w, t, keep);
   const table = new TermTable(keep * 2);
   let norm2 = 0;
   for (let k = 0; k < keep; k++) {

@@ -19,6 +19,20 @@ describe('sortByKeyDesc', () => {
     }
   });
 
+  it('with a limit, puts the first `limit` positions of the full sort in order', () => {
+    const rng = new Mulberry32(5);
+    for (const [n, limit] of [[385, 128], [1000, 1], [40, 17], [17, 16], [300, 0], [200, 200]] as const) {
+      const key = Float64Array.from({ length: n }, () => Math.floor(rng.next() * 16) / 16);
+      const tie = Int32Array.from({ length: n }, () => Math.floor(rng.next() * 2 ** 30));
+      const full = Int32Array.from({ length: n }, (_, i) => i);
+      sortByKeyDesc(full, n, key, tie);
+      const part = Int32Array.from({ length: n }, (_, i) => i);
+      sortByKeyDesc(part, n, key, tie, limit);
+      expect(Array.from(part.subarray(0, limit))).toEqual(Array.from(full.subarray(0, limit)));
+      expect(Array.from(part).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    }
+  });
+
   it('sorts only the first n positions and handles sorted and reversed input', () => {
     const key = Float64Array.from({ length: 100 }, (_, i) => i);
     const tie = Int32Array.from({ length: 100 }, (_, i) => i);

@@ -7,9 +7,11 @@
  * Sorts `order[0, n)` (positions into `key` and `tie`) by key descending, then tie ascending. `tie` values
  * must be distinct among the positions sorted, which makes the order total. Concrete array types keep
  * the element accesses monomorphic (a Float32Array key from one caller made every call slow).
+ * With `limit`, only `order[0, limit)` is guaranteed: the first `limit` positions of the full sort, in
+ * order (the rest hold the others in no particular order), which spares partitions past the limit.
  */
-export function sortByKeyDesc(order: Int32Array, n: number, key: Float64Array, tie: Int32Array): void {
-  quicksort(order, 0, n - 1, key, tie);
+export function sortByKeyDesc(order: Int32Array, n: number, key: Float64Array, tie: Int32Array, limit = n): void {
+  quicksort(order, 0, n - 1, key, tie, limit);
 }
 
 /** Whether position a comes before position b. */
@@ -19,7 +21,7 @@ function before(a: number, b: number, key: Float64Array, tie: Int32Array): boole
   return ka > kb || (ka === kb && tie[a]! < tie[b]!);
 }
 
-function quicksort(o: Int32Array, lo: number, hi: number, key: Float64Array, tie: Int32Array): void {
+function quicksort(o: Int32Array, lo: number, hi: number, key: Float64Array, tie: Int32Array, limit: number): void {
   while (hi - lo > 16) {
     // Median of three as the pivot: sorted or reversed input stays O(n log n).
     const mid = (lo + hi) >>> 1;
@@ -34,12 +36,17 @@ function quicksort(o: Int32Array, lo: number, hi: number, key: Float64Array, tie
       while (before(pivot, o[j]!, key, tie)) j--;
       if (i <= j) swap(o, i++, j--);
     }
+    // Everything from i on comes after the first `limit`: only the left side is still needed.
+    if (i >= limit) {
+      hi = j;
+      continue;
+    }
     // Recurse into the smaller side, loop on the larger: stack depth stays O(log n).
     if (j - lo < hi - i) {
-      quicksort(o, lo, j, key, tie);
+      quicksort(o, lo, j, key, tie, limit);
       lo = i;
     } else {
-      quicksort(o, i, hi, key, tie);
+      quicksort(o, i, hi, key, tie, limit);
       hi = j;
     }
   }
