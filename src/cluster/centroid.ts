@@ -44,12 +44,7 @@ export function similarity(c: ClusterState, v: SparseVector, n = v.idx.length): 
 export function clusterSimilarity(a: ClusterState, b: ClusterState): number {
   if (a.norm2 <= 0 || b.norm2 <= 0) return 0;
   const [small, large] = a.terms.size <= b.terms.size ? [a, b] : [b, a];
-  const n = small.terms.size;
-  if (pruneT.length < n) growPruneScratch(n);
-  small.terms.entries(pruneT, pruneW, pruneC); // slot order, as forEach: the same summation order
-  let dot = 0;
-  for (let i = 0; i < n; i++) dot += pruneW[i]! * large.terms.weight(pruneT[i]!);
-  return dot / Math.sqrt(a.norm2 * b.norm2);
+  return small.terms.dotTable(large.terms) / Math.sqrt(a.norm2 * b.norm2);
 }
 
 /**

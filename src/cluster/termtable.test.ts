@@ -46,6 +46,20 @@ describe('TermTable', () => {
       let ref = 0;
       for (let k = 0; k < idx.length; k++) ref += t.weight(idx[k]!) * val[k]!;
       expect(t.dot(idx, val)).toBe(ref);
+      const n = Math.min(3, idx.length);
+      expect(t.dot(idx, val, n)).toBe(t.dot(idx.subarray(0, n), val.subarray(0, n)));
     }
+  });
+
+  it('dotTable sums weight products in forEach order, bit for bit', () => {
+    const rng = new Mulberry32(12);
+    const [a, b] = [new TermTable(), new TermTable()];
+    for (let i = 0; i < 300; i++) a.add(Math.floor(rng.next() * 500) * 7919, rng.next(), 1);
+    for (let i = 0; i < 200; i++) b.add(Math.floor(rng.next() * 500) * 7919, rng.next(), 1);
+    let ref = 0;
+    a.forEach((term, w) => {
+      ref += w * b.weight(term);
+    });
+    expect(a.dotTable(b)).toBe(ref);
   });
 });

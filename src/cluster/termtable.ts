@@ -65,6 +65,21 @@ export class TermTable {
     return dot;
   }
 
+  /**
+   * Σ weight · other.weight(term) over this table's terms in slot order (the order forEach visits):
+   * clusterSimilarity's sum, without copying the entries out first.
+   */
+  dotTable(other: TermTable): number {
+    const { keys, w } = this;
+    const cap = this.capacity;
+    let dot = 0;
+    for (let s = 0; s < cap; s++) {
+      const term = keys[4 * s]!;
+      if (term !== EMPTY) dot += w[2 * s + 1]! * other.weight(term);
+    }
+    return dot;
+  }
+
   count(term: number): number {
     const s = this.slotOf(term);
     return this.keys[4 * s] === term ? this.keys[4 * s + 1]! : 0;
