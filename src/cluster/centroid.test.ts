@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterSimilarity, pruneTerms, topTerms, type ClusterState } from './centroid.js';
+import { clusterSimilarity, pruneTerms, topTermsInto, type ClusterState } from './centroid.js';
 import { Mulberry32 } from './prng.js';
 import { TermTable } from './termtable.js';
 
@@ -38,12 +38,18 @@ describe('centroid term selection', () => {
     expect(pruneTerms(c, 128)).toBe(false); // 128 terms: nothing to prune
   });
 
-  it('topTerms returns the n heaviest unit-centroid weights, ties to the lower index', () => {
+  it('topTermsInto gives the n heaviest unit-centroid weights, ties to the lower index', () => {
+    const top = (c: ClusterState, n: number): [number, number][] => {
+      const terms = new Int32Array(n);
+      const weights = new Float64Array(n);
+      const m = topTermsInto(c, n, terms, weights);
+      return Array.from({ length: m }, (_, k) => [terms[k]!, weights[k]!]);
+    };
     const c = cluster(2, 300);
     const inv = 1 / Math.sqrt(c.norm2);
     const expected = entries(c).map(([t, w]) => [t, w * inv] as [number, number]).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 24);
-    expect(topTerms(c, 24)).toEqual(expected);
-    expect(topTerms(cluster(3, 5), 24)).toHaveLength(5);
+    expect(top(c, 24)).toEqual(expected);
+    expect(top(cluster(3, 5), 24)).toHaveLength(5);
   });
 
   it('clusterSimilarity is the cosine of the summed vectors and symmetric', () => {

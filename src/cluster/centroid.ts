@@ -64,7 +64,7 @@ export function addMember(c: ClusterState, v: SparseVector, dot: number, time: n
   if (time < c.firstSeen) c.firstSeen = time;
 }
 
-// Scratch for pruneTerms and topTerms (grown as needed): both run on the assignment path.
+// Scratch for pruneTerms and topTermsInto (grown as needed): both run on the assignment path.
 let pruneT = new Int32Array(512);
 let pruneW = new Float64Array(512);
 let pruneC = new Int32Array(512);
@@ -98,19 +98,10 @@ export function pruneTerms(c: ClusterState, keep: number): boolean {
   return true;
 }
 
-/** The `n` heaviest terms with their weight in the unit centroid (ties: lower index). */
-export function topTerms(c: ClusterState, n: number): [number, number][] {
-  const terms = new Int32Array(n);
-  const weights = new Float64Array(n);
-  const m = topTermsInto(c, n, terms, weights);
-  const out: [number, number][] = new Array<[number, number]>(m);
-  for (let k = 0; k < m; k++) out[k] = [terms[k]!, weights[k]!];
-  return out;
-}
-
 /**
- * topTerms into the caller's arrays (room for n), heaviest first; returns how many. Re-indexing a cluster
- * runs on the assignment path, where a tuple per term was a measurable share of the allocation.
+ * The `n` heaviest terms with their weight in the unit centroid (ties: lower index), into the caller's
+ * arrays (room for n), heaviest first; returns how many. Re-indexing a cluster runs on the assignment
+ * path, where a tuple per term was a measurable share of the allocation.
  */
 export function topTermsInto(c: ClusterState, n: number, terms: Int32Array, weights: Float64Array): number {
   const inv = c.norm2 > 0 ? 1 / Math.sqrt(c.norm2) : 0;
