@@ -1,15 +1,15 @@
 // Cost of writing the pipeline's own case_events rows into embedded chDB, per row, as compact JSON rows
-// versus TabSeparated (what insertIdempotent sends). Encoding in JS and parsing in ClickHouse both count.
+// versus TabSeparated through insertIdempotent (what the pipeline sends). Encoding in JS and parsing in
+// ClickHouse both count.
 //   npx tsx scripts/bench/insert-formats.ts [--n 40000] [--chunk 5000]
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { decodeEvent } from '../../src/events/index.js';
 import { caseEventRow } from '../../src/pipeline/rows.js';
 import { openStore, migrate } from '../../src/store/index.js';
-import { toTabSeparated } from '../../src/store/writer.js';
+import { chTime, insertIdempotent } from '../../src/store/writer.js';
 import { maskPii } from '../../src/text/mask.js';
 import { makeEventFactory } from './events.js';
 
@@ -21,7 +21,7 @@ const mask = (t: string) => maskPii(t);
 const rows = Array.from({ length: N }, (_, i) => {
   const r = decodeEvent(Buffer.from(JSON.stringify(make(i, N))), 1 << 20);
   if (!r.ok) throw new Error(r.reason);
-  return caseEventRow(r.event, r.extra, { topic: 'bench', partition: 0, offset: BigInt(i) }, mask, Date.now()).row;
+  return caseEventRow(r.event, r.extra, { topic: 'bench', partition: 0, offset: BigInt(i) }, mask, chTime(Date.now())).row;
 });
 const dir = join(tmpdir(), `recur-insert-formats-${process.pid}`);
 const store = await openStore({ dataDir: dir } as never);
@@ -33,11 +33,7 @@ const formats = {
       table: 'case_events', columns, format: 'JSONCompactEachRow', clickhouse_settings: { insert_deduplication_token: token },
       values: part.map((r) => columns.map((c) => (r as Record<string, unknown>)[c])),
     }),
-  TabSeparated: (part: object[], token: string) =>
-    store.client.insert({
-      table: 'case_events', columns, format: 'TabSeparated', clickhouse_settings: { insert_deduplication_token: token },
-      values: Readable.from([Buffer.from(toTabSeparated(part, columns))], { objectMode: false }),
-    }),
+  TabSeparated: (part: object[], token: string) => insertIdempotent(store.client, 'case_events', part, token),
 };
 const times: Record<string, number[]> = { JSONCompactEachRow: [], TabSeparated: [] };
 for (let round = 0; round < 3; round++) {

@@ -262,7 +262,7 @@ export class Ingestor {
         metrics.inc('events_dead_lettered', { reason: res.code });
         continue;
       }
-      const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, nowMs, ingestedAt);
+      const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, ingestedAt);
       masking += performance.now() - tb;
       if (!present?.case_events.has(m.offset)) events.push(row);
       const e = res.event;

@@ -18,7 +18,8 @@ export interface Located {
   offset: bigint;
 }
 
-export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: Located, mask: Masker, nowMs: number, ingestedAt = chTime(nowMs)) {
+/** `ingestedAt`: chTime of the ingestion time, printed once per chunk by the caller. */
+export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: Located, mask: Masker, ingestedAt: string) {
   const description = mask(ev.description);
   const subject = mask(ev.subject ?? '');
   const extraText = Object.keys(extra).length ? mask(JSON.stringify(extra)) : { text: '', hits: {} };
