@@ -89,6 +89,8 @@ export class ClusterAssigner implements Assigner {
   private lineage: LineageEvent[] = [];
   private batchesSinceSnapshot = 0;
   private savedEvents: number;
+  /** When the last checkpoint was taken (deps.now()): the start counts as one. */
+  private savedAt: number;
   private inFlight = 0;
   private snapshotting = false;
 
@@ -104,8 +106,6 @@ export class ClusterAssigner implements Assigner {
     this.savedEvents = savedEvents;
     this.savedAt = deps.now();
   }
-
-  private savedAt: number;
 
   async prepare(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void> {
     await this.clusterer.prepare?.(maskedTexts, heartbeat);
@@ -156,9 +156,10 @@ export class ClusterAssigner implements Assigner {
   }
 
   /**
-   * Every `snapshotEvery` written chunks but at most once per `snapshotMinIntervalMs` (or when forced): cluster descriptions, lineage, then the model. Only
-   * between batches: with another partition's batch in flight the model holds events not yet stored, and
-   * the snapshot's offsets would not cover them (it waits for a quiet moment; forced ones come at the end).
+   * Every `snapshotEvery` written chunks but at most once per `snapshotMinIntervalMs` (or when forced):
+   * cluster descriptions, lineage, then the model. Only between batches: with another partition's batch
+   * in flight the model holds events not yet stored, and the snapshot's offsets would not cover them (it
+   * waits for a quiet moment; forced ones come at the end).
    */
   async maybeSnapshot(force: boolean): Promise<void> {
     if (this.snapshotting || this.inFlight > 0) return;

@@ -248,10 +248,7 @@ export class Ingestor {
     let masking = 0;
     let since = 0;
     for (const m of messages) {
-      if (++since === YIELD_EVERY) {
-        since = 0;
-        await pause();
-      }
+      if (++since % YIELD_EVERY === 0) await pause();
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
       const ta = performance.now();
       const res = decodeEvent(m.value, this.deps.maxMessageBytes);
@@ -274,10 +271,7 @@ export class Ingestor {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
       clustering += performance.now() - tp;
       for (const v of valid) {
-        if (++since === YIELD_EVERY) {
-          since = 0;
-          await pause();
-        }
+        if (++since % YIELD_EVERY === 0) await pause();
         const tc = performance.now();
         const placed = assigner.assign(v.text, v.eventId, v.timeMs);
         clustering += performance.now() - tc;

@@ -20,9 +20,10 @@ export function chTime(ms: number): string {
  * with a day every month has (Date.parse rolls 2026-02-30 over to March 2), else parsed and printed.
  */
 export function chTimeOf(iso: string): string {
-  return CANONICAL.test(iso) && iso.charCodeAt(8) <= 0x32 && !(iso.charCodeAt(8) === 0x32 && iso.charCodeAt(9) > 0x38) ? iso : chTime(Date.parse(iso));
+  return CANONICAL.test(iso) ? iso : chTime(Date.parse(iso));
 }
-const CANONICAL = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+// Days 01–28 only: 29–31 take the parse, which rolls them over in shorter months.
+const CANONICAL = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
 /**
  * Inserts rows under an explicit deduplication token: the same token within the table's
