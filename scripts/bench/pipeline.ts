@@ -167,7 +167,7 @@ async function pipeline(topic: string, n: number, workers: number) {
     validate: stage('validate'),
     mask: stage('mask'),
     cluster: stage('cluster'),
-    rows_and_yields: process - stage('validate') - stage('mask') - stage('cluster'),
+    rows: process - stage('validate') - stage('mask') - stage('cluster'), // building rows, dead letters, the rest of build()
     count: stage('count'),
     detect: stage('detect'),
     model_snapshot: stage('snapshot'),
