@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { nmi } from '../eval/metrics.js';
 import { junkDocs, syntheticDocs } from './fixtures.test-util.js';
@@ -36,9 +37,33 @@ describe('OnlineClusterer', () => {
     const c = new OnlineClusterer({ maintenanceEvery: 100 });
     run(c, syntheticDocs(1500, 2));
     const snap = c.snapshot();
-    expect(JSON.parse(snap)).toMatchObject({ format: 'recur.online-clusterer', version: 1 });
+    expect(JSON.parse(snap)).toMatchObject({ format: 'recur.online-clusterer', version: 2 });
     expect(OnlineClusterer.restore(snap).snapshot()).toBe(snap);
-    expect(() => OnlineClusterer.restore(snap.replace('"version":1', '"version":99'))).toThrow(/version/);
+    expect(() => OnlineClusterer.restore(snap.replace('"version":2', '"version":99'))).toThrow(/version/);
+  });
+
+  it('restores a format 1 snapshot (as the first release wrote it) and continues exactly as that model did', () => {
+    const fixture = JSON.parse(readFileSync(new URL('./snapshot-v1.fixture.json', import.meta.url), 'utf8')) as { snapshot: string; next: [string, string][] };
+    expect(JSON.parse(fixture.snapshot)).toMatchObject({ version: 1 });
+    const docs = syntheticDocs(900, 7).slice(600);
+    const fromV1 = OnlineClusterer.restore(fixture.snapshot);
+    const v2 = fromV1.snapshot();
+    expect(run(fromV1, docs, 600).map((a) => [a.clusterId, a.change])).toEqual(fixture.next);
+    const fromV2 = OnlineClusterer.restore(v2);
+    expect(run(fromV2, docs, 600).map((a) => [a.clusterId, a.change])).toEqual(fixture.next);
+    expect(fromV2.snapshot()).toBe(fromV1.snapshot());
+  });
+
+  it('refuses a damaged format 2 snapshot instead of restoring a different model', () => {
+    const c = new OnlineClusterer({ maintenanceEvery: 100 });
+    run(c, syntheticDocs(300, 8));
+    const snap = JSON.parse(c.snapshot()) as { clusters: { terms: { entries: string } }[]; index: { lens: string } };
+    const cut = structuredClone(snap);
+    cut.clusters[0]!.terms.entries = cut.clusters[0]!.terms.entries.slice(0, 16);
+    expect(() => OnlineClusterer.restore(JSON.stringify(cut))).toThrow(/term table/);
+    const short = structuredClone(snap);
+    short.index.lens = Buffer.from(new Int32Array([1]).buffer).toString('base64');
+    expect(() => OnlineClusterer.restore(JSON.stringify(short))).toThrow(/postings/);
   });
 
   it('replays the same events from the same snapshot to identical assignments and ids', () => {

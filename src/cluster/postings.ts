@@ -1,3 +1,5 @@
+import { f64FromBase64, i32FromBase64, toBase64 } from '../bytes.js';
+
 // Inverted index from term → clusters holding it among their top centroid terms, with the centroid weight
 // at indexing time. Candidate lookup touches only the postings of a document's own terms, never every
 // cluster; exact similarity is computed afterwards for the few best candidates.
@@ -9,6 +11,14 @@
 // a fixed block of `maxPosting` (slot, weight) pairs, and freed rows are reused.
 
 const EMPTY = -1;
+
+/** base64 arrays: terms in increasing order, each one's posting length, then all slots and weights in that order. */
+export interface PackedPostings {
+  terms: string;
+  lens: string;
+  slots: string;
+  weights: string;
+}
 
 export class PostingIndex {
   /** Entries per term; a full list keeps the heaviest, so lookups stay bounded as clusters grow. */
@@ -163,16 +173,57 @@ export class PostingIndex {
     });
   }
 
+  /** The same content as snapshot() as four base64 arrays (snapshot format 2): no array per term. */
+  pack(): PackedPostings {
+    const terms: number[] = [];
+    for (let h = 0; h < this.keys.length; h++) if (this.keys[h] !== EMPTY) terms.push(this.keys[h]!);
+    const order = Int32Array.from(terms).sort();
+    const lens = new Int32Array(order.length);
+    let total = 0;
+    for (let i = 0; i < order.length; i++) total += lens[i] = this.lens[this.rowFor(order[i]!)]!;
+    const slots = new Int32Array(total);
+    const weights = new Float64Array(total);
+    let at = 0;
+    for (let i = 0; i < order.length; i++) {
+      const base = this.rowFor(order[i]!) * this.maxPosting;
+      slots.set(this.slots.subarray(base, base + lens[i]!), at);
+      weights.set(this.weights.subarray(base, base + lens[i]!), at);
+      at += lens[i]!;
+    }
+    return { terms: toBase64(order), lens: toBase64(lens), slots: toBase64(slots), weights: toBase64(weights) };
+  }
+
   restore(entries: readonly [number, number[], number[]][]): void {
+    this.clear();
+    for (const [t, slots, weights] of entries) this.load(t, slots, weights, 0, slots.length);
+  }
+
+  restorePacked(p: PackedPostings): void {
+    const terms = i32FromBase64(p.terms);
+    const lens = i32FromBase64(p.lens);
+    const slots = i32FromBase64(p.slots);
+    const weights = f64FromBase64(p.weights);
+    const total = lens.reduce((a, b) => a + b, 0);
+    if (lens.length !== terms.length || slots.length !== total || weights.length !== total) throw new RangeError('packed postings: lengths do not match');
+    this.clear();
+    let at = 0;
+    for (let i = 0; i < terms.length; i++) {
+      this.load(terms[i]!, slots, weights, at, lens[i]!);
+      at += lens[i]!;
+    }
+  }
+
+  private clear(): void {
     this.keys.fill(EMPTY);
     this.lens.fill(0);
     this.terms = 0;
     this.rows = 0;
     this.freeRows.length = 0;
-    for (const [t, slots, weights] of entries) {
-      if (slots.length > this.maxPosting) throw new RangeError(`posting of term ${t} holds ${slots.length} entries, more than maxPosting ${this.maxPosting}`);
-      for (let k = 0; k < slots.length; k++) this.add(t, slots[k]!, weights[k]!);
-    }
+  }
+
+  private load(t: number, slots: ArrayLike<number>, weights: ArrayLike<number>, from: number, n: number): void {
+    if (n > this.maxPosting) throw new RangeError(`posting of term ${t} holds ${n} entries, more than maxPosting ${this.maxPosting}`);
+    for (let k = from; k < from + n; k++) this.add(t, slots[k]!, weights[k]!);
   }
 
   private home(term: number): number {

@@ -1,3 +1,5 @@
+import { i32FromBase64, toBase64 } from '../bytes.js';
+
 // Per-cluster term statistics in an open-addressing hash table over typed arrays (linear probing): the
 // hot path (similarity, member updates) does a few dozen lookups per event, several times cheaper than a
 // Map of objects and without per-term allocations. Iteration is in slot order, which is deterministic for
@@ -8,6 +10,14 @@
 // touched for a while, and those misses dominated the assignment time (measured with --cpu-prof).
 
 const EMPTY = -1;
+
+export interface PackedTermTable {
+  capacity: number;
+  /** base64 Int32Array: the slot of each entry. */
+  slots: string;
+  /** base64 Int32Array: four int32s per entry, its bytes in memory ([key, count, weight as float64]). */
+  entries: string;
+}
 
 export class TermTable {
   /** keys[4s] = term, keys[4s + 1] = member count (an Int32 view of `buf`). */
@@ -128,7 +138,40 @@ export class TermTable {
     return t;
   }
 
-  /** [slot, term, w, c] rows plus the capacity: restores the exact layout. */
+  /**
+   * The occupied entries' 16 bytes as they lie in memory, their slots and the capacity, as base64: restores
+   * the exact layout (snapshot format 2; a tenth of the time and garbage of one JSON tuple per entry).
+   */
+  pack(): PackedTermTable {
+    const cap = this.capacity;
+    const slots = new Int32Array(this.size);
+    const entries = new Int32Array(4 * this.size);
+    const keys = this.keys;
+    let n = 0;
+    for (let s = 0; s < cap; s++) {
+      if (keys[4 * s] === EMPTY) continue;
+      slots[n] = s;
+      for (let k = 0; k < 4; k++) entries[4 * n + k] = keys[4 * s + k]!;
+      n++;
+    }
+    return { capacity: cap, slots: toBase64(slots), entries: toBase64(entries) };
+  }
+
+  static unpack(p: PackedTermTable): TermTable {
+    const t = new TermTable(p.capacity);
+    const slots = i32FromBase64(p.slots);
+    const entries = i32FromBase64(p.entries);
+    if (t.capacity !== p.capacity || entries.length !== 4 * slots.length) throw new RangeError('packed term table: capacity or entry count does not match');
+    for (let n = 0; n < slots.length; n++) {
+      const s = slots[n]!;
+      if (!(s >= 0 && s < p.capacity) || t.keys[4 * s] !== EMPTY || entries[4 * n] === EMPTY) throw new RangeError(`packed term table: bad slot ${s}`);
+      for (let k = 0; k < 4; k++) t.keys[4 * s + k] = entries[4 * n + k]!;
+    }
+    t.size = slots.length;
+    return t;
+  }
+
+  /** [slot, term, w, c] rows plus the capacity: restores the exact layout (snapshot format 1). */
   toJSON(): { capacity: number; slots: [number, number, number, number][] } {
     const slots: [number, number, number, number][] = [];
     const cap = this.capacity;

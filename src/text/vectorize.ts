@@ -1,3 +1,5 @@
+import { i32FromBase64, toBase64, u32FromBase64 } from '../bytes.js';
+
 // TF-IDF over hashed terms. Feature hashing keeps memory fixed (one document-frequency counter per bucket)
 // with no eviction to coordinate with clusters that hold term indices; a bounded name table keeps the
 // string of the more frequent terms so labels stay readable.
@@ -30,6 +32,21 @@ export interface VectorizerOptions {
   sublinearTf?: boolean;
   /** Cap on remembered term strings (the readable vocabulary). Default 100,000. */
   maxNames?: number;
+}
+
+/** Format 2: document frequencies and readable names as base64 arrays (no array per entry). */
+export interface PackedVectorizerSnapshot {
+  v: 2;
+  dimensions: number;
+  sublinearTf: boolean;
+  maxNames: number;
+  docs: number;
+  /** base64 Int32Array of buckets with a document frequency, increasing, and base64 Uint32Array of those. */
+  dfBuckets: string;
+  dfCounts: string;
+  /** base64 Int32Array of buckets and their terms, in the table's internal order (it breaks eviction ties). */
+  nameBuckets: string;
+  names: string[];
 }
 
 export interface VectorizerSnapshot {
@@ -151,21 +168,42 @@ export class HashingVectorizer {
     return out;
   }
 
-  snapshot(): VectorizerSnapshot {
-    const df: [number, number][] = [];
-    for (let i = 0; i < this.df.length; i++) if (this.df[i] !== 0) df.push([i, this.df[i]!]);
+  snapshot(): PackedVectorizerSnapshot {
+    let n = 0;
+    for (let i = 0; i < this.df.length; i++) if (this.df[i] !== 0) n++;
+    const buckets = new Int32Array(n);
+    const counts = new Uint32Array(n);
+    for (let i = 0, k = 0; i < this.df.length; i++) {
+      if (this.df[i] === 0) continue;
+      buckets[k] = i;
+      counts[k++] = this.df[i]!;
+    }
     return {
-      v: 1, dimensions: this.dimensions, sublinearTf: this.sublinearTf, maxNames: this.maxNames,
-      docs: this.docs, df, names: [...this.names],
+      v: 2, dimensions: this.dimensions, sublinearTf: this.sublinearTf, maxNames: this.maxNames, docs: this.docs,
+      dfBuckets: toBase64(buckets), dfCounts: toBase64(counts),
+      nameBuckets: toBase64(Int32Array.from(this.names.keys())), names: [...this.names.values()],
     };
   }
 
-  static restore(s: VectorizerSnapshot): HashingVectorizer {
-    if (s.v !== 1) throw new RangeError(`unsupported vectorizer snapshot version ${String(s.v)}`);
+  /** Either format: 1 (JSON pairs, written by recur 0.1) or 2. */
+  static restore(s: VectorizerSnapshot | PackedVectorizerSnapshot): HashingVectorizer {
+    if (s.v !== 1 && s.v !== 2) throw new RangeError(`unsupported vectorizer snapshot version ${String((s as { v: unknown }).v)}`);
     const v = new HashingVectorizer({ dimensions: s.dimensions, sublinearTf: s.sublinearTf, maxNames: s.maxNames });
     v.docs = s.docs;
-    for (const [i, c] of s.df) v.df[i] = c;
-    for (const [i, t] of s.names) v.names.set(i, t);
+    if (s.v === 1) {
+      for (const [i, c] of s.df) v.df[i] = c;
+      for (const [i, t] of s.names) v.names.set(i, t);
+      return v;
+    }
+    const buckets = i32FromBase64(s.dfBuckets);
+    const counts = u32FromBase64(s.dfCounts);
+    const nameBuckets = i32FromBase64(s.nameBuckets);
+    if (counts.length !== buckets.length || nameBuckets.length !== s.names.length) throw new RangeError('vectorizer snapshot: array lengths do not match');
+    for (let k = 0; k < buckets.length; k++) {
+      if (!(buckets[k]! >= 0 && buckets[k]! < v.df.length)) throw new RangeError(`vectorizer snapshot: bucket ${buckets[k]} outside ${v.df.length} dimensions`);
+      v.df[buckets[k]!] = counts[k]!;
+    }
+    for (let k = 0; k < nameBuckets.length; k++) v.names.set(nameBuckets[k]!, s.names[k]!);
     return v;
   }
 

@@ -1,4 +1,5 @@
 import { mulberry32 } from '../../cluster/prng.js';
+import { f32FromBase64, f64FromBase64, toBase64 } from '../../bytes.js';
 
 // Single-pass clustering of unit embeddings without K.
 // 1. Centre: sentence embeddings share a large common direction (bge-small: random pairs have cosine ≈ 0.6),
@@ -185,7 +186,7 @@ export class DenseOnlineClusterer {
     c.pairs = s.pairs;
     c.sums = s.sums.map(f32FromBase64);
     c.raws = s.raws.map(f32FromBase64);
-    c.rawSum = new Float64Array(bytesFromBase64(s.rawSum));
+    c.rawSum = f64FromBase64(s.rawSum);
     c.rawCount = s.rawCount;
     c.sampleRaw = s.sampleRaw.map(f32FromBase64);
     c.sizes = [...s.sizes];
@@ -418,20 +419,4 @@ function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let j = 0; j < a.length; j++) s += a[j]! * b[j]!;
   return s;
-}
-
-function toBase64(v: Float32Array | Float64Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-/** A fresh, aligned ArrayBuffer with the decoded bytes (a Buffer's own may be pooled and unaligned). */
-function bytesFromBase64(s: string): ArrayBuffer {
-  const b = Buffer.from(s, 'base64');
-  const out = new ArrayBuffer(b.byteLength);
-  new Uint8Array(out).set(b);
-  return out;
-}
-
-function f32FromBase64(s: string): Float32Array {
-  return new Float32Array(bytesFromBase64(s));
 }
