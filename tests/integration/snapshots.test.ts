@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, migrate, saveSnapshot, loadLatestSnapshot, type Store } from '../../src/store/index.js';
+import { select } from '../../src/store/select.js';
+import { tempDir } from '../helpers/env.js';
+
+// Model snapshots: the newest one per pipeline and model version is restored, and only it is kept — a
+// pipeline checkpoints every 30 s, tens of MB each at thousands of clusters.
+describe('model_snapshots keeps the newest snapshot only (embedded chDB)', () => {
+  let store: Store;
+  const rows = async (): Promise<{ pipeline: string; model_version: number; events: string }[]> =>
+    select(store.client, 'SELECT pipeline, model_version, toString(events) AS events FROM model_snapshots ORDER BY pipeline, model_version, events', {});
+  const save = (pipeline: string, modelVersion: number, events: number, atMs: number): Promise<void> =>
+    saveSnapshot(store.client, { pipeline, modelVersion, offsets: { 'topic\u00000': String(events) }, events, state: `state after ${events}` }, atMs);
+
+  beforeAll(async () => {
+    store = await openStore({ dataDir: tempDir() } as never);
+    await migrate(store.client, { dedupWindow: 100 });
+  });
+
+  afterAll(async () => store?.close());
+
+  it('restores the newest and merges the others away', async () => {
+    for (let i = 1; i <= 5; i++) await save('p', 1, 100 * i, Date.UTC(2026, 10, 1, 0, i));
+    await save('p', 2, 50, Date.UTC(2026, 10, 1, 0, 3)); // another model version: kept beside
+    await save('q', 1, 7, Date.UTC(2026, 10, 1, 0, 1)); // another pipeline: kept beside
+    expect(await loadLatestSnapshot(store.client, 'p')).toMatchObject({ modelVersion: 1, events: 500, state: 'state after 500', offsets: { 'topic\u00000': '500' } });
+    await store.client.command({ query: 'OPTIMIZE TABLE model_snapshots FINAL' });
+    expect(await rows()).toEqual([
+      { pipeline: 'p', model_version: 1, events: '500' },
+      { pipeline: 'p', model_version: 2, events: '50' },
+      { pipeline: 'q', model_version: 1, events: '7' },
+    ]);
+    expect(await loadLatestSnapshot(store.client, 'p')).toMatchObject({ events: 500, state: 'state after 500' });
+  });
+
+  it('migration 007 keeps the newest of the snapshots an earlier version stored', async () => {
+    // The table as migration 001 made it, holding what a pipeline saved over time, then 007 again.
+    await store.client.command({ query: 'DROP TABLE model_snapshots' });
+    await store.client.command({
+      query: `CREATE TABLE model_snapshots (pipeline LowCardinality(String), model_version UInt32, offsets String, events UInt64,
+              state String CODEC(ZSTD(3)), taken_at DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY (pipeline, taken_at)`,
+    });
+    for (let i = 1; i <= 4; i++) await save('p', 1, 10 * i, Date.UTC(2026, 10, 2, i));
+    await save('p', 3, 99, Date.UTC(2026, 10, 2, 2));
+    expect(await rows()).toHaveLength(5);
+    await store.client.command({ query: "DELETE FROM schema_migrations WHERE version = '007_latest_snapshot_only'" });
+    expect((await migrate(store.client, { dedupWindow: 100 })).applied).toEqual(['007_latest_snapshot_only']);
+    expect(await rows()).toEqual([
+      { pipeline: 'p', model_version: 1, events: '40' },
+      { pipeline: 'p', model_version: 3, events: '99' },
+    ]);
+    expect(await loadLatestSnapshot(store.client, 'p')).toMatchObject({ modelVersion: 1, events: 40, state: 'state after 40' });
+  });
+});
