@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { readSecret, type Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
+import { registerRawInsert, type RawInsert } from './writer.js';
 
 /**
  * chDB applies each call's settings as session-wide SETs, so a setting one call needs (a dedup token,
@@ -69,6 +70,8 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
   }
   // chdb ships its own copy of client-common's types; the runtime contract is the same.
   const client = createClient({ connection: connection as never, clickhouse_settings: SESSION_DEFAULTS });
+  const chdb = (connection as { chdb?: { rawInsert?: RawInsert } }).chdb;
+  if (typeof chdb?.rawInsert === 'function') registerRawInsert(client, (p) => chdb.rawInsert!(p));
   await ping(client, dir);
   return { client, kind: 'chdb', location: dir, close: () => client.close() };
 }
