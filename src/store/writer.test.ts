@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { chTime, chTimeOf, toTabSeparated } from './writer.js';
+import { chTime, chTimeOf, tabSeparated } from './writer.js';
 
-describe('toTabSeparated', () => {
+const toTabSeparated = (rows: object[], columns: string[]): string => tabSeparated(rows, columns).toString('utf8');
+
+describe('tabSeparated', () => {
   it('escapes exactly the bytes TabSeparated parsing treats specially', () => {
     const out = toTabSeparated([{ a: 'x\ty\nz\r\\\u0000', b: "it's", c: null, d: 3.5, e: ['q\'t', 'b\\s', 'tab\t'], f: true }], ['a', 'b', 'c', 'd', 'e', 'f']);
     expect(out).toBe("x\\ty\\nz\\r\\\\\\0\tit's\t\\N\t3.5\t['q\\'t','b\\\\s','tab\\t']\t1\n");
@@ -9,6 +11,14 @@ describe('toTabSeparated', () => {
 
   it('writes one line per row in the given column order', () => {
     expect(toTabSeparated([{ a: 1, b: 'two' }, { b: 'four', a: 3 }], ['b', 'a'])).toBe('two\t1\nfour\t3\n');
+  });
+
+  it('encodes UTF-8 exactly, however long the batch and whatever its characters', () => {
+    const text = ['plain ascii', 'Latin-1 café ñ', 'CJK 漢字, emoji 😀, a surrogate pair 𝄞', 'x'.repeat(5000)];
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ n: i, s: text[i % text.length]! }));
+    const expected = rows.map((r) => `${r.n}\t${r.s}\n`).join('');
+    const bytes = tabSeparated(rows, ['n', 's']);
+    expect(bytes.equals(Buffer.from(expected, 'utf8'))).toBe(true);
   });
 
   it('refuses values it cannot write faithfully', () => {

@@ -72,14 +72,14 @@ export async function insertIdempotent(
   try {
     const raw = RAW_INSERTS.get(client);
     if (raw) {
-      // Embedded chDB: the payload as UTF-8 bytes, handed over without a copy, and the settings in the
-      // INSERT's own SETTINGS clause (query-scoped). The general path below builds the payload into the SQL
-      // text (chDB's connection joins the stream, the statement and its SETs) and converts that to UTF-8
-      // on the JS thread: a tenth of the worker's time at backfill speed (measured with --cpu-prof).
+      // Embedded chDB: the payload bytes handed over without a copy, and the settings in the INSERT's own
+      // SETTINGS clause (query-scoped). Through the general path chDB's connection joins the payload, the
+      // statement and its SETs into one string and converts it back to UTF-8 on the JS thread: a tenth
+      // of the worker's time at backfill speed (measured with --cpu-prof).
       await raw({
         table,
         columns,
-        values: Buffer.from(toTabSeparated(rows, columns), 'utf8'),
+        values: tabSeparated(rows, columns),
         format: 'TabSeparated',
         // Parallel parsing cuts a large payload into several blocks; one block keeps one token per insert.
         settings: { ...settings, input_format_parallel_parsing: 0 },
@@ -88,8 +88,7 @@ export async function insertIdempotent(
     }
     await client.insert({
       table,
-      // A text stream (encoding set): a server gets it as UTF-8.
-      values: Readable.from([toTabSeparated(rows, columns)], { objectMode: false, encoding: 'utf8' }),
+      values: Readable.from([tabSeparated(rows, columns)], { objectMode: false }),
       columns: columns as [string, ...string[]],
       format: 'TabSeparated',
       clickhouse_settings: settings,
@@ -100,21 +99,32 @@ export async function insertIdempotent(
 }
 
 /**
- * Rows as ClickHouse TabSeparated text, one line per row in `columns` order. Strings escape backslash,
- * tab, line feed, carriage return and NUL (the only bytes TSV parsing treats specially); null is \N;
- * arrays are literals of single-quoted, backslash-escaped elements; numbers and bigints print as they are.
+ * Rows as ClickHouse TabSeparated text in UTF-8, one line per row in `columns` order. Strings escape
+ * backslash, tab, line feed, carriage return and NUL (the only bytes TSV parsing treats specially); null
+ * is \N; arrays are literals of single-quoted, backslash-escaped elements; numbers and bigints print as
+ * they are. Each line is encoded as it is built: one string of a whole batch (a rope of ~100,000 pieces,
+ * two-byte as soon as one row has a non-Latin-1 character) cost twice as much to flatten and encode.
  */
-export function toTabSeparated(rows: readonly object[], columns: readonly string[]): string {
-  let out = '';
+export function tabSeparated(rows: readonly object[], columns: readonly string[]): Buffer {
+  let buf = Buffer.allocUnsafe(Math.max(4096, rows.length * 256));
+  let at = 0;
   for (const r of rows) {
     const row = r as Record<string, unknown>;
+    let line = '';
     for (let c = 0; c < columns.length; c++) {
-      if (c > 0) out += '\t';
-      out += tsvField(row[columns[c]!]);
+      if (c > 0) line += '\t';
+      line += tsvField(row[columns[c]!]);
     }
-    out += '\n';
+    line += '\n';
+    // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 units).
+    if (at + 3 * line.length > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * buf.length, at + 3 * line.length));
+      buf.copy(grown, 0, 0, at);
+      buf = grown;
+    }
+    at += buf.write(line, at, 'utf8');
   }
-  return out;
+  return buf.subarray(0, at);
 }
 
 function tsvField(v: unknown): string {
