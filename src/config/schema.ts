@@ -28,6 +28,12 @@ export const configSchema = z.object({
        * partition's rows are being written, another's are decoded and clustered.
        */
       partitionsConcurrently: positiveInt.max(64).default(1),
+      /**
+       * Fetch size per partition (and twice that per fetch). A fetched batch is processed in chunks of
+       * `ingest.maxBatchRows` while the previous chunk is written, but its last chunk's write is waited
+       * for before the batch is committed: more chunks per batch, less of that wait at backfill speed.
+       */
+      fetchMaxBytesPerPartition: positiveInt.default(4 * 1024 * 1024),
       ssl: z
         .object({
           enabled: z.boolean().default(false),

@@ -62,7 +62,8 @@ export class KafkaSource implements Source {
       groupId: cfg.groupId,
       sessionTimeout: cfg.sessionTimeoutMs,
       heartbeatInterval: Math.max(1000, Math.floor(cfg.sessionTimeoutMs / 10)),
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytesPerPartition: cfg.fetchMaxBytesPerPartition,
+      maxBytes: Math.max(10 * 1024 * 1024, 2 * cfg.fetchMaxBytesPerPartition),
       retry: { retries: 10 },
     });
   }
