@@ -138,6 +138,21 @@ describe('alert kinds', () => {
     expect(g.observed).toBeGreaterThan(g.expected);
   });
 
+  it('customer gate: growth one customer drives over ordinary background traffic is not sustained_growth', () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 9) feed(sim, ordinary(sim));
+    const ev: TrendEvent[] = [];
+    // The same 1.6x rise as above, but the excess is one customer's cases on top of background
+    // traffic from ordinary (distinct) customers: dozens of customers in the window, one behind the rise.
+    for (let i = 0; i < 16; i++) {
+      const n = ordinary(sim);
+      const extra = Math.round(dailyMean(8, sim.t % 24) * 0.6);
+      const ids = [...Array.from({ length: n }, (_, k) => `bg-${sim.t}-${k}`), ...Array.from({ length: extra }, () => 'heavy')];
+      ev.push(...feed(sim, n + extra, {}, ids));
+    }
+    expect(ev.filter((e) => e.type === 'opened')).toEqual([]);
+  });
+
   it('regression: volume returns after the cluster was marked fixed', () => {
     const sim = established(14);
     const fixedAt = bucketAt(sim.t);

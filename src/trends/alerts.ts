@@ -3,8 +3,8 @@
 import { nextBucketStart, seasonalKey } from './bucket.js';
 import type { ResolvedTrendConfig } from './config.js';
 import { addCustomers, createCustomerWindow, distinctSince, pruneCustomers, type CustomerWindow } from './customers.js';
-import { createDetectorState, stepDetector, type DetectorState } from './detector.js';
-import { negBinUpperTail, surprisal } from './stats.js';
+import { createDetectorState, stepDetector, type DetectorState, type DetectorStep } from './detector.js';
+import { alphaFor, negBinUpperTail, surprisal } from './stats.js';
 import { advanceEpisode, openEpisode, snapshot, type AlertKind, type Episode, type EpisodeSample, type TrendEvent } from './episodes.js';
 
 export type ClusterStatus = 'open' | 'acknowledged' | 'fix_pending' | 'fix_available' | 'resolved';
@@ -44,11 +44,18 @@ export interface ClusterTrendState {
   ringB: number[];
   ringC: number[];
   ringU: number[];
-  /** Observed / expected / max bucket customers over the current growth-evidence run. */
+  /** Observed and expected cases over the current growth-evidence run, and when it began. */
   runObs: number;
   runExp: number;
   runStart: number;
-  runMaxCustomers: number;
+  /**
+   * Distinct customers over the run (each counted in the first bucket it appears in; without
+   * ids, the sum of bucket customers).
+   */
+  runCustomers: number;
+  /** EWMAs of customers and cases per ordinary bucket: their ratio is customers per case. */
+  custEw: number;
+  caseEw: number;
   newFired: boolean;
   fixedAt: number | null;
   preFixRate: number;
@@ -75,7 +82,9 @@ export function createClusterState(clusterId: string, firstSeenAt: number): Clus
     runObs: 0,
     runExp: 0,
     runStart: firstSeenAt,
-    runMaxCustomers: 0,
+    runCustomers: 0,
+    custEw: 0,
+    caseEw: 0,
     newFired: false,
     fixedAt: null,
     preFixRate: 0,
@@ -122,7 +131,7 @@ function stepCluster(
   const cases = Math.max(0, input.cases);
   const bucketCustomers = Math.max(0, Math.min(input.customers, cases || input.customers));
   const step = stepDetector(st.detector, slot, cases, cfg.detectorResolved);
-  trackVolume(st, input, bucketCustomers, step.expected, bucket, cfg);
+  trackVolume(st, input, bucketCustomers, step, bucket, cfg);
   trackFix(st, meta);
   st.lastBucket = bucket;
 
@@ -174,7 +183,12 @@ function stepCluster(
   if (st.episodes.spike || bucket < (st.cooldownUntil.spike ?? -Infinity)) resetGrowthRun(st, bucket);
 
   // sustained_growth: CUSUM evidence over several buckets, none of which need be extreme.
-  const runCustomers = input.customerIds ? distinctSince(st.customers, st.runStart) : st.runMaxCustomers;
+  // The customers behind the growth are those beyond what the expected cases would bring:
+  // background customers in the window do not count, and one customer counts once however
+  // many cases they open. Like a spike's, the rise must be significant in customers too: the
+  // background's own customers vary by more than the few a gate asks for.
+  const expCustomers = customersPerCase(st) * st.runExp;
+  const excessCustomers = st.runCustomers - expCustomers;
   const growthOpen =
     warm &&
     // A spike (open or cooling down) already told the owner; growth must not re-fire it.
@@ -185,10 +199,11 @@ function stepCluster(
     step.growthRun >= cfg.growth.minBuckets &&
     st.runObs >= cfg.growth.minRatio * st.runExp &&
     st.runObs - st.runExp >= cfg.gates.minExcessCases &&
-    runCustomers >= cfg.gates.minCustomers &&
-    // Distinct customers over the run must carry the excess too (a full window is a lower bound).
-    (!input.customerIds || st.customers.h.length >= CUSTOMER_CAP || runCustomers - st.runExp >= cfg.gates.minExcessCases);
-  run('sustained_growth', growthOpen, step.growth >= cfg.growth.closeEvidence, sampleOf(bucket, now, cases, step.expected, step.growth, runCustomers), st.runStart);
+    excessCustomers >= cfg.gates.minCustomers &&
+    excessCustomers >= cfg.gates.minExcessCases &&
+    // The run's buckets summed as one NB count: dispersion shrinks with the run length.
+    surprisal(negBinUpperTail(st.runCustomers, expCustomers, step.phi / Math.max(1, step.growthRun))) >= cfg.gates.customerSurprise;
+  run('sustained_growth', growthOpen, step.growth >= cfg.growth.closeEvidence, sampleOf(bucket, now, cases, step.expected, step.growth, st.runCustomers), st.runStart);
 
   // regression: volume returns after the owner marked the cluster fixed.
   const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
@@ -204,17 +219,24 @@ function trackVolume(
   st: ClusterTrendState,
   input: ClusterBucketInput,
   customers: number,
-  expected: number,
+  step: DetectorStep,
   bucket: number,
   cfg: ResolvedTrendConfig,
 ): void {
   const ids = input.customerIds;
+  const d = st.detector;
   st.totalCases += input.cases;
+  // The growth run restarts with the CUSUM; the bucket that starts it is its first.
+  if (d.cusumRun <= 1) resetRun(st, bucket);
+  const inRun = d.cusumRun > 0;
   if (ids && ids.length > 0) {
-    addCustomers(st.customers, ids, bucket, CUSTOMER_CAP);
+    const fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, st.runStart);
+    // Ids may be a sample of the bucket's customers: the rest are new to the run as far as we know.
+    if (inRun) st.runCustomers += fresh + Math.max(0, customers - ids.length);
     const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
     if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
+    if (inRun) st.runCustomers += customers;
     st.lifeCustomers = Math.max(st.lifeCustomers, customers);
   }
   // Gates look back over the regression window or the current growth run, at most two days.
@@ -230,27 +252,36 @@ function trackVolume(
     st.ringU.shift();
   }
 
-  const d = st.detector;
-  if (d.cusumRun <= 1) {
-    st.runObs = 0;
-    st.runExp = 0;
-    st.runStart = bucket;
-    st.runMaxCustomers = 0;
-  }
-  if (d.cusumRun > 0) {
+  if (inRun) {
     st.runObs += input.cases;
-    st.runExp += expected;
-    st.runMaxCustomers = Math.max(st.runMaxCustomers, customers);
+    st.runExp += step.expected;
   }
+  // Customers per case, learnt from ordinary buckets only (as the detector winsorises its
+  // baseline), so one customer's burst does not lower what the gate expects of everyone.
+  const dc = cfg.detectorResolved;
+  if (input.cases <= step.expected + dc.clipSd * Math.sqrt(step.expected + step.phi * step.expected * step.expected)) {
+    const a = Math.max(alphaFor(7 * 24 * (60 / dc.bucketMinutes)), 1 / d.n);
+    st.custEw += a * (customers - st.custEw);
+    st.caseEw += a * (input.cases - st.caseEw);
+  }
+}
+
+/** Distinct customers per case in ordinary buckets (1 until cases are seen). */
+function customersPerCase(st: ClusterTrendState): number {
+  return st.caseEw > 0 ? Math.min(1, st.custEw / st.caseEw) : 1;
+}
+
+function resetRun(st: ClusterTrendState, bucket: number): void {
+  st.runObs = 0;
+  st.runExp = 0;
+  st.runStart = bucket;
+  st.runCustomers = 0;
 }
 
 function resetGrowthRun(st: ClusterTrendState, bucket: number): void {
   st.detector.cusum = 0;
   st.detector.cusumRun = 0;
-  st.runObs = 0;
-  st.runExp = 0;
-  st.runStart = bucket;
-  st.runMaxCustomers = 0;
+  resetRun(st, bucket);
 }
 
 function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {

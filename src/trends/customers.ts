@@ -21,15 +21,24 @@ export function hashCustomer(id: string): number {
   return x >>> 0;
 }
 
-/** Record customers seen in `bucket`; evicts the least recently seen beyond `cap`. */
-export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: number, cap: number): void {
+/**
+ * Record customers seen in `bucket`; evicts the least recently seen beyond `cap`. Returns how
+ * many of them had not been seen at or after `since` (each id once): customers new to a window
+ * that began at `since`. Exact while the window holds everyone seen since then; past the cap an
+ * evicted customer who comes back counts again, but a customer seen often stays in the window
+ * and counts once.
+ */
+export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: number, cap: number, since = bucket): number {
+  let fresh = 0;
   for (const id of ids) {
     const hash = hashCustomer(id);
     const i = w.h.indexOf(hash);
     if (i >= 0) {
+      if (w.t[i]! < since) fresh++;
       w.t[i] = bucket;
       continue;
     }
+    fresh++;
     if (w.h.length >= cap) {
       let oldest = 0;
       for (let j = 1; j < w.t.length; j++) if (w.t[j]! < w.t[oldest]!) oldest = j;
@@ -39,6 +48,7 @@ export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: 
     w.h.push(hash);
     w.t.push(bucket);
   }
+  return fresh;
 }
 
 /** Distinct customers last seen at or after `since`. */
