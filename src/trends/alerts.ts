@@ -44,15 +44,8 @@ export interface ClusterTrendState {
   ringB: number[];
   ringC: number[];
   ringU: number[];
-  /** Observed and expected cases over the current growth-evidence run, and when it began. */
-  runObs: number;
-  runExp: number;
-  runStart: number;
-  /**
-   * Distinct customers over the run (each counted in the first bucket it appears in; without
-   * ids, the sum of bucket customers).
-   */
-  runCustomers: number;
+  /** The current run of growth evidence. */
+  growthRun: EvidenceRun;
   /** EWMAs of customers and cases per ordinary bucket: their ratio is customers per case. */
   custEw: number;
   caseEw: number;
@@ -61,6 +54,15 @@ export interface ClusterTrendState {
   preFixRate: number;
   episodes: Partial<Record<AlertKind, Episode>>;
   cooldownUntil: Partial<Record<AlertKind, number>>;
+}
+
+/** Cases observed and expected over a run of CUSUM evidence, since when, and its customers. */
+export interface EvidenceRun {
+  obs: number;
+  exp: number;
+  start: number;
+  /** Distinct customers (each counted in the first bucket it appears in; without ids, the sum of bucket customers). */
+  customers: number;
 }
 
 const CUSTOMER_CAP = 128;
@@ -79,10 +81,7 @@ export function createClusterState(clusterId: string, firstSeenAt: number): Clus
     ringB: [],
     ringC: [],
     ringU: [],
-    runObs: 0,
-    runExp: 0,
-    runStart: firstSeenAt,
-    runCustomers: 0,
+    growthRun: { obs: 0, exp: 0, start: firstSeenAt, customers: 0 },
     custEw: 0,
     caseEw: 0,
     newFired: false,
@@ -161,20 +160,20 @@ function stepCluster(
 
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
-  // spike: one surprising bucket, well above expectation, from enough distinct customers.
-  // Either this bucket alone, or the last few together (a short burst), at >= minRatio.
-  const burst =
-    (step.pointSurprise >= cfg.spike.openSurprise && cases >= cfg.spike.minRatio * step.expected) ||
-    (step.aggSurprise >= cfg.spike.openSurprise && step.aggRatio >= cfg.spike.minRatio && cases >= step.expected * step.aggRatio * 0.5);
-  const spikeOpen =
-    warm &&
-    burst &&
+  // spike: a surprising surge, well above expectation, from enough distinct customers: this
+  // bucket alone, or the last few together (a short burst). The rise must hold in distinct
+  // customers too, not only in cases, over the same buckets the evidence came from.
+  const pointOpen =
+    step.pointSurprise >= cfg.spike.openSurprise &&
+    cases >= cfg.spike.minRatio * step.expected &&
     excess >= cfg.gates.minExcessCases &&
-    // The rise must hold in distinct customers too, not only in cases.
-    bucketCustomers >= cfg.spike.minRatio * step.expected &&
-    bucketCustomers - step.expected >= cfg.gates.minExcessCases &&
-    bucketCustomers >= cfg.gates.minCustomers &&
-    surprisal(negBinUpperTail(bucketCustomers, step.expected, step.phi)) >= cfg.gates.customerSurprise;
+    customerRise(st, bucketCustomers, step.expected, step.phi, cfg.spike.minRatio, cfg);
+  const aggBurst = step.aggSurprise >= cfg.spike.openSurprise && step.aggRatio >= cfg.spike.minRatio && cases >= step.expected * step.aggRatio * 0.5;
+  const aggOpen =
+    aggBurst &&
+    step.aggObserved - step.aggExpected >= cfg.gates.minExcessCases &&
+    customerRise(st, windowCustomers(st, input.customerIds !== undefined, step.aggBuckets), step.aggExpected, step.aggPhi, cfg.spike.minRatio, cfg);
+  const spikeOpen = warm && (pointOpen || aggOpen);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
   run('spike', spikeOpen, step.pointSurprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
@@ -183,12 +182,6 @@ function stepCluster(
   if (st.episodes.spike || bucket < (st.cooldownUntil.spike ?? -Infinity)) resetGrowthRun(st, bucket);
 
   // sustained_growth: CUSUM evidence over several buckets, none of which need be extreme.
-  // The customers behind the growth are those beyond what the expected cases would bring:
-  // background customers in the window do not count, and one customer counts once however
-  // many cases they open. Like a spike's, the rise must be significant in customers too: the
-  // background's own customers vary by more than the few a gate asks for.
-  const expCustomers = customersPerCase(st) * st.runExp;
-  const excessCustomers = st.runCustomers - expCustomers;
   const growthOpen =
     warm &&
     // A spike (open or cooling down) already told the owner; growth must not re-fire it.
@@ -197,18 +190,59 @@ function stepCluster(
     cases > step.expected &&
     step.growth >= cfg.growth.openEvidence &&
     step.growthRun >= cfg.growth.minBuckets &&
-    st.runObs >= cfg.growth.minRatio * st.runExp &&
-    st.runObs - st.runExp >= cfg.gates.minExcessCases &&
-    excessCustomers >= cfg.gates.minCustomers &&
-    excessCustomers >= cfg.gates.minExcessCases &&
-    // The run's buckets summed as one NB count: dispersion shrinks with the run length.
-    surprisal(negBinUpperTail(st.runCustomers, expCustomers, step.phi / Math.max(1, step.growthRun))) >= cfg.gates.customerSurprise;
-  run('sustained_growth', growthOpen, step.growth >= cfg.growth.closeEvidence, sampleOf(bucket, now, cases, step.expected, step.growth, st.runCustomers), st.runStart);
+    runGate(st, st.growthRun, cfg.growth.minRatio, step.phi, step.growthRun, cfg);
+  run(
+    'sustained_growth',
+    growthOpen,
+    step.growth >= cfg.growth.closeEvidence,
+    sampleOf(bucket, now, cases, step.expected, step.growth, st.growthRun.customers),
+    st.growthRun.start,
+  );
 
   // regression: volume returns after the owner marked the cluster fixed.
   const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
   run('regression', reg.open, reg.open, sampleOf(bucket, now, cases, step.expected, reg.score, reg.customers));
   return events;
+}
+
+/**
+ * A run of evidence passes its gates when its cases reach `minRatio` x expectation and
+ * minExcessCases over it, and so do its distinct customers (one customer counts once however
+ * many cases they open).
+ */
+function runGate(st: ClusterTrendState, r: EvidenceRun, minRatio: number, phi: number, buckets: number, cfg: ResolvedTrendConfig): boolean {
+  return (
+    r.obs >= minRatio * r.exp &&
+    r.obs - r.exp >= cfg.gates.minExcessCases &&
+    // The run's buckets summed as one NB count: dispersion shrinks with the run length.
+    customerRise(st, r.customers, r.exp, phi / Math.max(1, buckets), minRatio, cfg)
+  );
+}
+
+/**
+ * The rise holds in distinct customers: against the customers `expectedCases` would bring, they
+ * reach `minRatio` x, and the customers beyond them reach minCustomers and minExcessCases, and
+ * are significant (NB tail >= customerSurprise): the background's own customers vary by more
+ * than the few a gate asks for, so background customers cannot carry one customer's burst.
+ */
+function customerRise(st: ClusterTrendState, customers: number, expectedCases: number, phi: number, minRatio: number, cfg: ResolvedTrendConfig): boolean {
+  const expected = customersPerCase(st) * expectedCases;
+  const beyond = customers - expected;
+  return (
+    customers >= minRatio * expected &&
+    beyond >= cfg.gates.minCustomers &&
+    beyond >= cfg.gates.minExcessCases &&
+    surprisal(negBinUpperTail(customers, expected, phi)) >= cfg.gates.customerSurprise
+  );
+}
+
+/** Distinct customers over the last `n` buckets (with ids; else the sum of bucket customers). */
+function windowCustomers(st: ClusterTrendState, haveIds: boolean, n: number): number {
+  const from = Math.max(0, st.ringB.length - n);
+  if (haveIds) return distinctSince(st.customers, st.ringB[from]!);
+  let sum = 0;
+  for (let i = from; i < st.ringU.length; i++) sum += st.ringU[i]!;
+  return sum;
 }
 
 function sampleOf(bucket: number, now: number, observed: number, expected: number, score: number, customers: number): EpisodeSample {
@@ -227,18 +261,19 @@ function trackVolume(
   const d = st.detector;
   st.totalCases += input.cases;
   // The growth run restarts with the CUSUM; the bucket that starts it is its first.
-  if (d.cusumRun <= 1) resetRun(st, bucket);
+  const run = st.growthRun;
+  if (d.cusumRun <= 1) resetRun(run, bucket);
   const inRun = d.cusumRun > 0;
+  let fresh = customers;
   if (ids && ids.length > 0) {
-    const fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, st.runStart);
     // Ids may be a sample of the bucket's customers: the rest are new to the run as far as we know.
-    if (inRun) st.runCustomers += fresh + Math.max(0, customers - ids.length);
+    fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [run.start])[0]! + Math.max(0, customers - ids.length);
     const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
     if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
-    if (inRun) st.runCustomers += customers;
     st.lifeCustomers = Math.max(st.lifeCustomers, customers);
   }
+  if (inRun) run.customers += fresh;
   // Gates look back over the regression window or the current growth run, at most two days.
   pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
 
@@ -253,8 +288,8 @@ function trackVolume(
   }
 
   if (inRun) {
-    st.runObs += input.cases;
-    st.runExp += step.expected;
+    run.obs += input.cases;
+    run.exp += step.expected;
   }
   // Customers per case, learnt from ordinary buckets only (as the detector winsorises its
   // baseline), so one customer's burst does not lower what the gate expects of everyone.
@@ -271,17 +306,17 @@ function customersPerCase(st: ClusterTrendState): number {
   return st.caseEw > 0 ? Math.min(1, st.custEw / st.caseEw) : 1;
 }
 
-function resetRun(st: ClusterTrendState, bucket: number): void {
-  st.runObs = 0;
-  st.runExp = 0;
-  st.runStart = bucket;
-  st.runCustomers = 0;
+function resetRun(r: EvidenceRun, bucket: number): void {
+  r.obs = 0;
+  r.exp = 0;
+  r.start = bucket;
+  r.customers = 0;
 }
 
 function resetGrowthRun(st: ClusterTrendState, bucket: number): void {
   st.detector.cusum = 0;
   st.detector.cusumRun = 0;
-  resetRun(st, bucket);
+  resetRun(st.growthRun, bucket);
 }
 
 function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {

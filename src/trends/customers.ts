@@ -22,23 +22,23 @@ export function hashCustomer(id: string): number {
 }
 
 /**
- * Record customers seen in `bucket`; evicts the least recently seen beyond `cap`. Returns how
- * many of them had not been seen at or after `since` (each id once): customers new to a window
- * that began at `since`. Exact while the window holds everyone seen since then; past the cap an
- * evicted customer who comes back counts again, but a customer seen often stays in the window
- * and counts once.
+ * Record customers seen in `bucket`; evicts the least recently seen beyond `cap`. Returns, for
+ * each of `sinces`, how many of them had not been seen at or after it (each id once): customers
+ * new to a window that began then. Exact while the window holds everyone seen since then; past
+ * the cap an evicted customer who comes back counts again, but a customer seen often stays in
+ * the window and counts once.
  */
-export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: number, cap: number, since = bucket): number {
-  let fresh = 0;
+export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: number, cap: number, sinces: readonly number[] = []): number[] {
+  const fresh = sinces.map(() => 0);
   for (const id of ids) {
     const hash = hashCustomer(id);
     const i = w.h.indexOf(hash);
+    const seen = i >= 0 ? w.t[i]! : -Infinity;
+    for (let k = 0; k < sinces.length; k++) if (seen < sinces[k]!) fresh[k]! += 1;
     if (i >= 0) {
-      if (w.t[i]! < since) fresh++;
       w.t[i] = bucket;
       continue;
     }
-    fresh++;
     if (w.h.length >= cap) {
       let oldest = 0;
       for (let j = 1; j < w.t.length; j++) if (w.t[j]! < w.t[oldest]!) oldest = j;
