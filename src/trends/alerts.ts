@@ -3,7 +3,7 @@
 import { nextBucketStart, seasonalKey } from './bucket.js';
 import type { ResolvedTrendConfig } from './config.js';
 import { addCustomers, createCustomerWindow, distinctSince, pruneCustomers, type CustomerWindow } from './customers.js';
-import { createDetectorState, stepDetector, type DetectorState, type DetectorStep } from './detector.js';
+import { createDetectorState, growthLlr, stepDetector, type DetectorState, type DetectorStep } from './detector.js';
 import { alphaFor, negBinUpperTail, surprisal } from './stats.js';
 import { advanceEpisode, openEpisode, snapshot, type AlertKind, type Episode, type EpisodeSample, type TrendEvent } from './episodes.js';
 
@@ -44,8 +44,9 @@ export interface ClusterTrendState {
   ringB: number[];
   ringC: number[];
   ringU: number[];
-  /** The current run of growth evidence. */
+  /** The current run of growth evidence (1.5x CUSUM) and of surge evidence (3x CUSUM). */
   growthRun: EvidenceRun;
+  surgeRun: EvidenceRun;
   /** EWMAs of customers and cases per ordinary bucket: their ratio is customers per case. */
   custEw: number;
   caseEw: number;
@@ -63,6 +64,8 @@ export interface EvidenceRun {
   start: number;
   /** Distinct customers (each counted in the first bucket it appears in; without ids, the sum of bucket customers). */
   customers: number;
+  /** The CUSUM's log-likelihood ratio (nats) over the run, computed on those customers instead of cases. */
+  customerLlr: number;
 }
 
 const CUSTOMER_CAP = 128;
@@ -81,7 +84,8 @@ export function createClusterState(clusterId: string, firstSeenAt: number): Clus
     ringB: [],
     ringC: [],
     ringU: [],
-    growthRun: { obs: 0, exp: 0, start: firstSeenAt, customers: 0 },
+    growthRun: { obs: 0, exp: 0, start: firstSeenAt, customers: 0, customerLlr: 0 },
+    surgeRun: { obs: 0, exp: 0, start: firstSeenAt, customers: 0, customerLlr: 0 },
     custEw: 0,
     caseEw: 0,
     newFired: false,
@@ -161,8 +165,9 @@ function stepCluster(
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
   // spike: a surprising surge, well above expectation, from enough distinct customers: this
-  // bucket alone, or the last few together (a short burst). The rise must hold in distinct
-  // customers too, not only in cases, over the same buckets the evidence came from.
+  // bucket alone, the last few together (a short burst), or evidence for a surgeShift rise
+  // accumulated over a run. The rise must hold in distinct customers too, not only in cases,
+  // over the same buckets the evidence came from.
   const pointOpen =
     step.pointSurprise >= cfg.spike.openSurprise &&
     cases >= cfg.spike.minRatio * step.expected &&
@@ -173,13 +178,26 @@ function stepCluster(
     aggBurst &&
     step.aggObserved - step.aggExpected >= cfg.gates.minExcessCases &&
     customerRise(st, windowCustomers(st, input.customerIds !== undefined, step.aggBuckets), step.aggExpected, step.aggPhi, cfg.spike.minRatio, cfg);
-  const spikeOpen = warm && (pointOpen || aggOpen);
+  const surgeOpen =
+    cfg.detectorResolved.surgeShift !== null &&
+    cases > step.expected &&
+    step.surge >= cfg.spike.openEvidence &&
+    // The surge's evidence must hold as strongly in distinct customers as in cases.
+    st.surgeRun.customerLlr / Math.LN10 >= cfg.spike.openEvidence &&
+    runGate(st, st.surgeRun, cfg.spike.minRatio, step.phi, step.surgeRun, cfg);
+  const spikeOpen = warm && (pointOpen || aggOpen || surgeOpen);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
-  run('spike', spikeOpen, step.pointSurprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
+  run(
+    'spike',
+    spikeOpen,
+    step.pointSurprise >= cfg.spike.closeSurprise && excess > 0,
+    sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers),
+    pointOpen || aggOpen ? bucket : st.surgeRun.start,
+  );
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
   // spike cools down: growth must build anew after that, or the tail of one surge alerts again
   // as growth the moment the cooldown ends.
-  if (st.episodes.spike || bucket < (st.cooldownUntil.spike ?? -Infinity)) resetGrowthRun(st, bucket);
+  if (st.episodes.spike || bucket < (st.cooldownUntil.spike ?? -Infinity)) resetEvidence(st, bucket);
 
   // sustained_growth: CUSUM evidence over several buckets, none of which need be extreme.
   const growthOpen =
@@ -260,20 +278,30 @@ function trackVolume(
   const ids = input.customerIds;
   const d = st.detector;
   st.totalCases += input.cases;
-  // The growth run restarts with the CUSUM; the bucket that starts it is its first.
-  const run = st.growthRun;
-  if (d.cusumRun <= 1) resetRun(run, bucket);
-  const inRun = d.cusumRun > 0;
-  let fresh = customers;
+  // A run restarts with its CUSUM; the bucket that starts it is its first.
+  if (d.cusumRun <= 1) resetRun(st.growthRun, bucket);
+  if (d.surgeRun <= 1) resetRun(st.surgeRun, bucket);
+  const dc = cfg.detectorResolved;
+  const runs: [EvidenceRun, boolean, number][] = [
+    [st.growthRun, d.cusumRun > 0, dc.cusumShift],
+    [st.surgeRun, d.surgeRun > 0, dc.surgeShift ?? dc.cusumShift],
+  ];
+  let fresh = runs.map(() => customers);
   if (ids && ids.length > 0) {
     // Ids may be a sample of the bucket's customers: the rest are new to the run as far as we know.
-    fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [run.start])[0]! + Math.max(0, customers - ids.length);
+    const extra = Math.max(0, customers - ids.length);
+    fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [st.growthRun.start, st.surgeRun.start]).map((n) => n + extra);
     const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
     if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
     st.lifeCustomers = Math.max(st.lifeCustomers, customers);
   }
-  if (inRun) run.customers += fresh;
+  const expCustomers = customersPerCase(st) * step.expected;
+  runs.forEach(([r, inRun, shift], k) => {
+    if (!inRun) return;
+    r.customers += fresh[k]!;
+    r.customerLlr += growthLlr(fresh[k]!, Math.max(expCustomers, 1e-6), step.phi, shift);
+  });
   // Gates look back over the regression window or the current growth run, at most two days.
   pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
 
@@ -287,13 +315,13 @@ function trackVolume(
     st.ringU.shift();
   }
 
-  if (inRun) {
-    run.obs += input.cases;
-    run.exp += step.expected;
+  for (const [r, inRun] of runs) {
+    if (!inRun) continue;
+    r.obs += input.cases;
+    r.exp += step.expected;
   }
   // Customers per case, learnt from ordinary buckets only (as the detector winsorises its
   // baseline), so one customer's burst does not lower what the gate expects of everyone.
-  const dc = cfg.detectorResolved;
   if (input.cases <= step.expected + dc.clipSd * Math.sqrt(step.expected + step.phi * step.expected * step.expected)) {
     const a = Math.max(alphaFor(7 * 24 * (60 / dc.bucketMinutes)), 1 / d.n);
     st.custEw += a * (customers - st.custEw);
@@ -311,12 +339,16 @@ function resetRun(r: EvidenceRun, bucket: number): void {
   r.exp = 0;
   r.start = bucket;
   r.customers = 0;
+  r.customerLlr = 0;
 }
 
-function resetGrowthRun(st: ClusterTrendState, bucket: number): void {
+function resetEvidence(st: ClusterTrendState, bucket: number): void {
   st.detector.cusum = 0;
   st.detector.cusumRun = 0;
+  st.detector.surge = 0;
+  st.detector.surgeRun = 0;
   resetRun(st.growthRun, bucket);
+  resetRun(st.surgeRun, bucket);
 }
 
 function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {

@@ -64,6 +64,15 @@ describe('detector', () => {
     expect(last.aggRatio).toBeCloseTo((24 / 3 + defaultDetectorConfig.minExpected) / (last.aggExpected / 3 + defaultDetectorConfig.minExpected), 9);
   });
 
+  it('accumulates surge evidence for a 3x rise faster than growth evidence', () => {
+    const { st } = warm(21, 2);
+    // An empty bucket first: both CUSUMs start the rise from zero.
+    let last = stepDetector(st, 0, 0, defaultDetectorConfig);
+    for (let t = 21 * 24 + 10; t < 21 * 24 + 14; t++) last = stepDetector(st, seasonalKey(T0 + t * HOUR).slot, Math.round(dailyMean(10, t % 24) * 3), defaultDetectorConfig);
+    expect(last.surge).toBeGreaterThan(last.growth);
+    expect(last.surgeRun).toBe(4);
+  });
+
   it('handles a young, all-zero series without NaN', () => {
     const st = createDetectorState();
     for (let i = 0; i < 10; i++) {
