@@ -1,8 +1,8 @@
 // Runs the trends detector over NAB-format series (online) and prints NAB's standard-profile
-// score per file and for the corpus. Usage: tsx scripts/nab-score.ts [DATA_DIR] [--json]
+// score per file and for the corpus. Usage: tsx scripts/nab-score.ts [DATA_DIR] [--detector JSON] [--json]
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseTimestamp, scoreSeries, type SeriesRow } from '../src/trends/index.js';
+import { parseTimestamp, scoreSeries, type ScoreSeriesOptions, type SeriesRow } from '../src/trends/index.js';
 import { STANDARD_PROFILE, scoreCorpus, type NabFile } from '../src/trends/nab-scorer.js';
 
 function readSeries(path: string): SeriesRow[] {
@@ -20,7 +20,10 @@ function readSeries(path: string): SeriesRow[] {
 function main(): void {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
-  const dir = args.find((a) => !a.startsWith('--')) ?? '/work/shared/data/nab-dev';
+  const di = args.indexOf('--detector');
+  // Detector settings to try (partial DetectorConfig as JSON), as bench:trends takes --config.
+  const detector = di >= 0 ? (JSON.parse(args[di + 1]!) as ScoreSeriesOptions['detector']) : undefined;
+  const dir = args.find((a, i) => !a.startsWith('--') && (di < 0 || i !== di + 1)) ?? '/work/shared/data/nab-dev';
   const windows = JSON.parse(readFileSync(join(dir, 'windows.json'), 'utf8')) as Record<string, [string, string][]>;
   const csvs = readdirSync(dir).filter((f) => f.endsWith('.csv')).sort();
   const started = performance.now();
@@ -32,7 +35,7 @@ function main(): void {
     files.push({
       name: f,
       timestamps: rows.map((r) => parseTimestamp(r.timestamp)),
-      anomalyScores: scoreSeries(rows),
+      anomalyScores: scoreSeries(rows, { detector }),
       windows: windows[key]!.map(([a, b]) => [parseTimestamp(a), parseTimestamp(b)]),
     });
   }

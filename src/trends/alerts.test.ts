@@ -138,6 +138,45 @@ describe('alert kinds', () => {
     expect(g.observed).toBeGreaterThan(g.expected);
   });
 
+  it('customer gate: growth one customer drives over ordinary background traffic is not sustained_growth', () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 9) feed(sim, ordinary(sim));
+    const ev: TrendEvent[] = [];
+    // The same 1.6x rise as above, but the excess is one customer's cases on top of background
+    // traffic from ordinary (distinct) customers: dozens of customers in the window, one behind the rise.
+    for (let i = 0; i < 16; i++) {
+      const n = ordinary(sim);
+      const extra = Math.round(dailyMean(8, sim.t % 24) * 0.6);
+      const ids = [...Array.from({ length: n }, (_, k) => `bg-${sim.t}-${k}`), ...Array.from({ length: extra }, () => 'heavy')];
+      ev.push(...feed(sim, n + extra, {}, ids));
+    }
+    expect(ev.filter((e) => e.type === 'opened')).toEqual([]);
+  });
+
+  it('spike: a 3x surge on a sparse cluster that no bucket or short window shows opens on surge evidence; one customer does not', () => {
+    /** 21 days of about 1 case/h, then 8 hours at 3x: the extra cases from many customers, or from one. */
+    const surge = (c: typeof cfg, heavy: boolean): TrendEvent[] => {
+      const sim: Sim = { st: createClusterState('sparse', T0 - 90 * 86_400_000), u: seeded(5), events: [], t: 0 };
+      const at = (): number => dailyMean(1, sim.t % 24);
+      const step = (extra: string[]): void => {
+        const ids = [...Array.from({ length: poisson(sim.u, at()) }, (_, k) => `bg-${sim.t}-${k}`), ...extra];
+        sim.events.push(...evaluateCluster(sim.st, { clusterId: 'sparse', cases: ids.length, customers: new Set(ids).size, customerIds: ids }, {}, bucketAt(sim.t), clockAt(sim.t), c));
+        sim.t += 1;
+      };
+      while (sim.t < 21 * 24 || sim.t % 24 !== 10) step([]);
+      const before = sim.events.length;
+      for (let i = 0; i < 8; i++) step(Array.from({ length: Math.round(at() * 2) }, (_, k) => (heavy ? 'heavy' : `new-${sim.t}-${k}`)));
+      return sim.events.slice(before);
+    };
+    const opened = surge(cfg, false).filter((e) => e.type === 'opened');
+    expect(opened.map((e) => e.episode.kind)).toEqual(['spike']);
+    // The episode starts where the surge evidence began, before the bucket that opened it.
+    expect(opened[0]!.episode.startBucket).toBeLessThan(opened[0]!.episode.lastBucket);
+    // Without the surge CUSUM the same surge goes unreported.
+    expect(surge(resolveTrendConfig({ detector: { surgeShift: null } }), false).filter((e) => e.type === 'opened')).toEqual([]);
+    expect(surge(cfg, true).filter((e) => e.type === 'opened')).toEqual([]);
+  });
+
   it('regression: volume returns after the cluster was marked fixed', () => {
     const sim = established(14);
     const fixedAt = bucketAt(sim.t);

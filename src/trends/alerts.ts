@@ -3,8 +3,8 @@
 import { nextBucketStart, seasonalKey } from './bucket.js';
 import type { ResolvedTrendConfig } from './config.js';
 import { addCustomers, createCustomerWindow, distinctSince, pruneCustomers, type CustomerWindow } from './customers.js';
-import { createDetectorState, stepDetector, type DetectorState } from './detector.js';
-import { negBinUpperTail, surprisal } from './stats.js';
+import { createDetectorState, growthLlr, stepDetector, type DetectorState, type DetectorStep } from './detector.js';
+import { alphaFor, negBinUpperTail, surprisal } from './stats.js';
 import { advanceEpisode, openEpisode, snapshot, type AlertKind, type Episode, type EpisodeSample, type TrendEvent } from './episodes.js';
 
 export type ClusterStatus = 'open' | 'acknowledged' | 'fix_pending' | 'fix_available' | 'resolved';
@@ -44,16 +44,28 @@ export interface ClusterTrendState {
   ringB: number[];
   ringC: number[];
   ringU: number[];
-  /** Observed / expected / max bucket customers over the current growth-evidence run. */
-  runObs: number;
-  runExp: number;
-  runStart: number;
-  runMaxCustomers: number;
+  /** The current run of growth evidence (1.5x CUSUM) and of surge evidence (3x CUSUM). */
+  growthRun: EvidenceRun;
+  surgeRun: EvidenceRun;
+  /** EWMAs of customers and cases per ordinary bucket: their ratio is customers per case. */
+  custEw: number;
+  caseEw: number;
   newFired: boolean;
   fixedAt: number | null;
   preFixRate: number;
   episodes: Partial<Record<AlertKind, Episode>>;
   cooldownUntil: Partial<Record<AlertKind, number>>;
+}
+
+/** Cases observed and expected over a run of CUSUM evidence, since when, and its customers. */
+export interface EvidenceRun {
+  obs: number;
+  exp: number;
+  start: number;
+  /** Distinct customers (each counted in the first bucket it appears in; without ids, the sum of bucket customers). */
+  customers: number;
+  /** The CUSUM's log-likelihood ratio (nats) over the run, computed on those customers instead of cases. */
+  customerLlr: number;
 }
 
 const CUSTOMER_CAP = 128;
@@ -72,10 +84,10 @@ export function createClusterState(clusterId: string, firstSeenAt: number): Clus
     ringB: [],
     ringC: [],
     ringU: [],
-    runObs: 0,
-    runExp: 0,
-    runStart: firstSeenAt,
-    runMaxCustomers: 0,
+    growthRun: { obs: 0, exp: 0, start: firstSeenAt, customers: 0, customerLlr: 0 },
+    surgeRun: { obs: 0, exp: 0, start: firstSeenAt, customers: 0, customerLlr: 0 },
+    custEw: 0,
+    caseEw: 0,
     newFired: false,
     fixedAt: null,
     preFixRate: 0,
@@ -122,7 +134,7 @@ function stepCluster(
   const cases = Math.max(0, input.cases);
   const bucketCustomers = Math.max(0, Math.min(input.customers, cases || input.customers));
   const step = stepDetector(st.detector, slot, cases, cfg.detectorResolved);
-  trackVolume(st, input, bucketCustomers, step.expected, bucket, cfg);
+  trackVolume(st, input, bucketCustomers, step, bucket, cfg);
   trackFix(st, meta);
   st.lastBucket = bucket;
 
@@ -152,29 +164,42 @@ function stepCluster(
 
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
-  // spike: one surprising bucket, well above expectation, from enough distinct customers.
-  // Either this bucket alone, or the last few together (a short burst), at >= minRatio.
-  const burst =
-    (step.pointSurprise >= cfg.spike.openSurprise && cases >= cfg.spike.minRatio * step.expected) ||
-    (step.aggSurprise >= cfg.spike.openSurprise && step.aggRatio >= cfg.spike.minRatio && cases >= step.expected * step.aggRatio * 0.5);
-  const spikeOpen =
-    warm &&
-    burst &&
+  // spike: a surprising surge, well above expectation, from enough distinct customers: this
+  // bucket alone, the last few together (a short burst), or evidence for a surgeShift rise
+  // accumulated over a run. The rise must hold in distinct customers too, not only in cases,
+  // over the same buckets the evidence came from.
+  const pointOpen =
+    step.pointSurprise >= cfg.spike.openSurprise &&
+    cases >= cfg.spike.minRatio * step.expected &&
     excess >= cfg.gates.minExcessCases &&
-    // The rise must hold in distinct customers too, not only in cases.
-    bucketCustomers >= cfg.spike.minRatio * step.expected &&
-    bucketCustomers - step.expected >= cfg.gates.minExcessCases &&
-    bucketCustomers >= cfg.gates.minCustomers &&
-    surprisal(negBinUpperTail(bucketCustomers, step.expected, step.phi)) >= cfg.gates.customerSurprise;
+    customerRise(st, bucketCustomers, step.expected, step.phi, cfg.spike.minRatio, cfg);
+  const aggBurst = step.aggSurprise >= cfg.spike.openSurprise && step.aggRatio >= cfg.spike.minRatio && cases >= step.expected * step.aggRatio * 0.5;
+  const aggOpen =
+    aggBurst &&
+    step.aggObserved - step.aggExpected >= cfg.gates.minExcessCases &&
+    customerRise(st, windowCustomers(st, input.customerIds !== undefined, step.aggBuckets), step.aggExpected, step.aggPhi, cfg.spike.minRatio, cfg);
+  const surgeOpen =
+    cfg.detectorResolved.surgeShift !== null &&
+    cases > step.expected &&
+    step.surge >= cfg.spike.openEvidence &&
+    // The surge's evidence must hold as strongly in distinct customers as in cases.
+    st.surgeRun.customerLlr / Math.LN10 >= cfg.spike.openEvidence &&
+    runGate(st, st.surgeRun, cfg.spike.minRatio, step.phi, step.surgeRun, cfg);
+  const spikeOpen = warm && (pointOpen || aggOpen || surgeOpen);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
-  run('spike', spikeOpen, step.pointSurprise >= cfg.spike.closeSurprise && excess > 0, sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers));
+  run(
+    'spike',
+    spikeOpen,
+    step.pointSurprise >= cfg.spike.closeSurprise && excess > 0,
+    sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers),
+    pointOpen || aggOpen ? bucket : st.surgeRun.start,
+  );
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
   // spike cools down: growth must build anew after that, or the tail of one surge alerts again
   // as growth the moment the cooldown ends.
-  if (st.episodes.spike || bucket < (st.cooldownUntil.spike ?? -Infinity)) resetGrowthRun(st, bucket);
+  if (st.episodes.spike || bucket < (st.cooldownUntil.spike ?? -Infinity)) resetEvidence(st, bucket);
 
   // sustained_growth: CUSUM evidence over several buckets, none of which need be extreme.
-  const runCustomers = input.customerIds ? distinctSince(st.customers, st.runStart) : st.runMaxCustomers;
   const growthOpen =
     warm &&
     // A spike (open or cooling down) already told the owner; growth must not re-fire it.
@@ -183,17 +208,59 @@ function stepCluster(
     cases > step.expected &&
     step.growth >= cfg.growth.openEvidence &&
     step.growthRun >= cfg.growth.minBuckets &&
-    st.runObs >= cfg.growth.minRatio * st.runExp &&
-    st.runObs - st.runExp >= cfg.gates.minExcessCases &&
-    runCustomers >= cfg.gates.minCustomers &&
-    // Distinct customers over the run must carry the excess too (a full window is a lower bound).
-    (!input.customerIds || st.customers.h.length >= CUSTOMER_CAP || runCustomers - st.runExp >= cfg.gates.minExcessCases);
-  run('sustained_growth', growthOpen, step.growth >= cfg.growth.closeEvidence, sampleOf(bucket, now, cases, step.expected, step.growth, runCustomers), st.runStart);
+    runGate(st, st.growthRun, cfg.growth.minRatio, step.phi, step.growthRun, cfg);
+  run(
+    'sustained_growth',
+    growthOpen,
+    step.growth >= cfg.growth.closeEvidence,
+    sampleOf(bucket, now, cases, step.expected, step.growth, st.growthRun.customers),
+    st.growthRun.start,
+  );
 
   // regression: volume returns after the owner marked the cluster fixed.
   const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
   run('regression', reg.open, reg.open, sampleOf(bucket, now, cases, step.expected, reg.score, reg.customers));
   return events;
+}
+
+/**
+ * A run of evidence passes its gates when its cases reach `minRatio` x expectation and
+ * minExcessCases over it, and so do its distinct customers (one customer counts once however
+ * many cases they open).
+ */
+function runGate(st: ClusterTrendState, r: EvidenceRun, minRatio: number, phi: number, buckets: number, cfg: ResolvedTrendConfig): boolean {
+  return (
+    r.obs >= minRatio * r.exp &&
+    r.obs - r.exp >= cfg.gates.minExcessCases &&
+    // The run's buckets summed as one NB count: dispersion shrinks with the run length.
+    customerRise(st, r.customers, r.exp, phi / Math.max(1, buckets), minRatio, cfg)
+  );
+}
+
+/**
+ * The rise holds in distinct customers: against the customers `expectedCases` would bring, they
+ * reach `minRatio` x, and the customers beyond them reach minCustomers and minExcessCases, and
+ * are significant (NB tail >= customerSurprise): the background's own customers vary by more
+ * than the few a gate asks for, so background customers cannot carry one customer's burst.
+ */
+function customerRise(st: ClusterTrendState, customers: number, expectedCases: number, phi: number, minRatio: number, cfg: ResolvedTrendConfig): boolean {
+  const expected = customersPerCase(st) * expectedCases;
+  const beyond = customers - expected;
+  return (
+    customers >= minRatio * expected &&
+    beyond >= cfg.gates.minCustomers &&
+    beyond >= cfg.gates.minExcessCases &&
+    surprisal(negBinUpperTail(customers, expected, phi)) >= cfg.gates.customerSurprise
+  );
+}
+
+/** Distinct customers over the last `n` buckets (with ids; else the sum of bucket customers). */
+function windowCustomers(st: ClusterTrendState, haveIds: boolean, n: number): number {
+  const from = Math.max(0, st.ringB.length - n);
+  if (haveIds) return distinctSince(st.customers, st.ringB[from]!);
+  let sum = 0;
+  for (let i = from; i < st.ringU.length; i++) sum += st.ringU[i]!;
+  return sum;
 }
 
 function sampleOf(bucket: number, now: number, observed: number, expected: number, score: number, customers: number): EpisodeSample {
@@ -204,19 +271,37 @@ function trackVolume(
   st: ClusterTrendState,
   input: ClusterBucketInput,
   customers: number,
-  expected: number,
+  step: DetectorStep,
   bucket: number,
   cfg: ResolvedTrendConfig,
 ): void {
   const ids = input.customerIds;
+  const d = st.detector;
   st.totalCases += input.cases;
+  // A run restarts with its CUSUM; the bucket that starts it is its first.
+  if (d.cusumRun <= 1) resetRun(st.growthRun, bucket);
+  if (d.surgeRun <= 1) resetRun(st.surgeRun, bucket);
+  const dc = cfg.detectorResolved;
+  const runs: [EvidenceRun, boolean, number][] = [
+    [st.growthRun, d.cusumRun > 0, dc.cusumShift],
+    [st.surgeRun, d.surgeRun > 0, dc.surgeShift ?? dc.cusumShift],
+  ];
+  let fresh = runs.map(() => customers);
   if (ids && ids.length > 0) {
-    addCustomers(st.customers, ids, bucket, CUSTOMER_CAP);
+    // Ids may be a sample of the bucket's customers: the rest are new to the run as far as we know.
+    const extra = Math.max(0, customers - ids.length);
+    fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [st.growthRun.start, st.surgeRun.start]).map((n) => n + extra);
     const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
     if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
     st.lifeCustomers = Math.max(st.lifeCustomers, customers);
   }
+  const expCustomers = customersPerCase(st) * step.expected;
+  runs.forEach(([r, inRun, shift], k) => {
+    if (!inRun) return;
+    r.customers += fresh[k]!;
+    r.customerLlr += growthLlr(fresh[k]!, Math.max(expCustomers, 1e-6), step.phi, shift);
+  });
   // Gates look back over the regression window or the current growth run, at most two days.
   pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
 
@@ -230,27 +315,40 @@ function trackVolume(
     st.ringU.shift();
   }
 
-  const d = st.detector;
-  if (d.cusumRun <= 1) {
-    st.runObs = 0;
-    st.runExp = 0;
-    st.runStart = bucket;
-    st.runMaxCustomers = 0;
+  for (const [r, inRun] of runs) {
+    if (!inRun) continue;
+    r.obs += input.cases;
+    r.exp += step.expected;
   }
-  if (d.cusumRun > 0) {
-    st.runObs += input.cases;
-    st.runExp += expected;
-    st.runMaxCustomers = Math.max(st.runMaxCustomers, customers);
+  // Customers per case, learnt from ordinary buckets only (as the detector winsorises its
+  // baseline), so one customer's burst does not lower what the gate expects of everyone.
+  if (input.cases <= step.expected + dc.clipSd * Math.sqrt(step.expected + step.phi * step.expected * step.expected)) {
+    const a = Math.max(alphaFor(7 * 24 * (60 / dc.bucketMinutes)), 1 / d.n);
+    st.custEw += a * (customers - st.custEw);
+    st.caseEw += a * (input.cases - st.caseEw);
   }
 }
 
-function resetGrowthRun(st: ClusterTrendState, bucket: number): void {
+/** Distinct customers per case in ordinary buckets (1 until cases are seen). */
+function customersPerCase(st: ClusterTrendState): number {
+  return st.caseEw > 0 ? Math.min(1, st.custEw / st.caseEw) : 1;
+}
+
+function resetRun(r: EvidenceRun, bucket: number): void {
+  r.obs = 0;
+  r.exp = 0;
+  r.start = bucket;
+  r.customers = 0;
+  r.customerLlr = 0;
+}
+
+function resetEvidence(st: ClusterTrendState, bucket: number): void {
   st.detector.cusum = 0;
   st.detector.cusumRun = 0;
-  st.runObs = 0;
-  st.runExp = 0;
-  st.runStart = bucket;
-  st.runMaxCustomers = 0;
+  st.detector.surge = 0;
+  st.detector.surgeRun = 0;
+  resetRun(st.growthRun, bucket);
+  resetRun(st.surgeRun, bucket);
 }
 
 function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {

@@ -54,8 +54,16 @@ export const trendConfigSchema = z.object({
       closeSurprise: z.number().nonnegative().default(1.5),
       /** Observed / expected the opening bucket must reach. */
       minRatio: z.number().positive().default(2),
+      /**
+       * Surge CUSUM evidence (log10 likelihood ratio, see detector surgeShift) that opens a spike,
+       * with as much evidence from distinct customers. A CUSUM with threshold h raises a false
+       * alarm at most once per 10^h buckets on average (Lorden 1971): 4.5 is once per ~3.6 years
+       * of hours, against a budget of 1 false episode per 1,000 cluster-days (24,000 hours)
+       * shared with the other scales.
+       */
+      openEvidence: z.number().positive().default(4.5),
     })
-    .default({ openSurprise: 5, closeSurprise: 1.5, minRatio: 2 }),
+    .default({ openSurprise: 5, closeSurprise: 1.5, minRatio: 2, openEvidence: 4.5 }),
   growth: z
     .object({
       /** CUSUM evidence (log10 likelihood ratio) that opens sustained growth. */

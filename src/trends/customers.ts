@@ -21,11 +21,20 @@ export function hashCustomer(id: string): number {
   return x >>> 0;
 }
 
-/** Record customers seen in `bucket`; evicts the least recently seen beyond `cap`. */
-export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: number, cap: number): void {
+/**
+ * Record customers seen in `bucket`; evicts the least recently seen beyond `cap`. Returns, for
+ * each of `sinces`, how many of them had not been seen at or after it (each id once): customers
+ * new to a window that began then. Exact while the window holds everyone seen since then; past
+ * the cap an evicted customer who comes back counts again, but a customer seen often stays in
+ * the window and counts once.
+ */
+export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: number, cap: number, sinces: readonly number[] = []): number[] {
+  const fresh = sinces.map(() => 0);
   for (const id of ids) {
     const hash = hashCustomer(id);
     const i = w.h.indexOf(hash);
+    const seen = i >= 0 ? w.t[i]! : -Infinity;
+    for (let k = 0; k < sinces.length; k++) if (seen < sinces[k]!) fresh[k]! += 1;
     if (i >= 0) {
       w.t[i] = bucket;
       continue;
@@ -39,6 +48,7 @@ export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: 
     w.h.push(hash);
     w.t.push(bucket);
   }
+  return fresh;
 }
 
 /** Distinct customers last seen at or after `since`. */

@@ -54,6 +54,25 @@ describe('detector', () => {
     expect(last.growthRun).toBeGreaterThanOrEqual(4);
   });
 
+  it('scores the aggregated scale as the plain sum of the last three buckets', () => {
+    const { st } = warm(21);
+    const t = 21 * 24 + 10;
+    const steps = [6, 9, 4, 11].map((x, i) => stepDetector(st, seasonalKey(T0 + (t + i) * HOUR).slot, x, defaultDetectorConfig));
+    const last = steps[3]!;
+    expect(last.aggBuckets).toBe(3);
+    expect(last.aggExpected).toBeCloseTo(steps[1]!.expected + steps[2]!.expected + last.expected, 9);
+    expect(last.aggRatio).toBeCloseTo((24 / 3 + defaultDetectorConfig.minExpected) / (last.aggExpected / 3 + defaultDetectorConfig.minExpected), 9);
+  });
+
+  it('accumulates surge evidence for a 3x rise faster than growth evidence', () => {
+    const { st } = warm(21, 2);
+    // An empty bucket first: both CUSUMs start the rise from zero.
+    let last = stepDetector(st, 0, 0, defaultDetectorConfig);
+    for (let t = 21 * 24 + 10; t < 21 * 24 + 14; t++) last = stepDetector(st, seasonalKey(T0 + t * HOUR).slot, Math.round(dailyMean(10, t % 24) * 3), defaultDetectorConfig);
+    expect(last.surge).toBeGreaterThan(last.growth);
+    expect(last.surgeRun).toBe(4);
+  });
+
   it('handles a young, all-zero series without NaN', () => {
     const st = createDetectorState();
     for (let i = 0; i < 10; i++) {

@@ -31,7 +31,17 @@ export const detectorConfigSchema = z.object({
   minExpected: z.number().positive().default(0.2),
   /** Multiplicative shift the CUSUM is tuned to detect (sustained growth). */
   cusumShift: z.number().gt(1).default(1.5),
-  /** Length of the second, aggregated time scale (EWMA window), in hours; at least 3 buckets. */
+  /**
+   * Multiplicative shift a second CUSUM is tuned to: the size of surge spikes exist to catch
+   * (issue #4's target is >= 3x). A CUSUM is the quickest detector of the shift it is tuned to
+   * (Lorden 1971), but one tuned to 1.5x growth gathers evidence slowly from a 3x surge on a
+   * sparse cluster, and one tuned to 3x never sees 1.5x growth: hence two. null turns it off.
+   */
+  surgeShift: z.number().gt(1).nullable().default(3),
+  /**
+   * Length of the second, aggregated time scale in hours (at least 3 buckets): the plain sum of
+   * the current bucket and the ones just before it, so a burst a few buckets long is scored as one.
+   */
   aggregateHours: z.number().positive().default(1),
   /** Surprise above which tail exceedances are tracked for calibration (peaks over threshold). */
   calibrationLevel: z.number().positive().default(1),
@@ -65,9 +75,9 @@ export interface DetectorState {
   /** EWMAs of (x-mu)^2 - mu and of mu^p: the dispersion coefficient is c = dNum / dMuP. */
   dNum: number;
   dMuP: number;
-  /** EWMA of observed and expected counts over `aggregateHours`. */
-  aggX: number;
-  aggMu: number;
+  /** Observed and expected counts of the last `aggregateHours` of buckets, oldest first. */
+  winX: number[];
+  winMu: number[];
   /** Per scale (point, aggregate): rate of surprise > calibrationLevel, and mean excess over it. */
   excRate: [number, number];
   excMean: [number, number];
@@ -77,6 +87,9 @@ export interface DetectorState {
   cusum: number;
   /** Buckets the CUSUM has been positive without reset. */
   cusumRun: number;
+  /** The same for a `surgeShift` rise. */
+  surge: number;
+  surgeRun: number;
 }
 
 export interface DetectorStep {
@@ -94,12 +107,20 @@ export interface DetectorStep {
   aggSurprise: number;
   /** Observed / expected on the aggregated time scale. */
   aggRatio: number;
+  /** Observed and expected counts summed over the aggregated scale, its NB2 phi, and its length in buckets. */
+  aggObserved: number;
+  aggExpected: number;
+  aggPhi: number;
+  aggBuckets: number;
   /** -log10 pValue of this bucket alone, before calibration. */
   rawSurprise: number;
   /** CUSUM statistic after this step, in log10 units (comparable to surprise). */
   growth: number;
   /** Buckets the growth statistic has been accumulating. */
   growthRun: number;
+  /** CUSUM statistic for a `surgeShift` rise (log10), and buckets it has been accumulating. */
+  surge: number;
+  surgeRun: number;
   /** Monotone map of the calibrated surprise into [0, 1]. */
   anomalyScore: number;
 }
@@ -119,13 +140,15 @@ export function createDetectorState(): DetectorState {
     recB: 0,
     dNum: 0,
     dMuP: 0,
-    aggX: 0,
-    aggMu: 0,
+    winX: [],
+    winMu: [],
     excRate: [0.01, 0.01],
     excMean: [1 / Math.LN10, 1 / Math.LN10],
     excN: [0, 0],
     cusum: 0,
     cusumRun: 0,
+    surge: 0,
+    surgeRun: 0,
   };
 }
 
@@ -180,7 +203,7 @@ export function expectation(s: DetectorState, slot: number, cfg: DetectorConfig)
 }
 
 /** NB log-likelihood ratio of "mean k*mu" against "mean mu" for one count. */
-function growthLlr(x: number, mu: number, phi: number, k: number): number {
+export function growthLlr(x: number, mu: number, phi: number, k: number): number {
   if (phi < 1e-6) return x * Math.log(k) - mu * (k - 1);
   const r = 1 / phi;
   return x * Math.log((k * (r + mu)) / (r + k * mu)) + r * Math.log((r + mu) / (r + k * mu));
@@ -192,32 +215,41 @@ function growthLlr(x: number, mu: number, phi: number, k: number): number {
  */
 export function stepDetector(s: DetectorState, slot: number, x: number, cfg: DetectorConfig = defaultDetectorConfig): DetectorStep {
   const perHour = 60 / cfg.bucketMinutes;
-  if (s.n === 0) {
-    s.mean = Math.max(x, cfg.minExpected);
-    s.aggX = x;
-    s.aggMu = s.mean;
-  }
+  if (s.n === 0) s.mean = Math.max(x, cfg.minExpected);
   const { mu, phi } = expectation(s, slot, cfg);
   const pValue = negBinUpperTail(x, mu, phi);
   const surprise = surprisal(pValue);
 
-  // Second time scale: EWMA sums of observed and expected over ~aggregateHours, scored as one
-  // NB count with dispersion shrunk by the window length (exact for independent buckets;
-  // calibration below absorbs the autocorrelation that makes it optimistic).
-  const k = Math.max(3, cfg.aggregateHours * perHour);
-  const ak = 2 / (k + 1);
-  s.aggX += ak * (x - s.aggX);
-  s.aggMu += ak * (mu - s.aggMu);
-  const aggSurprise = surprisal(negBinUpperTail(k * s.aggX, k * s.aggMu, phi / k));
+  // Second time scale: observed and expected summed over the last k buckets, scored as one NB
+  // count with dispersion shrunk by the window length (exact for independent buckets;
+  // calibration below absorbs the autocorrelation that makes it optimistic). A plain window,
+  // not an EWMA, so the buckets just before count fully and older ones not at all.
+  const k = Math.max(3, Math.round(cfg.aggregateHours * perHour));
+  s.winX.push(x);
+  s.winMu.push(mu);
+  if (s.winX.length > k) {
+    s.winX.shift();
+    s.winMu.shift();
+  }
+  // A window not yet full counts its missing buckets as expected.
+  const missing = (k - s.winX.length) * mu;
+  const aggObserved = s.winX.reduce((a, b) => a + b, 0) + missing;
+  const aggExpected = s.winMu.reduce((a, b) => a + b, 0) + missing;
+  const aggPhi = phi / k;
+  const aggSurprise = surprisal(negBinUpperTail(aggObserved, aggExpected, aggPhi));
 
   const pointCal = calibrate(s, 0, surprise, cfg);
   const aggCal = calibrate(s, 1, aggSurprise, cfg);
   const cal = Math.max(pointCal, aggCal);
-  const aggRatio = (s.aggX + cfg.minExpected) / (s.aggMu + cfg.minExpected);
+  const aggRatio = (aggObserved / k + cfg.minExpected) / (aggExpected / k + cfg.minExpected);
 
   // CUSUM against a multiplicative rise (Page 1954); resets when evidence turns negative.
   s.cusum = Math.max(0, s.cusum + growthLlr(x, mu, phi, cfg.cusumShift));
   s.cusumRun = s.cusum > 0 ? s.cusumRun + 1 : 0;
+  if (cfg.surgeShift !== null) {
+    s.surge = Math.max(0, s.surge + growthLlr(x, mu, phi, cfg.surgeShift));
+    s.surgeRun = s.surge > 0 ? s.surgeRun + 1 : 0;
+  }
 
   updateCalibration(s, 0, surprise, cfg, perHour);
   updateCalibration(s, 1, aggSurprise, cfg, perHour);
@@ -231,9 +263,15 @@ export function stepDetector(s: DetectorState, slot: number, x: number, cfg: Det
     pointSurprise: pointCal,
     aggSurprise: aggCal,
     aggRatio,
+    aggObserved,
+    aggExpected,
+    aggPhi,
+    aggBuckets: k,
     rawSurprise: surprise,
     growth: s.cusum / Math.LN10,
     growthRun: s.cusumRun,
+    surge: s.surge / Math.LN10,
+    surgeRun: s.surgeRun,
     anomalyScore: cal / (cal + cfg.scoreHalf),
   };
 }
