@@ -34,15 +34,17 @@ export class PostingIndex {
   private lens: Int32Array;
   private rows = 0;
   private readonly freeRows: number[] = [];
-  // Candidate scoring scratch, one entry per cluster slot.
+  // Candidate scoring scratch, one entry per cluster slot (acc and mark are all zeros between calls).
   private acc: Float64Array;
   private touched: Int32Array;
   private mark: Uint8Array;
+  /** Scores of the candidates being selected, beside `out`. */
+  private bestScores = new Float64Array(4);
 
   constructor(capacity: number, maxPosting = 64) {
     this.maxPosting = Math.max(1, maxPosting);
     this.acc = new Float64Array(capacity);
-    this.touched = new Int32Array(capacity);
+    this.touched = new Int32Array(capacity + 1); // + 1: candidates() writes one past the last cluster kept
     this.mark = new Uint8Array(capacity);
     this.keys = new Int32Array(64).fill(EMPTY);
     this.rowOf = new Int32Array(64);
@@ -135,29 +137,34 @@ export class PostingIndex {
       const r = this.rowOf[h]!;
       const q = val[t]!;
       const end = r * P + lens[r]!;
+      // Without a branch on first sight: most entries are a cluster's first (unpredictable), so the slot is
+      // always written to `touched` and kept only when unmarked; acc is all zeros between calls.
       for (let e = r * P; e < end; e++) {
         const s = slots[e]!;
-        if (mark[s] === 0) {
-          mark[s] = 1;
-          touched[count++] = s;
-          acc[s] = 0;
-        }
+        touched[count] = s;
+        count += 1 - mark[s]!;
+        mark[s] = 1;
         acc[s] = acc[s]! + q * weights[e]!;
       }
     }
+    // Best first by (score desc, slot asc); the scores of `out` are kept beside it, not re-read through acc.
+    const best = this.bestScores.length >= limit ? this.bestScores : (this.bestScores = new Float64Array(limit));
     let n = 0;
     for (let c = 0; c < count; c++) {
       const s = touched[c]!;
-      mark[s] = 0;
-      if (s === exclude) continue;
       const a = acc[s]!;
-      if (n === limit && !better(a, s, acc[out[limit - 1]!]!, out[limit - 1]!)) continue;
+      mark[s] = 0;
+      acc[s] = 0;
+      if (s === exclude) continue;
+      if (n === limit && !better(a, s, best[limit - 1]!, out[limit - 1]!)) continue;
       let p = n < limit ? n++ : limit - 1;
-      while (p > 0 && better(a, s, acc[out[p - 1]!]!, out[p - 1]!)) {
+      while (p > 0 && better(a, s, best[p - 1]!, out[p - 1]!)) {
         out[p] = out[p - 1]!;
+        best[p] = best[p - 1]!;
         p--;
       }
       out[p] = s;
+      best[p] = a;
     }
     return n;
   }

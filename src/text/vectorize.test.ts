@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fitTransform, hashPair, hashTerm, HashingVectorizer, sparseBuffer, sparseDot } from './vectorize.js';
+import { i32FromBase64 } from '../bytes.js';
 
 describe('HashingVectorizer', () => {
   it('produces sorted, L2-normalised sparse vectors with sublinear tf and smoothed idf', () => {
@@ -88,6 +89,45 @@ describe('HashingVectorizer', () => {
       expect(v.vocabularySize).toBeLessThanOrEqual(200);
     }
     expect(v.termName(v.indexOf('common'))).toBe('common');
+  });
+
+  it('evicts the names a sort by (document frequency, age) puts first', () => {
+    // The sort the eviction used to run, over the same history: the names left must be the same, in order.
+    class SortEvicting {
+      names = new Map<number, string>();
+      df = new Map<number, number>();
+      constructor(readonly max: number) {}
+      update(terms: readonly string[], v: HashingVectorizer): void {
+        // A bucket counts once per document, named by its first term; buckets are visited in index order.
+        const first = new Map<number, string>();
+        for (const t of terms) if (!first.has(v.indexOf(t))) first.set(v.indexOf(t), t);
+        for (const [i, t] of [...first].sort((a, b) => a[0] - b[0])) {
+          const df = (this.df.get(i) ?? 0) + 1;
+          this.df.set(i, df);
+          if ((df & (df - 1)) === 0 && !this.names.has(i)) {
+            if (this.names.size >= this.max) {
+              const e = [...this.names.keys()].map((k, order) => ({ k, order, df: this.df.get(k)! }));
+              e.sort((a, b) => a.df - b.df || a.order - b.order);
+              for (const x of e.slice(0, Math.max(1, Math.floor(this.max / 10)))) this.names.delete(x.k);
+            }
+            this.names.set(i, t);
+          }
+        }
+      }
+    }
+    const v = new HashingVectorizer({ maxNames: 300, dimensions: 1 << 16 });
+    const ref = new SortEvicting(300);
+    let seed = 3;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let d = 0; d < 5000; d++) {
+      // Zipf-like terms: many ties in document frequency, frequent terms reach powers of two again.
+      const doc = Array.from({ length: 6 }, () => `t${Math.floor(1 / (0.0005 + next()))}`);
+      v.update(doc);
+      ref.update(doc, v);
+    }
+    const snap = v.snapshot();
+    const buckets = i32FromBase64(snap.nameBuckets);
+    expect(snap.names.map((t, k) => [buckets[k], t])).toEqual([...ref.names]);
   });
 
   it('gives every vector its own memory: later documents never change earlier vectors', () => {

@@ -298,12 +298,35 @@ export class HashingVectorizer {
     this.names.set(index, term);
   }
 
-  /** Drops the rarest tenth of remembered names (ties: older entry first). Deterministic. */
+  /**
+   * Drops the rarest tenth of remembered names (ties: older entry first). Deterministic. The names dropped
+   * are those a sort by (document frequency, insertion order) puts first: every name rarer than the
+   * frequency D of the last one dropped, and the oldest names at D. D comes from a sorted copy of the
+   * frequencies, so no object per name and no comparator sort (once the table is full this runs every
+   * tenth of it, and sorting 100,000 entries was 2.5% of a 1M-event bench run, measured with --cpu-prof).
+   */
   private evictNames(): void {
-    const entries = [...this.names.keys()].map((i, order) => ({ i, order, df: this.df[i]! }));
-    entries.sort((a, b) => a.df - b.df || a.order - b.order);
-    const drop = Math.max(1, Math.floor(this.maxNames / 10));
-    for (let k = 0; k < drop && k < entries.length; k++) this.names.delete(entries[k]!.i);
+    const names = this.names;
+    const drop = Math.min(names.size, Math.max(1, Math.floor(this.maxNames / 10)));
+    if (drop === 0) return;
+    // Frequencies in the Map's order (read once: df is large and these reads miss the cache), then sorted.
+    const dfs = new Uint32Array(names.size);
+    let n = 0;
+    for (const i of names.keys()) dfs[n++] = this.df[i]!;
+    const sorted = dfs.slice().sort();
+    const cut = sorted[drop - 1]!;
+    let atCut = drop; // how many names with frequency `cut` go: those not already taken by rarer names
+    for (let j = 0; j < drop; j++) if (sorted[j]! < cut) atCut--;
+    // Deleting the entry just visited is safe while iterating a Map: iteration goes on with the next one.
+    let k = 0;
+    for (const i of names.keys()) {
+      const df = dfs[k++]!;
+      if (df < cut) names.delete(i);
+      else if (df === cut && atCut > 0) {
+        names.delete(i);
+        atCut--;
+      }
+    }
   }
 }
 
