@@ -19,6 +19,8 @@ describe('tabSeparated', () => {
     const expected = rows.map((r) => `${r.n}\t${r.s}\n`).join('');
     const bytes = tabSeparated(rows, ['n', 's']);
     expect(bytes.equals(Buffer.from(expected, 'utf8'))).toBe(true);
+    const huge = [{ s: `${'é'.repeat(300_000)}😀` }, { s: 'after' }]; // one line far beyond the first buffer
+    expect(tabSeparated(huge, ['s']).toString('utf8')).toBe(`${huge[0]!.s}\nafter\n`);
   });
 
   it('refuses values it cannot write faithfully', () => {

@@ -116,11 +116,15 @@ export function tabSeparated(rows: readonly object[], columns: readonly string[]
       line += tsvField(row[columns[c]!]);
     }
     line += '\n';
-    // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 units).
+    // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 units); only when that
+    // bound does not fit is the exact size counted (a model checkpoint is one line of tens of MB).
     if (at + 3 * line.length > buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * buf.length, at + 3 * line.length));
-      buf.copy(grown, 0, 0, at);
-      buf = grown;
+      const need = at + Buffer.byteLength(line, 'utf8');
+      if (need > buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(Math.min(2 * buf.length, need + 4 * 1024 * 1024), need));
+        buf.copy(grown, 0, 0, at);
+        buf = grown;
+      }
     }
     at += buf.write(line, at, 'utf8');
   }
