@@ -82,7 +82,8 @@ export async function insertIdempotent(
         values: tabSeparated(rows, columns),
         format: 'TabSeparated',
         // Parallel parsing cuts a large payload into several blocks; one block keeps one token per insert.
-        settings: { ...settings, input_format_parallel_parsing: 0 },
+        // Timestamps are ISO-8601 text: best-effort parsing here too, not only as the session's default.
+        settings: { ...settings, input_format_parallel_parsing: 0, date_time_input_format: 'best_effort' },
       });
       return;
     }
