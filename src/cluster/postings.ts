@@ -171,10 +171,7 @@ export class PostingIndex {
 
   /** [term, slots, weights] in increasing term order: the same content always serialises the same. */
   snapshot(): [number, number[], number[]][] {
-    const terms: number[] = [];
-    for (let h = 0; h < this.keys.length; h++) if (this.keys[h] !== EMPTY) terms.push(this.keys[h]!);
-    terms.sort((a, b) => a - b);
-    return terms.map((t) => {
+    return Array.from(this.sortedTerms(), (t) => {
       const p = this.postings(t);
       return [t, p.slots, p.weights];
     });
@@ -182,9 +179,7 @@ export class PostingIndex {
 
   /** The same content as snapshot() as four base64 arrays (snapshot format 2): no array per term. */
   pack(): PackedPostings {
-    const terms: number[] = [];
-    for (let h = 0; h < this.keys.length; h++) if (this.keys[h] !== EMPTY) terms.push(this.keys[h]!);
-    const order = Int32Array.from(terms).sort();
+    const order = this.sortedTerms();
     const lens = new Int32Array(order.length);
     let total = 0;
     for (let i = 0; i < order.length; i++) total += lens[i] = this.lens[this.rowFor(order[i]!)]!;
@@ -198,6 +193,14 @@ export class PostingIndex {
       at += lens[i]!;
     }
     return { terms: toBase64(order), lens: toBase64(lens), slots: toBase64(slots), weights: toBase64(weights) };
+  }
+
+  /** Terms with postings, in increasing order (a typed array's sort is numeric). */
+  private sortedTerms(): Int32Array {
+    const terms = new Int32Array(this.terms);
+    let n = 0;
+    for (let h = 0; h < this.keys.length; h++) if (this.keys[h] !== EMPTY) terms[n++] = this.keys[h]!;
+    return terms.sort();
   }
 
   restore(entries: readonly [number, number[], number[]][]): void {
