@@ -171,7 +171,7 @@ export class TermTable {
     return t;
   }
 
-  /** [slot, term, w, c] rows plus the capacity: restores the exact layout (snapshot format 1). */
+  /** [slot, term, w, c] rows plus the capacity, the layout of snapshot format 1 (read by fromJSON; readable in tests). */
   toJSON(): { capacity: number; slots: [number, number, number, number][] } {
     const slots: [number, number, number, number][] = [];
     const cap = this.capacity;
