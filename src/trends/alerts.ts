@@ -282,28 +282,32 @@ function trackVolume(
   if (d.cusumRun <= 1) resetRun(st.growthRun, bucket);
   if (d.surgeRun <= 1) resetRun(st.surgeRun, bucket);
   const dc = cfg.detectorResolved;
-  const runs: [EvidenceRun, boolean, number][] = [
-    [st.growthRun, d.cusumRun > 0, dc.cusumShift],
-    [st.surgeRun, d.surgeRun > 0, dc.surgeShift ?? dc.cusumShift],
-  ];
-  let fresh = runs.map(() => customers);
+  const inGrowth = d.cusumRun > 0;
+  const inSurge = d.surgeRun > 0;
+  let freshGrowth = customers;
+  let freshSurge = customers;
   if (ids && ids.length > 0) {
     // Ids may be a sample of the bucket's customers: the rest are new to the run as far as we know.
     const extra = Math.max(0, customers - ids.length);
-    fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [st.growthRun.start, st.surgeRun.start]).map((n) => n + extra);
+    const fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [st.growthRun.start, st.surgeRun.start]);
+    freshGrowth = fresh[0]! + extra;
+    freshSurge = fresh[1]! + extra;
     const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
     if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
     st.lifeCustomers = Math.max(st.lifeCustomers, customers);
   }
-  const expCustomers = customersPerCase(st) * step.expected;
-  runs.forEach(([r, inRun, shift], k) => {
-    if (!inRun) return;
-    r.customers += fresh[k]!;
-    r.customerLlr += growthLlr(fresh[k]!, Math.max(expCustomers, 1e-6), step.phi, shift);
-  });
+  const expCustomers = Math.max(customersPerCase(st) * step.expected, 1e-6);
+  if (inGrowth) {
+    st.growthRun.customers += freshGrowth;
+    st.growthRun.customerLlr += growthLlr(freshGrowth, expCustomers, step.phi, dc.cusumShift);
+  }
+  if (inSurge) {
+    st.surgeRun.customers += freshSurge;
+    st.surgeRun.customerLlr += growthLlr(freshSurge, expCustomers, step.phi, dc.surgeShift ?? dc.cusumShift);
+  }
   // Gates look back over the regression window or the current growth run, at most two days.
-  pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
+  if (st.customers.t.length > 0) pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
 
   const w = cfg.regression.windowBuckets;
   st.ringB.push(bucket);
@@ -315,10 +319,13 @@ function trackVolume(
     st.ringU.shift();
   }
 
-  for (const [r, inRun] of runs) {
-    if (!inRun) continue;
-    r.obs += input.cases;
-    r.exp += step.expected;
+  if (inGrowth) {
+    st.growthRun.obs += input.cases;
+    st.growthRun.exp += step.expected;
+  }
+  if (inSurge) {
+    st.surgeRun.obs += input.cases;
+    st.surgeRun.exp += step.expected;
   }
   // Customers per case, learnt from ordinary buckets only (as the detector winsorises its
   // baseline), so one customer's burst does not lower what the gate expects of everyone.

@@ -22,11 +22,12 @@ export function hashCustomer(id: string): number {
 }
 
 /**
- * Record customers seen in `bucket`; evicts the least recently seen beyond `cap`. Returns, for
- * each of `sinces`, how many of them had not been seen at or after it (each id once): customers
- * new to a window that began then. Exact while the window holds everyone seen since then; past
- * the cap an evicted customer who comes back counts again, but a customer seen often stays in
- * the window and counts once.
+ * Record customers seen in `bucket`; beyond `cap`, the least recently seen are evicted (the
+ * earliest recorded first among equals). Returns, for each of `sinces`, how many of them had not
+ * been seen at or after it (each id once): customers new to a window that began then. Exact
+ * while the window holds everyone seen since then; past the cap an evicted customer who comes
+ * back counts again, but a customer seen often stays in the window and counts once. Eviction
+ * happens once the bucket's ids are all in, so an id repeated within the bucket counts once.
  */
 export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: number, cap: number, sinces: readonly number[] = []): number[] {
   const fresh = sinces.map(() => 0);
@@ -39,16 +40,53 @@ export function addCustomers(w: CustomerWindow, ids: readonly string[], bucket: 
       w.t[i] = bucket;
       continue;
     }
-    if (w.h.length >= cap) {
-      let oldest = 0;
-      for (let j = 1; j < w.t.length; j++) if (w.t[j]! < w.t[oldest]!) oldest = j;
-      w.h.splice(oldest, 1);
-      w.t.splice(oldest, 1);
-    }
     w.h.push(hash);
     w.t.push(bucket);
   }
+  if (w.h.length > cap) evictOldest(w, w.h.length - cap);
   return fresh;
+}
+
+/** Drops the `n` least recently seen entries (the earliest recorded first among equals), in one pass. */
+function evictOldest(w: CustomerWindow, n: number): void {
+  // The n-th smallest last-seen time, and how many entries at exactly that time must go. Times
+  // are bucket starts, so a window holds few distinct ones: walk them from the oldest up.
+  let cut = -Infinity;
+  let atCut = 0;
+  let left = n;
+  for (;;) {
+    let next = Infinity;
+    let count = 0;
+    for (let j = 0; j < w.t.length; j++) {
+      const t = w.t[j]!;
+      if (t <= cut) continue;
+      if (t < next) {
+        next = t;
+        count = 1;
+      } else if (t === next) count++;
+    }
+    if (count === 0) break;
+    cut = next;
+    if (count >= left) {
+      atCut = left;
+      break;
+    }
+    left -= count;
+  }
+  let out = 0;
+  for (let j = 0; j < w.t.length; j++) {
+    const t = w.t[j]!;
+    if (t < cut) continue;
+    if (t === cut && atCut > 0) {
+      atCut--;
+      continue;
+    }
+    w.h[out] = w.h[j]!;
+    w.t[out] = t;
+    out++;
+  }
+  w.h.length = out;
+  w.t.length = out;
 }
 
 /** Distinct customers last seen at or after `since`. */
@@ -58,12 +96,18 @@ export function distinctSince(w: CustomerWindow, since: number): number {
   return n;
 }
 
-/** Drop entries older than `before` (keeps state small for quiet clusters). */
+/** Drop entries older than `before` (keeps state small for quiet clusters), in place. */
 export function pruneCustomers(w: CustomerWindow, before: number): void {
-  let oldest = Infinity;
-  for (const t of w.t) if (t < oldest) oldest = t;
-  if (oldest >= before) return;
-  const keep = w.t.map((t, i) => (t >= before ? i : -1)).filter((i) => i >= 0);
-  w.h = keep.map((i) => w.h[i]!);
-  w.t = keep.map((i) => w.t[i]!);
+  let out = 0;
+  for (let j = 0; j < w.t.length; j++) {
+    const t = w.t[j]!;
+    if (t < before) continue;
+    if (out !== j) {
+      w.h[out] = w.h[j]!;
+      w.t[out] = t;
+    }
+    out++;
+  }
+  w.h.length = out;
+  w.t.length = out;
 }
