@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEvent, decodeEventText } from './decode.js';
+import { mulberry32 } from '../cluster/prng.js';
+import { decodeEvent, decodeEventText, fastParse } from './decode.js';
+import { caseEventSchema } from './schema.js';
 
 const good = {
   event_id: 'e1',
@@ -62,5 +64,89 @@ describe('decodeEvent', () => {
   it('treats hostile strings as data', () => {
     const r = decodeEvent(bytes({ ...good, description: "'); DROP TABLE x; -- <script>alert(1)</script>\u0000" }), 1 << 20);
     expect(r.ok).toBe(true);
+  });
+});
+
+describe('decoding without zod for the common case', () => {
+  /** What decodeEventText returned before the fast path: zod decides everything. */
+  function throughZod(text: string): unknown {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not an object';
+    const parsed = caseEventSchema.safeParse(value);
+    if (!parsed.success) return { ok: false };
+    const extra: Record<string, unknown> = {};
+    const known = new Set(Object.keys(caseEventSchema.shape));
+    for (const [k, v] of Object.entries(parsed.data)) if (!known.has(k)) extra[k] = v;
+    return { ok: true, event: parsed.data, extra, keys: Object.keys(parsed.data) };
+  }
+  function now(text: string): unknown {
+    const r = decodeEventText(text);
+    if (!r.ok) return r.code === 'not_an_object' ? 'not an object' : { ok: false };
+    return { ok: true, event: r.event, extra: r.extra, keys: Object.keys(r.event) };
+  }
+
+  const full = {
+    ...good,
+    subject: 'Card',
+    product: 'debit',
+    category: 'cards',
+    tags: ['a', 'b'],
+    language: 'en',
+    type: 'message',
+    csat: 4.5,
+    nps: 9,
+    effort: 2,
+    handle_seconds: 120,
+    cost: 3.25,
+  };
+  const s = (n: number, c = 'x') => c.repeat(n);
+  // Values to try per field: valid ones, boundaries on both sides, wrong types, hostile strings.
+  const variants: Record<string, unknown[]> = {
+    event_id: ['e', ' e ', '  ', '', s(256), s(257), ` ${s(256)} `, 7, null, ['e'], '\u0000', 'ü'],
+    case_id: ['c', '\tc\n', s(256), s(257), '', 0, false],
+    customer_id: ['u', ' ', s(257), 3, null],
+    channel: ['phone', 'web', 'other', 'Phone', 'fax', '', 1],
+    occurred_at: ['2026-11-02T10:00:00Z', '2026-11-02T10:00:00.123456Z', '2024-02-29T00:00:00-05:30', '2026-02-29T00:00:00Z', '2026-11-02T10:00Z', '2026-11-02 10:00:00Z', '2026-11-02T10:00:00', '2026-11-02T24:00:00Z', '2026-11-02T10:00:00+25:00', 'yesterday', 1_700_000_000_000],
+    description: ['d', '', s(16_000), s(16_001), '日本語の説明', 'a\u2028b', 5, ['d']],
+    subject: ['', s(1000), s(1001), 1],
+    product: ['', s(256), s(257), {}],
+    category: [s(256), s(257), null],
+    tags: [[], ['x'], Array(50).fill('t'), Array(51).fill('t'), [s(257)], [1], 'x', null],
+    language: ['', s(35), s(36), 9],
+    type: ['opened', 'survey', 'closed', ''],
+    csat: [1, 5, 0.999, 5.001, 3.3, '4', null],
+    nps: [0, 10, 5, 5.5, -1, 11, '9'],
+    effort: [1, 7, 0, 8, 1.5],
+    handle_seconds: [0, 86_400 * 30, 86_400 * 30 + 1, -0.1, 12.5],
+    cost: [0, 1_000_000, 1_000_000.01, -1, 2.5],
+  };
+
+  it('gives exactly what zod gives (acceptance, values, key order, extras) on valid, boundary and hostile input', () => {
+    const u = mulberry32(5);
+    const pick = <T,>(a: readonly T[]): T => a[Math.floor(u() * a.length)]!;
+    const fields = Object.keys(variants);
+    const texts: string[] = [JSON.stringify(full), JSON.stringify(good)];
+    for (let i = 0; i < 4000; i++) {
+      const e: Record<string, unknown> = { ...(u() < 0.5 ? full : good) };
+      for (let m = 0; m < 1 + Math.floor(u() * 3); m++) {
+        const f = pick(fields);
+        if (u() < 0.1) delete e[f];
+        else e[f] = pick(variants[f]!);
+      }
+      if (u() < 0.3) e[pick(['crm', 'constructor', 'toString', 'hasOwnProperty', 'x-y'])] = pick([1, 'v', null, { a: 1 }, [2]]);
+      let text = JSON.stringify(e);
+      if (u() < 0.05) text = text.replace(/^\{/, '{"__proto__":{"polluted":true},');
+      texts.push(text);
+    }
+    let fast = 0;
+    for (const text of texts) {
+      expect(JSON.stringify(now(text)), text).toBe(JSON.stringify(throughZod(text)));
+      const v = JSON.parse(text) as Record<string, unknown>;
+      if (fastParse(v)) fast++;
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // The fast path really carries the valid events (the assertion above holds either way).
+    expect(fastParse(JSON.parse(JSON.stringify(full)) as Record<string, unknown>)).toBeDefined();
+    expect(fast).toBeGreaterThan(texts.length / 4);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { caseEventSchema, type CaseEvent } from './schema.js';
+import { CHANNELS, EVENT_TYPES, LIMITS, caseEventSchema, type CaseEvent } from './schema.js';
 
 export type RejectionCode = 'empty' | 'oversize' | 'invalid_utf8' | 'invalid_json' | 'not_an_object' | 'schema_violation';
 
@@ -18,7 +18,13 @@ export interface Decoded {
 
 export type DecodeResult = Decoded | Rejection;
 
-const KNOWN = new Set(Object.keys(caseEventSchema.shape));
+const SHAPE_KEYS = Object.keys(caseEventSchema.shape);
+const KNOWN = new Set(SHAPE_KEYS);
+const ID_KEYS = new Set(['event_id', 'case_id', 'customer_id']);
+const CHANNEL_SET: ReadonlySet<unknown> = new Set(CHANNELS);
+const TYPE_SET: ReadonlySet<unknown> = new Set(EVENT_TYPES);
+/** The contract's own ISO-8601 pattern, taken from the schema so the two cannot drift apart. */
+const DATETIME = (caseEventSchema.shape.occurred_at as unknown as { _zod: { def: { pattern: RegExp } } })._zod.def.pattern;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function reject(code: RejectionCode, reason: string): Rejection {
@@ -47,11 +53,69 @@ export function decodeEventText(text: string): DecodeResult {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return reject('not_an_object', `expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
   }
+  const fast = fastParse(value as Record<string, unknown>);
+  if (fast) return fast;
   const parsed = caseEventSchema.safeParse(value);
   if (!parsed.success) return reject('schema_violation', describeIssues(parsed.error));
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed.data)) if (!KNOWN.has(k)) extra[k] = v;
   return { ok: true, event: parsed.data, extra };
+}
+
+function idOk(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  const n = v.trim().length;
+  return n >= 1 && n <= LIMITS.idChars;
+}
+
+function textOk(v: unknown, min: number, max: number): boolean {
+  return typeof v === 'string' && v.length >= min && v.length <= max;
+}
+
+function numberOk(v: unknown, min: number, max: number): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+}
+
+/**
+ * The schema's checks written out for the common case, as strict as the schema or stricter, and
+ * its output built the same way (known fields in contract order, ids trimmed, then the others in
+ * input order). Anything it is unsure of returns undefined and goes to zod, which decides and
+ * explains: zod costs about a third of decoding, and nearly every event is valid.
+ */
+export function fastParse(v: Record<string, unknown>): Decoded | undefined {
+  if (!idOk(v.event_id) || !idOk(v.case_id) || (v.customer_id !== undefined && !idOk(v.customer_id))) return undefined;
+  if (!CHANNEL_SET.has(v.channel)) return undefined;
+  if (typeof v.occurred_at !== 'string' || !DATETIME.test(v.occurred_at)) return undefined;
+  if (!textOk(v.description, 1, LIMITS.descriptionChars)) return undefined;
+  if (v.subject !== undefined && !textOk(v.subject, 0, LIMITS.subjectChars)) return undefined;
+  if (v.product !== undefined && !textOk(v.product, 0, LIMITS.shortFieldChars)) return undefined;
+  if (v.category !== undefined && !textOk(v.category, 0, LIMITS.shortFieldChars)) return undefined;
+  if (v.language !== undefined && !textOk(v.language, 0, 35)) return undefined;
+  if (v.type !== undefined && !TYPE_SET.has(v.type)) return undefined;
+  if (v.tags !== undefined) {
+    if (!Array.isArray(v.tags) || v.tags.length > LIMITS.tags) return undefined;
+    for (const t of v.tags) if (!textOk(t, 0, LIMITS.shortFieldChars)) return undefined;
+  }
+  if (v.csat !== undefined && !numberOk(v.csat, 1, 5)) return undefined;
+  if (v.nps !== undefined && !(numberOk(v.nps, 0, 10) && Number.isInteger(v.nps))) return undefined;
+  if (v.effort !== undefined && !numberOk(v.effort, 1, 7)) return undefined;
+  if (v.handle_seconds !== undefined && !numberOk(v.handle_seconds, 0, 86_400 * 30)) return undefined;
+  if (v.cost !== undefined && !numberOk(v.cost, 0, 1_000_000)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const k of SHAPE_KEYS) {
+    const x = v[k];
+    if (x === undefined) continue;
+    out[k] = ID_KEYS.has(k) ? (x as string).trim() : k === 'tags' ? [...(x as string[])] : x;
+  }
+  const extra: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    if (KNOWN.has(k)) continue;
+    // An own "__proto__" would set the prototype if assigned: zod's path handles it.
+    if (k === '__proto__') return undefined;
+    out[k] = v[k];
+    extra[k] = v[k];
+  }
+  return { ok: true, event: out as CaseEvent, extra };
 }
 
 export function decodeEvent(bytes: Uint8Array | null | undefined, maxBytes: number): DecodeResult {
