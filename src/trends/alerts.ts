@@ -139,9 +139,12 @@ function stepCluster(
   st.lastBucket = bucket;
 
   const events: TrendEvent[] = [];
-  const run = (kind: AlertKind, wantOpen: boolean, active: boolean, sample: EpisodeSample, startBucket = bucket): void => {
+  // The sample (this bucket's observed, expected, score, customers) is built only for a kind with an
+  // episode open or opening: nearly every cluster in nearly every bucket has neither.
+  const run = (kind: AlertKind, wantOpen: boolean, active: boolean, score: number, customers: number, startBucket = bucket): void => {
     const ep = st.episodes[kind];
     if (ep) {
+      const sample = sampleOf(bucket, now, cases, step.expected, score, customers);
       const change = advanceEpisode(ep, sample, active, cfg.episode.quietBuckets, cfg.episode.updateMinGrowth);
       if (change === 'closed') {
         delete st.episodes[kind];
@@ -151,7 +154,7 @@ function stepCluster(
       return;
     }
     if (!wantOpen || bucket < (st.cooldownUntil[kind] ?? -Infinity)) return;
-    const opened = openEpisode(st.clusterId, kind, startBucket, sample);
+    const opened = openEpisode(st.clusterId, kind, startBucket, sampleOf(bucket, now, cases, step.expected, score, customers));
     st.episodes[kind] = opened;
     events.push({ type: 'opened', episode: snapshot(opened) });
   };
@@ -160,7 +163,7 @@ function stepCluster(
   const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
   const newOpen = young && !st.newFired && st.totalCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
   if (newOpen) st.newFired = true;
-  run('new', newOpen, young && cases > 0, sampleOf(bucket, now, cases, step.expected, st.totalCases, st.lifeCustomers), st.firstSeenAt);
+  run('new', newOpen, young && cases > 0, st.totalCases, st.lifeCustomers, st.firstSeenAt);
 
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
@@ -191,7 +194,8 @@ function stepCluster(
     'spike',
     spikeOpen,
     step.pointSurprise >= cfg.spike.closeSurprise && excess > 0,
-    sampleOf(bucket, now, cases, step.expected, step.surprise, bucketCustomers),
+    step.surprise,
+    bucketCustomers,
     pointOpen || aggOpen ? bucket : st.surgeRun.start,
   );
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
@@ -213,13 +217,14 @@ function stepCluster(
     'sustained_growth',
     growthOpen,
     step.growth >= cfg.growth.closeEvidence,
-    sampleOf(bucket, now, cases, step.expected, step.growth, st.growthRun.customers),
+    step.growth,
+    st.growthRun.customers,
     st.growthRun.start,
   );
 
   // regression: volume returns after the owner marked the cluster fixed.
   const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
-  run('regression', reg.open, reg.open, sampleOf(bucket, now, cases, step.expected, reg.score, reg.customers));
+  run('regression', reg.open, reg.open, reg.score, reg.customers);
   return events;
 }
 
@@ -368,6 +373,8 @@ function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {
   }
 }
 
+const NO_REGRESSION = Object.freeze({ open: false, score: 0, customers: 0 });
+
 function regressionCheck(
   st: ClusterTrendState,
   meta: ClusterMeta,
@@ -376,7 +383,7 @@ function regressionCheck(
   cfg: ResolvedTrendConfig,
 ): { open: boolean; score: number; customers: number } {
   const r = cfg.regression;
-  if (st.fixedAt === null) return { open: false, score: 0, customers: 0 };
+  if (st.fixedAt === null) return NO_REGRESSION;
   const watchStart = st.fixedAt + r.graceHours * 3_600_000;
   if (bucket < watchStart || bucket >= st.fixedAt + r.watchDays * 86_400_000) return { open: false, score: 0, customers: 0 };
   let cases = 0;

@@ -191,7 +191,10 @@ export function seasonalBaseline(s: DetectorState, slot: number, cfg: DetectorCo
 
 /** Baseline expectation and overdispersion for the next observation in `slot`. */
 export function expectation(s: DetectorState, slot: number, cfg: DetectorConfig): { mu: number; phi: number } {
-  const base = seasonalBaseline(s, slot, cfg);
+  return expectationAt(s, seasonalBaseline(s, slot, cfg), cfg);
+}
+
+function expectationAt(s: DetectorState, base: number, cfg: DetectorConfig): { mu: number; phi: number } {
   // Recent level: how far the last ~levelHalfLife ran above or below the seasonal profile.
   const ratio = (s.recX + cfg.minExpected) / (s.recB + cfg.minExpected);
   const mu = Math.max(cfg.minExpected, base * ratio);
@@ -216,7 +219,9 @@ export function growthLlr(x: number, mu: number, phi: number, k: number): number
 export function stepDetector(s: DetectorState, slot: number, x: number, cfg: DetectorConfig = defaultDetectorConfig): DetectorStep {
   const perHour = 60 / cfg.bucketMinutes;
   if (s.n === 0) s.mean = Math.max(x, cfg.minExpected);
-  const { mu, phi } = expectation(s, slot, cfg);
+  // The seasonal baseline is read once: learning below starts from the same state.
+  const base = seasonalBaseline(s, slot, cfg);
+  const { mu, phi } = expectationAt(s, base, cfg);
   const pValue = negBinUpperTail(x, mu, phi);
   const surprise = surprisal(pValue);
 
@@ -253,7 +258,7 @@ export function stepDetector(s: DetectorState, slot: number, x: number, cfg: Det
 
   updateCalibration(s, 0, surprise, cfg, perHour);
   updateCalibration(s, 1, aggSurprise, cfg, perHour);
-  learn(s, slot, x, mu, phi, cfg, perHour);
+  learn(s, slot, x, mu, phi, base, cfg, perHour);
   return {
     observed: x,
     expected: mu,
@@ -276,11 +281,11 @@ export function stepDetector(s: DetectorState, slot: number, x: number, cfg: Det
   };
 }
 
-function learn(s: DetectorState, slot: number, x: number, mu: number, phi: number, cfg: DetectorConfig, perHour: number): void {
+function learn(s: DetectorState, slot: number, x: number, mu: number, phi: number, seasonal: number, cfg: DetectorConfig, perHour: number): void {
   const sd = Math.sqrt(mu + phi * mu * mu);
   // Winsorise: a spike moves the baseline by at most clipSd standard deviations.
   const xc = Math.min(Math.max(x, mu - cfg.clipSd * sd), mu + cfg.clipSd * sd);
-  const base = Math.max(seasonalBaseline(s, slot, cfg), cfg.minExpected);
+  const base = Math.max(seasonal, cfg.minExpected);
 
   // Ratio-of-EWMAs moment estimator: weights busy buckets by mu^2, so quiet hours with a
   // handful of counts do not dominate. Residuals are winsorised at twice clipSd with phi

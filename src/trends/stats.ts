@@ -130,5 +130,12 @@ export function surprisal(p: number): number {
 
 /** EWMA weight whose influence halves after `halfLifeSteps` updates. */
 export function alphaFor(halfLifeSteps: number): number {
-  return 1 - Math.pow(0.5, 1 / Math.max(halfLifeSteps, 1));
+  // A handful of half-lives recur on every step of every cluster: remember them.
+  let a = alphas.get(halfLifeSteps);
+  if (a === undefined) {
+    a = 1 - Math.pow(0.5, 1 / Math.max(halfLifeSteps, 1));
+    if (alphas.size < 256) alphas.set(halfLifeSteps, a);
+  }
+  return a;
 }
+const alphas = new Map<number, number>();
