@@ -139,31 +139,13 @@ function stepCluster(
   st.lastBucket = bucket;
 
   const events: TrendEvent[] = [];
-  // The sample (this bucket's observed, expected, score, customers) is built only for a kind with an
-  // episode open or opening: nearly every cluster in nearly every bucket has neither.
-  const run = (kind: AlertKind, wantOpen: boolean, active: boolean, score: number, customers: number, startBucket = bucket): void => {
-    const ep = st.episodes[kind];
-    if (ep) {
-      const sample = sampleOf(bucket, now, cases, step.expected, score, customers);
-      const change = advanceEpisode(ep, sample, active, cfg.episode.quietBuckets, cfg.episode.updateMinGrowth);
-      if (change === 'closed') {
-        delete st.episodes[kind];
-        st.cooldownUntil[kind] = bucket + cfg.episode.cooldownHours * 3_600_000;
-      }
-      if (change) events.push({ type: change, episode: snapshot(ep) });
-      return;
-    }
-    if (!wantOpen || bucket < (st.cooldownUntil[kind] ?? -Infinity)) return;
-    const opened = openEpisode(st.clusterId, kind, startBucket, sampleOf(bucket, now, cases, step.expected, score, customers));
-    st.episodes[kind] = opened;
-    events.push({ type: 'opened', episode: snapshot(opened) });
-  };
+  // advanceKind is a module function, not a closure here: this runs for every cluster in every bucket.
 
   // new: a young cluster reaching N cases from M customers; fires once per cluster.
   const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
   const newOpen = young && !st.newFired && st.totalCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
   if (newOpen) st.newFired = true;
-  run('new', newOpen, young && cases > 0, st.totalCases, st.lifeCustomers, st.firstSeenAt);
+  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, step.expected, st.totalCases, st.lifeCustomers, st.firstSeenAt, cfg);
 
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
@@ -190,13 +172,20 @@ function stepCluster(
     runGate(st, st.surgeRun, cfg.spike.minRatio, step.phi, step.surgeRun, cfg);
   const spikeOpen = warm && (pointOpen || aggOpen || surgeOpen);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
-  run(
+  advanceKind(
+    st,
+    events,
     'spike',
     spikeOpen,
     step.pointSurprise >= cfg.spike.closeSurprise && excess > 0,
+    bucket,
+    now,
+    cases,
+    step.expected,
     step.surprise,
     bucketCustomers,
     pointOpen || aggOpen ? bucket : st.surgeRun.start,
+    cfg,
   );
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
   // spike cools down: growth must build anew after that, or the tail of one surge alerts again
@@ -213,19 +202,62 @@ function stepCluster(
     step.growth >= cfg.growth.openEvidence &&
     step.growthRun >= cfg.growth.minBuckets &&
     runGate(st, st.growthRun, cfg.growth.minRatio, step.phi, step.growthRun, cfg);
-  run(
+  advanceKind(
+    st,
+    events,
     'sustained_growth',
     growthOpen,
     step.growth >= cfg.growth.closeEvidence,
+    bucket,
+    now,
+    cases,
+    step.expected,
     step.growth,
     st.growthRun.customers,
     st.growthRun.start,
+    cfg,
   );
 
   // regression: volume returns after the owner marked the cluster fixed.
   const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
-  run('regression', reg.open, reg.open, reg.score, reg.customers);
+  advanceKind(st, events, 'regression', reg.open, reg.open, bucket, now, cases, step.expected, reg.score, reg.customers, bucket, cfg);
   return events;
+}
+
+/**
+ * Drives one kind's episode for this bucket: advance the open one, or open one when wanted and out
+ * of cooldown. The sample (this bucket's observed, expected, score, customers) is built only for
+ * a kind with an episode open or opening: nearly every cluster in nearly every bucket has neither.
+ */
+function advanceKind(
+  st: ClusterTrendState,
+  events: TrendEvent[],
+  kind: AlertKind,
+  wantOpen: boolean,
+  active: boolean,
+  bucket: number,
+  now: number,
+  cases: number,
+  expected: number,
+  score: number,
+  customers: number,
+  startBucket: number,
+  cfg: ResolvedTrendConfig,
+): void {
+  const ep = st.episodes[kind];
+  if (ep) {
+    const change = advanceEpisode(ep, sampleOf(bucket, now, cases, expected, score, customers), active, cfg.episode.quietBuckets, cfg.episode.updateMinGrowth);
+    if (change === 'closed') {
+      delete st.episodes[kind];
+      st.cooldownUntil[kind] = bucket + cfg.episode.cooldownHours * 3_600_000;
+    }
+    if (change) events.push({ type: change, episode: snapshot(ep) });
+    return;
+  }
+  if (!wantOpen || bucket < (st.cooldownUntil[kind] ?? -Infinity)) return;
+  const opened = openEpisode(st.clusterId, kind, startBucket, sampleOf(bucket, now, cases, expected, score, customers));
+  st.episodes[kind] = opened;
+  events.push({ type: 'opened', episode: snapshot(opened) });
 }
 
 /**

@@ -238,8 +238,14 @@ export function stepDetector(s: DetectorState, slot: number, x: number, cfg: Det
   }
   // A window not yet full counts its missing buckets as expected.
   const missing = (k - s.winX.length) * mu;
-  const aggObserved = s.winX.reduce((a, b) => a + b, 0) + missing;
-  const aggExpected = s.winMu.reduce((a, b) => a + b, 0) + missing;
+  let sumX = 0;
+  let sumMu = 0;
+  for (let i = 0; i < s.winX.length; i++) {
+    sumX += s.winX[i]!;
+    sumMu += s.winMu[i]!;
+  }
+  const aggObserved = sumX + missing;
+  const aggExpected = sumMu + missing;
   const aggPhi = phi / k;
   const aggSurprise = surprisal(negBinUpperTail(aggObserved, aggExpected, aggPhi));
 
