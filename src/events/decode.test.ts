@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../cluster/prng.js';
-import { decodeEvent, decodeEventText, fastParse } from './decode.js';
+import { DATETIME_PATTERN, decodeEvent, decodeEventText, fastParse } from './decode.js';
 import { caseEventSchema } from './schema.js';
 
 const good = {
@@ -148,5 +148,11 @@ describe('decoding without zod for the common case', () => {
     // The fast path really carries the valid events (the assertion above holds either way).
     expect(fastParse(JSON.parse(JSON.stringify(full)) as Record<string, unknown>)).toBeDefined();
     expect(fast).toBeGreaterThan(texts.length / 4);
+  });
+
+  it("finds the contract's date-time pattern inside the schema (else every event would go through zod)", () => {
+    expect(DATETIME_PATTERN).toBeInstanceOf(RegExp);
+    expect(DATETIME_PATTERN!.test('2026-11-02T10:00:00+01:00')).toBe(true);
+    expect(DATETIME_PATTERN!.test('2026-11-02T10:00')).toBe(false);
   });
 });

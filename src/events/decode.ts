@@ -23,8 +23,13 @@ const KNOWN = new Set(SHAPE_KEYS);
 const ID_KEYS = new Set(['event_id', 'case_id', 'customer_id']);
 const CHANNEL_SET: ReadonlySet<unknown> = new Set(CHANNELS);
 const TYPE_SET: ReadonlySet<unknown> = new Set(EVENT_TYPES);
-/** The contract's own ISO-8601 pattern, taken from the schema so the two cannot drift apart. */
-const DATETIME = (caseEventSchema.shape.occurred_at as unknown as { _zod: { def: { pattern: RegExp } } })._zod.def.pattern;
+/**
+ * The contract's own ISO-8601 pattern, taken from the schema so the two cannot drift apart. It is
+ * zod's internal field: should a zod upgrade move it, every event simply goes through zod (a test
+ * notices).
+ */
+const occurredAtDef = (caseEventSchema.shape.occurred_at as unknown as { _zod?: { def?: { pattern?: unknown } } })._zod?.def;
+export const DATETIME_PATTERN: RegExp | undefined = occurredAtDef?.pattern instanceof RegExp ? occurredAtDef.pattern : undefined;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function reject(code: RejectionCode, reason: string): Rejection {
@@ -85,7 +90,7 @@ function numberOk(v: unknown, min: number, max: number): boolean {
 export function fastParse(v: Record<string, unknown>): Decoded | undefined {
   if (!idOk(v.event_id) || !idOk(v.case_id) || (v.customer_id !== undefined && !idOk(v.customer_id))) return undefined;
   if (!CHANNEL_SET.has(v.channel)) return undefined;
-  if (typeof v.occurred_at !== 'string' || !DATETIME.test(v.occurred_at)) return undefined;
+  if (DATETIME_PATTERN === undefined || typeof v.occurred_at !== 'string' || !DATETIME_PATTERN.test(v.occurred_at)) return undefined;
   if (!textOk(v.description, 1, LIMITS.descriptionChars)) return undefined;
   if (v.subject !== undefined && !textOk(v.subject, 0, LIMITS.subjectChars)) return undefined;
   if (v.product !== undefined && !textOk(v.product, 0, LIMITS.shortFieldChars)) return undefined;
