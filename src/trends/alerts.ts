@@ -139,7 +139,6 @@ function stepCluster(
   st.lastBucket = bucket;
 
   const events: TrendEvent[] = [];
-  // advanceKind is a module function, not a closure here: this runs for every cluster in every bucket.
 
   // new: a young cluster reaching N cases from M customers; fires once per cluster.
   const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
@@ -228,6 +227,7 @@ function stepCluster(
  * Drives one kind's episode for this bucket: advance the open one, or open one when wanted and out
  * of cooldown. The sample (this bucket's observed, expected, score, customers) is built only for
  * a kind with an episode open or opening: nearly every cluster in nearly every bucket has neither.
+ * A module function rather than a closure in stepCluster, which runs for every cluster in every bucket.
  */
 function advanceKind(
   st: ClusterTrendState,
@@ -335,14 +335,8 @@ function trackVolume(
     st.lifeCustomers = Math.max(st.lifeCustomers, customers);
   }
   const expCustomers = Math.max(customersPerCase(st) * step.expected, 1e-6);
-  if (inGrowth) {
-    st.growthRun.customers += freshGrowth;
-    st.growthRun.customerLlr += growthLlr(freshGrowth, expCustomers, step.phi, dc.cusumShift);
-  }
-  if (inSurge) {
-    st.surgeRun.customers += freshSurge;
-    st.surgeRun.customerLlr += growthLlr(freshSurge, expCustomers, step.phi, dc.surgeShift ?? dc.cusumShift);
-  }
+  if (inGrowth) extendRun(st.growthRun, input.cases, step.expected, freshGrowth, expCustomers, step.phi, dc.cusumShift);
+  if (inSurge) extendRun(st.surgeRun, input.cases, step.expected, freshSurge, expCustomers, step.phi, dc.surgeShift ?? dc.cusumShift);
   // Gates look back over the regression window or the current growth run, at most two days.
   if (st.customers.t.length > 0) pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
 
@@ -356,14 +350,6 @@ function trackVolume(
     st.ringU.shift();
   }
 
-  if (inGrowth) {
-    st.growthRun.obs += input.cases;
-    st.growthRun.exp += step.expected;
-  }
-  if (inSurge) {
-    st.surgeRun.obs += input.cases;
-    st.surgeRun.exp += step.expected;
-  }
   // Customers per case, learnt from ordinary buckets only (as the detector winsorises its
   // baseline), so one customer's burst does not lower what the gate expects of everyone.
   if (input.cases <= step.expected + dc.clipSd * Math.sqrt(step.expected + step.phi * step.expected * step.expected)) {
@@ -376,6 +362,14 @@ function trackVolume(
 /** Distinct customers per case in ordinary buckets (1 until cases are seen). */
 function customersPerCase(st: ClusterTrendState): number {
   return st.caseEw > 0 ? Math.min(1, st.custEw / st.caseEw) : 1;
+}
+
+/** One more bucket of a run: its cases and expectation, its new customers and their evidence for a `shift` rise. */
+function extendRun(r: EvidenceRun, cases: number, expected: number, freshCustomers: number, expCustomers: number, phi: number, shift: number): void {
+  r.obs += cases;
+  r.exp += expected;
+  r.customers += freshCustomers;
+  r.customerLlr += growthLlr(freshCustomers, expCustomers, phi, shift);
 }
 
 function resetRun(r: EvidenceRun, bucket: number): void {
@@ -417,7 +411,7 @@ function regressionCheck(
   const r = cfg.regression;
   if (st.fixedAt === null) return NO_REGRESSION;
   const watchStart = st.fixedAt + r.graceHours * 3_600_000;
-  if (bucket < watchStart || bucket >= st.fixedAt + r.watchDays * 86_400_000) return { open: false, score: 0, customers: 0 };
+  if (bucket < watchStart || bucket >= st.fixedAt + r.watchDays * 86_400_000) return NO_REGRESSION;
   let cases = 0;
   let maxCustomers = 0;
   let since = Infinity;
