@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNELS, EVENT_TYPES, LIMITS, caseEventSchema, type CaseEvent } from './schema.js';
+import { CHANNELS, EVENT_TYPES, LIMITS, RANGES, caseEventSchema, type CaseEvent } from './schema.js';
 
 export type RejectionCode = 'empty' | 'oversize' | 'invalid_utf8' | 'invalid_json' | 'not_an_object' | 'schema_violation';
 
@@ -77,8 +77,11 @@ function textOk(v: unknown, min: number, max: number): boolean {
   return typeof v === 'string' && v.length >= min && v.length <= max;
 }
 
-function numberOk(v: unknown, min: number, max: number): boolean {
-  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+/** Absent, or a finite number within the contract's range for `k` (a whole number for nps). */
+function numberOk(v: unknown, k: keyof typeof RANGES): boolean {
+  if (v === undefined) return true;
+  const [min, max] = RANGES[k];
+  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (k !== 'nps' || Number.isInteger(v));
 }
 
 /**
@@ -95,17 +98,14 @@ export function fastParse(v: Record<string, unknown>): Decoded | undefined {
   if (v.subject !== undefined && !textOk(v.subject, 0, LIMITS.subjectChars)) return undefined;
   if (v.product !== undefined && !textOk(v.product, 0, LIMITS.shortFieldChars)) return undefined;
   if (v.category !== undefined && !textOk(v.category, 0, LIMITS.shortFieldChars)) return undefined;
-  if (v.language !== undefined && !textOk(v.language, 0, 35)) return undefined;
+  if (v.language !== undefined && !textOk(v.language, 0, LIMITS.languageChars)) return undefined;
   if (v.type !== undefined && !TYPE_SET.has(v.type)) return undefined;
   if (v.tags !== undefined) {
     if (!Array.isArray(v.tags) || v.tags.length > LIMITS.tags) return undefined;
     for (const t of v.tags) if (!textOk(t, 0, LIMITS.shortFieldChars)) return undefined;
   }
-  if (v.csat !== undefined && !numberOk(v.csat, 1, 5)) return undefined;
-  if (v.nps !== undefined && !(numberOk(v.nps, 0, 10) && Number.isInteger(v.nps))) return undefined;
-  if (v.effort !== undefined && !numberOk(v.effort, 1, 7)) return undefined;
-  if (v.handle_seconds !== undefined && !numberOk(v.handle_seconds, 0, 86_400 * 30)) return undefined;
-  if (v.cost !== undefined && !numberOk(v.cost, 0, 1_000_000)) return undefined;
+  if (!numberOk(v.csat, 'csat') || !numberOk(v.nps, 'nps') || !numberOk(v.effort, 'effort')) return undefined;
+  if (!numberOk(v.handle_seconds, 'handle_seconds') || !numberOk(v.cost, 'cost')) return undefined;
   const out: Record<string, unknown> = {};
   for (const k of SHAPE_KEYS) {
     const x = v[k];

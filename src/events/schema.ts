@@ -6,8 +6,20 @@ export const LIMITS = {
   descriptionChars: 16_000,
   subjectChars: 1_000,
   shortFieldChars: 256,
+  languageChars: 35,
   tags: 50,
 } as const;
+
+/** Inclusive bounds of the numeric fields (nps is also a whole number). */
+export const RANGES = {
+  csat: [1, 5],
+  nps: [0, 10],
+  effort: [1, 7],
+  handle_seconds: [0, 86_400 * 30],
+  cost: [0, 1_000_000],
+} as const;
+
+const ranged = (k: keyof typeof RANGES) => z.number().min(RANGES[k][0]).max(RANGES[k][1]);
 
 export const CHANNELS = ['phone', 'email', 'chat', 'social', 'web', 'other'] as const;
 export const EVENT_TYPES = ['opened', 'message', 'resolved', 'reopened', 'survey'] as const;
@@ -32,13 +44,13 @@ export const caseEventSchema = z
     product: short.optional(),
     category: short.optional(),
     tags: z.array(short).max(LIMITS.tags).optional(),
-    language: z.string().max(35).optional(),
+    language: z.string().max(LIMITS.languageChars).optional(),
     type: z.enum(EVENT_TYPES).optional(),
-    csat: z.number().min(1).max(5).optional(),
-    nps: z.number().int().min(0).max(10).optional(),
-    effort: z.number().min(1).max(7).optional(),
-    handle_seconds: z.number().min(0).max(86_400 * 30).optional(),
-    cost: z.number().min(0).max(1_000_000).optional(),
+    csat: ranged('csat').optional(),
+    nps: z.number().int().min(RANGES.nps[0]).max(RANGES.nps[1]).optional(),
+    effort: ranged('effort').optional(),
+    handle_seconds: ranged('handle_seconds').optional(),
+    cost: ranged('cost').optional(),
   })
   .describe('recur case event');
 
