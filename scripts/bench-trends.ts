@@ -6,7 +6,7 @@
 import { evaluateBucketClose, resolveTrendConfig, type ClusterBucketInput, type ClusterTrendState, type TrendEvent } from '../src/trends/index.js';
 import { mulberry32 } from '../src/cluster/prng.js';
 import { poisson } from '../src/trends/test-helpers.js';
-import { negBinUpperTail } from '../src/trends/stats.js';
+import { negBinUpperTail, surprisal } from '../src/trends/stats.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5); // a Monday
@@ -294,8 +294,8 @@ function oracleRecall(surges: Injection[], clusters: Cluster[], cfg: ReturnType<
           extra += c.phi * m * m;
         }
         // The window's sum as one NB count: variance mean + sum(phi m^2).
-        const p = negBinUpperTail(obs, mean, extra / (mean * mean));
-        if (-Math.log10(p) >= ORACLE_SURPRISE && obs >= cfg.spike.minRatio * mean && obs - mean >= cfg.gates.minExcessCases) {
+        const surprise = surprisal(negBinUpperTail(obs, mean, extra / (mean * mean)));
+        if (surprise >= ORACLE_SURPRISE && obs >= cfg.spike.minRatio * mean && obs - mean >= cfg.gates.minExcessCases) {
           fired = true;
           break;
         }
