@@ -6,7 +6,7 @@ import type { ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
-import { chTime, insertIdempotent, loadLatestSnapshot, saveSnapshot } from '../store/index.js';
+import { chTime, goneClusterRows, insertIdempotent, loadLatestSnapshot, saveSnapshot, type GoneCluster } from '../store/index.js';
 import type { Assigner } from './ingest.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
@@ -79,6 +79,14 @@ export function semanticModel(c: SemanticOnlineClusterer, embedder: CachingEmbed
  * and checkpoints the model with the offsets it covers. Restored on start, so a replay from the
  * checkpoint rebuilds the same state and the same cluster ids.
  */
+interface Described {
+  label: string;
+  topTerms: string[];
+  examples: string[];
+}
+/** Merges remembered to describe merged-away clusters: a few MB at most. */
+const MAX_MERGES_REMEMBERED = 100_000;
+
 export class ClusterAssigner implements Assigner {
   // Same text pipeline as `recur eval clustering --mode online`, so the evaluation measures the product.
   private readonly tokenizer = new Tokenizer({ bigrams: true });
@@ -87,6 +95,8 @@ export class ClusterAssigner implements Assigner {
   private readonly offsets: Map<string, bigint>;
   private readonly restoredOffsets: Map<string, bigint>;
   private lineage: LineageEvent[] = [];
+  /** Merged-away id → the id it was merged into, as this process saw the merges (oldest first, bounded). */
+  private readonly mergedInto = new Map<string, string>();
   private batchesSinceSnapshot = 0;
   private savedEvents: number;
   /** When the last checkpoint was taken (deps.now()): the start counts as one. */
@@ -114,7 +124,17 @@ export class ClusterAssigner implements Assigner {
   assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number } {
     const tokens = this.tokenizer.tokenize(maskedText, this.hashes);
     const a = this.clusterer.assign({ eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText });
-    if (a.lineage.length) this.lineage.push(...a.lineage);
+    if (a.lineage.length) {
+      this.lineage.push(...a.lineage);
+      for (const l of a.lineage) {
+        if (l.kind !== 'merge' || l.to[0] === undefined) continue;
+        for (const id of l.from) {
+          if (id === l.to[0]) continue;
+          if (this.mergedInto.size >= MAX_MERGES_REMEMBERED) this.mergedInto.delete(this.mergedInto.keys().next().value!);
+          this.mergedInto.set(id, l.to[0]);
+        }
+      }
+    }
     return { clusterId: a.clusterId, similarity: a.similarity };
   }
 
@@ -136,14 +156,35 @@ export class ClusterAssigner implements Assigner {
     this.inFlight--;
   }
 
-  /** Live labels, terms and examples (the clusters table lags until the next snapshot). */
-  describe(ids: readonly string[]): Map<string, { label: string; topTerms: string[]; examples: string[] }> {
-    const out = new Map<string, { label: string; topTerms: string[]; examples: string[] }>();
-    for (const c of this.clusterer.describe(ids, { terms: 8, examples: 3 })) {
+  /**
+   * Live labels, terms and examples (the clusters table lags until the next snapshot). A cluster merged
+   * away (a backfill often merges one between its alert and the alert's routing) is described by the
+   * cluster it was merged into: the merge found them to be the same problem.
+   */
+  describe(ids: readonly string[]): Map<string, Described> {
+    const liveOf = new Map(ids.map((id) => [id, this.resolve(id)]));
+    const live = new Map<string, Described>();
+    for (const c of this.clusterer.describe([...new Set(liveOf.values())], { terms: 8, examples: 3 })) {
       const topTerms = this.readable(c.topTerms);
-      out.set(c.id, { label: topTerms.slice(0, 3).join(' / '), topTerms, examples: c.examples });
+      live.set(c.id, { label: topTerms.slice(0, 3).join(' / '), topTerms, examples: c.examples });
+    }
+    const out = new Map<string, Described>();
+    for (const [id, to] of liveOf) {
+      const d = live.get(to);
+      if (d) out.set(id, d);
     }
     return out;
+  }
+
+  /** The cluster an id now lives in, following the merges this process has seen. */
+  private resolve(id: string): string {
+    let at = id;
+    for (let hops = 0; hops < 64; hops++) {
+      const next = this.mergedInto.get(at);
+      if (next === undefined) break;
+      at = next;
+    }
+    return at;
   }
 
   /** Stems back to words ("declin" → "declined"); terms stay distinct. */
@@ -203,13 +244,17 @@ export class ClusterAssigner implements Assigner {
       reason: l.kind === 'merge' ? 'near-duplicate centroids' : 'small and stale',
       at: chTime(l.time),
     }));
-    const gone = lineage.flatMap((l) =>
-      l.kind === 'merge' ? l.from_ids.filter((id) => !l.to_ids.includes(id)).map((id) => ({ id, state: 'merged', into: l.to_ids[0] ?? '' })) : l.from_ids.map((id) => ({ id, state: 'retired', into: '' })),
+    const gone = lineage.flatMap((l): GoneCluster[] =>
+      l.kind === 'merge'
+        ? l.from_ids.filter((id) => !l.to_ids.includes(id)).map((id) => ({ id, state: 'merged' as const, into: l.to_ids[0] ?? '' }))
+        : l.from_ids.map((id) => ({ id, state: 'retired' as const, into: '' })),
     );
-    const goneRows = gone.map((g) => ({ ...clusters[0], cluster_id: g.id, state: g.state, merged_into: g.into, label: '', top_terms: [], examples: [], size: 0, first_seen: chTime(nowMs), last_seen: chTime(nowMs), model_version: this.modelVersion, updated_at: chTime(nowMs) }));
     const offsets: Record<string, string> = {};
     for (const [k, v] of this.offsets) offsets[k] = v.toString();
-    const state = this.clusterer.snapshot(); // taken now: the inserts below yield to other batches
+    const state = this.clusterer.snapshot(); // taken now: the reads and inserts below yield to other batches
+    // Every batch before this checkpoint is stored (none was in flight), so the gone clusters' stored rows are complete.
+    const known = this.describe(gone.filter((g) => g.state === 'merged').map((g) => g.id));
+    const goneRows = await goneClusterRows(client, gone, { model_version: this.modelVersion, updated_at: chTime(nowMs) }, known);
     await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
     await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
     await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, events, state }, nowMs);

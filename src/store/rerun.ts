@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, insertIdempotent } from './writer.js';
 import { select } from './select.js';
+import { goneClusterRows, type GoneCluster } from './gone.js';
 
 export interface RangeEvent {
   event_id: string;
@@ -91,8 +92,9 @@ export async function recordRerun(
     `${token}/lineage`,
   );
   // Every cluster of the re-fit gets its new terms; kept ids keep their representative examples.
-  // Retired and merged-away ids are marked so views and the dashboard stop listing them.
-  const ids = [...clusters.map((c) => c.id), ...lineage.flatMap((l) => l.from)];
+  // Retired and merged-away ids are marked so views and the dashboard stop listing them; they keep their
+  // last description (goneClusterRows).
+  const ids = clusters.map((c) => c.id);
   const existing = await client.query({
     query: 'SELECT cluster_id, examples FROM v_clusters WHERE cluster_id IN {ids:Array(String)}',
     query_params: { ids },
@@ -100,10 +102,13 @@ export async function recordRerun(
   });
   const examples = new Map((await existing.json<{ cluster_id: string; examples: string[] }>()).map((r) => [r.cluster_id, r.examples]));
   const live = new Set(clusters.map((c) => c.id));
-  const gone = lineage.flatMap((l) =>
-    l.kind === 'retired' || l.kind === 'merge' ? l.from.filter((id) => !live.has(id)).map((id) => ({ id, state: l.kind === 'merge' ? 'merged' : 'retired', into: l.to[0] ?? '' })) : [],
+  const gone: GoneCluster[] = lineage.flatMap((l) =>
+    l.kind === 'retired' || l.kind === 'merge'
+      ? l.from.filter((id) => !live.has(id)).map((id) => ({ id, state: l.kind === 'merge' ? ('merged' as const) : ('retired' as const), into: l.to[0] ?? '' }))
+      : [],
   );
   const base = { model_version: version, updated_at: chTime(nowMs) };
+  const goneRows = await goneClusterRows(client, gone, base);
   await insertIdempotent(
     client,
     'clusters',
@@ -120,7 +125,7 @@ export async function recordRerun(
         state: 'live',
         merged_into: '',
       })),
-      ...gone.map((g) => ({ ...base, cluster_id: g.id, label: '', top_terms: [], examples: examples.get(g.id) ?? [], size: 0, first_seen: chTime(nowMs), last_seen: chTime(nowMs), state: g.state, merged_into: g.into })),
+      ...goneRows,
     ],
     `${token}/clusters`,
   );

@@ -148,7 +148,7 @@ export interface EpisodeRow {
 export async function listEpisodes(client: ClickHouseClient, sinceMs: number): Promise<EpisodeRow[]> {
   return select<EpisodeRow>(
     client,
-    `SELECT e.episode_id AS episode_id, e.cluster_id AS cluster_id, v.label AS label, toString(e.kind) AS kind,
+    `SELECT e.episode_id AS episode_id, e.cluster_id AS cluster_id, if(v.label = '' AND v.merged_into != '', concat('(merged into ', v.merged_into, ')'), v.label) AS label, toString(e.kind) AS kind,
                    toString(e.status) AS status, toString(e.window_start) AS window_start, toString(e.window_end) AS window_end,
                    e.observed AS observed, e.expected AS expected, e.peak_score AS peak_score, e.customers AS customers
             FROM v_trend_episodes AS e LEFT JOIN v_clusters AS v ON v.cluster_id = e.cluster_id
@@ -157,3 +157,4 @@ export async function listEpisodes(client: ClickHouseClient, sinceMs: number): P
     { since: sinceMs },
   );
 }
+

@@ -61,6 +61,9 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(report.dead_letters.reduce((s: number, d: { n: number }) => s + d.n, 0)).toBe(3);
     expect(report.masked).toBeGreaterThan(100);
     expect(report.top_clusters.length).toBe(10);
+    // Every episode reads as a problem, merged-away clusters included (labelled by the cluster they joined).
+    expect(report.episodes.length).toBeGreaterThan(0);
+    expect(report.episodes.filter((e: { label: string }) => e.label === '')).toEqual([]);
   });
 
   it('gives a clear error when another process holds the embedded store', async () => {

@@ -23,7 +23,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       const d = detail as unknown as Record<string, unknown> & { daily: { day: string; cases: number }[]; channels: { channel: string; contacts: number }[] };
       print(
         [
-          `${d['cluster_id']}: ${d['label']}`,
+          `${d['cluster_id']}: ${d['label'] || '(no stored label)'}`,
+          ...goneLine(d),
           `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
           `size:     ${d['size']} events, first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
           `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
@@ -37,4 +38,17 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     }
     return 0;
   });
+}
+
+/** Where a cluster that left the live model went: its history stays under its own id. */
+function goneLine(d: Record<string, unknown>): string[] {
+  const state = String(d['state'] ?? 'live');
+  if (state === 'live') return [];
+  const since = String(d['updated_at'] ?? '').slice(0, 19);
+  const into = String(d['merged_into'] ?? '');
+  return [
+    state === 'merged' && into
+      ? `state:    merged into ${into} (checkpoint of ${since}); its later cases count there: recur show ${into}`
+      : `state:    ${state} (checkpoint of ${since}); new cases no longer join it`,
+  ];
 }

@@ -1,0 +1,59 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { select } from './select.js';
+
+/** A cluster that left the live model: merged into another, or retired. */
+export interface GoneCluster {
+  id: string;
+  state: 'merged' | 'retired';
+  /** The cluster it was merged into ('' when retired). */
+  into: string;
+}
+
+/**
+ * `clusters` rows marking clusters merged away or retired. Each keeps what it was: its last stored label,
+ * terms and examples (an alert or a bookmark that names it still reads as the problem it was), and the
+ * size and first/last event time of the assignments stored under its id. A cluster born and gone between
+ * two checkpoints has no stored description: it takes the one the caller `known` (for a merged cluster,
+ * that of the cluster it joined), else its label stays empty and readers point at `merged_into`.
+ */
+export async function goneClusterRows(
+  client: ClickHouseClient,
+  gone: readonly GoneCluster[],
+  base: { model_version: number; updated_at: string },
+  /** For clusters never stored: a description the caller has (a merged one's: the cluster it joined). */
+  known: ReadonlyMap<string, { label: string; topTerms: string[]; examples: string[] }> = new Map(),
+): Promise<object[]> {
+  if (gone.length === 0) return [];
+  const ids = [...new Set(gone.map((g) => g.id))];
+  const described = await select<{ cluster_id: string; label: string; top_terms: string[]; examples: string[]; size: number; first_seen: string; last_seen: string }>(
+    client,
+    `SELECT cluster_id, label, top_terms, examples, size, toString(first_seen) AS first_seen, toString(last_seen) AS last_seen
+     FROM v_clusters WHERE cluster_id IN {ids:Array(String)}`,
+    { ids },
+  );
+  const stored = await select<{ cluster_id: string; size: number; first_seen: string; last_seen: string }>(
+    client,
+    `SELECT cluster_id, toUInt64(count()) AS size, toString(min(occurred_at)) AS first_seen, toString(max(occurred_at)) AS last_seen
+     FROM assignments WHERE cluster_id IN {ids:Array(String)} GROUP BY cluster_id`,
+    { ids },
+  );
+  const before = new Map(described.map((r) => [r.cluster_id, r]));
+  const counted = new Map(stored.map((r) => [r.cluster_id, r]));
+  return gone.map((g) => {
+    const k = known.get(g.id);
+    const d = before.get(g.id) ?? (k && { label: k.label, top_terms: k.topTerms, examples: k.examples });
+    const c = counted.get(g.id);
+    return {
+      ...base,
+      cluster_id: g.id,
+      label: d?.label ?? '',
+      top_terms: d?.top_terms ?? [],
+      examples: d?.examples ?? [],
+      size: c?.size ?? before.get(g.id)?.size ?? 0,
+      first_seen: c?.first_seen ?? before.get(g.id)?.first_seen ?? base.updated_at,
+      last_seen: c?.last_seen ?? before.get(g.id)?.last_seen ?? base.updated_at,
+      state: g.state,
+      merged_into: g.into,
+    };
+  });
+}
