@@ -158,3 +158,11 @@ export async function listEpisodes(client: ClickHouseClient, sinceMs: number): P
   );
 }
 
+/** How many episodes there are in all, and when the newest one's window ended ('' when none). */
+export async function episodeExtent(client: ClickHouseClient): Promise<{ episodes: number; newest_end: string }> {
+  const [row] = await select<{ episodes: number; newest_end: string }>(
+    client,
+    "SELECT toUInt64(count()) AS episodes, if(count() = 0, '', toString(max(window_end))) AS newest_end FROM v_trend_episodes",
+  );
+  return row ?? { episodes: 0, newest_end: '' };
+}

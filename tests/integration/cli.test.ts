@@ -64,6 +64,10 @@ describe('recur CLI (real process, embedded chDB)', () => {
     // Every episode reads as a problem, merged-away clusters included (labelled by the cluster they joined).
     expect(report.episodes.length).toBeGreaterThan(0);
     expect(report.episodes.filter((e: { label: string }) => e.label === '')).toEqual([]);
+    // The sample's event times lie weeks back: the default period is empty, and says where the episodes are.
+    const t = recur(['trends', '--data-dir', dir]);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(new RegExp(`no episode reaches into the last 7d; ${report.episodes.length} older, the newest ended 2026-11-\\d\\d`));
   });
 
   it('gives a clear error when another process holds the embedded store', async () => {

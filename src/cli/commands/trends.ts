@@ -1,9 +1,9 @@
 import { configFrom, duration, parse, print, str, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { table } from '../table.js';
-import { listEpisodes } from '../../store/index.js';
+import { episodeExtent, listEpisodes } from '../../store/index.js';
 
-const HELP = `usage: recur trends [--since 7d] [--json]
+const HELP = `usage: recur trends [--since 7d|all] [--json]
 
 Trend episodes (new, spike, sustained_growth, regression) whose window reaches into the period: open
 ones first, then the most severe (peak score). Each row is one episode: an alert is updated while it
@@ -17,6 +17,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
   return withStore(config, async (store) => {
     const rows = await listEpisodes(store.client, sinceMs);
+    if (rows.length === 0 && since !== 'all') {
+      // Windows are in event time: after a backfill of older data the default period can be empty.
+      const { episodes, newest_end } = await episodeExtent(store.client);
+      if (episodes > 0) process.stderr.write(`recur: no episode reaches into the last ${since}; ${episodes} older, the newest ended ${newest_end} UTC (--since all lists them)\n`);
+    }
     if (values['json']) print(rows);
     else
       print(
