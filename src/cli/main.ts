@@ -97,8 +97,17 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`recur: ${err.message}\n`);
       process.exit(2);
     }
-    const msg = err instanceof PipelineError ? `${err.stage}: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const fsErr = fileError(err);
+    const msg = err instanceof PipelineError ? `${err.stage}: ${err.message}` : fsErr ?? (err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.stderr.write(`recur: ${msg}\n`);
     process.exit(1);
   },
 );
+
+/** A file that cannot be opened (a mistyped --input, say) is named plainly, without a stack trace. */
+function fileError(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  const reasons: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory' };
+  if (!(err instanceof Error) || e.code === undefined || !(e.code in reasons)) return undefined;
+  return typeof e.path === 'string' ? `cannot open ${e.path}: ${reasons[e.code]}` : e.message;
+}

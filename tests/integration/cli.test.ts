@@ -15,6 +15,15 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(recur(['run', '--no-such-flag']).code).toBe(2);
   });
 
+  it('names an input file it cannot open, without a stack trace', () => {
+    const dir = tempDir();
+    const missing = join(dir, 'nope.ndjson');
+    const r = recur(['run', '--input', missing, '--data-dir', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`recur: cannot open ${missing}: no such file or directory`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('exits 2 naming the key when the config is bad', () => {
     const dir = tempDir();
     const file = join(dir, 'bad.yaml');
