@@ -30,7 +30,7 @@ async function show(id) {
   const max = Math.max(1, ...d.daily.map((x) => x.cases));
   const el = document.getElementById('detail');
   el.style.display = 'block';
-  el.innerHTML = '<h2>' + esc(d.cluster_id) + ': ' + esc(d.label) + '</h2><p>' + esc((d.top_terms || []).join(', ')) + '</p><ul>' + (d.examples || []).map((e) => '<li>' + esc(e) + '</li>').join('') + '</ul>' +
+  el.innerHTML = '<h2>' + esc(d.cluster_id) + ': ' + esc(d.label) + '</h2><p>' + (d.state && d.state !== 'live' ? esc(d.state) + (d.merged_into ? ' into ' + esc(d.merged_into) : '') + ' · ' : '') + 'status ' + esc(d.status) + (d.owner ? ' · owner ' + esc(d.owner) + ' (' + esc(d.owner_reason) + ')' : '') + '</p><p>' + esc((d.top_terms || []).join(', ')) + '</p><ul>' + (d.examples || []).map((e) => '<li>' + esc(e) + '</li>').join('') + '</ul>' +
     '<table>' + d.daily.map((x) => '<tr><td>' + esc(x.day.slice(0, 10)) + '</td><td><span class="bar" style="width:' + (300 * x.cases / max) + 'px"></span> ' + x.cases + '</td></tr>').join('') + '</table>';
 }
 load(); setInterval(load, 15000);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { affectedCustomers, clusterDetail, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
+import type { OwnersConfig } from '../owners/index.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
 export interface Health {
@@ -16,6 +17,10 @@ export interface ServeOptions {
   port: number;
   metrics?: () => string;
   health?: Health;
+  /** Routing rules, so a cluster's detail names its owner. */
+  owners?: OwnersConfig;
+  /** trends.repeatWindowDays: "back within N days" in a cluster's detail. */
+  repeatWindowDays?: number;
   /** Extra status sections (sinks, model) for /api/status and `recur status`. */
   status?: () => Record<string, unknown>;
 }
@@ -77,7 +82,7 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
     case 'clusters':
       return send(res, 200, await topClusters(o.client, { sinceMs, limit: Math.min(500, Number(url.searchParams.get('limit') ?? 50) || 50) }));
     case 'cluster': {
-      const d = id ? await clusterDetail(o.client, id) : null;
+      const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners) : null;
       return d ? send(res, 200, d) : send(res, 404, { error: 'no such cluster' });
     }
     case 'affected':

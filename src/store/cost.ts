@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { CostConfig } from '../owners/index.js';
+import { routeOwner, type CostConfig, type OwnerRoute, type OwnersConfig } from '../owners/index.js';
+import { ownerPins } from './customers.js';
 import { select } from './select.js';
 
 export interface ClusterCostRow {
@@ -69,4 +70,14 @@ export async function clusterExamples(client: ClickHouseClient, ids: string[]): 
   });
   const rows = await rs.json<{ cluster_id: string; examples: string[] }>();
   return new Map(rows.map((r) => [r.cluster_id, r.examples]));
+}
+
+/** Who owns a cluster and why (pinned, a routing rule, or the default), from its stored terms and contacts. */
+export async function clusterRoute(client: ClickHouseClient, owners: OwnersConfig, clusterId: string): Promise<OwnerRoute> {
+  const [[row], pins] = await Promise.all([clusterCosts(client, owners.cost, 0, [clusterId]), ownerPins(client)]);
+  return routeOwner(
+    { clusterId, label: row?.label ?? '', topTerms: row?.top_terms ?? [], products: row?.products ?? [], categories: row?.categories ?? [], channels: row?.channels ?? [] },
+    owners,
+    pins,
+  );
 }

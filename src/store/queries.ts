@@ -1,4 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { OwnersConfig } from '../owners/index.js';
+import { clusterRoute } from './cost.js';
 import { select } from './select.js';
 import { chTime } from './writer.js';
 
@@ -28,9 +30,16 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
   );
 }
 
-export async function clusterDetail(client: ClickHouseClient, clusterId: string, repeatWindowDays = 7) {
+export async function clusterDetail(client: ClickHouseClient, clusterId: string, repeatWindowDays = 7, owners?: OwnersConfig) {
   const [meta] = await select<Record<string, unknown>>(client, 'SELECT * FROM v_clusters WHERE cluster_id = {id:String}', { id: clusterId });
   if (!meta) return null;
+  // Where the problem stands and who owns it: what a reader of one cluster acts on.
+  const [status] = await select<{ status: string; status_changed_at: string; status_note: string }>(
+    client,
+    'SELECT toString(status) AS status, toString(changed_at) AS status_changed_at, note AS status_note FROM cluster_status FINAL WHERE cluster_id = {id:String}',
+    { id: clusterId },
+  );
+  const route = owners ? await clusterRoute(client, owners, clusterId) : undefined;
   const daily = await select<Record<string, unknown>>(
     client,
     `SELECT toString(day) AS day, toUInt64(contacts) AS contacts, toUInt64(cases) AS cases, toUInt64(customers) AS customers
@@ -49,7 +58,17 @@ export async function clusterDetail(client: ClickHouseClient, clusterId: string,
      FROM v_repeat_contacts(window_days = {days:UInt32}) WHERE cluster_id = {id:String}`,
     { id: clusterId, days: repeatWindowDays },
   );
-  return { ...meta, daily, channels, repeat_window_days: repeatWindowDays, repeat_contacts: repeats?.repeat_contacts ?? 0 };
+  return {
+    ...meta,
+    status: status?.status ?? 'open',
+    status_changed_at: status?.status_changed_at ?? null,
+    status_note: status?.status_note ?? '',
+    ...(route ? { owner: route.owner, owner_reason: route.reason } : {}),
+    daily,
+    channels,
+    repeat_window_days: repeatWindowDays,
+    repeat_contacts: repeats?.repeat_contacts ?? 0,
+  };
 }
 
 export async function ingestSummary(client: ClickHouseClient) {

@@ -79,6 +79,30 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(t.stderr).toMatch(new RegExp(`no episode reaches into the last 7d; ${report.episodes.length} older, the newest ended 2026-11-\\d\\d`));
   });
 
+  it('show and the dashboard API give a cluster its status and owner', async () => {
+    const dir = tempDir();
+    const demo = recur(['demo', '--data-dir', dir, '--json']);
+    expect(demo.code, demo.stderr).toBe(0);
+    const id = JSON.parse(demo.stdout).top_clusters[0].cluster_id as string;
+    expect(recur(['status', 'set', id, 'fix_pending', '--data-dir', dir]).code).toBe(0);
+    expect(recur(['owner', 'set', id, 'billing', '--data-dir', dir]).code).toBe(0);
+    const show = recur(['show', id, '--data-dir', dir]);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^status: {3}fix_pending since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d · owner billing \(pinned\)$/m);
+
+    const { recurAsync } = await import('../helpers/cli.js');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const srv = recurAsync(['serve', '--data-dir', dir, '--port', String(port)]);
+    try {
+      await waitFor('server listening', async () => /serving http/.test(srv.output().stderr));
+      const d = (await (await fetch(`http://127.0.0.1:${port}/api/cluster/${id}`)).json()) as Record<string, unknown>;
+      expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
+    } finally {
+      srv.child.kill('SIGTERM');
+      await srv.done;
+    }
+  });
+
   it('gives a clear error when another process holds the embedded store', async () => {
     const dir = tempDir();
     const { recurAsync } = await import('../helpers/cli.js');

@@ -50,6 +50,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
             log,
             host: config.serve.host,
             port: config.serve.port,
+            owners: config.owners,
+            repeatWindowDays: config.trends.repeatWindowDays,
             metrics: () => metrics.prometheus(),
             health,
             status: () => ({ sinks: alerts.health(), metrics: metrics.snapshot() }),

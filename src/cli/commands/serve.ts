@@ -15,7 +15,14 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   const log = createLogger(config.log.level);
   return withStore(config, async (store) => {
-    const srv = await startServer({ client: store.client, log, host: config.serve.host, port: int(values, 'port') ?? config.serve.port });
+    const srv = await startServer({
+      client: store.client,
+      log,
+      host: config.serve.host,
+      port: int(values, 'port') ?? config.serve.port,
+      owners: config.owners,
+      repeatWindowDays: config.trends.repeatWindowDays,
+    });
     process.stderr.write(`recur: serving ${srv.url}\n`);
     await new Promise<void>((resolve) => ctx.onShutdown(async () => resolve()));
     await srv.close();

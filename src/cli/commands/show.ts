@@ -4,7 +4,8 @@ import { clusterDetail } from '../../store/index.js';
 
 const HELP = `usage: recur show <cluster> [--json]
 
-One cluster: label, distinguishing terms, representative (masked) examples, daily volume, channels.`;
+One cluster: label, status and owner, distinguishing terms, representative (masked) examples, daily
+volume, channels.`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
@@ -13,7 +14,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (!id) throw new UsageError('recur show needs a cluster id (see `recur clusters`)');
   const config = configFrom(values, ctx.env);
   return withStore(config, async (store) => {
-    const detail = await clusterDetail(store.client, id, config.trends.repeatWindowDays);
+    const detail = await clusterDetail(store.client, id, config.trends.repeatWindowDays, config.owners);
     if (!detail) {
       process.stderr.write(`recur: no cluster "${id}"\n`);
       return 1;
@@ -25,6 +26,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
         [
           `${d['cluster_id']}: ${d['label'] || '(no stored label)'}`,
           ...goneLine(d),
+          `status:   ${d['status']}${d['status_changed_at'] ? ` since ${String(d['status_changed_at']).slice(0, 19)}` : ''}${d['status_note'] ? ` (${d['status_note']})` : ''} · owner ${d['owner']} (${d['owner_reason']})`,
           `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
           `size:     ${d['size']} events, first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
           `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
