@@ -45,3 +45,13 @@ export async function clusterExists(client: ClickHouseClient, clusterId: string)
   );
   return Number(r?.n ?? 0) > 0;
 }
+
+/** Whether a cluster is live, merged (and into which) or retired; undefined before its first checkpoint. */
+export async function clusterState(client: ClickHouseClient, clusterId: string): Promise<{ state: string; merged_into: string } | undefined> {
+  const [r] = await select<{ state: string; merged_into: string }>(
+    client,
+    'SELECT toString(state) AS state, merged_into FROM v_clusters WHERE cluster_id = {id:String}',
+    { id: clusterId },
+  );
+  return r;
+}

@@ -6,7 +6,7 @@ export { insertIdempotent, chTime, rangeToken, type OffsetRange } from './writer
 export { topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
 export { bucketCounts, hourlyBucketCounts, bucketMembers, eventTimeRange, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, type BucketCounts, type EpisodeRow } from './trends.js';
-export { affectedCustomers, pinOwner, ownerPins, clusterExists, type AffectedRow } from './customers.js';
+export { affectedCustomers, pinOwner, ownerPins, clusterExists, clusterState, type AffectedRow } from './customers.js';
 export { clusterCosts, clusterExamples, type ClusterCostRow } from './cost.js';
 export { goneClusterRows, type GoneCluster } from './gone.js';
 export { loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';

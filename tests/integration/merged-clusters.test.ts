@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Assignment, ClusterEvent, LineageEvent } from '../../src/cluster/online.js';
 import type { ClusterSummary } from '../../src/cluster/labels.js';
 import { ClusterAssigner, type LiveModel } from '../../src/pipeline/assigner.js';
-import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { clusterState, openStore, migrate, type Store } from '../../src/store/index.js';
 import { select } from '../../src/store/select.js';
 import { silentLog, tempDir } from '../helpers/env.js';
 
@@ -93,6 +93,9 @@ describe('clusters merged away or retired keep their description (embedded chDB)
       merged_into: 'c_1',
     });
     expect(await row('c_1')).toMatchObject({ label: 'card / arrive', state: 'live' });
+    // What `recur status set` reads to tell the analyst where the merged cluster's new cases go.
+    expect(await clusterState(store.client, 'c_2')).toEqual({ state: 'merged', merged_into: 'c_1' });
+    expect(await clusterState(store.client, 'c_1')).toEqual({ state: 'live', merged_into: '' });
   });
 
   it('one merged before any checkpoint is described by the cluster it joined, for alerts and for the store', async () => {

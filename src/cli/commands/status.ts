@@ -1,6 +1,6 @@
 import { configFrom, parse, print, str, UsageError, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
-import { clusterExists, clusterStatuses, setClusterStatus } from '../../store/index.js';
+import { clusterExists, clusterState, clusterStatuses, setClusterStatus } from '../../store/index.js';
 
 export const STATUSES = ['open', 'acknowledged', 'fix_pending', 'fix_available', 'resolved'] as const;
 
@@ -28,6 +28,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       }
       await setClusterStatus(store.client, id, status, str(values, 'note') ?? '', Date.now());
       print(values['json'] ? { cluster_id: id, status } : `${id}: ${status}`);
+      // Volume that comes back lands in the cluster this one was merged into: that is where a regression shows.
+      const gone = await clusterState(store.client, id);
+      if (gone?.state === 'merged' && gone.merged_into)
+        process.stderr.write(`recur: note: ${id} was merged into ${gone.merged_into}; its new cases land there, so set ${gone.merged_into}'s status too for a regression to be watched\n`);
+      else if (gone?.state === 'retired') process.stderr.write(`recur: note: ${id} is retired; new cases no longer join it\n`);
       return 0;
     });
   }
