@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +47,45 @@ describe('loadConfig', () => {
     } catch (err) {
       expect(String(err)).not.toContain('12345');
     }
+  });
+
+  it('refuses keys it does not know in a config file, naming the nearest known one', () => {
+    const file = join(dir, 'typos.yaml');
+    writeFileSync(
+      file,
+      [
+        'trends:',
+        '  enable: false',
+        '  bucket: { minutes: 15, minute: 3 }',
+        'kafka:',
+        '  sasl: { mechanism: plain, username: u, pasword: hunter2 }',
+        'owners:',
+        '  rules:',
+        '    - { team: eng, terms: [crash], bogus: 1 }',
+      ].join('\n'),
+    );
+    let message = '';
+    try {
+      loadConfig({ file, env: {} });
+    } catch (err) {
+      message = String(err);
+    }
+    expect(message).toContain('unknown key "trends.enable" (did you mean "trends.enabled"?)');
+    expect(message).toContain('unknown key "trends.bucket.minute" (did you mean "trends.bucket.minutes"?)');
+    expect(message).toContain('unknown key "kafka.sasl.pasword" (did you mean "kafka.sasl.password"?)');
+    expect(message).toContain('unknown key "owners.rules.0.bogus"');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('accepts the example configuration the README shows', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toContain('clickhouse:');
+    const file = join(dir, 'readme.yaml');
+    writeFileSync(file, example!);
+    const c = loadConfig({ file, env: {} });
+    expect(c.kafka.partitionsConcurrently).toBe(1);
+    expect(c.mask.extraRules[0]!.name).toBe('employee_id');
   });
 
   it('reports unreadable or malformed files', () => {

@@ -18,7 +18,13 @@ export interface LoadOptions {
 /** defaults → file → RECUR_* env → flags, validated once. Throws PipelineError('config_invalid') naming the key. */
 export function loadConfig(opts: LoadOptions = {}): Config {
   const tree: Tree = {};
-  if (opts.file) deepMerge(tree, readConfigFile(opts.file));
+  if (opts.file) {
+    const fromFile = readConfigFile(opts.file);
+    // A mistyped key would otherwise be dropped without a word and its setting silently left at the default.
+    const unknown = unknownKeys(fromFile, configSchema, []);
+    if (unknown.length > 0) throw new PipelineError('config_invalid', 'config', unknown.map((u) => `config file ${opts.file}: ${u}`).join('\n'));
+    deepMerge(tree, fromFile);
+  }
   for (const [path, value] of envEntries(opts.env ?? {})) setPath(tree, path, value);
   for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(tree, path, value);
   const parsed = configSchema.safeParse(tree);
@@ -63,6 +69,48 @@ function envEntries(env: Record<string, string | undefined>): [string, unknown][
     out.push([`${section}.${key}`, coerceEnv(raw, leafKind(shape[section]!, key))]);
   }
   return out;
+}
+
+type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[]; in?: z.ZodType };
+
+/** Keys of `value` that `schema` does not know, as messages naming the key and the nearest known one. */
+function unknownKeys(value: unknown, schema: z.ZodType, path: string[]): string[] {
+  const def = (unwrap(schema) as unknown as { def: Def }).def;
+  if (def.type === 'pipe' && def.in) return unknownKeys(value, def.in, path);
+  if (def.type === 'union' && def.options) {
+    // The object option of a union (a bucket is 'hour' or { minutes }) checks an object value.
+    const objects = def.options.filter((o) => (unwrap(o) as unknown as { def: Def }).def.type === 'object');
+    return value && typeof value === 'object' && !Array.isArray(value) && objects.length === 1 ? unknownKeys(value, objects[0]!, path) : [];
+  }
+  if (def.type === 'array' && def.element && Array.isArray(value)) return value.flatMap((v, i) => unknownKeys(v, def.element!, [...path, String(i)]));
+  if (def.type !== 'object' || !def.shape || !value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const shape = def.shape;
+  return Object.entries(value as Tree).flatMap(([k, v]) => {
+    if (k in shape) return unknownKeys(v, shape[k]!, [...path, k]);
+    const near = nearest(k, Object.keys(shape));
+    return [`unknown key "${[...path, k].join('.')}"${near ? ` (did you mean "${[...path, near].join('.')}"?)` : ''}`];
+  });
+}
+
+/** The known key closest to a mistyped one (case-insensitive edit distance at most 3), if any. */
+function nearest(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 4;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 function unwrap(t: z.ZodType): z.ZodType {
