@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { readSecret, type Config } from '../config/index.js';
+import { PipelineError } from '../errors.js';
 import type { BatchHandler, RunOptions, Source, SourceBatch } from './types.js';
 
 /**
@@ -20,7 +21,12 @@ export function kafkaClient(cfg: Config['kafka'], log: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
-      const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
+      // kafkajs warns on every start that bounded retries weaken an idempotent producer's exactly-once
+      // delivery. recur claims at-least-once for the topics it produces to (dead letters, alerts: a replay can
+      // re-publish; keys and alert versions identify duplicates: README, 'Delivery guarantees'), so it is no
+      // news to an operator.
+      const known = message === 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+      const level = known ? 'debug' : entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
       log[level]({ kafka_namespace: entry.namespace, broker: rest['broker'], error: rest['error'] }, `kafka: ${message}`);
     },
     retry: { initialRetryTime: 300, retries: 8 },
@@ -70,7 +76,7 @@ export class KafkaSource implements Source {
 
   async run(handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
     const resumed = new Set<string>();
-    await this.consumer.connect();
+    await explainConnect(() => this.consumer.connect(), this.cfg.brokers);
     await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: this.cfg.fromBeginning });
     this.running = true;
     const crashed = new Promise<void>((_, reject) => {
@@ -185,13 +191,40 @@ function membershipLost(err: unknown): Error | null {
   return null;
 }
 
-export async function createProducer(kafka: Kafka): Promise<MessageProducer> {
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
-  await producer.connect();
+export async function createProducer(kafka: Kafka, brokers: readonly string[] = []): Promise<MessageProducer> {
+  // The partitioner is named (kafkajs' default since 2.0: murmur2, as the Java client) so kafkajs does not
+  // warn about its change of default on every start.
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await explainConnect(() => producer.connect(), brokers);
   return {
     async send(topic, messages) {
       await producer.send({ topic, acks: -1, messages });
     },
     close: () => producer.disconnect(),
   };
+}
+
+/**
+ * Connects, or fails with what an operator can act on: which brokers could not be reached and why (after
+ * kafkajs' own retries), or that the credentials were refused, instead of kafkajs' error class and stack.
+ */
+async function explainConnect(connect: () => Promise<void>, brokers: readonly string[]): Promise<void> {
+  try {
+    await connect();
+  } catch (err) {
+    throw explainKafkaError(err, brokers);
+  }
+}
+
+/** A connection or authentication failure anywhere in the cause chain as a PipelineError; else the error itself. */
+export function explainKafkaError(err: unknown, brokers: readonly string[]): unknown {
+  const where = brokers.length ? brokers.join(',') : 'the configured brokers';
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error; i++) {
+    if (e.name === 'KafkaJSSASLAuthenticationError') return new PipelineError('source_unavailable', 'source', `Kafka at ${where} refused the credentials: ${e.message}`, { cause: err });
+    if (e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError' || e.name === 'KafkaJSRequestTimeoutError')
+      return new PipelineError('source_unavailable', 'source', `cannot reach Kafka at ${where}: ${e.message} (kafka.brokers, RECUR_KAFKA_BROKERS or --brokers)`, { retriable: true, cause: err });
+    e = (e as { cause?: unknown }).cause;
+  }
+  return err;
 }

@@ -1,0 +1,32 @@
+import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { PipelineError } from '../errors.js';
+import { explainKafkaError } from './kafka.js';
+
+// What an operator reads when the brokers cannot be reached: kafkajs' own error classes, as its connect()
+// throws them after its retries (a non-retriable error wrapping the connection error). Its type declarations
+// omit the constructor arguments the library itself passes, hence the casts.
+describe('explainKafkaError', () => {
+  it('names the brokers and the cause of a refused connection, and where the brokers are configured', () => {
+    const cause = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1', { broker: '127.0.0.1:1' });
+    // As kafkajs' retrier rejects once its retries are spent (src/retry/index.js): the cause under `cause`.
+    const spent = new (KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error)(cause, { cause });
+    const out = explainKafkaError(spent, ['127.0.0.1:1']);
+    expect(out).toBeInstanceOf(PipelineError);
+    expect((out as PipelineError).code).toBe('source_unavailable');
+    expect((out as PipelineError).message).toBe(
+      'cannot reach Kafka at 127.0.0.1:1: Connection error: connect ECONNREFUSED 127.0.0.1:1 (kafka.brokers, RECUR_KAFKA_BROKERS or --brokers)',
+    );
+  });
+
+  it('says the credentials were refused, without echoing them', () => {
+    const refused = new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)('SASL SCRAM SHA512 authentication failed: invalid credentials');
+    const out = explainKafkaError(refused, ['b:9093']);
+    expect((out as PipelineError).message).toBe('Kafka at b:9093 refused the credentials: SASL SCRAM SHA512 authentication failed: invalid credentials');
+  });
+
+  it('leaves other errors as they are', () => {
+    const other = new TypeError('boom');
+    expect(explainKafkaError(other, ['b:1'])).toBe(other);
+  });
+});
