@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { readSecret, type Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
 import { registerRawInsert, type RawInsert } from './writer.js';
@@ -18,6 +18,13 @@ const SESSION_DEFAULTS = {
   mutations_sync: '0',
   output_format_json_quote_64bit_integers: 1,
 } as const;
+
+/**
+ * The client's own console logger is off: it printed a multi-line ERROR block (settings, stack) on stderr
+ * before recur's one-line error for the same failure. Every failure still reaches the caller as an error,
+ * which recur classifies (classifyOpenError, classifyStoreError) and logs once through pino.
+ */
+const CLIENT_LOG = { level: ClickHouseLogLevel.OFF };
 
 export interface Store {
   client: ClickHouseClient;
@@ -39,7 +46,7 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
     const password = readSecret(cfg.password, cfg.passwordFile) ?? '';
     if (cfg.database !== 'default') {
       // The configured database may not exist yet (first start, per-test databases): create it.
-      const admin = createClient({ url: location, username: cfg.username, password, request_timeout: 30_000 });
+      const admin = createClient({ url: location, username: cfg.username, password, request_timeout: 30_000, log: CLIENT_LOG });
       try {
         await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}` }); // identifier validated by the config schema
       } catch (err) {
@@ -55,6 +62,7 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
       database: cfg.database,
       request_timeout: 60_000,
       clickhouse_settings: SESSION_DEFAULTS,
+      log: CLIENT_LOG,
     });
     await ping(client, location);
     return { client, kind: 'server', location, close: () => client.close() };
@@ -69,7 +77,7 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
     throw classifyOpenError(err, dir);
   }
   // chdb ships its own copy of client-common's types; the runtime contract is the same.
-  const client = createClient({ connection: connection as never, clickhouse_settings: SESSION_DEFAULTS });
+  const client = createClient({ connection: connection as never, clickhouse_settings: SESSION_DEFAULTS, log: CLIENT_LOG });
   const chdb = (connection as { chdb?: { rawInsert?: RawInsert } }).chdb;
   if (typeof chdb?.rawInsert === 'function') registerRawInsert(client, (p) => chdb.rawInsert!(p));
   await ping(client, dir);

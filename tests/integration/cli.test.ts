@@ -15,6 +15,13 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(recur(['run', '--no-such-flag']).code).toBe(2);
   });
 
+  it('says in one line that a ClickHouse server cannot be reached, without its password', () => {
+    const r = recur(['clusters', '--clickhouse-url', 'http://recur:s3cret-pw@127.0.0.1:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^recur: store: cannot open ClickHouse at http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+    expect(r.stderr).not.toContain('s3cret-pw');
+  });
+
   it('names an input file it cannot open, without a stack trace', () => {
     const dir = tempDir();
     const missing = join(dir, 'nope.ndjson');
