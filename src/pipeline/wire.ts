@@ -28,7 +28,7 @@ export async function createSource(config: Config, log: Logger, input: string | 
   }
   if (input) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows)), close: async () => {} };
   const kafka = kafkaClient(config.kafka, log);
-  const producer: MessageProducer = await createProducer(kafka);
+  const producer: MessageProducer = await createProducer(kafka, config.kafka.brokers);
   const source = new KafkaSource(kafka, config.kafka, log);
   return {
     source,
