@@ -97,8 +97,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`recur: ${err.message}\n`);
       process.exit(2);
     }
-    const fsErr = fileError(err);
-    const msg = err instanceof PipelineError ? `${err.stage}: ${err.message}` : fsErr ?? (err instanceof Error ? (err.stack ?? err.message) : String(err));
+    const known = fileError(err) ?? kafkaError(err);
+    const msg = err instanceof PipelineError ? `${err.stage}: ${err.message}` : known ?? (err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.stderr.write(`recur: ${msg}\n`);
     process.exit(1);
   },
@@ -110,4 +110,12 @@ function fileError(err: unknown): string | undefined {
   const reasons: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory' };
   if (!(err instanceof Error) || e.code === undefined || !(e.code in reasons)) return undefined;
   return typeof e.path === 'string' ? `cannot open ${e.path}: ${reasons[e.code]}` : e.message;
+}
+
+/** kafkajs' errors say what the broker answered; their stacks are kafkajs' internals. */
+function kafkaError(err: unknown): string | undefined {
+  if (!(err instanceof Error) || !err.name.startsWith('KafkaJS')) return undefined;
+  const cause = (err as { cause?: unknown }).cause;
+  const why = cause instanceof Error && cause.message !== err.message ? ` (${cause.message})` : '';
+  return `source: kafka: ${err.message}${why}`;
 }

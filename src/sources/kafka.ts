@@ -77,7 +77,10 @@ export class KafkaSource implements Source {
   async run(handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
     const resumed = new Set<string>();
     await explainConnect(() => this.consumer.connect(), this.cfg.brokers);
-    await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: this.cfg.fromBeginning });
+    if (!(await this.subscribeOnceTheTopicIsThere())) {
+      await this.consumer.disconnect();
+      return;
+    }
     this.running = true;
     const crashed = new Promise<void>((_, reject) => {
       this.consumer.on(this.consumer.events.CRASH, (e) => {
@@ -173,10 +176,51 @@ export class KafkaSource implements Source {
   }
 
   async stop(): Promise<void> {
-    if (!this.running || this.stopping) return;
+    if (this.stopping) return;
     this.stopping = true;
-    await this.consumer.disconnect();
+    if (this.running) await this.consumer.disconnect();
   }
+
+  /**
+   * Subscribes, waiting while the topic does not exist yet or has no leader (a fresh broker creates it on
+   * this first request when auto.create.topics.enable is on, and answers "does not host this
+   * topic-partition" meanwhile). Says every 10 s what it is waiting for. False when stopped meanwhile.
+   */
+  private async subscribeOnceTheTopicIsThere(): Promise<boolean> {
+    const started = Date.now();
+    let said = 0;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopping) return false;
+      try {
+        await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: this.cfg.fromBeginning });
+        if (said > 0) this.log.info({ topic: this.cfg.topic }, 'topic is there: subscribed');
+        return true;
+      } catch (err) {
+        if (!topicNotReady(err)) throw explainKafkaError(err, this.cfg.brokers);
+        const waited = Date.now() - started;
+        if (waited >= 2_000 && waited >= said * 10_000) {
+          said++;
+          this.log.warn(
+            { topic: this.cfg.topic, brokers: this.cfg.brokers, waited_s: Math.round(waited / 1000) },
+            'waiting for the topic to exist (create it, or let the broker create it: auto.create.topics.enable)',
+          );
+        }
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+}
+
+const TOPIC_NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Whether kafkajs failed because the topic does not exist yet or has no leader yet (both pass with time). */
+export function topicNotReady(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error; i++) {
+    if (TOPIC_NOT_READY.has(String((e as { type?: unknown }).type))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
