@@ -47,6 +47,7 @@ export function configFrom(values: Parsed['values'], env: Record<string, string 
       'kafka.topic': str('topic'),
       'kafka.groupId': str('group'),
     },
+    onWarning: (message) => process.stderr.write(`recur: ${message}\n`),
   });
 }
 

@@ -77,6 +77,20 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('warns of RECUR_* variables that match no setting, and still starts', () => {
+    const warnings: string[] = [];
+    const c = loadConfig({
+      env: { RECUR_TRENDS_ENABLE: 'false', RECUR_CLUSTER_MAX_CLUSTER: '5', RECUR_KAFKA_GROUP_ID: 'g', RECUR_KAFKA_HOME: '/srv/kafka', RECUR_NOT_A_SECTION: 'x' },
+      onWarning: (m) => warnings.push(m),
+    });
+    expect(c.trends.enabled).toBe(true);
+    expect(c.kafka.groupId).toBe('g');
+    expect(warnings).toEqual([
+      'RECUR_TRENDS_ENABLE is not a setting and is ignored (did you mean RECUR_TRENDS_ENABLED?)',
+      'RECUR_CLUSTER_MAX_CLUSTER is not a setting and is ignored (did you mean RECUR_CLUSTER_MAX_CLUSTERS?)',
+    ]);
+  });
+
   it('accepts the example configuration the README shows', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];

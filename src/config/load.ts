@@ -13,7 +13,12 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Flags already mapped to config paths, e.g. { 'clickhouse.url': '...' }. */
   overrides?: Record<string, unknown>;
+  /** Told of RECUR_* variables that look like settings but match no key (they are ignored). */
+  onWarning?: (message: string) => void;
 }
+
+/** RECUR_* variables of recur's own scripts, not settings (scripts/kafka-local.sh, scripts/fetch-model.sh). */
+const NOT_SETTINGS = new Set(['RECUR_KAFKA_HOME', 'RECUR_KAFKA_CACHE', 'RECUR_MODEL_DIR', 'RECUR_MODEL', 'RECUR_BIN']);
 
 /** defaults → file → RECUR_* env → flags, validated once. Throws PipelineError('config_invalid') naming the key. */
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -25,7 +30,18 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     if (unknown.length > 0) throw new PipelineError('config_invalid', 'config', unknown.map((u) => `config file ${opts.file}: ${u}`).join('\n'));
     deepMerge(tree, fromFile);
   }
-  for (const [path, value] of envEntries(opts.env ?? {})) setPath(tree, path, value);
+  const fromEnv = envEntries(opts.env ?? {});
+  for (const [path, value] of fromEnv) setPath(tree, path, value);
+  if (opts.onWarning) {
+    // Environment variables are not refused (other tools share the namespace), but a typo is worth a word.
+    for (const [path, , name] of fromEnv) {
+      if (NOT_SETTINGS.has(name)) continue;
+      const unknown = unknownKeys(pathTree(path), configSchema, []);
+      if (unknown.length === 0) continue;
+      const near = /did you mean "([^"]+)"/.exec(unknown[0]!)?.[1];
+      opts.onWarning(`${name} is not a setting and is ignored${near ? ` (did you mean ${envName(near)}?)` : ''}`);
+    }
+  }
   for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(tree, path, value);
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) throw new PipelineError('config_invalid', 'config', formatConfigError(parsed.error, tree));
@@ -57,16 +73,16 @@ function readConfigFile(file: string): Tree {
  * word; the rest is camel-cased. Values are typed from the schema leaf: arrays split on commas, numbers,
  * booleans ("true"/"false"/"1"/"0"); an empty string unsets nothing (it is reported as invalid).
  */
-function envEntries(env: Record<string, string | undefined>): [string, unknown][] {
+function envEntries(env: Record<string, string | undefined>): [string, unknown, string][] {
   const shape = configSchema.shape as Record<string, z.ZodType>;
-  const out: [string, unknown][] = [];
+  const out: [string, unknown, string][] = [];
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('RECUR_') || raw === undefined) continue;
     const words = name.slice(6).toLowerCase().split('_');
     const section = words[0] ?? '';
     if (!(section in shape) || words.length < 2) continue;
     const key = words.slice(1).map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
-    out.push([`${section}.${key}`, coerceEnv(raw, leafKind(shape[section]!, key))]);
+    out.push([`${section}.${key}`, coerceEnv(raw, leafKind(shape[section]!, key)), name]);
   }
   return out;
 }
@@ -135,6 +151,18 @@ function coerceEnv(raw: string, kind: string): unknown {
   if (kind === 'number') return raw.trim() === '' ? raw : Number(raw);
   if (kind === 'boolean') return /^(true|1|yes)$/i.test(raw) ? true : /^(false|0|no)$/i.test(raw) ? false : raw;
   return raw;
+}
+
+/** kafka.groupId → RECUR_KAFKA_GROUP_ID (envEntries' mapping, backwards). */
+function envName(path: string): string {
+  return `RECUR_${path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+/** { a: { b: null } } for 'a.b': the shape of one path, for unknownKeys. */
+function pathTree(path: string): Tree {
+  const tree: Tree = {};
+  setPath(tree, path, null);
+  return tree;
 }
 
 function setPath(tree: Tree, path: string, value: unknown): void {
