@@ -100,6 +100,9 @@ describe('loadConfig', () => {
     const c = loadConfig({ file, env: {} });
     expect(c.kafka.partitionsConcurrently).toBe(1);
     expect(c.mask.extraRules[0]!.name).toBe('employee_id');
+    expect(c.owners.rules.map((r) => r.team)).toEqual(['billing', 'manufacturing']);
+    expect(c.alerts.webhooks[0]!.url).toBe('https://hooks.internal/recur');
+    expect(c.trends.timeZone).toBe('Europe/Berlin');
   });
 
   it('reports unreadable or malformed files', () => {
