@@ -84,6 +84,9 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const t = recur(['trends', '--data-dir', dir]);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stderr).toMatch(new RegExp(`no episode reaches into the last 7d; ${report.episodes.length} older, the newest ended 2026-11-\\d\\d`));
+    const c = recur(['clusters', '--since', '7d', '--data-dir', dir]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
   });
 
   it('show and the dashboard API give a cluster its status and owner', async () => {
