@@ -234,7 +234,8 @@ export class ClusterAssigner implements Assigner {
       merged_into: '',
       updated_at: chTime(nowMs),
     }));
-    const taken = this.lineage;
+    // A copy: batches may run (and merge or retire clusters) while this checkpoint is written; theirs stay queued.
+    const taken = this.lineage.slice();
     const lineage = taken.map((l) => ({
       model_version: this.modelVersion,
       kind: l.kind,

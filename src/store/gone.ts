@@ -12,7 +12,8 @@ export interface GoneCluster {
 /**
  * `clusters` rows marking clusters merged away or retired. Each keeps what it was: its last stored label,
  * terms and examples (an alert or a bookmark that names it still reads as the problem it was), and the
- * size and first/last event time of the assignments stored under its id. A cluster born and gone between
+ * size and first/last event time of the assignments stored under its id by the same model version (a
+ * re-fit has just rewritten its range: then the stored row's figures stay). A cluster born and gone between
  * two checkpoints has no stored description: it takes the one the caller `known` (for a merged cluster,
  * that of the cluster it joined), else its label stays empty and readers point at `merged_into`.
  */
@@ -34,8 +35,8 @@ export async function goneClusterRows(
   const stored = await select<{ cluster_id: string; size: number; first_seen: string; last_seen: string }>(
     client,
     `SELECT cluster_id, toUInt64(count()) AS size, toString(min(occurred_at)) AS first_seen, toString(max(occurred_at)) AS last_seen
-     FROM assignments WHERE cluster_id IN {ids:Array(String)} GROUP BY cluster_id`,
-    { ids },
+     FROM assignments WHERE cluster_id IN {ids:Array(String)} AND model_version = {version:UInt32} GROUP BY cluster_id`,
+    { ids, version: base.model_version },
   );
   const before = new Map(described.map((r) => [r.cluster_id, r]));
   const counted = new Map(stored.map((r) => [r.cluster_id, r]));

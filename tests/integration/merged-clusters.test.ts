@@ -43,10 +43,11 @@ describe('clusters merged away or retired keep their description (embedded chDB)
   let store: Store;
   const model = new ScriptedModel();
   let assigner: ClusterAssigner;
-  const stored = async (clusterId: string, at: number) =>
+  /** An assignment as the pipeline stores it: model version 1 is the lexical model's (the assigner's here). */
+  const stored = async (clusterId: string, at: number, version = 1) =>
     store.client.command({
-      query: `INSERT INTO assignments (event_id, case_id, cluster_id, occurred_at) VALUES ({e:String}, {e:String}, {c:String}, fromUnixTimestamp64Milli({t:Int64}))`,
-      query_params: { e: `e-${clusterId}-${at}`, c: clusterId, t: at },
+      query: `INSERT INTO assignments (event_id, case_id, cluster_id, occurred_at, model_version) VALUES ({e:String}, {e:String}, {c:String}, fromUnixTimestamp64Milli({t:Int64}), {v:UInt32})`,
+      query_params: { e: `e-${clusterId}-${at}-${version}`, c: clusterId, t: at, v: version },
     });
   const row = async (id: string) =>
     (
@@ -75,6 +76,8 @@ describe('clusters merged away or retired keep their description (embedded chDB)
     assigner.assign('card is late', 'e2', DAY + 3_600_000);
     await stored('c_2', DAY + 3_600_000);
     await stored('c_2', DAY + 7_200_000);
+    // Another model's cluster of the same id (a re-fit's version) is not this one's history.
+    await stored('c_2', DAY + 86_400_000, 2);
     await assigner.maybeSnapshot(true);
     expect(await row('c_2')).toMatchObject({ label: 'card / late', state: 'live' });
 
@@ -115,6 +118,25 @@ describe('clusters merged away or retired keep their description (embedded chDB)
     );
     await assigner.maybeSnapshot(true);
     expect(await row('c_3')).toMatchObject({ label: 'card / arrive', size: 1, first_seen: '2026-11-02 02:30:00.000', state: 'merged', merged_into: 'c_1' });
+  });
+
+  it('a merge or retirement made while a checkpoint is being written is recorded by the next one', async () => {
+    model.add('c_5', ['pin', 'change']);
+    model.next = { clusterId: 'c_5' };
+    assigner.assign('change my pin', 'e8', DAY + 11_000_000);
+    await stored('c_5', DAY + 11_000_000);
+    await assigner.maybeSnapshot(true);
+    model.next = { clusterId: 'c_1' };
+    assigner.assign('card', 'e9', DAY + 11_500_000);
+    // The checkpoint starts; before its writes finish, the next batch retires c_5.
+    const writing = assigner.maybeSnapshot(true);
+    model.next = { clusterId: 'c_1', lineage: [{ kind: 'retired', from: ['c_5'], to: [], time: DAY + 12_000_000 }] };
+    assigner.assign('card again', 'e10', DAY + 12_000_000);
+    await writing;
+    await assigner.maybeSnapshot(true);
+    expect(await row('c_5')).toMatchObject({ label: 'pin / change', state: 'retired' });
+    const retired = await select<{ n: number }>(store.client, "SELECT toUInt64(count()) AS n FROM cluster_lineage WHERE kind = 'retired' AND has(from_ids, 'c_5')", {});
+    expect(Number(retired[0]!.n)).toBe(1);
   });
 
   it('a retired cluster keeps its stored description', async () => {
