@@ -62,9 +62,12 @@ export class KafkaSource implements Source {
     kafka: Kafka,
     private readonly cfg: Config['kafka'],
     private readonly log: Logger,
+    /** allowAutoTopicCreation false: never ask the broker to create the topic, only wait for it. */
+    opts: { allowAutoTopicCreation?: boolean } = {},
   ) {
     this.name = `kafka:${cfg.topic}`;
     this.consumer = kafka.consumer({
+      allowAutoTopicCreation: opts.allowAutoTopicCreation ?? true,
       groupId: cfg.groupId,
       sessionTimeout: cfg.sessionTimeoutMs,
       heartbeatInterval: Math.max(1000, Math.floor(cfg.sessionTimeoutMs / 10)),
@@ -76,11 +79,15 @@ export class KafkaSource implements Source {
 
   async run(handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
     const resumed = new Set<string>();
+    if (this.stopping) return;
     await explainConnect(() => this.consumer.connect(), this.cfg.brokers);
-    if (!(await this.subscribeOnceTheTopicIsThere())) {
-      await this.consumer.disconnect();
-      return;
+    let subscribed = false;
+    try {
+      subscribed = await this.subscribeOnceTheTopicIsThere();
+    } finally {
+      if (!subscribed) await this.consumer.disconnect().catch(() => {});
     }
+    if (!subscribed) return;
     this.running = true;
     const crashed = new Promise<void>((_, reject) => {
       this.consumer.on(this.consumer.events.CRASH, (e) => {
@@ -184,7 +191,8 @@ export class KafkaSource implements Source {
   /**
    * Subscribes, waiting while the topic does not exist yet or has no leader (a fresh broker creates it on
    * this first request when auto.create.topics.enable is on, and answers "does not host this
-   * topic-partition" meanwhile). Says every 10 s what it is waiting for. False when stopped meanwhile.
+   * topic-partition" meanwhile). Says what it is waiting for after 2 s, then at most every 10 s. False when
+   * stopped meanwhile (checked between attempts: one attempt includes kafkajs' own metadata retries).
    */
   private async subscribeOnceTheTopicIsThere(): Promise<boolean> {
     const started = Date.now();
@@ -266,8 +274,12 @@ export function explainKafkaError(err: unknown, brokers: readonly string[]): unk
   let e: unknown = err;
   for (let i = 0; i < 5 && e instanceof Error; i++) {
     if (e.name === 'KafkaJSSASLAuthenticationError') return new PipelineError('source_unavailable', 'source', `Kafka at ${where} refused the credentials: ${e.message}`, { cause: err });
-    if (e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError' || e.name === 'KafkaJSRequestTimeoutError')
+    if (e.name === 'KafkaJSConnectionError')
       return new PipelineError('source_unavailable', 'source', `cannot reach Kafka at ${where}: ${e.message} (kafka.brokers, RECUR_KAFKA_BROKERS or --brokers)`, { retriable: true, cause: err });
+    if (e.name === 'KafkaJSConnectionClosedError')
+      return new PipelineError('source_unavailable', 'source', `Kafka at ${where} closed the connection: ${e.message} (a TLS or SASL setting that does not match the listener's? kafka.ssl, kafka.sasl)`, { retriable: true, cause: err });
+    if (e.name === 'KafkaJSRequestTimeoutError')
+      return new PipelineError('source_unavailable', 'source', `Kafka at ${where} did not answer in time: ${e.message}`, { retriable: true, cause: err });
     e = (e as { cause?: unknown }).cause;
   }
   return err;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { KafkaSource, kafkaClient } from '../../src/sources/index.js';
-import { admin, silentLog, testConfig, waitFor } from '../helpers/env.js';
+import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/env.js';
 
 // The first `recur run` against a fresh broker meets a topic that does not exist yet: the broker creates it
 // on the consumer's first request and answers "This server does not host this topic-partition" meanwhile.
@@ -36,13 +37,60 @@ describe('KafkaSource on a topic that does not exist yet (real broker)', () => {
     }
   });
 
-  it('stops cleanly while it is still waiting for the topic', async () => {
-    // The shared broker creates topics on request, so the wait cannot be made to last here: stop at once.
-    // run() must return without error and without subscribing.
+  it('without auto-creation: says what it waits for, subscribes once the topic is created, and stops cleanly while waiting', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const waiting = () => lines.some((l) => l.includes('waiting for the topic to exist'));
+
+    // 1. Waits (and says so), then reads what is produced once an operator created the topic.
     const cfg = testConfig();
+    const source = new KafkaSource(kafkaClient(cfg.kafka, silentLog), cfg.kafka, log, { allowAutoTopicCreation: false });
+    const seen: string[] = [];
+    const running = source.run(async (batch) => {
+      for (const m of batch.messages) seen.push(m.value!.toString());
+      return { storedThrough: batch.messages[batch.messages.length - 1]!.offset };
+    });
+    let failed: unknown = null;
+    running.catch((err: unknown) => (failed = err));
+    const producer = admin().producer();
+    try {
+      await waitFor('the waiting warning', async () => failed ?? waiting());
+      expect(failed).toBeNull();
+      expect(lines.join('\n')).toContain(`"topic":"${cfg.kafka.topic}"`);
+      await createTopic(cfg.kafka.topic, 1);
+      await waitFor('the subscription', async () => failed ?? lines.some((l) => l.includes('topic is there: subscribed')));
+      await producer.connect();
+      await producer.send({ topic: cfg.kafka.topic, messages: [{ value: 'after the wait' }] });
+      await waitFor('the message consumed', async () => failed ?? seen.length >= 1);
+      expect(failed).toBeNull();
+      expect(seen).toEqual(['after the wait']);
+    } finally {
+      await producer.disconnect();
+      await source.stop();
+      await running.catch(() => {});
+    }
+
+    // 2. Asked to stop while it still waits: run() returns without error, and nothing created the topic.
+    lines.length = 0;
+    const other = testConfig();
+    const idle = new KafkaSource(kafkaClient(other.kafka, silentLog), other.kafka, log, { allowAutoTopicCreation: false });
+    const idleRun = idle.run(async () => ({ storedThrough: null }));
+    await waitFor('the waiting warning', async () => waiting());
+    const t = Date.now();
+    await idle.stop();
+    await expect(idleRun).resolves.toBeUndefined();
+    expect(Date.now() - t).toBeLessThan(15_000);
+    const a = admin().admin();
+    await a.connect();
+    expect(await a.listTopics()).not.toContain(other.kafka.topic);
+    await a.disconnect();
+  });
+
+  it('stopped before it starts, it does not connect at all', async () => {
+    const cfg = testConfig({ 'kafka.brokers': ['127.0.0.1:1'] });
     const source = new KafkaSource(kafkaClient(cfg.kafka, silentLog), cfg.kafka, silentLog);
-    const running = source.run(async () => ({ storedThrough: null }));
     await source.stop();
-    await expect(running).resolves.toBeUndefined();
+    // An unreachable broker would take kafkajs' retries (over a minute) to fail if run() tried to connect.
+    await expect(source.run(async () => ({ storedThrough: null }))).resolves.toBeUndefined();
   });
 });
