@@ -108,7 +108,8 @@ main(process.argv.slice(2)).then(
 function fileError(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException;
   const reasons: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory' };
-  if (!(err instanceof Error) || e.code === undefined || !(e.code in reasons)) return undefined;
+  // Only opening and reading: a program that cannot be started (spawn ENOENT) is not a missing input file.
+  if (!(err instanceof Error) || e.code === undefined || !(e.code in reasons) || (e.syscall !== undefined && !/^(open|read|stat|lstat|scandir|access)$/.test(e.syscall))) return undefined;
   return typeof e.path === 'string' ? `cannot open ${e.path}: ${reasons[e.code]}` : e.message;
 }
 
@@ -117,5 +118,5 @@ function kafkaError(err: unknown): string | undefined {
   if (!(err instanceof Error) || !err.name.startsWith('KafkaJS')) return undefined;
   const cause = (err as { cause?: unknown }).cause;
   const why = cause instanceof Error && cause.message !== err.message ? ` (${cause.message})` : '';
-  return `source: kafka: ${err.message}${why}`;
+  return `kafka: ${err.message}${why}`;
 }

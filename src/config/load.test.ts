@@ -86,8 +86,8 @@ describe('loadConfig', () => {
     expect(c.trends.enabled).toBe(true);
     expect(c.kafka.groupId).toBe('g');
     expect(warnings).toEqual([
-      'RECUR_TRENDS_ENABLE is not a setting and is ignored (did you mean RECUR_TRENDS_ENABLED?)',
-      'RECUR_CLUSTER_MAX_CLUSTER is not a setting and is ignored (did you mean RECUR_CLUSTER_MAX_CLUSTERS?)',
+      'RECUR_TRENDS_ENABLE matches no setting the environment can set, and is ignored (did you mean RECUR_TRENDS_ENABLED?)',
+      'RECUR_CLUSTER_MAX_CLUSTER matches no setting the environment can set, and is ignored (did you mean RECUR_CLUSTER_MAX_CLUSTERS?)',
     ]);
   });
 

@@ -17,8 +17,8 @@ export interface LoadOptions {
   onWarning?: (message: string) => void;
 }
 
-/** RECUR_* variables of recur's own scripts, not settings (scripts/kafka-local.sh, scripts/fetch-model.sh). */
-const NOT_SETTINGS = new Set(['RECUR_KAFKA_HOME', 'RECUR_KAFKA_CACHE', 'RECUR_MODEL_DIR', 'RECUR_MODEL', 'RECUR_BIN']);
+/** RECUR_KAFKA_* variables of scripts/kafka-local.sh, not settings. */
+const NOT_SETTINGS = new Set(['RECUR_KAFKA_HOME', 'RECUR_KAFKA_CACHE']);
 
 /** defaults → file → RECUR_* env → flags, validated once. Throws PipelineError('config_invalid') naming the key. */
 export function loadConfig(opts: LoadOptions = {}): Config {
@@ -39,7 +39,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       const unknown = unknownKeys(pathTree(path), configSchema, []);
       if (unknown.length === 0) continue;
       const near = /did you mean "([^"]+)"/.exec(unknown[0]!)?.[1];
-      opts.onWarning(`${name} is not a setting and is ignored${near ? ` (did you mean ${envName(near)}?)` : ''}`);
+      // Nested keys (kafka.ssl.enabled) have no variable: only a config file sets them.
+      opts.onWarning(`${name} matches no setting the environment can set, and is ignored${near ? ` (did you mean ${envName(near)}?)` : ''}`);
     }
   }
   for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(tree, path, value);

@@ -101,11 +101,11 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(show.stdout).toMatch(/^status: {3}fix_pending since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d · owner billing \(pinned\)$/m);
 
     const { recurAsync } = await import('../helpers/cli.js');
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const srv = recurAsync(['serve', '--data-dir', dir, '--port', String(port)]);
+    // Port 0: the system picks a free one, and recur says which.
+    const srv = recurAsync(['serve', '--data-dir', dir, '--port', '0']);
     try {
-      await waitFor('server listening', async () => /serving http/.test(srv.output().stderr));
-      const d = (await (await fetch(`http://127.0.0.1:${port}/api/cluster/${id}`)).json()) as Record<string, unknown>;
+      const url = await waitFor('server listening', async () => /serving (http:\/\/\S+)/.exec(srv.output().stderr)?.[1]);
+      const d = (await (await fetch(`${url}/api/cluster/${id}`)).json()) as Record<string, unknown>;
       expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
     } finally {
       srv.child.kill('SIGTERM');
