@@ -6,29 +6,35 @@ import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/e
 // The first `recur run` against a fresh broker meets a topic that does not exist yet: the broker creates it
 // on the consumer's first request and answers "This server does not host this topic-partition" meanwhile.
 // The consumer waits for it instead of ending with kafkajs' error, and reads what is produced afterwards.
+/** Runs the source, keeping every message value it is handed and the error it ends with, if any. */
+function collect(source: KafkaSource) {
+  const seen: string[] = [];
+  let error: unknown = null;
+  const running = source.run(async (batch) => {
+    for (const m of batch.messages) seen.push(m.value!.toString());
+    return { storedThrough: batch.messages[batch.messages.length - 1]!.offset };
+  });
+  running.catch((err: unknown) => (error = err));
+  return { seen, running, failed: () => error };
+}
+
 describe('KafkaSource on a topic that does not exist yet (real broker)', () => {
   it('waits for the topic, then consumes what is produced to it', async () => {
     const cfg = testConfig();
     const source = new KafkaSource(kafkaClient(cfg.kafka, silentLog), cfg.kafka, silentLog);
-    const seen: string[] = [];
-    const running = source.run(async (batch) => {
-      for (const m of batch.messages) seen.push(m.value!.toString());
-      return { storedThrough: batch.messages[batch.messages.length - 1]!.offset };
-    });
-    let failed: unknown = null;
-    running.catch((err: unknown) => (failed = err));
+    const { seen, running, failed } = collect(source);
     const producer = admin().producer();
     await producer.connect();
     try {
       // Produce only once the topic exists (the consumer's subscription asked the broker to create it).
       const a = admin().admin();
       await a.connect();
-      await waitFor('the topic to be created', async () => failed ?? (await a.listTopics()).includes(cfg.kafka.topic));
+      await waitFor('the topic to be created', async () => failed() ?? (await a.listTopics()).includes(cfg.kafka.topic));
       await a.disconnect();
-      expect(failed).toBeNull();
+      expect(failed()).toBeNull();
       await producer.send({ topic: cfg.kafka.topic, messages: ['one', 'two', 'three'].map((value) => ({ value })) });
-      await waitFor('three messages consumed', async () => failed ?? seen.length >= 3);
-      expect(failed).toBeNull();
+      await waitFor('three messages consumed', async () => failed() ?? seen.length >= 3);
+      expect(failed()).toBeNull();
       expect(seen).toEqual(['one', 'two', 'three']);
     } finally {
       await producer.disconnect();
@@ -45,24 +51,18 @@ describe('KafkaSource on a topic that does not exist yet (real broker)', () => {
     // 1. Waits (and says so), then reads what is produced once an operator created the topic.
     const cfg = testConfig();
     const source = new KafkaSource(kafkaClient(cfg.kafka, silentLog), cfg.kafka, log, { allowAutoTopicCreation: false });
-    const seen: string[] = [];
-    const running = source.run(async (batch) => {
-      for (const m of batch.messages) seen.push(m.value!.toString());
-      return { storedThrough: batch.messages[batch.messages.length - 1]!.offset };
-    });
-    let failed: unknown = null;
-    running.catch((err: unknown) => (failed = err));
+    const { seen, running, failed } = collect(source);
     const producer = admin().producer();
     try {
-      await waitFor('the waiting warning', async () => failed ?? waiting());
-      expect(failed).toBeNull();
+      await waitFor('the waiting warning', async () => failed() ?? waiting());
+      expect(failed()).toBeNull();
       expect(lines.join('\n')).toContain(`"topic":"${cfg.kafka.topic}"`);
       await createTopic(cfg.kafka.topic, 1);
-      await waitFor('the subscription', async () => failed ?? lines.some((l) => l.includes('topic is there: subscribed')));
+      await waitFor('the subscription', async () => failed() ?? lines.some((l) => l.includes('topic is there: subscribed')));
       await producer.connect();
       await producer.send({ topic: cfg.kafka.topic, messages: [{ value: 'after the wait' }] });
-      await waitFor('the message consumed', async () => failed ?? seen.length >= 1);
-      expect(failed).toBeNull();
+      await waitFor('the message consumed', async () => failed() ?? seen.length >= 1);
+      expect(failed()).toBeNull();
       expect(seen).toEqual(['after the wait']);
     } finally {
       await producer.disconnect();

@@ -58,6 +58,15 @@ describe('clusters merged away or retired keep their description (embedded chDB)
       )
     )[0];
 
+  /** A new cluster with one event, stored and checkpointed as live. */
+  const liveAndCheckpointed = async (id: string, terms: string[], text: string, at: number) => {
+    model.add(id, terms);
+    model.next = { clusterId: id };
+    assigner.assign(text, `e-${id}`, at);
+    await stored(id, at);
+    await assigner.maybeSnapshot(true);
+  };
+
   beforeAll(async () => {
     store = await openStore({ dataDir: tempDir() } as never);
     await migrate(store.client, { dedupWindow: 100 });
@@ -121,11 +130,7 @@ describe('clusters merged away or retired keep their description (embedded chDB)
   });
 
   it('a merge or retirement made while a checkpoint is being written is recorded by the next one', async () => {
-    model.add('c_5', ['pin', 'change']);
-    model.next = { clusterId: 'c_5' };
-    assigner.assign('change my pin', 'e8', DAY + 11_000_000);
-    await stored('c_5', DAY + 11_000_000);
-    await assigner.maybeSnapshot(true);
+    await liveAndCheckpointed('c_5', ['pin', 'change'], 'change my pin', DAY + 11_000_000);
     model.next = { clusterId: 'c_1' };
     assigner.assign('card', 'e9', DAY + 11_500_000);
     // The checkpoint starts; before its writes finish, the next batch retires c_5.
@@ -140,11 +145,7 @@ describe('clusters merged away or retired keep their description (embedded chDB)
   });
 
   it('a retired cluster keeps its stored description', async () => {
-    model.add('c_4', ['statement', 'download']);
-    model.next = { clusterId: 'c_4' };
-    assigner.assign('cannot download statement', 'e6', DAY + 10_000_000);
-    await stored('c_4', DAY + 10_000_000);
-    await assigner.maybeSnapshot(true);
+    await liveAndCheckpointed('c_4', ['statement', 'download'], 'cannot download statement', DAY + 10_000_000);
     model.next = { clusterId: 'c_1', lineage: [{ kind: 'retired', from: ['c_4'], to: [], time: DAY + 20_000_000 }] };
     assigner.assign('card', 'e7', DAY + 20_000_000);
     await assigner.maybeSnapshot(true);
