@@ -34,7 +34,7 @@ export function parse(argv: string[], options: Options, allowPositionals = true)
   }
 }
 
-export function configFrom(values: Parsed['values'], env: Record<string, string | undefined>): Config {
+export function configFrom(values: Parsed['values'], env: Record<string, string | undefined>, opts: { warn?: boolean } = {}): Config {
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   return loadConfig({
     ...(str('config') ? { file: str('config')! } : {}),
@@ -47,7 +47,7 @@ export function configFrom(values: Parsed['values'], env: Record<string, string 
       'kafka.topic': str('topic'),
       'kafka.groupId': str('group'),
     },
-    onWarning: (message) => process.stderr.write(`recur: ${message}\n`),
+    ...(opts.warn === false ? {} : { onWarning: (message: string) => void process.stderr.write(`recur: ${message}\n`) }),
   });
 }
 
