@@ -1,7 +1,7 @@
-import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError } from 'kafkajs';
+import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from '../errors.js';
-import { explainKafkaError } from './kafka.js';
+import { explainKafkaError, kafkaLogLevel } from './kafka.js';
 
 // What an operator reads when the brokers cannot be reached: kafkajs' own error classes, as its connect()
 // throws them after its retries (a non-retriable error wrapping the connection error). Its type declarations
@@ -28,5 +28,17 @@ describe('explainKafkaError', () => {
   it('leaves other errors as they are', () => {
     const other = new TypeError('boom');
     expect(explainKafkaError(other, ['b:1'])).toBe(other);
+  });
+});
+
+describe('kafkaLogLevel', () => {
+  it("logs a broker's error answer as a warning, a connection failure as an error", () => {
+    // As kafkajs logs them (src/network/connection.js): the first during a topic's creation or a rebalance.
+    expect(kafkaLogLevel(logLevel.ERROR, 'Connection', 'Response Metadata(key: 3, version: 6)')).toBe('warn');
+    expect(kafkaLogLevel(logLevel.ERROR, 'Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:1')).toBe('error');
+    expect(kafkaLogLevel(logLevel.ERROR, 'Runner', 'Crash: KafkaJSNumberOfRetriesExceeded')).toBe('error');
+    expect(kafkaLogLevel(logLevel.WARN, 'Runner', 'The group is rebalancing, re-joining')).toBe('warn');
+    expect(kafkaLogLevel(logLevel.WARN, 'Producer', 'Limiting retries for the idempotent producer may invalidate EoS guarantees')).toBe('debug');
+    expect(kafkaLogLevel(logLevel.INFO, 'Consumer', 'Starting')).toBe('debug');
   });
 });

@@ -14,6 +14,22 @@ export interface MessageProducer {
   close(): Promise<void>;
 }
 
+/**
+ * The level recur logs a kafkajs message at. Two of kafkajs' own are lowered:
+ * - every error answer from a broker ("Response Metadata …: This server does not host this
+ *   topic-partition", "The group is rebalancing", "The coordinator is loading") is an ERROR line in kafkajs
+ *   even when it is an expected, retried step of a rebalance or of a topic being created; recur logs it as a
+ *   warning, and what does fail in the end reaches recur as an error and is reported as one;
+ * - kafkajs warns on every start that bounded retries weaken an idempotent producer's exactly-once
+ *   delivery. recur claims at-least-once for the topics it produces to (dead letters, alerts: a replay can
+ *   re-publish; keys and alert versions identify duplicates: README, 'Delivery guarantees'): debug.
+ */
+export function kafkaLogLevel(level: logLevel, namespace: string, message: string): 'error' | 'warn' | 'debug' {
+  if (message === 'Limiting retries for the idempotent producer may invalidate EoS guarantees') return 'debug';
+  if (level === logLevel.ERROR) return namespace === 'Connection' && message.startsWith('Response ') ? 'warn' : 'error';
+  return level === logLevel.WARN ? 'warn' : 'debug';
+}
+
 export function kafkaClient(cfg: Config['kafka'], log: Logger): Kafka {
   const conf: KafkaConfig = {
     clientId: cfg.clientId,
@@ -21,13 +37,7 @@ export function kafkaClient(cfg: Config['kafka'], log: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
-      // kafkajs warns on every start that bounded retries weaken an idempotent producer's exactly-once
-      // delivery. recur claims at-least-once for the topics it produces to (dead letters, alerts: a replay can
-      // re-publish; keys and alert versions identify duplicates: README, 'Delivery guarantees'), so it is no
-      // news to an operator.
-      const known = message === 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
-      const level = known ? 'debug' : entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
-      log[level]({ kafka_namespace: entry.namespace, broker: rest['broker'], error: rest['error'] }, `kafka: ${message}`);
+      log[kafkaLogLevel(entry.level, entry.namespace, message)]({ kafka_namespace: entry.namespace, broker: rest['broker'], error: rest['error'] }, `kafka: ${message}`);
     },
     retry: { initialRetryTime: 300, retries: 8 },
   };
