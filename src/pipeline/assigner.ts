@@ -6,7 +6,7 @@ import type { ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
-import { chTime, goneClusterRows, insertIdempotent, loadLatestSnapshot, saveSnapshot, type GoneCluster } from '../store/index.js';
+import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, saveSnapshot } from '../store/index.js';
 import type { Assigner } from './ingest.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
@@ -245,11 +245,7 @@ export class ClusterAssigner implements Assigner {
       reason: l.kind === 'merge' ? 'near-duplicate centroids' : 'small and stale',
       at: chTime(l.time),
     }));
-    const gone = lineage.flatMap((l): GoneCluster[] =>
-      l.kind === 'merge'
-        ? l.from_ids.filter((id) => !l.to_ids.includes(id)).map((id) => ({ id, state: 'merged' as const, into: l.to_ids[0] ?? '' }))
-        : l.from_ids.map((id) => ({ id, state: 'retired' as const, into: '' })),
-    );
+    const gone = goneClusters(taken);
     const offsets: Record<string, string> = {};
     for (const [k, v] of this.offsets) offsets[k] = v.toString();
     const state = this.clusterer.snapshot(); // taken now: the reads and inserts below yield to other batches

@@ -10,6 +10,18 @@ export interface GoneCluster {
 }
 
 /**
+ * The clusters a lineage takes out of the live model: a merge's sources other than its survivor, and
+ * a retired cluster. Splits and new clusters take none out.
+ */
+export function goneClusters(lineage: readonly { kind: string; from: readonly string[]; to: readonly string[] }[]): GoneCluster[] {
+  return lineage.flatMap((l): GoneCluster[] => {
+    if (l.kind === 'merge') return l.from.filter((id) => !l.to.includes(id)).map((id) => ({ id, state: 'merged', into: l.to[0] ?? '' }));
+    if (l.kind === 'retired') return l.from.map((id) => ({ id, state: 'retired', into: '' }));
+    return [];
+  });
+}
+
+/**
  * `clusters` rows marking clusters merged away or retired. Each keeps what it was: its last stored label,
  * terms and examples (an alert or a bookmark that names it still reads as the problem it was), and the
  * size and first/last event time of the assignments stored under its id by the same model version (a
@@ -41,8 +53,9 @@ export async function goneClusterRows(
   const before = new Map(described.map((r) => [r.cluster_id, r]));
   const counted = new Map(stored.map((r) => [r.cluster_id, r]));
   return gone.map((g) => {
+    const b = before.get(g.id);
     const k = known.get(g.id);
-    const d = before.get(g.id) ?? (k && { label: k.label, top_terms: k.topTerms, examples: k.examples });
+    const d = b ?? (k && { label: k.label, top_terms: k.topTerms, examples: k.examples });
     const c = counted.get(g.id);
     return {
       ...base,
@@ -50,9 +63,9 @@ export async function goneClusterRows(
       label: d?.label ?? '',
       top_terms: d?.top_terms ?? [],
       examples: d?.examples ?? [],
-      size: c?.size ?? before.get(g.id)?.size ?? 0,
-      first_seen: c?.first_seen ?? before.get(g.id)?.first_seen ?? base.updated_at,
-      last_seen: c?.last_seen ?? before.get(g.id)?.last_seen ?? base.updated_at,
+      size: c?.size ?? b?.size ?? 0,
+      first_seen: c?.first_seen ?? b?.first_seen ?? base.updated_at,
+      last_seen: c?.last_seen ?? b?.last_seen ?? base.updated_at,
       state: g.state,
       merged_into: g.into,
     };

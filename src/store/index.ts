@@ -8,5 +8,5 @@ export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshot
 export { bucketCounts, hourlyBucketCounts, bucketMembers, eventTimeRange, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, type BucketCounts, type EpisodeRow } from './trends.js';
 export { affectedCustomers, pinOwner, ownerPins, clusterExists, clusterState, type AffectedRow } from './customers.js';
 export { clusterCosts, clusterExamples, type ClusterCostRow } from './cost.js';
-export { goneClusterRows, type GoneCluster } from './gone.js';
+export { goneClusterRows, goneClusters, type GoneCluster } from './gone.js';
 export { loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';

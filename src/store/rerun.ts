@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, insertIdempotent } from './writer.js';
 import { select } from './select.js';
-import { goneClusterRows, type GoneCluster } from './gone.js';
+import { goneClusterRows, goneClusters } from './gone.js';
 
 export interface RangeEvent {
   event_id: string;
@@ -101,14 +101,8 @@ export async function recordRerun(
     format: 'JSONEachRow',
   });
   const examples = new Map((await existing.json<{ cluster_id: string; examples: string[] }>()).map((r) => [r.cluster_id, r.examples]));
-  const live = new Set(clusters.map((c) => c.id));
-  const gone: GoneCluster[] = lineage.flatMap((l) =>
-    l.kind === 'retired' || l.kind === 'merge'
-      ? l.from.filter((id) => !live.has(id)).map((id) => ({ id, state: l.kind === 'merge' ? ('merged' as const) : ('retired' as const), into: l.to[0] ?? '' }))
-      : [],
-  );
   const base = { model_version: version, updated_at: chTime(nowMs) };
-  const goneRows = await goneClusterRows(client, gone, base);
+  const goneRows = await goneClusterRows(client, goneClusters(lineage), base);
   await insertIdempotent(
     client,
     'clusters',
