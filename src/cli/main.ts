@@ -97,8 +97,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`recur: ${err.message}\n`);
       process.exit(2);
     }
-    const known = fileError(err) ?? kafkaError(err);
-    const msg = err instanceof PipelineError ? `${err.stage}: ${err.message}` : known ?? (err instanceof Error ? (err.stack ?? err.message) : String(err));
+    const msg = err instanceof PipelineError ? `${err.stage}: ${err.message}` : fileError(err) ?? (err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.stderr.write(`recur: ${msg}\n`);
     process.exit(1);
   },
@@ -113,10 +112,3 @@ function fileError(err: unknown): string | undefined {
   return typeof e.path === 'string' ? `cannot open ${e.path}: ${reasons[e.code]}` : e.message;
 }
 
-/** kafkajs' errors say what the broker answered; their stacks are kafkajs' internals. */
-function kafkaError(err: unknown): string | undefined {
-  if (!(err instanceof Error) || !err.name.startsWith('KafkaJS')) return undefined;
-  const cause = (err as { cause?: unknown }).cause;
-  const why = cause instanceof Error && cause.message !== err.message ? ` (${cause.message})` : '';
-  return `kafka: ${err.message}${why}`;
-}

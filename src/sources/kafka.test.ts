@@ -1,4 +1,4 @@
-import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs';
+import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { PipelineError } from '../errors.js';
 import { explainKafkaError, kafkaLogLevel } from './kafka.js';
@@ -23,6 +23,12 @@ describe('explainKafkaError', () => {
     const refused = new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)('SASL SCRAM SHA512 authentication failed: invalid credentials');
     const out = explainKafkaError(refused, ['b:9093']);
     expect((out as PipelineError).message).toBe('Kafka at b:9093 refused the credentials: SASL SCRAM SHA512 authentication failed: invalid credentials');
+  });
+
+  it('gives any other kafkajs error as what the broker answered, without its stack', () => {
+    const out = explainKafkaError(new KafkaJSProtocolError('Topic authorization failed'), ['b:9092']);
+    expect(out).toBeInstanceOf(PipelineError);
+    expect((out as PipelineError).message).toBe('kafka: Topic authorization failed');
   });
 
   it('leaves other errors as they are', () => {

@@ -188,8 +188,11 @@ export class KafkaSource implements Source {
     });
     this.log.info({ topic: this.cfg.topic, group_id: this.cfg.groupId }, 'consumer running');
     // consumer.run returns once the loop started; stay here until stop() or a fatal crash.
-    await Promise.race([crashed, stopped]);
-    if (this.fatal) throw this.fatal;
+    // What ends the consumer is said in the broker's words, without kafkajs' stack (explainKafkaError).
+    await Promise.race([crashed, stopped]).catch((err: unknown) => {
+      throw explainKafkaError(err, this.cfg.brokers);
+    });
+    if (this.fatal) throw explainKafkaError(this.fatal, this.cfg.brokers);
   }
 
   async stop(): Promise<void> {
@@ -231,26 +234,31 @@ export class KafkaSource implements Source {
 
 const TOPIC_NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 
-/** Whether kafkajs failed because the topic does not exist yet or has no leader yet (both pass with time). */
-export function topicNotReady(err: unknown): boolean {
+/** An error and its causes, outermost first (kafkajs wraps what its retries gave up on), at most five. */
+function* causeChain(err: unknown): Generator<Error> {
   let e: unknown = err;
   for (let i = 0; i < 5 && e instanceof Error; i++) {
-    if (TOPIC_NOT_READY.has(String((e as { type?: unknown }).type))) return true;
+    yield e;
     e = (e as { cause?: unknown }).cause;
   }
-  return false;
+}
+
+/** The first kafkajs protocol error in the chain whose type is one of `types`; else null. */
+function protocolError(err: unknown, types: ReadonlySet<string>): Error | null {
+  for (const e of causeChain(err)) if (types.has(String((e as { type?: unknown }).type))) return e;
+  return null;
+}
+
+/** Whether kafkajs failed because the topic does not exist yet or has no leader yet (both pass with time). */
+export function topicNotReady(err: unknown): boolean {
+  return protocolError(err, TOPIC_NOT_READY) !== null;
 }
 
 const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
 
 /** The kafkajs protocol error saying this member no longer owns its partitions, unwrapped; else null. */
 function membershipLost(err: unknown): Error | null {
-  let e: unknown = err;
-  for (let i = 0; i < 5 && e instanceof Error; i++) {
-    if (MEMBERSHIP_LOST.has(String((e as { type?: unknown }).type))) return e;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return null;
+  return protocolError(err, MEMBERSHIP_LOST);
 }
 
 export async function createProducer(kafka: Kafka, brokers: readonly string[] = []): Promise<MessageProducer> {
@@ -278,11 +286,14 @@ async function explainConnect(connect: () => Promise<void>, brokers: readonly st
   }
 }
 
-/** A connection or authentication failure anywhere in the cause chain as a PipelineError; else the error itself. */
+/**
+ * kafkajs' errors in terms an operator can act on, as a PipelineError: a connection or authentication
+ * failure anywhere in the cause chain names the brokers and what to check; any other kafkajs error is what
+ * the broker answered (and its cause), without kafkajs' stack. Other errors are returned as they are.
+ */
 export function explainKafkaError(err: unknown, brokers: readonly string[]): unknown {
   const where = brokers.length ? brokers.join(',') : 'the configured brokers';
-  let e: unknown = err;
-  for (let i = 0; i < 5 && e instanceof Error; i++) {
+  for (const e of causeChain(err)) {
     if (e.name === 'KafkaJSSASLAuthenticationError') return new PipelineError('source_unavailable', 'source', `Kafka at ${where} refused the credentials: ${e.message}`, { cause: err });
     if (e.name === 'KafkaJSConnectionError')
       return new PipelineError('source_unavailable', 'source', `cannot reach Kafka at ${where}: ${e.message} (kafka.brokers, RECUR_KAFKA_BROKERS or --brokers)`, { retriable: true, cause: err });
@@ -290,7 +301,11 @@ export function explainKafkaError(err: unknown, brokers: readonly string[]): unk
       return new PipelineError('source_unavailable', 'source', `Kafka at ${where} closed the connection: ${e.message} (a TLS or SASL setting that does not match the listener's? kafka.ssl, kafka.sasl)`, { retriable: true, cause: err });
     if (e.name === 'KafkaJSRequestTimeoutError')
       return new PipelineError('source_unavailable', 'source', `Kafka at ${where} did not answer in time: ${e.message}`, { retriable: true, cause: err });
-    e = (e as { cause?: unknown }).cause;
+  }
+  if (err instanceof Error && err.name.startsWith('KafkaJS')) {
+    const cause = (err as { cause?: unknown }).cause;
+    const why = cause instanceof Error && cause.message !== err.message ? ` (${cause.message})` : '';
+    return new PipelineError('source_unavailable', 'source', `kafka: ${err.message}${why}`, { retriable: (err as { retriable?: boolean }).retriable ?? false, cause: err });
   }
   return err;
 }
