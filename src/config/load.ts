@@ -27,7 +27,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     const fromFile = readConfigFile(opts.file);
     // A mistyped key would otherwise be dropped without a word and its setting silently left at the default.
     const unknown = unknownKeys(fromFile, configSchema, []);
-    if (unknown.length > 0) throw new PipelineError('config_invalid', 'config', unknown.map((u) => `config file ${opts.file}: ${u}`).join('\n'));
+    if (unknown.length > 0) {
+      const lines = unknown.map((u) => `config file ${opts.file}: unknown key "${u.key}"${u.near ? ` (did you mean "${u.near}"?)` : ''}`);
+      throw new PipelineError('config_invalid', 'config', lines.join('\n'));
+    }
     deepMerge(tree, fromFile);
   }
   const fromEnv = envEntries(opts.env ?? {});
@@ -36,11 +39,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     // Environment variables are not refused (other tools share the namespace), but a typo is worth a word.
     for (const [path, , name] of fromEnv) {
       if (NOT_SETTINGS.has(name)) continue;
-      const unknown = unknownKeys(pathTree(path), configSchema, []);
-      if (unknown.length === 0) continue;
-      const near = /did you mean "([^"]+)"/.exec(unknown[0]!)?.[1];
+      const [unknown] = unknownKeys(pathTree(path), configSchema, []);
+      if (!unknown) continue;
       // Nested keys (kafka.ssl.enabled) have no variable: only a config file sets them.
-      opts.onWarning(`${name} matches no setting the environment can set, and is ignored${near ? ` (did you mean ${envName(near)}?)` : ''}`);
+      opts.onWarning(`${name} matches no setting the environment can set, and is ignored${unknown.near ? ` (did you mean ${envName(unknown.near)}?)` : ''}`);
     }
   }
   for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(tree, path, value);
@@ -90,8 +92,8 @@ function envEntries(env: Record<string, string | undefined>): [string, unknown, 
 
 type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType; options?: z.ZodType[]; in?: z.ZodType };
 
-/** Keys of `value` that `schema` does not know, as messages naming the key and the nearest known one. */
-function unknownKeys(value: unknown, schema: z.ZodType, path: string[]): string[] {
+/** Keys of `value` that `schema` does not know (dotted paths), each with the nearest known key if any. */
+function unknownKeys(value: unknown, schema: z.ZodType, path: string[]): { key: string; near?: string }[] {
   const def = (unwrap(schema) as unknown as { def: Def }).def;
   if (def.type === 'pipe' && def.in) return unknownKeys(value, def.in, path);
   if (def.type === 'union' && def.options) {
@@ -105,7 +107,7 @@ function unknownKeys(value: unknown, schema: z.ZodType, path: string[]): string[
   return Object.entries(value as Tree).flatMap(([k, v]) => {
     if (k in shape) return unknownKeys(v, shape[k]!, [...path, k]);
     const near = nearest(k, Object.keys(shape));
-    return [`unknown key "${[...path, k].join('.')}"${near ? ` (did you mean "${[...path, near].join('.')}"?)` : ''}`];
+    return [{ key: [...path, k].join('.'), ...(near ? { near: [...path, near].join('.') } : {}) }];
   });
 }
 
