@@ -51,3 +51,35 @@ function cTfIdfTerms(c: ClusterState, vectorizer: HashingVectorizer, avgSize: nu
   scored.sort((a, b) => b[1] - a[1] || a[2] - b[2]);
   return scored.slice(0, n).map(([name]) => name);
 }
+
+/**
+ * The same class-based TF-IDF terms for a batch of documents already grouped (a `recur rerun` re-fit), so
+ * re-fitted clusters are labelled as the live ones are, bigrams included: tf is the share of the cluster's
+ * documents holding the term, f the number of documents holding it, A the average cluster size. Ties go to
+ * the term seen first, so labels are deterministic.
+ */
+export function batchLabelTerms(docs: readonly (readonly string[])[], groups: readonly string[], n = 8): Map<string, string[]> {
+  const df = new Map<string, number>();
+  const perGroup = new Map<string, { size: number; tf: Map<string, number> }>();
+  docs.forEach((tokens, i) => {
+    const g = groups[i]!;
+    let entry = perGroup.get(g);
+    if (!entry) perGroup.set(g, (entry = { size: 0, tf: new Map() }));
+    entry.size++;
+    for (const t of new Set(tokens)) {
+      df.set(t, (df.get(t) ?? 0) + 1);
+      entry.tf.set(t, (entry.tf.get(t) ?? 0) + 1);
+    }
+  });
+  const order = new Map<string, number>();
+  for (const t of df.keys()) order.set(t, order.size);
+  const avgSize = perGroup.size > 0 ? Math.max(1, docs.length / perGroup.size) : 1;
+  const out = new Map<string, string[]>();
+  for (const [g, { size, tf }] of perGroup) {
+    const scored: [string, number][] = [];
+    for (const [t, count] of tf) scored.push([t, (count / size) * Math.log(1 + avgSize / df.get(t)!)]);
+    scored.sort((a, b) => b[1] - a[1] || order.get(a[0])! - order.get(b[0])!);
+    out.set(g, scored.slice(0, n).map(([t]) => t));
+  }
+  return out;
+}

@@ -33,6 +33,18 @@ describe('planRerun', () => {
     expect(plan.moved).toBeGreaterThan(0);
   });
 
+  it('labels re-fitted clusters from their label tokens, pairs included, as the live clusterer does', () => {
+    const pairs = new Tokenizer({ bigrams: true });
+    const withLabels = docs((t) => `c_${t}`).map((d, i) => ({ ...d, labelTokens: pairs.tokenize(TOPICS[Math.floor(i / 4) % 3]![i % 4]!) }));
+    const plan = planRerun(withLabels, { k: 3, idPrefix: 'c_v2_' });
+    const terms = new Map(plan.clusters.map((c) => [c.id, c.topTerms]));
+    expect(terms.get('c_0')!.slice(0, 3)).toEqual(['card', 'declin', 'card declin']);
+    expect(terms.get('c_1')!.slice(0, 2)).toEqual(['transfer', 'pend']);
+    expect(terms.get('c_1')).toContain('transfer pend');
+    // Without them, a cluster is described by its strongest centroid terms, single words only.
+    expect(planRerun(docs((t) => `c_${t}`), { k: 3, idPrefix: 'c_v2_' }).clusters.flatMap((c) => c.topTerms).some((t) => t.includes(' '))).toBe(false);
+  });
+
   it('is deterministic for a seed', () => {
     const d = docs((t) => `c_${t}`);
     expect(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 })).toEqual(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 }));

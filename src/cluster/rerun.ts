@@ -1,6 +1,7 @@
 import { fitTransform, sparseDot, type SparseVector } from '../text/vectorize.js';
 import { refitBatch, sparseCentroids } from './batch.js';
 import { matchClusters, type ExistingCluster, type LineageRecord } from './identity.js';
+import { batchLabelTerms } from './labels.js';
 import { semanticBatch } from './semantic.js';
 
 // Re-clustering a date range (operators' `recur rerun`): batch re-fit of the range's descriptions,
@@ -11,6 +12,8 @@ export interface RerunDoc {
   /** Cluster the event is assigned to now ('' when unassigned). */
   current: string;
   tokens: readonly string[];
+  /** Tokens for labels (the live clusterer's, with bigrams); without them a cluster's top centroid terms label it. */
+  labelTokens?: readonly string[];
 }
 
 export interface RerunPlan {
@@ -57,7 +60,12 @@ export function planRerun(docs: readonly RerunDoc[], opts: RerunOptions): RerunP
   fit.assignments.forEach((id, i) => {
     if (id !== docs[i]!.current) moved++;
   });
+  const labelled = docs.every((d) => d.labelTokens !== undefined)
+    ? batchLabelTerms(docs.map((d) => d.labelTokens!), fit.assignments)
+    : undefined;
   const clusters = fit.clusters.map((c) => {
+    const terms = labelled?.get(c.id);
+    if (terms) return { id: c.id, size: c.size, topTerms: terms };
     const order = Array.from(c.centroid.idx.keys()).sort((a, b) => c.centroid.val[b]! - c.centroid.val[a]!);
     const topTerms = order
       .map((j) => vectorizer.termName(c.centroid.idx[j]!))

@@ -23,8 +23,10 @@ describe('recur rerun (real process, embedded chDB)', () => {
     expect(first.model_version).toBe(2);
     expect(first.clusters_after).toBe(12);
     expect(first.kept).toBeGreaterThan(0);
-    const after = json(recur(['clusters', '--data-dir', dir, '--json', '--limit', '1000'])) as { cluster_id: string; contacts: number }[];
+    const after = json(recur(['clusters', '--data-dir', dir, '--json', '--limit', '1000'])) as { cluster_id: string; contacts: number; top_terms: string[] }[];
     expect(after).toHaveLength(12);
+    // Labelled as the live clusterer labels, in readable words with word pairs ("card declined"), not stems.
+    expect(after.some((r) => r.top_terms.some((t) => t.includes(' ')))).toBe(true);
     expect(after.reduce((s, r) => s + r.contacts, 0)).toBe(valid); // rewritten, not added
     const beforeIds = new Set(before.map((r) => r.cluster_id));
     expect(after.filter((r) => beforeIds.has(r.cluster_id)).length).toBe(first.kept);

@@ -53,6 +53,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     }
     process.stderr.write(`recur: re-clustering ${events.length} events\n`);
     const tokenizer = new Tokenizer();
+    // Labels as the live clusterer makes them: class-based TF-IDF over words and adjacent pairs.
+    const labeller = new Tokenizer({ bigrams: true });
     const version = Math.max(1, await maxModelVersion(store.client)) + 1;
     const kind = str(values, 'embedder') ?? config.cluster.embedder;
     let dense: Float32Array[] | undefined;
@@ -68,10 +70,10 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       await made.embedder.close();
     }
     const plan = planRerun(
-      events.map((e) => ({ eventId: e.event_id, current: e.current, tokens: tokenizer.tokenize(e.description) })),
+      events.map((e) => ({ eventId: e.event_id, current: e.current, tokens: tokenizer.tokenize(e.description), labelTokens: labeller.tokenize(e.description) })),
       { k, seed, idPrefix: `c_v${version}_`, ...(dense ? { dense } : {}) },
     );
-    for (const c of plan.clusters) c.topTerms = [...new Set(c.topTerms.map((t) => tokenizer.readable(t)))];
+    for (const c of plan.clusters) c.topTerms = [...new Set(c.topTerms.map((t) => labeller.readable(t)))];
     const summary = {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
