@@ -71,6 +71,7 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
   mkdirSync(dir, { recursive: true });
   let connection;
   try {
+    if (cfg.memoryReturnMs !== undefined) process.env.JE_MALLOC_CONF = chdbAllocatorConf(cfg.memoryReturnMs, process.env.JE_MALLOC_CONF);
     const { createChdbConnection } = await import('chdb/connection');
     connection = createChdbConnection({ path: dir });
   } catch (err) {
@@ -82,6 +83,17 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
   if (typeof chdb?.rawInsert === 'function') registerRawInsert(client, (p) => chdb.rawInsert!(p));
   await ping(client, dir);
   return { client, kind: 'chdb', location: dir, close: () => client.close() };
+}
+
+/**
+ * chDB's jemalloc reads its options from JE_MALLOC_CONF once, when the library is loaded (the first
+ * openStore of a process): recur's decay first, then whatever the environment already held, since
+ * jemalloc applies the pairs in order and the last one of a name wins.
+ */
+export function chdbAllocatorConf(memoryReturnMs: number, existing: string | undefined): string {
+  const ours = `dirty_decay_ms:${memoryReturnMs}`;
+  if (!existing) return ours;
+  return existing.startsWith(`${ours},`) || existing === ours ? existing : `${ours},${existing}`;
 }
 
 async function ping(client: ClickHouseClient, location: string): Promise<void> {
