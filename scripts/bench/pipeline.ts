@@ -237,8 +237,10 @@ try {
     runs.push(await pipeline(topic, N, w));
   }
   const one = runs.find((r) => r.workers === 1) ?? runs[0]!;
-  log(`latency at 50% of ${one.events_per_second} events/s`);
-  const lat = await latency(one.events_per_second / 2, Number(values['latency-seconds']));
+  // --latency-seconds 0 skips the latency stream; it would otherwise report the warm-up's start-up latency.
+  const latencySeconds = Number(values['latency-seconds']);
+  if (latencySeconds > 0) log(`latency at 50% of ${one.events_per_second} events/s`);
+  const lat = latencySeconds > 0 ? await latency(one.events_per_second / 2, latencySeconds) : null;
   const result = {
     events: N,
     produce_events_per_second: Math.round(produced),
@@ -254,7 +256,9 @@ try {
         `pipeline, ${r.workers} worker(s): ${r.events_per_second} events/s (${Math.round(r.ratio_to_ceiling * 100)}% of ceiling), ${r.cpu_seconds_per_1000} CPU s per 1,000 events, peak RSS ${r.peak_rss_mb} MB with ${r.clusters} live clusters, share of wall time % ${JSON.stringify(r.stage_share)}, ClickHouse write ${r.clickhouse_write_seconds_per_chunk} s per chunk\n`,
       );
     }
-    process.stdout.write(`produce→stored latency at ${lat.rate_events_per_second} events/s: p50 ${lat.p50_seconds} s, p99 ${lat.p99_seconds} s\n`);
+    process.stdout.write(
+      lat ? `produce→stored latency at ${lat.rate_events_per_second} events/s: p50 ${lat.p50_seconds} s, p99 ${lat.p99_seconds} s\n` : 'produce→stored latency: not measured (--latency-seconds 0)\n',
+    );
   }
 } finally {
   if (startedBroker) execFileSync('bash', [join(root, 'scripts/kafka-local.sh'), 'stop'], { env: kafkaEnv, stdio: ['ignore', 'inherit', 'inherit'] });
