@@ -17,6 +17,18 @@ describe('Metrics', () => {
     expect(text).toContain('recur_latency_seconds_count 5');
   });
 
+  it("reports the process's CPU and memory under the standard Prometheus names", () => {
+    const text = new Metrics().prometheus();
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const rss = value('process_resident_memory_bytes');
+    expect(rss).toBeGreaterThan(10 * 1024 * 1024);
+    expect(value('process_max_resident_memory_bytes')).toBeGreaterThanOrEqual(rss * 0.9);
+    expect(value('process_cpu_seconds_total')).toBeCloseTo(value('process_cpu_user_seconds_total') + value('process_cpu_system_seconds_total'), 5);
+    expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(value('nodejs_heap_size_used_bytes')).toBeLessThanOrEqual(value('nodejs_heap_size_total_bytes'));
+    expect(Math.abs(value('process_start_time_seconds') - (Date.now() / 1000 - process.uptime()))).toBeLessThan(5);
+  });
+
   it('estimates quantiles from histogram buckets', () => {
     const m = new Metrics();
     for (let i = 0; i < 100; i++) m.histogram('lat', i < 90 ? 0.07 : 1.5);
