@@ -26,6 +26,8 @@ const { values } = parseArgs({
 const TOPICS = Number(values.topics);
 const N = Number(values.n);
 const WORKERS = values.workers!.split(',').map(Number);
+const latencySeconds = Number(values['latency-seconds']);
+if (!(latencySeconds >= 0)) throw new Error(`--latency-seconds takes a number of seconds, 0 to skip; got "${values['latency-seconds']}"`);
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -238,7 +240,6 @@ try {
   }
   const one = runs.find((r) => r.workers === 1) ?? runs[0]!;
   // --latency-seconds 0 skips the latency stream; it would otherwise report the warm-up's start-up latency.
-  const latencySeconds = Number(values['latency-seconds']);
   if (latencySeconds > 0) log(`latency at 50% of ${one.events_per_second} events/s`);
   const lat = latencySeconds > 0 ? await latency(one.events_per_second / 2, latencySeconds) : null;
   const result = {

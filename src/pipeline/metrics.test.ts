@@ -22,7 +22,9 @@ describe('Metrics', () => {
     const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     const rss = value('process_resident_memory_bytes');
     expect(rss).toBeGreaterThan(10 * 1024 * 1024);
-    expect(value('process_max_resident_memory_bytes')).toBeGreaterThanOrEqual(rss * 0.9);
+    expect(value('recur_peak_resident_memory_bytes')).toBeGreaterThanOrEqual(rss * 0.9);
+    expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+    expect(text).toContain('# TYPE process_resident_memory_bytes gauge');
     expect(value('process_cpu_seconds_total')).toBeCloseTo(value('process_cpu_user_seconds_total') + value('process_cpu_system_seconds_total'), 5);
     expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(value('nodejs_heap_size_used_bytes')).toBeLessThanOrEqual(value('nodejs_heap_size_total_bytes'));

@@ -77,7 +77,8 @@ export class Metrics {
   }
 
   prometheus(): string {
-    const lines = Object.entries({ ...this.snapshot(), ...processMetrics() }).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(6)}`);
+    const lines = Object.entries(this.snapshot()).map(([k, v]) => `${k} ${num(v)}`);
+    for (const [k, v] of Object.entries(processMetrics())) lines.push(`# TYPE ${k} ${k.endsWith('_total') ? 'counter' : 'gauge'}`, `${k} ${num(v)}`);
     for (const h of this.histograms.values()) {
       let cum = 0;
       h.counts.forEach((c, i) => {
@@ -91,12 +92,16 @@ export class Metrics {
   }
 }
 
+function num(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(6);
+}
+
 const START_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
 
 /**
  * The process's own CPU and memory, under the names Prometheus' client libraries use (prom-client's
- * defaults), so stock dashboards and alerts work. With embedded chDB the engine runs in this process: its
- * memory is in the resident set, not in the JavaScript heap.
+ * defaults), so stock dashboards and alerts work, plus recur's own peak resident set. With embedded chDB
+ * the engine runs in this process: its memory is in the resident set, not in the JavaScript heap.
  */
 export function processMetrics(): Record<string, number> {
   const cpu = process.cpuUsage();
@@ -106,8 +111,8 @@ export function processMetrics(): Record<string, number> {
     process_cpu_system_seconds_total: cpu.system / 1e6,
     process_cpu_seconds_total: (cpu.user + cpu.system) / 1e6,
     process_resident_memory_bytes: mem.rss,
-    /** Peak resident set since start (getrusage ru_maxrss): what an out-of-memory limit must allow for. */
-    process_max_resident_memory_bytes: process.resourceUsage().maxRSS * 1024,
+    /** Peak resident set since start (getrusage ru_maxrss, KiB on Linux): what a memory limit must allow for. Not a standard name. */
+    recur_peak_resident_memory_bytes: process.resourceUsage().maxRSS * 1024,
     process_start_time_seconds: START_SECONDS,
     nodejs_heap_size_total_bytes: mem.heapTotal,
     nodejs_heap_size_used_bytes: mem.heapUsed,

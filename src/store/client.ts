@@ -71,8 +71,18 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
   mkdirSync(dir, { recursive: true });
   let connection;
   try {
-    if (cfg.memoryReturnMs !== undefined) process.env.JE_MALLOC_CONF = chdbAllocatorConf(cfg.memoryReturnMs, process.env.JE_MALLOC_CONF);
-    const { createChdbConnection } = await import('chdb/connection');
+    // jemalloc reads its options while the library loads, i.e. during this import; the variable is then put
+    // back, so processes recur starts do not take recur's value for an operator's.
+    const operatorConf = process.env.JE_MALLOC_CONF;
+    if (cfg.memoryReturnMs !== undefined) process.env.JE_MALLOC_CONF = chdbAllocatorConf(cfg.memoryReturnMs, operatorConf);
+    let imported;
+    try {
+      imported = await import('chdb/connection');
+    } finally {
+      if (operatorConf === undefined) delete process.env.JE_MALLOC_CONF;
+      else process.env.JE_MALLOC_CONF = operatorConf;
+    }
+    const { createChdbConnection } = imported;
     connection = createChdbConnection({ path: dir });
   } catch (err) {
     throw classifyOpenError(err, dir);

@@ -8,4 +8,6 @@ const store = await openStore(config.clickhouse);
 const rs = await store.client.query({ query: 'SELECT * FROM system.jemalloc_stats', format: 'TabSeparatedRaw' });
 const text = await rs.text();
 process.stdout.write(text.split('\n').filter((l) => /opt\.(dirty|muzzy)_decay_ms/.test(l)).join('\n') + '\n');
+// What processes started from here would inherit.
+process.stdout.write(`env JE_MALLOC_CONF=${process.env.JE_MALLOC_CONF ?? '(unset)'}\n`);
 await store.close();

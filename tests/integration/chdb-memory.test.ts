@@ -17,7 +17,9 @@ function allocatorOptions(env: Record<string, string>): string {
 // ~100 MB of a worker's peak RSS at 10,000 clusters (README, "Measured figures").
 describe("embedded chDB's allocator", () => {
   it('returns freed memory after clickhouse.memoryReturnMs, 250 by default', () => {
-    expect(allocatorOptions({})).toMatch(/opt\.dirty_decay_ms: 250\b/);
+    const out = allocatorOptions({});
+    expect(out).toMatch(/opt\.dirty_decay_ms: 250\b/);
+    expect(out).toMatch(/^env JE_MALLOC_CONF=\(unset\)$/m); // put back once chDB has read it
     expect(allocatorOptions({ RECUR_CLICKHOUSE_MEMORY_RETURN_MS: '5000' })).toMatch(/opt\.dirty_decay_ms: 5000\b/);
   });
 
@@ -25,5 +27,6 @@ describe("embedded chDB's allocator", () => {
     const out = allocatorOptions({ RECUR_CLICKHOUSE_MEMORY_RETURN_MS: '100', JE_MALLOC_CONF: 'dirty_decay_ms:4000' });
     expect(out).toMatch(/opt\.dirty_decay_ms: 4000\b/);
     expect(out).toMatch(/opt\.muzzy_decay_ms: 0\b/); // chDB's own other options are kept
+    expect(out).toMatch(/^env JE_MALLOC_CONF=dirty_decay_ms:4000$/m);
   });
 });

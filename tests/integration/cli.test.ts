@@ -107,6 +107,9 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const url = await waitFor('server listening', async () => /serving (http:\/\/\S+)/.exec(srv.output().stderr)?.[1]);
       const d = (await (await fetch(`${url}/api/cluster/${id}`)).json()) as Record<string, unknown>;
       expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
+      // It holds chDB in-process: /metrics gives its resident memory, which includes the engine's.
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(100 * 1024 * 1024);
     } finally {
       srv.child.kill('SIGTERM');
       await srv.done;

@@ -52,7 +52,6 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       return 0;
     }
     process.stderr.write(`recur: re-clustering ${events.length} events\n`);
-    const tokenizer = new Tokenizer();
     // Labels as the live clusterer makes them: class-based TF-IDF over words and adjacent pairs.
     const labeller = new Tokenizer({ bigrams: true });
     const version = Math.max(1, await maxModelVersion(store.client)) + 1;
@@ -70,7 +69,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       await made.embedder.close();
     }
     const plan = planRerun(
-      events.map((e) => ({ eventId: e.event_id, current: e.current, tokens: tokenizer.tokenize(e.description), labelTokens: labeller.tokenize(e.description) })),
+      events.map((e) => {
+        // The re-fit's features are the single words; the pairs (the only tokens with a space) are for labels.
+        const labelTokens = labeller.tokenize(e.description);
+        return { eventId: e.event_id, current: e.current, tokens: labelTokens.filter((t) => !t.includes(' ')), labelTokens };
+      }),
       { k, seed, idPrefix: `c_v${version}_`, ...(dense ? { dense } : {}) },
     );
     for (const c of plan.clusters) c.topTerms = [...new Set(c.topTerms.map((t) => labeller.readable(t)))];

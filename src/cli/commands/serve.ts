@@ -2,6 +2,7 @@ import { configFrom, int, parse, print, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../../serve/index.js';
+import { Metrics } from '../../pipeline/metrics.js';
 
 const HELP = `usage: recur serve [--port 8470]
 
@@ -22,6 +23,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       port: int(values, 'port') ?? config.serve.port,
       owners: config.owners,
       repeatWindowDays: config.trends.repeatWindowDays,
+      // No pipeline here: its counters are `recur run --serve`'s. This process holds chDB, so its own CPU and memory.
+      metrics: () => new Metrics().prometheus(),
     });
     process.stderr.write(`recur: serving ${srv.url}\n`);
     await new Promise<void>((resolve) => ctx.onShutdown(async () => resolve()));
