@@ -65,8 +65,8 @@ export const configSchema = z.object({
       dedupWindow: positiveInt.default(10_000),
       /**
        * Embedded chDB only: how long (ms) its allocator keeps freed memory before handing it back to the
-       * system (jemalloc's dirty_decay_ms; chDB builds in 5,000). At 250 a worker's peak RSS with 10,000
-       * clusters was ~95 MB lower (medians of 14 runs each) for about 6% more CPU at the median, inside the
+       * system (jemalloc's dirty_decay_ms; chDB builds in 5,000). At 250 a worker's peak RSS with ~8,000
+       * live clusters was ~95 MB lower (medians of 14 runs each) for about 6% more CPU at the median, inside the
        * spread of identical runs; at 0, 105-150 MB lower for ~20% more CPU (README, "Measured figures"). Read
        * when chDB loads, so once per process; a `JE_MALLOC_CONF` in the environment is applied after it and wins.
        */
