@@ -14,7 +14,7 @@ function allocatorOptions(env: Record<string, string>): string {
 }
 
 // chDB builds its jemalloc with dirty_decay_ms 5,000: freed pages stay resident for 5 s of churn,
-// ~100 MB of a worker's peak RSS at 10,000 clusters (README, "Measured figures").
+// ~95 MB of a worker's peak RSS with ~8,000 live clusters (README, "Measured figures").
 describe("embedded chDB's allocator", () => {
   it('returns freed memory after clickhouse.memoryReturnMs, 250 by default', () => {
     const out = allocatorOptions({});
