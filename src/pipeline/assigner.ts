@@ -74,11 +74,6 @@ export function semanticModel(c: SemanticOnlineClusterer, embedder: CachingEmbed
   };
 }
 
-/**
- * The clustering stage of the pipeline: tokenises masked text, places it with the online clusterer,
- * and checkpoints the model with the offsets it covers. Restored on start, so a replay from the
- * checkpoint rebuilds the same state and the same cluster ids.
- */
 interface Described {
   label: string;
   topTerms: string[];
@@ -87,6 +82,11 @@ interface Described {
 /** Merges remembered to describe merged-away clusters: a few MB at most. */
 const MAX_MERGES_REMEMBERED = 100_000;
 
+/**
+ * The clustering stage of the pipeline: tokenises masked text, places it with the online clusterer,
+ * and checkpoints the model with the offsets it covers. Restored on start, so a replay from the
+ * checkpoint rebuilds the same state and the same cluster ids.
+ */
 export class ClusterAssigner implements Assigner {
   // Same text pipeline as `recur eval clustering --mode online`, so the evaluation measures the product.
   private readonly tokenizer = new Tokenizer({ bigrams: true });
@@ -126,13 +126,10 @@ export class ClusterAssigner implements Assigner {
     const a = this.clusterer.assign({ eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText });
     if (a.lineage.length) {
       this.lineage.push(...a.lineage);
-      for (const l of a.lineage) {
-        if (l.kind !== 'merge' || l.to[0] === undefined) continue;
-        for (const id of l.from) {
-          if (id === l.to[0]) continue;
-          if (this.mergedInto.size >= MAX_MERGES_REMEMBERED) this.mergedInto.delete(this.mergedInto.keys().next().value!);
-          this.mergedInto.set(id, l.to[0]);
-        }
+      for (const g of goneClusters(a.lineage)) {
+        if (g.state !== 'merged' || g.into === '') continue;
+        if (this.mergedInto.size >= MAX_MERGES_REMEMBERED) this.mergedInto.delete(this.mergedInto.keys().next().value!);
+        this.mergedInto.set(g.id, g.into);
       }
     }
     return { clusterId: a.clusterId, similarity: a.similarity };
