@@ -34,7 +34,16 @@ export function parse(argv: string[], options: Options, allowPositionals = true)
   }
 }
 
-export function configFrom(values: Parsed['values'], env: Record<string, string | undefined>, opts: { warn?: boolean } = {}): Config {
+function warnOnStderr(message: string): void {
+  process.stderr.write(`recur: ${message}\n`);
+}
+
+/** `onWarning` receives what the configuration warns of (an unknown RECUR_* variable); by default it goes to stderr. */
+export function configFrom(
+  values: Parsed['values'],
+  env: Record<string, string | undefined>,
+  opts: { onWarning?: (message: string) => void } = {},
+): Config {
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   return loadConfig({
     ...(str('config') ? { file: str('config')! } : {}),
@@ -47,7 +56,7 @@ export function configFrom(values: Parsed['values'], env: Record<string, string 
       'kafka.topic': str('topic'),
       'kafka.groupId': str('group'),
     },
-    ...(opts.warn === false ? {} : { onWarning: (message: string) => void process.stderr.write(`recur: ${message}\n`) }),
+    onWarning: opts.onWarning ?? warnOnStderr,
   });
 }
 

@@ -23,12 +23,12 @@ options:
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parse(argv, { input: { type: 'string' }, 'stdin-fd': { type: 'string' }, serve: { type: 'boolean' }, json: { type: 'boolean' } }, false);
   if (values['help']) return print(HELP), 0;
+  const warnings: string[] = [];
+  const config = configFrom(values, ctx.env, { onWarning: (m) => warnings.push(m) });
   // With embedded chDB, `--input -` runs in a child (relayStdin) that reads the configuration again: the
   // child is the one to warn about it.
-  const fromStdin = str(values, 'input') === '-';
-  let config = configFrom(values, ctx.env, { warn: !fromStdin });
-  if (fromStdin && !config.clickhouse.url) return relayStdin(argv, ctx);
-  if (fromStdin) config = configFrom(values, ctx.env);
+  if (str(values, 'input') === '-' && !config.clickhouse.url) return relayStdin(argv, ctx);
+  for (const w of warnings) process.stderr.write(`recur: ${w}\n`);
   const log = createLogger(config.log.level);
   const stdinFd = str(values, 'stdin-fd');
   const input = stdinFd ? '-' : str(values, 'input');
