@@ -97,13 +97,13 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
 
 /**
  * chDB's jemalloc reads its options from JE_MALLOC_CONF once, when the library is loaded (the first
- * openStore of a process): recur's decay first, then whatever the environment already held, since
- * jemalloc applies the pairs in order and the last one of a name wins.
+ * openStore of a process): recur's decay first, then the operator's own (openStore puts the variable
+ * back afterwards, so this always sees theirs), since jemalloc applies the pairs in order and the last
+ * one of a name wins.
  */
-export function chdbAllocatorConf(memoryReturnMs: number, existing: string | undefined): string {
+export function chdbAllocatorConf(memoryReturnMs: number, operatorConf: string | undefined): string {
   const ours = `dirty_decay_ms:${memoryReturnMs}`;
-  if (!existing) return ours;
-  return existing.startsWith(`${ours},`) || existing === ours ? existing : `${ours},${existing}`;
+  return operatorConf ? `${ours},${operatorConf}` : ours;
 }
 
 async function ping(client: ClickHouseClient, location: string): Promise<void> {
