@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seasonalKey } from './bucket.js';
-import { createDetectorState, defaultDetectorConfig, stepDetector, type DetectorState } from './detector.js';
+import { createDetectorState, defaultDetectorConfig, detectorConfigSchema, expectation, stepDetector, type DetectorConfig, type DetectorState } from './detector.js';
 import { scoreSeries } from './score-series.js';
 import { dailyMean, poisson, seeded } from './test-helpers.js';
 
@@ -96,6 +96,50 @@ describe('detector', () => {
       expect(b).toEqual(a);
     }
     expect(JSON.stringify(st).length).toBeLessThan(8_000);
+  });
+});
+
+describe('hour-of-week factors', () => {
+  /** T0 is a Monday: hours 9-11 of every Monday at `mondayBoost` x the daily profile. */
+  function series(weeks: number, mondayBoost: number, seed: number, cfg: DetectorConfig): DetectorState {
+    const u = seeded(seed);
+    const st = createDetectorState();
+    for (let t = 0; t < weeks * 168; t++) {
+      const h = t % 24;
+      const monday = Math.floor(t / 24) % 7 === 0 && h >= 9 && h <= 11;
+      stepDetector(st, seasonalKey(T0 + t * HOUR).slot, poisson(u, dailyMean(10, h) * (monday ? mondayBoost : 1)), cfg);
+    }
+    return st;
+  }
+  /** Largest departure, over Monday-Friday, of an hour's expectation from the same hour on Monday-Friday's average. */
+  function weekdaySpread(st: DetectorState, cfg: DetectorConfig): number {
+    let worst = 0;
+    for (let h = 0; h < 24; h++) {
+      const mus = [0, 1, 2, 3, 4].map((d) => expectation(st, d * 24 + h, cfg).mu);
+      const mean = mus.reduce((a, b) => a + b, 0) / mus.length;
+      for (const m of mus) worst = Math.max(worst, Math.abs(m / mean - 1));
+    }
+    return worst;
+  }
+  const strict = detectorConfigSchema.parse({ weekSignificance: 6 });
+
+  it('stay near 1 when the hours of the week differ only by hour of day: their spread is noise', () => {
+    const loose = detectorConfigSchema.parse({ weekSignificance: 0 });
+    const spreads = [21, 22, 23].map((seed) => [weekdaySpread(series(8, 1, seed, loose), loose), weekdaySpread(series(8, 1, seed, strict), strict)] as const);
+    for (const [unshrunk, shrunk] of spreads) {
+      // Without the rule every cell's noise reaches the expectation (the old behaviour at 8 weeks).
+      expect(unshrunk).toBeGreaterThan(0.1);
+      expect(shrunk).toBeLessThan(unshrunk / 2);
+    }
+  });
+
+  it('learn an hour of the week that really differs (a Monday-morning peak)', () => {
+    for (const cfg of [defaultDetectorConfig, strict]) {
+      const st = series(6, 3, 12, cfg);
+      const monday = expectation(st, 10, cfg).mu;
+      const tuesday = expectation(st, 24 + 10, cfg).mu;
+      expect(monday / tuesday).toBeGreaterThan(1.6);
+    }
   });
 });
 

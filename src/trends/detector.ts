@@ -14,6 +14,11 @@ export const detectorConfigSchema = z.object({
   /** Half-life of the day-of-week and hour-of-week factors, in weeks. */
   weeklyHalfLifeWeeks: z.number().positive().default(3),
   /**
+   * An hour-of-week cell's departure from 1 is shrunk by this many times its own sampling variance
+   * (1: positive-part James-Stein per cell). Higher keeps only departures well clear of noise.
+   */
+  weekSignificance: z.number().nonnegative().default(1),
+  /**
    * Variance function var = mu + c mu^p with c estimated online. p = 1 is NB1 (counts arriving in
    * bursts of geometric size), p = 2 is NB2 (a gamma-mixed Poisson rate); 1.5 sits between and is
    * the hedge when it is unknown how noise scales with the level (Tweedie-style power variance).
@@ -174,10 +179,28 @@ function season(s: DetectorState, slot: number, cfg: DetectorConfig): Season {
   const daily = s.mean + (s.hod[h]! - s.mean) * (days / (days + 1));
   const weekdays = s.dowN[d]! / (24 * perHour);
   const fd = 1 + (s.dow[d]! - 1) * (weekdays / (weekdays + 1));
-  // A single hour-of-week cell is noisy (one bucket per week): trust it only after ~4 weeks.
+  // A single hour-of-week cell is noisy (one bucket per week). Its departure from 1 is kept only in
+  // so far as it exceeds `weekSignificance` x the cell's own sampling variance (at 1, positive-part
+  // James-Stein cell by cell): a cell whose spread is noise stays near 1, a real Monday-morning peak
+  // is kept; and never more than the cell's weeks allow (~4 weeks for half), so the first weeks'
+  // profiles do not pose as it.
+  const dev = s.week[slot]! - 1;
   const weeks = s.weekN[slot]! / perHour;
-  const fw = 1 + (s.week[slot]! - 1) * (weeks / (weeks + 4));
+  const signal = dev === 0 ? 0 : Math.max(0, 1 - cfg.weekSignificance * weekCellNoise(s, slot, daily * fd, cfg) / (dev * dev));
+  const fw = 1 + dev * Math.min(signal, weeks / (weeks + 4));
   return { daily, fd, fw };
+}
+
+/** Sampling variance of an hour-of-week cell's factor: a ratio of counts with mean m, averaged over the cell's effective updates. */
+function weekCellNoise(s: DetectorState, slot: number, m: number, cfg: DetectorConfig): number {
+  const n = s.weekN[slot]!;
+  if (n === 0) return Infinity;
+  const a = alphaFor(cfg.weeklyHalfLifeWeeks * (60 / cfg.bucketMinutes));
+  const nEff = Math.min(n, (2 - a) / a);
+  const c = s.dMuP > 0 ? Math.max(0, s.dNum / s.dMuP) : cfg.phiPrior;
+  const mm = Math.max(m, cfg.minExpected);
+  const varX = mm + c * Math.pow(mm, cfg.variancePower);
+  return varX / ((mm + cfg.minExpected) ** 2 * nEff);
 }
 
 /**
