@@ -15,7 +15,8 @@ export const detectorConfigSchema = z.object({
   weeklyHalfLifeWeeks: z.number().positive().default(3),
   /**
    * An hour-of-week cell's departure from 1 is shrunk by this many times its own sampling variance
-   * (1: positive-part James-Stein per cell). Higher keeps only departures well clear of noise.
+   * (1: positive-part James-Stein per cell). Higher keeps only departures well clear of noise; 0
+   * trusts every cell by its weeks alone, as before this setting existed.
    */
   weekSignificance: z.number().nonnegative().default(1),
   /**
@@ -186,15 +187,14 @@ function season(s: DetectorState, slot: number, cfg: DetectorConfig): Season {
   // profiles do not pose as it.
   const dev = s.week[slot]! - 1;
   const weeks = s.weekN[slot]! / perHour;
-  const signal = dev === 0 ? 0 : Math.max(0, 1 - cfg.weekSignificance * weekCellNoise(s, slot, daily * fd, cfg) / (dev * dev));
+  const signal = dev === 0 || weeks === 0 || cfg.weekSignificance === 0 ? 1 : Math.max(0, 1 - (cfg.weekSignificance * weekCellNoise(s, slot, daily * fd, cfg)) / (dev * dev));
   const fw = 1 + dev * Math.min(signal, weeks / (weeks + 4));
   return { daily, fd, fw };
 }
 
 /** Sampling variance of an hour-of-week cell's factor: a ratio of counts with mean m, averaged over the cell's effective updates. */
 function weekCellNoise(s: DetectorState, slot: number, m: number, cfg: DetectorConfig): number {
-  const n = s.weekN[slot]!;
-  if (n === 0) return Infinity;
+  const n = Math.max(1, s.weekN[slot]!);
   const a = alphaFor(cfg.weeklyHalfLifeWeeks * (60 / cfg.bucketMinutes));
   const nEff = Math.min(n, (2 - a) / a);
   const c = s.dMuP > 0 ? Math.max(0, s.dNum / s.dMuP) : cfg.phiPrior;
