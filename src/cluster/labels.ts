@@ -40,13 +40,18 @@ export function summarize(
     });
 }
 
+/** A term's class-based TF-IDF: held by `count` of the cluster's `size` members and `df` documents in all. */
+function cTfIdf(count: number, size: number, avgSize: number, df: number): number {
+  return (count / size) * Math.log(1 + avgSize / df);
+}
+
 function cTfIdfTerms(c: ClusterState, vectorizer: HashingVectorizer, avgSize: number, n: number): string[] {
   const scored: [string, number, number][] = [];
   c.terms.forEach((t, _w, count) => {
     const name = vectorizer.termName(t);
     if (name === undefined) return;
     const f = Math.max(1, vectorizer.documentFrequency(t));
-    scored.push([name, (count / c.size) * Math.log(1 + avgSize / f), t]);
+    scored.push([name, cTfIdf(count, c.size, avgSize, f), t]);
   });
   scored.sort((a, b) => b[1] - a[1] || a[2] - b[2]);
   return scored.slice(0, n).map(([name]) => name);
@@ -77,7 +82,7 @@ export function batchLabelTerms(docs: readonly (readonly string[])[], groups: re
   const out = new Map<string, string[]>();
   for (const [g, { size, tf }] of perGroup) {
     const scored: [string, number][] = [];
-    for (const [t, count] of tf) scored.push([t, (count / size) * Math.log(1 + avgSize / df.get(t)!)]);
+    for (const [t, count] of tf) scored.push([t, cTfIdf(count, size, avgSize, df.get(t)!)]);
     scored.sort((a, b) => b[1] - a[1] || order.get(a[0])! - order.get(b[0])!);
     out.set(g, scored.slice(0, n).map(([t]) => t));
   }

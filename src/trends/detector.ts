@@ -197,9 +197,8 @@ function weekCellNoise(s: DetectorState, slot: number, m: number, cfg: DetectorC
   const n = Math.max(1, s.weekN[slot]!);
   const a = alphaFor(cfg.weeklyHalfLifeWeeks * (60 / cfg.bucketMinutes));
   const nEff = Math.min(n, (2 - a) / a);
-  const c = s.dMuP > 0 ? Math.max(0, s.dNum / s.dMuP) : cfg.phiPrior;
   const mm = Math.max(m, cfg.minExpected);
-  const varX = mm + c * Math.pow(mm, cfg.variancePower);
+  const varX = mm + dispersionCoefficient(s, cfg) * Math.pow(mm, cfg.variancePower);
   return varX / ((mm + cfg.minExpected) ** 2 * nEff);
 }
 
@@ -223,9 +222,14 @@ function expectationAt(s: DetectorState, base: number, cfg: DetectorConfig): { m
   const mu = Math.max(cfg.minExpected, base * ratio);
   // Young series: blend the dispersion prior with the estimate as evidence accrues.
   const w = s.n / (s.n + 24);
-  const c = s.dMuP > 0 ? Math.max(0, s.dNum / s.dMuP) : cfg.phiPrior;
+  const c = dispersionCoefficient(s, cfg);
   // As an NB2 phi: the phi giving variance mu + c mu^p at this mu.
   return { mu, phi: ((1 - w) * cfg.phiPrior + w * c) * Math.pow(mu, cfg.variancePower - 2) };
+}
+
+/** The fitted dispersion coefficient c of var = mu + c mu^p (the prior until residuals are seen). */
+function dispersionCoefficient(s: DetectorState, cfg: DetectorConfig): number {
+  return s.dMuP > 0 ? Math.max(0, s.dNum / s.dMuP) : cfg.phiPrior;
 }
 
 /** NB log-likelihood ratio of "mean k*mu" against "mean mu" for one count. */
