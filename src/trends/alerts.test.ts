@@ -153,6 +153,30 @@ describe('alert kinds', () => {
     expect(ev.filter((e) => e.type === 'opened')).toEqual([]);
   });
 
+  it("customer gate: one customer's burst does not carry the growth evidence of the day after it", () => {
+    /** 21 days at 8/h, then from 09:00 36 hours at `rise` x; the first of them brings `burst` more cases from `senders` customers. */
+    const day = (rise: number, burst: number, senders: number): string[] => {
+      const sim: Sim = { st: createClusterState('cl-1', T0 - 90 * 86_400_000), u: seeded(16), events: [], t: 0 };
+      while (sim.t < 21 * 24 || sim.t % 24 !== 9) feed(sim, ordinary(sim));
+      const ev: TrendEvent[] = [];
+      for (let i = 0; i < 36; i++) {
+        const n = poisson(sim.u, dailyMean(8, sim.t % 24) * rise);
+        const extra = i === 0 ? burst : 0;
+        const ids = [...Array.from({ length: n }, (_, k) => `bg-${sim.t}-${k}`), ...Array.from({ length: extra }, (_, k) => `burst-${k % senders}`)];
+        ev.push(...feed(sim, n + extra, {}, ids));
+      }
+      return ev.filter((e) => e.type === 'opened').map((e) => e.episode.kind);
+    };
+    // Neither the burst alone nor a mild 1.35x rise alone is worth an alert...
+    expect(day(1, 60, 1)).toEqual([]);
+    expect(day(1.35, 0, 1)).toEqual([]);
+    // ...nor are they together: the burst's 60 cases are one customer's (its case evidence used to carry
+    // the rise over the threshold as sustained_growth).
+    expect(day(1.35, 60, 1)).toEqual([]);
+    // The same 60 cases from 60 customers, and it alerts.
+    expect(day(1.35, 60, 60).length).toBeGreaterThan(0);
+  });
+
   it('spike: a 3x surge on a sparse cluster that no bucket or short window shows opens on surge evidence; one customer does not', () => {
     /** 21 days of about 1 case/h, then 8 hours at 3x: the extra cases from many customers, or from one. */
     const surge = (c: typeof cfg, heavy: boolean): TrendEvent[] => {

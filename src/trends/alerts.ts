@@ -199,6 +199,9 @@ function stepCluster(
     bucket >= (st.cooldownUntil.spike ?? -Infinity) &&
     cases > step.expected &&
     step.growth >= cfg.growth.openEvidence &&
+    // As for surges: the growth's evidence must hold as strongly in distinct customers as in cases, or
+    // one customer's burst at the start of a run carries it for a day of ordinary buckets.
+    st.growthRun.customerLlr / Math.LN10 >= cfg.growth.openEvidence &&
     step.growthRun >= cfg.growth.minBuckets &&
     runGate(st, st.growthRun, cfg.growth.minRatio, step.phi, step.growthRun, cfg);
   advanceKind(
