@@ -30,10 +30,11 @@ export const configSchema = z.object({
       partitionsConcurrently: positiveInt.max(64).default(1),
       /**
        * Fetch size per partition (and twice that per fetch). A fetched batch is processed in chunks of
-       * `ingest.maxBatchRows` while the previous chunk is written, but its last chunk's write is waited
-       * for before the batch is committed: more chunks per batch, less of that wait at backfill speed.
+       * `ingest.maxBatchRows`, each built while the previous one is written; with a backlog behind it, a
+       * batch's last write runs on while the next batch is built. 8 MB holds about one 20,000-row chunk
+       * of typical events: 4 MB made smaller writes, 16 MB cost ~100 MB more RSS for little more speed.
        */
-      fetchMaxBytesPerPartition: positiveInt.default(4 * 1024 * 1024),
+      fetchMaxBytesPerPartition: positiveInt.default(8 * 1024 * 1024),
       ssl: z
         .object({
           enabled: z.boolean().default(false),
@@ -76,7 +77,11 @@ export const configSchema = z.object({
   ingest: z
     .object({
       maxMessageBytes: positiveInt.default(1_048_576),
-      maxBatchRows: positiveInt.default(5_000),
+      /**
+       * Rows per write (a chunk). ClickHouse spends less per row on fewer, larger inserts (fewer parts to
+       * merge): at 20,000 a worker used 0.069 CPU s per 1,000 events against 0.079-0.085 at 5,000.
+       */
+      maxBatchRows: positiveInt.default(20_000),
       /** How long `recur run` waits for more input before flushing a partial batch (file/stdin). */
       flushMs: positiveInt.default(500),
       /** Model checkpoint cadence: after this many written chunks (of maxBatchRows)… */

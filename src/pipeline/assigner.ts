@@ -145,6 +145,14 @@ export class ClusterAssigner implements Assigner {
     this.batchesSinceSnapshot++;
   }
 
+  /**
+   * Both bounds: a checkpoint of a large model is tens of MB of JSON (20 MB at 8,000 clusters), so at
+   * backfill speed a batch count alone would checkpoint every few seconds.
+   */
+  snapshotDue(): boolean {
+    return !this.snapshotting && this.batchesSinceSnapshot >= this.deps.snapshotEvery && this.deps.now() - this.savedAt >= this.deps.snapshotMinIntervalMs;
+  }
+
   beginBatch(): void {
     this.inFlight++;
   }
@@ -201,9 +209,7 @@ export class ClusterAssigner implements Assigner {
    */
   async maybeSnapshot(force: boolean): Promise<void> {
     if (this.snapshotting || this.inFlight > 0) return;
-    // Both bounds: a checkpoint of a large model is tens of MB of JSON (20 MB at 8,000 clusters), so at
-    // backfill speed a batch count alone would checkpoint every few seconds.
-    if (!force && (this.batchesSinceSnapshot < this.deps.snapshotEvery || this.deps.now() - this.savedAt < this.deps.snapshotMinIntervalMs)) return;
+    if (!force && !this.snapshotDue()) return;
     const events = this.clusterer.events;
     if (events === this.savedEvents) return;
     this.snapshotting = true;

@@ -26,6 +26,8 @@ export interface Assigner {
    */
   beginBatch(): void;
   endBatch(): void;
+  /** A checkpoint is due: batches should end with everything stored, so one can be taken between them. */
+  snapshotDue?(): boolean;
 }
 
 export interface ObservedEvent {
@@ -73,6 +75,8 @@ interface Built {
   dead: object[];
   assignments: object[];
   observed: ObservedEvent[];
+  /** The messages' produce times (ms; 0 when the source has none): produce-to-stored latency. */
+  stamps: number[];
 }
 
 /** Messages processed between two yields to the event loop, so a write in flight is dispatched and acked. */
@@ -84,6 +88,12 @@ interface PartitionState {
   intent: OffsetRange | null;
   /** Messages of a replayed intent range that arrived split across fetches. */
   pending: SourceMessage[];
+  /**
+   * The last chunk of a batch that had a backlog behind it, still being written: the next batch's first
+   * chunk is processed meanwhile, and reports it stored once acknowledged. Holds the assigner's batch
+   * bracket until it settles.
+   */
+  tail: { writing: Promise<void>; last: bigint } | null;
 }
 
 /**
@@ -102,27 +112,59 @@ export class Ingestor {
     let st = this.partitions.get(key);
     // After a rebalance another consumer may have written intents for this partition: read them again.
     if (!st || st.generation !== batch.generation) {
+      // A write left in flight under the previous ownership settles before the ledger is read again.
+      await st?.tail?.writing.catch(() => {});
       const intent = await this.retry(ctx, 'ingest_ledger', () => lastIntent(this.deps.client, batch.topic, batch.partition));
-      st = { generation: batch.generation, intent, pending: [] };
+      st = { generation: batch.generation, intent, pending: [], tail: null };
       this.partitions.set(key, st);
     }
+    // Overlap this batch's last write with the next batch only when one is waiting, and not when a
+    // checkpoint is due (it needs a moment with nothing placed and unstored).
+    const carry = batch.behind === true && !(this.deps.assigner?.snapshotDue?.() ?? false);
     this.deps.assigner?.beginBatch();
+    let handedOver = false;
     try {
-      return await this.handleWith(st, batch, ctx);
+      const outcome = await this.handleWith(st, batch, ctx, carry);
+      handedOver = st.tail !== null; // the tail this batch left ends the bracket when it settles
+      return outcome;
     } catch (err) {
       this.partitions.delete(key); // unknown how far this batch got: the ledger is the truth
       throw err;
     } finally {
-      this.deps.assigner?.endBatch();
+      if (!handedOver) this.deps.assigner?.endBatch();
     }
   }
 
-  private async handleWith(st: PartitionState, batch: SourceBatch, ctx: BatchContext): Promise<BatchOutcome> {
+  /**
+   * Waits for every write left in flight (end of input, or stop), and fails as a batch would if one
+   * failed. What it stores is committed by the next run's replay, not here: the source has stopped.
+   */
+  async settle(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const st of this.partitions.values()) {
+      await this.settleTail(st).catch((err: unknown) => {
+        // Abandoned on stop or revocation: its range is in the ledger, and the next owner replays it.
+        if (!(err instanceof PipelineError && err.code === 'shutdown')) failures.push(err);
+      });
+    }
+    if (failures.length) throw failures[0];
+  }
+
+  private async settleTail(st: PartitionState): Promise<void> {
+    const tail = st.tail;
+    if (!tail) return;
+    st.tail = null;
+    await this.waitForStore(tail.writing);
+  }
+
+  private async handleWith(st: PartitionState, batch: SourceBatch, ctx: BatchContext, carry: boolean): Promise<BatchOutcome> {
     const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
     // The model snapshot already holds these events, and a snapshot is only taken after its rows were stored.
     const covered = this.deps.assigner?.coveredThrough(batch.topic, batch.partition) ?? -1n;
     let messages = batch.messages.filter((m) => m.offset > covered);
     let stored: bigint | null = null;
+    // Only new chunks overlap a write in flight; anything else reports offsets past it, so it settles first.
+    if (messages.length === 0 || (st.intent && messages[0]!.offset <= st.intent.last)) await this.settleTail(st);
     const intent = st.intent;
     if (intent && messages.length > 0 && messages[0]!.offset <= intent.last) {
       // Replay. Below the last intent everything was stored before that intent was written: the model
@@ -155,28 +197,44 @@ export class Ingestor {
       this.deps.metrics.inc('replayed_ranges');
     }
     if (messages.length === 0) return { storedThrough: stored ?? lastOffset };
-    return { storedThrough: await this.writeChunks(st, batch, messages, ctx) };
+    const through = await this.writeChunks(st, batch, messages, ctx, carry && stored === null);
+    return { storedThrough: through ?? stored };
   }
 
   /**
    * New messages, in chunks of `chunkRows`: chunk N+1 is decoded, masked and placed while chunk N's rows
    * are being written, and its intent is recorded only once chunk N is acknowledged, so the ledger's last
-   * intent still bounds what may be missing: everything below it is stored.
+   * intent still bounds what may be missing: everything below it is stored. The previous batch's tail,
+   * if it left one, is the first write in flight. With `carry` the last chunk's write is left in flight
+   * as this batch's tail, and what is acknowledged is reported: through the chunk before it (null if none).
    */
-  private async writeChunks(st: PartitionState, batch: SourceBatch, messages: SourceMessage[], ctx: BatchContext): Promise<bigint> {
+  private async writeChunks(st: PartitionState, batch: SourceBatch, messages: SourceMessage[], ctx: BatchContext, carry: boolean): Promise<bigint | null> {
     const size = Math.max(1, this.deps.chunkRows ?? messages.length);
-    let writing: Promise<void> | null = null;
+    let writing: Promise<void> | null = st.tail?.writing ?? null;
+    let inFlight: bigint | null = st.tail?.last ?? null;
+    let acked: bigint | null = null;
+    st.tail = null;
     try {
       for (let i = 0; i < messages.length; i += size) {
         const part = messages.slice(i, i + size);
         const range: OffsetRange = { topic: batch.topic, partition: batch.partition, first: part[0]!.offset, last: part[part.length - 1]!.offset };
         const built = await this.build(range, part, ctx);
-        if (writing) await this.waitForStore(writing);
+        if (writing) {
+          await this.waitForStore(writing);
+          acked = inFlight;
+        }
         writing = this.store(built, ctx, true).then(() => {
           st.intent = range;
         });
+        inFlight = range.last;
         // Handled here and awaited below: a write failing while the next chunk is built is not unhandled.
         writing.catch(() => {});
+      }
+      if (carry) {
+        const tail = writing!.finally(() => this.deps.assigner?.endBatch());
+        tail.catch(() => {});
+        st.tail = { writing: tail, last: inFlight! };
+        return acked;
       }
       await this.waitForStore(writing!);
     } catch (err) {
@@ -237,6 +295,7 @@ export class Ingestor {
     const dead: object[] = [];
     const assignments: object[] = [];
     const observed: ObservedEvent[] = [];
+    const stamps = messages.map((m) => m.timestampMs);
     const valid: { offset: bigint; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
     const pause = async () => {
       busy += performance.now() - t0;
@@ -285,7 +344,7 @@ export class Ingestor {
     metrics.observe('stage_seconds', validate / 1000, { stage: 'validate' });
     metrics.observe('stage_seconds', masking / 1000, { stage: 'mask' });
     metrics.observe('stage_seconds', clustering / 1000, { stage: 'cluster' });
-    return { range, nowMs, events, dead, assignments, observed };
+    return { range, nowMs, events, dead, assignments, observed, stamps };
   }
 
   /** Ledger row (fresh ranges), then the rows, then what follows a stored range (model, trends, DLQ topic). */
@@ -296,7 +355,7 @@ export class Ingestor {
     present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
   ): Promise<void> {
     const { client, metrics, assigner } = this.deps;
-    const { range, nowMs, events, dead, assignments, observed } = built;
+    const { range, nowMs, events, dead, assignments, observed, stamps } = built;
     const version = assigner?.modelVersion ?? 0;
     const t1 = performance.now();
     await this.ensureOwned(ctx, 'ingest_ledger');
@@ -325,6 +384,9 @@ export class Ingestor {
     // The ledger row is written first; the data tables are independent of each other (each carries its own
     // token), so they are inserted concurrently. Counts are a projection inside the assignments' parts.
     await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);
+    // Produce (message timestamp) to stored: the latency users feel. File input has no timestamps.
+    const storedAt = Date.now();
+    for (const ts of stamps) if (ts > 0) metrics.histogram('produce_to_stored_seconds', Math.max(0, storedAt - ts) / 1000);
     assigner?.noteBatch(range.topic, range.partition, range.last);
     if (this.deps.observer) {
       const tc = performance.now();

@@ -25,13 +25,15 @@ export class LineSource implements Source {
     private readonly open: () => Readable,
     private readonly topic: string,
     private readonly batchRows: number,
+    /** Lines are there to read (a file), not arriving live (stdin). */
+    private readonly backlog = false,
   ) {
     this.name = topic;
   }
 
   static fromFile(path: string, batchRows: number): LineSource {
     const hash = contentHash(path);
-    return new LineSource(() => createReadStream(path), `file:${basename(path)}#${hash}`, batchRows);
+    return new LineSource(() => createReadStream(path), `file:${basename(path)}#${hash}`, batchRows, true);
   }
 
   static fromStdin(stdin: Readable, runId: string, batchRows: number): LineSource {
@@ -42,20 +44,21 @@ export class LineSource implements Source {
     const ctx = { isStale: () => this.stopped, heartbeat: async () => {} };
     let batch: SourceMessage[] = [];
     let offset = 0n;
-    const flush = async (): Promise<void> => {
+    // A full batch read from a file has more lines behind it; stdin may be a live pipe that waits.
+    const flush = async (behind: boolean): Promise<void> => {
       if (batch.length === 0) return;
       const messages = batch;
       batch = [];
-      await handler({ topic: this.topic, partition: 0, messages, generation: 0 }, ctx);
+      await handler({ topic: this.topic, partition: 0, messages, generation: 0, behind: behind && this.backlog }, ctx);
     };
     for await (const line of splitLines(this.open())) {
       if (this.stopped) break;
       const current = offset++;
       if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
       batch.push({ offset: current, key: null, value: stripCr(line), timestampMs: 0 });
-      if (batch.length >= this.batchRows) await flush();
+      if (batch.length >= this.batchRows) await flush(true);
     }
-    if (!this.stopped) await flush();
+    if (!this.stopped) await flush(false);
   }
 
   async stop(): Promise<void> {

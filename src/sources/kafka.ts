@@ -131,6 +131,8 @@ export class KafkaSource implements Source {
           generation: this.generation,
           topic: batch.topic,
           partition: batch.partition,
+          // offsetLag: messages between this batch's last one and the partition's high watermark.
+          behind: BigInt(batch.offsetLag()) > 0n,
           messages: batch.messages.map((m) => ({
             offset: BigInt(m.offset),
             key: m.key,

@@ -11,6 +11,12 @@ export interface SourceBatch {
   messages: SourceMessage[];
   /** Bumped on every consumer-group rebalance: per-partition state from an older one must be reloaded. */
   generation: number;
+  /**
+   * More messages of this partition are already waiting (a backlog): the handler may leave this batch's
+   * last write in flight, report only what is acknowledged, and report the rest with the next batch.
+   * Unset or false when caught up, so a live stream's last rows are committed as soon as they are stored.
+   */
+  behind?: boolean;
 }
 
 export interface BatchContext {

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { Ingestor, type Assigner } from '../../src/pipeline/ingest.js';
+import { createMasker } from '../../src/pipeline/wire.js';
+import { Metrics } from '../../src/pipeline/metrics.js';
+import { PipelineError } from '../../src/errors.js';
+import type { Config } from '../../src/config/index.js';
+import type { BatchContext, SourceBatch } from '../../src/sources/index.js';
+import { goodEvent, silentLog, testConfig, uniqueName } from '../helpers/env.js';
+
+// A batch with a backlog behind it leaves its last chunk's write in flight while the next batch is
+// processed. What users rely on: a batch never reports (so the source never commits) an offset whose rows
+// ClickHouse has not acknowledged, every row lands once, and a write that fails in flight fails the run.
+describe('a batch with a backlog leaves its last write in flight (embedded chDB)', () => {
+  let config: Config;
+  let store: Store;
+  const ctx: BatchContext = { isStale: () => false, heartbeat: async () => {} };
+
+  beforeAll(async () => {
+    config = testConfig();
+    store = await openStore(config.clickhouse);
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+  });
+
+  afterAll(async () => store?.close());
+
+  function batch(topic: string, from: number, to: number, behind: boolean, stampMs = 0): SourceBatch {
+    const messages = [];
+    for (let i = from; i < to; i++) messages.push({ offset: BigInt(i), key: null, value: Buffer.from(JSON.stringify(goodEvent(i))), timestampMs: stampMs });
+    return { topic, partition: 0, generation: 1, messages, behind };
+  }
+
+  function ingestor(metrics: Metrics, extra: { assigner?: Assigner; beforeInsert?: (table: string) => void } = {}): Ingestor {
+    return new Ingestor({
+      client: store.client,
+      mask: createMasker(config),
+      maxMessageBytes: config.ingest.maxMessageBytes,
+      log: silentLog,
+      metrics,
+      now: Date.now,
+      chunkRows: 7,
+      ...extra,
+    });
+  }
+
+  /** The assigner as the ingestor sees it: one cluster for everything, and its batch bracket counted. */
+  function fakeAssigner(snapshotDue: boolean): Assigner & { inFlight: number } {
+    return {
+      modelVersion: 1,
+      inFlight: 0,
+      assign: () => ({ clusterId: 'c_1', similarity: 1 }),
+      coveredThrough: () => -1n,
+      noteBatch: () => {},
+      beginBatch() {
+        this.inFlight++;
+      },
+      endBatch() {
+        this.inFlight--;
+      },
+      snapshotDue: () => snapshotDue,
+    };
+  }
+
+  async function storedOffsets(topic: string): Promise<number[]> {
+    const rs = await store.client.query({
+      query: 'SELECT toUInt64(source_offset) AS o FROM case_events WHERE source_topic = {topic:String} ORDER BY o',
+      query_params: { topic },
+      format: 'JSONEachRow',
+    });
+    return (await rs.json<{ o: string }>()).map((r) => Number(r.o));
+  }
+
+  it('reports through its last acknowledged chunk; the next batch reports the rest; every row lands once', async () => {
+    const topic = uniqueName('tail');
+    const metrics = new Metrics();
+    const ing = ingestor(metrics);
+    const producedAt = Date.now();
+    // Chunks of 7: [0-6] [7-13] [14-19]; the last one is still being written when the batch returns.
+    const first = await ing.handle(batch(topic, 0, 20, true, producedAt), ctx);
+    expect(first.storedThrough).toBe(13n);
+    const second = await ing.handle(batch(topic, 20, 30, false, producedAt), ctx);
+    expect(second.storedThrough).toBe(29n);
+    expect(await storedOffsets(topic)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    // Latency is taken when a row is acknowledged, including the rows of the carried chunk.
+    expect(metrics.prometheus()).toMatch(/^recur_produce_to_stored_seconds_count 30$/m);
+  });
+
+  it('a batch of one chunk with a backlog reports nothing new until the next; settle() stores the tail at the end', async () => {
+    const topic = uniqueName('tail');
+    const ing = ingestor(new Metrics());
+    expect((await ing.handle(batch(topic, 0, 5, true), ctx)).storedThrough).toBe(null);
+    // Its first chunk waits for the previous batch's tail, which is then acknowledged.
+    expect((await ing.handle(batch(topic, 5, 10, true), ctx)).storedThrough).toBe(4n);
+    await ing.settle();
+    expect(await storedOffsets(topic)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
+  it('without a backlog, or with a checkpoint due, a batch returns with everything stored', async () => {
+    expect((await ingestor(new Metrics()).handle(batch(uniqueName('tail'), 0, 20, false), ctx)).storedThrough).toBe(19n);
+    const due = fakeAssigner(true);
+    expect((await ingestor(new Metrics(), { assigner: due }).handle(batch(uniqueName('tail'), 0, 20, true), ctx)).storedThrough).toBe(19n);
+    expect(due.inFlight).toBe(0);
+  });
+
+  it('a carried write holds the batch bracket until it is acknowledged, so no checkpoint sees its events unstored', async () => {
+    const a = fakeAssigner(false);
+    const ing = ingestor(new Metrics(), { assigner: a });
+    await ing.handle(batch(uniqueName('tail'), 0, 20, true), ctx);
+    expect(a.inFlight).toBe(1);
+    await ing.settle();
+    expect(a.inFlight).toBe(0);
+  });
+
+  it('a write that fails in flight fails the next batch, which reports nothing past what was acknowledged', async () => {
+    const topic = uniqueName('tail');
+    let inserts = 0;
+    // The third case_events insert is the carried chunk's [14-19]: refused, not retriable.
+    const ing = ingestor(new Metrics(), {
+      beforeInsert: (table) => {
+        if (table === 'case_events' && ++inserts === 3) throw new PipelineError('store_rejected', 'store', 'injected: rows refused');
+      },
+    });
+    expect((await ing.handle(batch(topic, 0, 20, true), ctx)).storedThrough).toBe(13n);
+    await expect(ing.handle(batch(topic, 20, 30, false), ctx)).rejects.toThrow(/injected: rows refused/);
+    const stored = await storedOffsets(topic);
+    expect(stored).toEqual(Array.from({ length: 14 }, (_, i) => i));
+  });
+});
