@@ -163,8 +163,10 @@ export class Ingestor {
     const covered = this.deps.assigner?.coveredThrough(batch.topic, batch.partition) ?? -1n;
     let messages = batch.messages.filter((m) => m.offset > covered);
     let stored: bigint | null = null;
-    // Only new chunks overlap a write in flight; anything else reports offsets past it, so it settles first.
-    if (messages.length === 0 || (st.intent && messages[0]!.offset <= st.intent.last)) await this.settleTail(st);
+    // Only new chunks overlap a write in flight; anything else (a replay, a re-delivery reaching into the
+    // write in flight, a batch the checkpoint covers) reports offsets past it, so it settles first.
+    const reach = st.tail?.last ?? st.intent?.last ?? null;
+    if (messages.length === 0 || (reach !== null && messages[0]!.offset <= reach)) await this.settleTail(st);
     const intent = st.intent;
     if (intent && messages.length > 0 && messages[0]!.offset <= intent.last) {
       // Replay. Below the last intent everything was stored before that intent was written: the model
@@ -420,7 +422,7 @@ export class Ingestor {
   private abandonIfStale(ctx: BatchContext, what: string): void {
     if (ctx.isStale()) {
       this.deps.metrics.inc('batches_abandoned');
-      throw new PipelineError('shutdown', 'pipeline', `partition revoked or stopping before writing ${what}; batch abandoned`);
+      throw new PipelineError('shutdown', 'pipeline', `partition revoked or stopping before writing ${what}; batch abandoned`, { cause: ctx.lost?.() ?? undefined });
     }
   }
 
@@ -434,7 +436,7 @@ export class Ingestor {
         this.deps.log.warn({ target: what, attempt, delay_ms: delayMs, err: (err as Error).message }, 'write failed, retrying');
         await ctx.heartbeat().catch(() => {});
       },
-      stopError: () => new PipelineError('shutdown', 'pipeline', `stopped while retrying ${what}`),
+      stopError: () => new PipelineError('shutdown', 'pipeline', `stopped while retrying ${what}`, { cause: ctx.lost?.() ?? undefined }),
     });
   }
 }

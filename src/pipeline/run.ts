@@ -55,7 +55,8 @@ export async function runPipeline(o: RunOptions): Promise<RunSummary> {
     const outcome = await ingestor.handle(batch, ctx);
     faults?.afterBatchStored();
     metrics.observe('batch_seconds', (performance.now() - t0) / 1000);
-    metrics.set('last_stored_offset', Number(outcome.storedThrough ?? -1n), { topic: batch.topic, partition: String(batch.partition) });
+    // null: nothing newly acknowledged (a batch whose one chunk is still being written); the gauge holds.
+    if (outcome.storedThrough !== null) metrics.set('last_stored_offset', Number(outcome.storedThrough), { topic: batch.topic, partition: String(batch.partition) });
     if (o.afterBatch) await o.afterBatch({ storedThrough: outcome.storedThrough, topic: batch.topic, partition: batch.partition });
     return outcome;
   }, {

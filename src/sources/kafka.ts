@@ -152,13 +152,20 @@ export class KafkaSource implements Source {
             throw err;
           }
         };
-        const stale = () => revoked !== null || !isRunning() || isStale() || this.stopping;
+        // The handler may leave its last write running after this batch returns (a backlog behind it): that
+        // write checks ownership with this context, so a rejoin since (a new generation) makes it stale too.
+        const generation = this.generation;
+        const stale = () => revoked !== null || !isRunning() || isStale() || this.stopping || this.generation !== generation;
         let outcome;
         try {
-          outcome = await handler(sb, { isStale: stale, heartbeat: ownedHeartbeat });
+          outcome = await handler(sb, { isStale: stale, heartbeat: ownedHeartbeat, lost: () => revoked });
         } catch (err) {
           if (revoked) throw revoked; // kafkajs rejoins the group; the new owner replays from the ledger
           if (stale()) return; // revoked mid-batch: abandoned, the new owner replays it
+          // A write an earlier batch of this partition left running was abandoned when its heartbeat found the
+          // membership lost: rejoin as well (nothing of this batch is committed), and the ledger replays it.
+          const lost = membershipLost(err);
+          if (lost) throw lost;
           // Fatal for this process: nothing of this batch is resolved or committed; stop the consumer
           // outside the batch (disconnecting inside it would wait for itself) and let run() reject.
           if (!this.stopping) {

@@ -24,6 +24,8 @@ export interface BatchContext {
   isStale(): boolean;
   /** Keep group membership alive during long work (retries under back-pressure). */
   heartbeat(): Promise<void>;
+  /** Why the partition was lost, when the broker said so (its membership error); carried as the cause of an abandoned write. */
+  lost?(): unknown;
 }
 
 export interface BatchOutcome {

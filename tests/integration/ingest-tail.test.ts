@@ -85,6 +85,15 @@ describe('a batch with a backlog leaves its last write in flight (embedded chDB)
     expect(metrics.prometheus()).toMatch(/^recur_produce_to_stored_seconds_count 30$/m);
   });
 
+  it('a re-delivery reaching into the write in flight waits for it and is replayed, not written again', async () => {
+    const topic = uniqueName('tail');
+    const ing = ingestor(new Metrics());
+    expect((await ing.handle(batch(topic, 0, 20, true), ctx)).storedThrough).toBe(13n);
+    // The same partition again from offset 14 (the chunk still being written) on.
+    expect((await ing.handle(batch(topic, 14, 30, false), ctx)).storedThrough).toBe(29n);
+    expect(await storedOffsets(topic)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+  });
+
   it('a batch of one chunk with a backlog reports nothing new until the next; settle() stores the tail at the end', async () => {
     const topic = uniqueName('tail');
     const ing = ingestor(new Metrics());
