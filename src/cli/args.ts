@@ -34,7 +34,7 @@ export function parse(argv: string[], options: Options, allowPositionals = true)
   }
 }
 
-function warnOnStderr(message: string): void {
+export function warnOnStderr(message: string): void {
   process.stderr.write(`recur: ${message}\n`);
 }
 

@@ -422,7 +422,7 @@ export class Ingestor {
   private abandonIfStale(ctx: BatchContext, what: string): void {
     if (ctx.isStale()) {
       this.deps.metrics.inc('batches_abandoned');
-      throw new PipelineError('shutdown', 'pipeline', `partition revoked or stopping before writing ${what}; batch abandoned`, { cause: ctx.lost?.() ?? undefined });
+      throw abandoned(ctx, `partition revoked or stopping before writing ${what}; batch abandoned`);
     }
   }
 
@@ -436,9 +436,14 @@ export class Ingestor {
         this.deps.log.warn({ target: what, attempt, delay_ms: delayMs, err: (err as Error).message }, 'write failed, retrying');
         await ctx.heartbeat().catch(() => {});
       },
-      stopError: () => new PipelineError('shutdown', 'pipeline', `stopped while retrying ${what}`, { cause: ctx.lost?.() ?? undefined }),
+      stopError: () => abandoned(ctx, `stopped while retrying ${what}`),
     });
   }
+}
+
+/** A write given up because the partition was lost or the source is stopping; the broker's word on the loss, if any, is its cause. */
+function abandoned(ctx: BatchContext, message: string): PipelineError {
+  return new PipelineError('shutdown', 'pipeline', message, { cause: ctx.lost?.() ?? undefined });
 }
 
 function assignmentRow(ev: Record<string, unknown>, clusterId: string, similarity: number, version: number) {

@@ -166,9 +166,7 @@ function stepCluster(
     cfg.detectorResolved.surgeShift !== null &&
     cases > step.expected &&
     step.surge >= cfg.spike.openEvidence &&
-    // The surge's evidence must hold as strongly in distinct customers as in cases.
-    st.surgeRun.customerLlr / Math.LN10 >= cfg.spike.openEvidence &&
-    runGate(st, st.surgeRun, cfg.spike.minRatio, step.phi, step.surgeRun, cfg);
+    runGate(st, st.surgeRun, cfg.spike.minRatio, cfg.spike.openEvidence, step.phi, step.surgeRun, cfg);
   const spikeOpen = warm && (pointOpen || aggOpen || surgeOpen);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
   advanceKind(
@@ -199,11 +197,8 @@ function stepCluster(
     bucket >= (st.cooldownUntil.spike ?? -Infinity) &&
     cases > step.expected &&
     step.growth >= cfg.growth.openEvidence &&
-    // As for surges: the growth's evidence must hold as strongly in distinct customers as in cases, or
-    // one customer's burst at the start of a run carries it for a day of ordinary buckets.
-    st.growthRun.customerLlr / Math.LN10 >= cfg.growth.openEvidence &&
     step.growthRun >= cfg.growth.minBuckets &&
-    runGate(st, st.growthRun, cfg.growth.minRatio, step.phi, step.growthRun, cfg);
+    runGate(st, st.growthRun, cfg.growth.minRatio, cfg.growth.openEvidence, step.phi, step.growthRun, cfg);
   advanceKind(
     st,
     events,
@@ -266,10 +261,13 @@ function advanceKind(
 /**
  * A run of evidence passes its gates when its cases reach `minRatio` x expectation and
  * minExcessCases over it, and so do its distinct customers (one customer counts once however
- * many cases they open).
+ * many cases they open); and the run's evidence holds in those customers as strongly as the
+ * cases' CUSUM must (`evidence`, log10), or one customer's burst at the start of a run would
+ * carry it through a day of ordinary buckets.
  */
-function runGate(st: ClusterTrendState, r: EvidenceRun, minRatio: number, phi: number, buckets: number, cfg: ResolvedTrendConfig): boolean {
+function runGate(st: ClusterTrendState, r: EvidenceRun, minRatio: number, evidence: number, phi: number, buckets: number, cfg: ResolvedTrendConfig): boolean {
   return (
+    r.customerLlr / Math.LN10 >= evidence &&
     r.obs >= minRatio * r.exp &&
     r.obs - r.exp >= cfg.gates.minExcessCases &&
     // The run's buckets summed as one NB count: dispersion shrinks with the run length.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { configFrom, parse, print, str, withStore } from '../args.js';
+import { configFrom, parse, print, str, warnOnStderr, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
 import { runJob } from '../../pipeline/job.js';
@@ -28,7 +28,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   // With embedded chDB, `--input -` runs in a child (relayStdin) that reads the configuration again: the
   // child is the one to warn about it.
   if (str(values, 'input') === '-' && !config.clickhouse.url) return relayStdin(argv, ctx);
-  for (const w of warnings) process.stderr.write(`recur: ${w}\n`);
+  warnings.forEach(warnOnStderr);
   const log = createLogger(config.log.level);
   const stdinFd = str(values, 'stdin-fd');
   const input = stdinFd ? '-' : str(values, 'input');
