@@ -6,8 +6,8 @@ import type { ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
-import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, saveSnapshot } from '../store/index.js';
-import type { Assigner } from './ingest.js';
+import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, saveSnapshot, type ModelSnapshot } from '../store/index.js';
+import type { Assigner, Placement, SourcePosition } from './ingest.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
 const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
@@ -79,6 +79,8 @@ interface Described {
   topTerms: string[];
   examples: string[];
 }
+/** Placements kept per partition while their rows are not stored: a few batches' worth. */
+const MAX_UNSTORED_PER_PARTITION = 200_000;
 /** Merges remembered to describe merged-away clusters: a few MB at most. */
 const MAX_MERGES_REMEMBERED = 100_000;
 
@@ -94,6 +96,11 @@ export class ClusterAssigner implements Assigner {
   private readonly hashes: number[] = [];
   private readonly offsets: Map<string, bigint>;
   private readonly restoredOffsets: Map<string, bigint>;
+  /** Per partition: the last offset the model has learned from (placed), stored or not. */
+  private readonly learned: Map<string, bigint>;
+  /** Per partition: placements learned but whose rows are not stored yet, oldest offset first. */
+  private readonly unstored = new Map<string, Map<bigint, Placement>>();
+  private unstoredDropped = 0;
   private lineage: LineageEvent[] = [];
   /** Merged-away id → the id it was merged into, as this process saw the merges (oldest first, bounded). */
   private readonly mergedInto = new Map<string, string>();
@@ -106,13 +113,18 @@ export class ClusterAssigner implements Assigner {
 
   constructor(
     private clusterer: LiveModel,
-    offsets: Record<string, string>,
+    restored: Pick<ModelSnapshot, 'offsets' | 'learned' | 'unstored'>,
     savedEvents: number,
     private readonly deps: { client: ClickHouseClient; log: Logger; pipeline: string; snapshotEvery: number; snapshotMinIntervalMs: number; now: () => number },
     readonly modelVersion: number = MODEL_VERSIONS.none,
   ) {
-    this.offsets = new Map(Object.entries(offsets).map(([k, v]) => [k, BigInt(v)]));
+    this.offsets = new Map(Object.entries(restored.offsets).map(([k, v]) => [k, BigInt(v)]));
     this.restoredOffsets = new Map(this.offsets);
+    this.learned = new Map(this.offsets);
+    for (const [k, v] of Object.entries(restored.learned ?? {})) if (BigInt(v) > (this.learned.get(k) ?? -1n)) this.learned.set(k, BigInt(v));
+    for (const [k, list] of Object.entries(restored.unstored ?? {})) {
+      this.unstored.set(k, new Map(list.map(([o, clusterId, similarity]) => [BigInt(o), { clusterId, similarity }])));
+    }
     this.savedEvents = savedEvents;
     this.savedAt = deps.now();
   }
@@ -121,7 +133,30 @@ export class ClusterAssigner implements Assigner {
     await this.clusterer.prepare?.(maskedTexts, heartbeat);
   }
 
-  assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number } {
+  /**
+   * Places an event and learns from it, once per offset: an event at `at` the model has learned from
+   * before (its batch was abandoned after placing it, or it is re-delivered, or replayed after a restart)
+   * is not learned again. Its earlier placement is returned while its rows are not stored; once they are,
+   * null (the caller has them from ClickHouse). Without `at` it always learns.
+   */
+  assign(maskedText: string, eventId: string, timeMs: number, at?: SourcePosition): Placement | null {
+    if (!at) return this.learn(maskedText, eventId, timeMs);
+    const k = `${at.topic}\u0000${at.partition}`;
+    if (at.offset <= (this.learned.get(k) ?? -1n)) return this.unstored.get(k)?.get(at.offset) ?? null;
+    const placed = this.learn(maskedText, eventId, timeMs);
+    this.learned.set(k, at.offset);
+    let pending = this.unstored.get(k);
+    if (!pending) this.unstored.set(k, (pending = new Map()));
+    pending.set(at.offset, placed);
+    if (pending.size > MAX_UNSTORED_PER_PARTITION) {
+      // A partition this process placed and never stored (it moved to another consumer): forget the oldest.
+      pending.delete(pending.keys().next().value!);
+      if (this.unstoredDropped++ === 0) this.deps.log.warn({ partition: at.partition, topic: at.topic }, 'unstored placements over the cap: the oldest are forgotten');
+    }
+    return placed;
+  }
+
+  private learn(maskedText: string, eventId: string, timeMs: number): Placement {
     const tokens = this.tokenizer.tokenize(maskedText, this.hashes);
     const a = this.clusterer.assign({ eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText });
     if (a.lineage.length) {
@@ -142,6 +177,15 @@ export class ClusterAssigner implements Assigner {
   noteBatch(topic: string, partition: number, lastOffset: bigint): void {
     const k = `${topic}\u0000${partition}`;
     if ((this.offsets.get(k) ?? -1n) < lastOffset) this.offsets.set(k, lastOffset);
+    // Ranges of a partition are stored in order: everything through lastOffset is stored now.
+    const pending = this.unstored.get(k);
+    if (pending) {
+      for (const o of pending.keys()) {
+        if (o > lastOffset) break;
+        pending.delete(o);
+      }
+      if (pending.size === 0) this.unstored.delete(k);
+    }
     this.batchesSinceSnapshot++;
   }
 
@@ -251,13 +295,19 @@ export class ClusterAssigner implements Assigner {
     const gone = goneClusters(taken);
     const offsets: Record<string, string> = {};
     for (const [k, v] of this.offsets) offsets[k] = v.toString();
+    // What the model learned past `offsets` (a batch abandoned after placing its events): restored with it,
+    // so a replay after a restart reuses those placements instead of learning the events twice.
+    const learned: Record<string, string> = {};
+    for (const [k, v] of this.learned) learned[k] = v.toString();
+    const unstored: Record<string, [string, string, number][]> = {};
+    for (const [k, m] of this.unstored) unstored[k] = [...m].map(([o, p]) => [o.toString(), p.clusterId, p.similarity]);
     const state = this.clusterer.snapshot(); // taken now: the reads and inserts below yield to other batches
     // Every batch before this checkpoint is stored (none was in flight), so the gone clusters' stored rows are complete.
     const known = this.describe(gone.filter((g) => g.state === 'merged').map((g) => g.id));
     const goneRows = await goneClusterRows(client, gone, { model_version: this.modelVersion, updated_at: chTime(nowMs) }, known);
     await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
     await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
-    await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, events, state }, nowMs);
+    await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, learned, unstored, events, state }, nowMs);
     this.lineage = this.lineage.slice(taken.length);
     this.batchesSinceSnapshot = 0;
     this.savedEvents = events;
@@ -289,10 +339,10 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
     const c = restored
       ? SemanticOnlineClusterer.restore(restored.state)
       : new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary });
-    return new ClusterAssigner(semanticModel(c, embedder), restored?.offsets ?? {}, restored?.events ?? 0, deps, version);
+    return new ClusterAssigner(semanticModel(c, embedder), restored ?? { offsets: {} }, restored?.events ?? 0, deps, version);
   }
   const c = restored
     ? OnlineClusterer.restore(restored.state)
     : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
-  return new ClusterAssigner(lexicalModel(c), restored?.offsets ?? {}, restored?.events ?? 0, deps, version);
+  return new ClusterAssigner(lexicalModel(c), restored ?? { offsets: {} }, restored?.events ?? 0, deps, version);
 }

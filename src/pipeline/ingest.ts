@@ -8,6 +8,17 @@ import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
 import { retryUntil } from './retry.js';
 
+export interface Placement {
+  clusterId: string;
+  similarity: number;
+}
+
+export interface SourcePosition {
+  topic: string;
+  partition: number;
+  offset: bigint;
+}
+
 /** The clustering stage as the pipeline sees it (adapter over src/cluster). */
 export interface Assigner {
   readonly modelVersion: number;
@@ -16,7 +27,11 @@ export interface Assigner {
    * on batches and asynchronously; `heartbeat` keeps the group membership during long batches).
    */
   prepare?(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
-  assign(maskedText: string, eventId: string, timeMs: number): { clusterId: string; similarity: number };
+  /**
+   * Places an event and learns from it. With `at`, once per offset: an offset the model has learned from
+   * before gives its earlier placement while its rows are not stored, null once they are.
+   */
+  assign(maskedText: string, eventId: string, timeMs: number, at?: SourcePosition): Placement | null;
   /** Offsets already inside the restored snapshot, per partition (-1n: none). */
   coveredThrough(topic: string, partition: number): bigint;
   noteBatch(topic: string, partition: number, lastOffset: bigint): void;
@@ -171,7 +186,7 @@ export class Ingestor {
     if (intent && messages.length > 0 && messages[0]!.offset <= intent.last) {
       // Replay. Below the last intent everything was stored before that intent was written: the model
       // relearns those events (same order, same assignments) but nothing is written again.
-      await this.warm(messages.filter((m) => m.offset < intent.first), ctx);
+      await this.warm(batch, messages.filter((m) => m.offset < intent.first), ctx);
       const inRange = [...st.pending, ...messages.filter((m) => m.offset >= intent.first && m.offset <= intent.last)];
       messages = messages.filter((m) => m.offset > intent.last);
       const reached = inRange.length > 0 && inRange[inRange.length - 1]!.offset >= intent.last;
@@ -253,16 +268,17 @@ export class Ingestor {
   }
 
   /** Feed already-stored events to the model only, to rebuild its state after a restart. */
-  private async warm(messages: SourceMessage[], ctx: BatchContext): Promise<void> {
+  private async warm(batch: SourceBatch, messages: SourceMessage[], ctx: BatchContext): Promise<void> {
     const { assigner, mask, maxMessageBytes } = this.deps;
     if (!assigner || messages.length === 0) return;
     const valid = [];
     for (const m of messages) {
       const res = decodeEvent(m.value, maxMessageBytes);
-      if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at) });
+      if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset });
     }
     await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
-    for (const v of valid) assigner.assign(v.text, v.id, v.time);
+    // An event this model has learned from already (the same process re-delivered it) is not learned again.
+    for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
     this.deps.metrics.inc('events_rewarmed', {}, messages.length);
   }
 
@@ -334,9 +350,11 @@ export class Ingestor {
       for (const v of valid) {
         if (++since % YIELD_EVERY === 0) await pause();
         const tc = performance.now();
-        const placed = assigner.assign(v.text, v.eventId, v.timeMs);
+        // Learned once per offset: a re-delivered event gets the placement the model made of it before.
+        const placed = assigner.assign(v.text, v.eventId, v.timeMs, { topic: range.topic, partition: range.partition, offset: v.offset });
+        // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
+        const a = stored.get(v.offset) ?? placed ?? relearned(assigner, v, metrics);
         clustering += performance.now() - tc;
-        const a = stored.get(v.offset) ?? placed;
         if (!present?.assignments.has(v.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
         observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
       }
@@ -439,6 +457,11 @@ export class Ingestor {
       stopError: () => abandoned(ctx, `stopped while retrying ${what}`),
     });
   }
+}
+
+function relearned(assigner: Assigner, v: { text: string; eventId: string; timeMs: number }, metrics: Metrics): Placement {
+  metrics.inc('events_relearned');
+  return assigner.assign(v.text, v.eventId, v.timeMs)!;
 }
 
 /** A write given up because the partition was lost or the source is stopping; the broker's word on the loss, if any, is its cause. */

@@ -71,7 +71,7 @@ describe('clusters merged away or retired keep their description (embedded chDB)
     store = await openStore({ dataDir: tempDir() } as never);
     await migrate(store.client, { dedupWindow: 100 });
     let now = Date.UTC(2026, 11, 6, 12);
-    assigner = new ClusterAssigner(model, {}, 0, { client: store.client, log: silentLog, pipeline: 'test', snapshotEvery: 1, snapshotMinIntervalMs: 0, now: () => (now += 1000) });
+    assigner = new ClusterAssigner(model, { offsets: {} }, 0, { client: store.client, log: silentLog, pipeline: 'test', snapshotEvery: 1, snapshotMinIntervalMs: 0, now: () => (now += 1000) });
   });
 
   afterAll(async () => store?.close());

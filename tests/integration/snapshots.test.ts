@@ -33,18 +33,43 @@ describe('model_snapshots keeps the newest snapshot only (embedded chDB)', () =>
     expect(await loadLatestSnapshot(store.client, 'p')).toMatchObject({ events: 500, state: 'state after 500' });
   });
 
-  it('migration 007 keeps the newest of the snapshots an earlier version stored', async () => {
-    // The table as migration 001 made it, holding what a pipeline saved over time, then 007 again.
+  it('restores what the model learned past its stored offsets, and reads a snapshot saved without it', async () => {
+    const placed = { 'topic\u00000': [['501', 'c_3', 0.5] as [string, string, number]] };
+    await saveSnapshot(
+      store.client,
+      { pipeline: 'r', modelVersion: 1, offsets: { 'topic\u00000': '500' }, learned: { 'topic\u00000': '501' }, unstored: placed, events: 502, state: 's' },
+      Date.UTC(2026, 10, 1, 1),
+    );
+    expect(await loadLatestSnapshot(store.client, 'r')).toMatchObject({ events: 502, learned: { 'topic\u00000': '501' }, unstored: placed });
+    // A row from before 008: its placements column holds the default.
+    await store.client.command({
+      query: `INSERT INTO model_snapshots (pipeline, model_version, offsets, events, state, taken_at)
+              VALUES ('r', 1, '{}', 503, 's', '2026-11-01 02:00:00')`,
+    });
+    const old = await loadLatestSnapshot(store.client, 'r');
+    expect(old).toMatchObject({ events: 503 });
+    expect(old!.learned).toBeUndefined();
+    expect(old!.unstored).toBeUndefined();
+  });
+
+  it('migrations 007 and 008 keep the newest of the snapshots an earlier version stored', async () => {
+    // The table as migration 001 made it, holding what a pipeline saved over time, then 007 and 008 again.
     await store.client.command({ query: 'DROP TABLE model_snapshots' });
     await store.client.command({
       query: `CREATE TABLE model_snapshots (pipeline LowCardinality(String), model_version UInt32, offsets String, events UInt64,
               state String CODEC(ZSTD(3)), taken_at DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY (pipeline, taken_at)`,
     });
-    for (let i = 1; i <= 4; i++) await save('p', 1, 10 * i, Date.UTC(2026, 10, 2, i));
-    await save('p', 3, 99, Date.UTC(2026, 10, 2, 2));
+    const saveOld = (pipeline: string, modelVersion: number, events: number, atMs: number) =>
+      store.client.insert({
+        table: 'model_snapshots',
+        values: [{ pipeline, model_version: modelVersion, offsets: '{}', events, state: `state after ${events}`, taken_at: atMs }],
+        format: 'JSONEachRow',
+      });
+    for (let i = 1; i <= 4; i++) await saveOld('p', 1, 10 * i, Date.UTC(2026, 10, 2, i));
+    await saveOld('p', 3, 99, Date.UTC(2026, 10, 2, 2));
     expect(await rows()).toHaveLength(5);
-    await store.client.command({ query: "DELETE FROM schema_migrations WHERE version = '007_latest_snapshot_only'" });
-    expect((await migrate(store.client, { dedupWindow: 100 })).applied).toEqual(['007_latest_snapshot_only']);
+    await store.client.command({ query: "DELETE FROM schema_migrations WHERE version IN ('007_latest_snapshot_only', '008_snapshot_placements')" });
+    expect((await migrate(store.client, { dedupWindow: 100 })).applied).toEqual(['007_latest_snapshot_only', '008_snapshot_placements']);
     expect(await rows()).toEqual([
       { pipeline: 'p', model_version: 1, events: '40' },
       { pipeline: 'p', model_version: 3, events: '99' },

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, migrate, loadLatestSnapshot, type Store } from '../../src/store/index.js';
+import { Ingestor } from '../../src/pipeline/ingest.js';
+import { createAssigner, type ClusterAssigner } from '../../src/pipeline/assigner.js';
+import { createMasker } from '../../src/pipeline/wire.js';
+import { Metrics } from '../../src/pipeline/metrics.js';
+import type { Config } from '../../src/config/index.js';
+import type { BatchContext, SourceBatch, SourceMessage } from '../../src/sources/index.js';
+import { goodEvent, silentLog, testConfig, uniqueName } from '../helpers/env.js';
+
+// The model learns an event when it places it, before its rows are stored. What users rely on: an event
+// shapes the clusters once, however often it is delivered — after a batch abandoned between placing and
+// storing (partition revoked, stop), after a re-delivery of rows stored but not yet committed, and after a
+// restart from a checkpoint taken in between. The model's event count (model_snapshots.events) says how
+// many events it learned from; a second learning also pulls centroids twice towards the same text.
+describe('an event is learned once however often it is delivered (embedded chDB, lexical model)', () => {
+  let store: Store;
+  const live: BatchContext = { isStale: () => false, heartbeat: async () => {} };
+  // Revoked before its first write: the batch places its first chunks, then gives up.
+  const revoked: BatchContext = { isStale: () => true, heartbeat: async () => {} };
+
+  beforeAll(async () => {
+    const config = testConfig();
+    store = await openStore(config.clickhouse);
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+  });
+
+  afterAll(async () => store?.close());
+
+  function setup(): { config: Config; topic: string; messages: SourceMessage[] } {
+    const config = testConfig({ 'cluster.pipeline': uniqueName('relearn') });
+    const messages = Array.from({ length: 20 }, (_, i) => ({ offset: BigInt(i), key: null, value: Buffer.from(JSON.stringify(goodEvent(i))), timestampMs: 0 }));
+    return { config, topic: uniqueName('relearn'), messages };
+  }
+
+  const batch = (topic: string, messages: SourceMessage[], generation: number): SourceBatch => ({ topic, partition: 0, generation, messages });
+
+  function ingestor(config: Config, assigner: ClusterAssigner): Ingestor {
+    return new Ingestor({
+      client: store.client,
+      mask: createMasker(config),
+      maxMessageBytes: config.ingest.maxMessageBytes,
+      log: silentLog,
+      metrics: new Metrics(),
+      now: Date.now,
+      assigner,
+      chunkRows: 7,
+    });
+  }
+
+  /** The model's event count, as its checkpoint records it. */
+  async function learned(config: Config, assigner: ClusterAssigner): Promise<number> {
+    await assigner.maybeSnapshot(true);
+    return (await loadLatestSnapshot(store.client, config.cluster.pipeline))!.events;
+  }
+
+  async function assignments(topic: string): Promise<Map<number, string>> {
+    const rs = await store.client.query({
+      query: 'SELECT toUInt64(source_offset) AS o, cluster_id FROM assignments WHERE source_topic = {topic:String} ORDER BY o',
+      query_params: { topic },
+      format: 'JSONEachRow',
+    });
+    return new Map((await rs.json<{ o: string; cluster_id: string }>()).map((r) => [Number(r.o), r.cluster_id]));
+  }
+
+  it('a batch abandoned after placing its events, delivered again, is not learned again', async () => {
+    const { config, topic, messages } = setup();
+    const assigner = await createAssigner(config, store.client, silentLog);
+    const ing = ingestor(config, assigner);
+    await expect(ing.handle(batch(topic, messages, 1), revoked)).rejects.toThrow(/abandoned/);
+    expect((await assignments(topic)).size).toBe(0);
+    // Two chunks of 7 were placed before the first write gave up.
+    expect(await learned(config, assigner)).toBe(14);
+    expect((await ing.handle(batch(topic, messages, 2), live)).storedThrough).toBe(19n);
+    expect((await assignments(topic)).size).toBe(20);
+    expect(await learned(config, assigner)).toBe(20);
+  });
+
+  it('rows stored but not committed, delivered again, are replayed without learning them again', async () => {
+    const { config, topic, messages } = setup();
+    const assigner = await createAssigner(config, store.client, silentLog);
+    const ing = ingestor(config, assigner);
+    expect((await ing.handle(batch(topic, messages, 1), live)).storedThrough).toBe(19n);
+    const first = await assignments(topic);
+    // A rebalance before the commit: the same messages again, under a new generation.
+    expect((await ing.handle(batch(topic, messages, 2), live)).storedThrough).toBe(19n);
+    expect(await assignments(topic)).toEqual(first);
+    expect(await learned(config, assigner)).toBe(20);
+  });
+
+  it('after a restart from a checkpoint taken between placing and storing, the stored rows carry the placements the model learned', async () => {
+    const { config, topic, messages } = setup();
+    const before = await createAssigner(config, store.client, silentLog);
+    await expect(ingestor(config, before).handle(batch(topic, messages, 1), revoked)).rejects.toThrow(/abandoned/);
+    // The forced checkpoint at stop holds the 14 placed events, and what they were placed in.
+    expect(await learned(config, before)).toBe(14);
+    const snap = (await loadLatestSnapshot(store.client, config.cluster.pipeline))!;
+    const placed = new Map(snap.unstored![`${topic}\u00000`]!.map(([o, clusterId]) => [Number(o), clusterId]));
+    expect([...placed.keys()]).toEqual(Array.from({ length: 14 }, (_, i) => i));
+
+    const after = await createAssigner(config, store.client, silentLog);
+    expect((await ingestor(config, after).handle(batch(topic, messages, 1), live)).storedThrough).toBe(19n);
+    const stored = await assignments(topic);
+    expect(stored.size).toBe(20);
+    for (const [o, clusterId] of placed) expect(stored.get(o)).toBe(clusterId);
+    // 14 restored with the model, 6 learned now: not 14 + 20.
+    expect(await learned(config, after)).toBe(20);
+  });
+});
