@@ -79,8 +79,14 @@ interface Described {
   topTerms: string[];
   examples: string[];
 }
-/** Placements kept per partition while their rows are not stored: a few batches' worth. */
-const MAX_UNSTORED_PER_PARTITION = 200_000;
+/**
+ * Placements whose rows are not stored yet, one partition's, in ascending offset order (parallel arrays:
+ * appended per event, dropped a stored range at a time, searched only on a re-delivery).
+ */
+interface Unstored {
+  offsets: bigint[];
+  placements: Placement[];
+}
 /** Merges remembered to describe merged-away clusters: a few MB at most. */
 const MAX_MERGES_REMEMBERED = 100_000;
 
@@ -98,9 +104,11 @@ export class ClusterAssigner implements Assigner {
   private readonly restoredOffsets: Map<string, bigint>;
   /** Per partition: the last offset the model has learned from (placed), stored or not. */
   private readonly learned: Map<string, bigint>;
-  /** Per partition: placements learned but whose rows are not stored yet, oldest offset first. */
-  private readonly unstored = new Map<string, Map<bigint, Placement>>();
+  /** Per partition: placements learned but whose rows are not stored yet. */
+  private readonly unstored = new Map<string, Unstored>();
   private unstoredDropped = 0;
+  /** Bound per partition: a partition placed here and then moved to another consumer is never stored here. */
+  private readonly maxUnstored: number;
   private lineage: LineageEvent[] = [];
   /** Merged-away id → the id it was merged into, as this process saw the merges (oldest first, bounded). */
   private readonly mergedInto = new Map<string, string>();
@@ -115,7 +123,16 @@ export class ClusterAssigner implements Assigner {
     private clusterer: LiveModel,
     restored: Pick<ModelSnapshot, 'offsets' | 'learned' | 'unstored'>,
     savedEvents: number,
-    private readonly deps: { client: ClickHouseClient; log: Logger; pipeline: string; snapshotEvery: number; snapshotMinIntervalMs: number; now: () => number },
+    private readonly deps: {
+      client: ClickHouseClient;
+      log: Logger;
+      pipeline: string;
+      snapshotEvery: number;
+      snapshotMinIntervalMs: number;
+      now: () => number;
+      /** Rows per chunk (ingest.maxBatchRows): unstored placements are kept for several chunks' worth. */
+      chunkRows?: number;
+    },
     readonly modelVersion: number = MODEL_VERSIONS.none,
   ) {
     this.offsets = new Map(Object.entries(restored.offsets).map(([k, v]) => [k, BigInt(v)]));
@@ -123,8 +140,9 @@ export class ClusterAssigner implements Assigner {
     this.learned = new Map(this.offsets);
     for (const [k, v] of Object.entries(restored.learned ?? {})) if (BigInt(v) > (this.learned.get(k) ?? -1n)) this.learned.set(k, BigInt(v));
     for (const [k, list] of Object.entries(restored.unstored ?? {})) {
-      this.unstored.set(k, new Map(list.map(([o, clusterId, similarity]) => [BigInt(o), { clusterId, similarity }])));
+      this.unstored.set(k, { offsets: list.map(([o]) => BigInt(o)), placements: list.map(([, clusterId, similarity]) => ({ clusterId, similarity })) });
     }
+    this.maxUnstored = Math.max(200_000, 8 * (deps.chunkRows ?? 0));
     this.savedEvents = savedEvents;
     this.savedAt = deps.now();
   }
@@ -136,24 +154,43 @@ export class ClusterAssigner implements Assigner {
   /**
    * Places an event and learns from it, once per offset: an event at `at` the model has learned from
    * before (its batch was abandoned after placing it, or it is re-delivered, or replayed after a restart)
-   * is not learned again. Its earlier placement is returned while its rows are not stored; once they are,
-   * null (the caller has them from ClickHouse). Without `at` it always learns.
+   * is not learned again. Its earlier placement is returned while its rows are not stored (in the cluster
+   * it was merged into since, if this process saw the merge); once they are, null (the caller has them
+   * from ClickHouse). Without `at` it always learns.
    */
   assign(maskedText: string, eventId: string, timeMs: number, at?: SourcePosition): Placement | null {
     if (!at) return this.learn(maskedText, eventId, timeMs);
     const k = `${at.topic}\u0000${at.partition}`;
-    if (at.offset <= (this.learned.get(k) ?? -1n)) return this.unstored.get(k)?.get(at.offset) ?? null;
+    if (at.offset <= (this.learned.get(k) ?? -1n)) return this.recall(k, at.offset);
     const placed = this.learn(maskedText, eventId, timeMs);
     this.learned.set(k, at.offset);
     let pending = this.unstored.get(k);
-    if (!pending) this.unstored.set(k, (pending = new Map()));
-    pending.set(at.offset, placed);
-    if (pending.size > MAX_UNSTORED_PER_PARTITION) {
+    if (!pending) this.unstored.set(k, (pending = { offsets: [], placements: [] }));
+    pending.offsets.push(at.offset);
+    pending.placements.push(placed);
+    if (pending.offsets.length > this.maxUnstored) {
       // A partition this process placed and never stored (it moved to another consumer): forget the oldest.
-      pending.delete(pending.keys().next().value!);
+      const drop = pending.offsets.length - this.maxUnstored;
+      pending.offsets.splice(0, drop);
+      pending.placements.splice(0, drop);
       if (this.unstoredDropped++ === 0) this.deps.log.warn({ partition: at.partition, topic: at.topic }, 'unstored placements over the cap: the oldest are forgotten');
     }
     return placed;
+  }
+
+  /** The last offset of a partition the model has learned from (-1n: none). */
+  learnedThrough(topic: string, partition: number): bigint {
+    return this.learned.get(`${topic}\u0000${partition}`) ?? -1n;
+  }
+
+  private recall(k: string, offset: bigint): Placement | null {
+    const pending = this.unstored.get(k);
+    if (!pending) return null;
+    const i = firstAbove(pending.offsets, offset) - 1;
+    if (i < 0 || pending.offsets[i] !== offset) return null;
+    const p = pending.placements[i]!;
+    const live = this.resolve(p.clusterId);
+    return live === p.clusterId ? p : { clusterId: live, similarity: p.similarity };
   }
 
   private learn(maskedText: string, eventId: string, timeMs: number): Placement {
@@ -177,16 +214,21 @@ export class ClusterAssigner implements Assigner {
   noteBatch(topic: string, partition: number, lastOffset: bigint): void {
     const k = `${topic}\u0000${partition}`;
     if ((this.offsets.get(k) ?? -1n) < lastOffset) this.offsets.set(k, lastOffset);
-    // Ranges of a partition are stored in order: everything through lastOffset is stored now.
-    const pending = this.unstored.get(k);
-    if (pending) {
-      for (const o of pending.keys()) {
-        if (o > lastOffset) break;
-        pending.delete(o);
-      }
-      if (pending.size === 0) this.unstored.delete(k);
-    }
+    this.forgetStored(topic, partition, lastOffset);
     this.batchesSinceSnapshot++;
+  }
+
+  /** A partition's rows are stored through `lastOffset` (a partition's ranges are stored in order): their placements are not needed. */
+  forgetStored(topic: string, partition: number, lastOffset: bigint): void {
+    const k = `${topic}\u0000${partition}`;
+    const pending = this.unstored.get(k);
+    if (!pending) return;
+    const n = firstAbove(pending.offsets, lastOffset);
+    if (n === pending.offsets.length) this.unstored.delete(k);
+    else if (n > 0) {
+      pending.offsets.splice(0, n);
+      pending.placements.splice(0, n);
+    }
   }
 
   /**
@@ -300,7 +342,7 @@ export class ClusterAssigner implements Assigner {
     const learned: Record<string, string> = {};
     for (const [k, v] of this.learned) learned[k] = v.toString();
     const unstored: Record<string, [string, string, number][]> = {};
-    for (const [k, m] of this.unstored) unstored[k] = [...m].map(([o, p]) => [o.toString(), p.clusterId, p.similarity]);
+    for (const [k, m] of this.unstored) unstored[k] = m.offsets.map((o, i) => [o.toString(), m.placements[i]!.clusterId, m.placements[i]!.similarity]);
     const state = this.clusterer.snapshot(); // taken now: the reads and inserts below yield to other batches
     // Every batch before this checkpoint is stored (none was in flight), so the gone clusters' stored rows are complete.
     const known = this.describe(gone.filter((g) => g.state === 'merged').map((g) => g.id));
@@ -316,6 +358,18 @@ export class ClusterAssigner implements Assigner {
   }
 }
 
+/** Index of the first element of ascending `xs` above `x` (xs.length if none). */
+function firstAbove(xs: readonly bigint[], x: bigint): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * The configured live clusterer, restored from the pipeline's latest snapshot of the same model version.
  * With `cluster.embedder` set, events are placed by meaning; when that model is not installed here the
@@ -323,7 +377,15 @@ export class ClusterAssigner implements Assigner {
  */
 export async function createAssigner(config: Config, client: ClickHouseClient, log: Logger, now: () => number = Date.now): Promise<ClusterAssigner> {
   const pipeline = config.cluster.pipeline;
-  const deps = { client, log, pipeline, snapshotEvery: config.ingest.snapshotEveryBatches, snapshotMinIntervalMs: config.ingest.snapshotMinIntervalMs, now };
+  const deps = {
+    client,
+    log,
+    pipeline,
+    snapshotEvery: config.ingest.snapshotEveryBatches,
+    snapshotMinIntervalMs: config.ingest.snapshotMinIntervalMs,
+    now,
+    chunkRows: config.ingest.maxBatchRows,
+  };
   const kind = config.cluster.embedder;
   let embedder: CachingEmbedder | null = null;
   if (kind !== 'none') {

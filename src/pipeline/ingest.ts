@@ -32,6 +32,10 @@ export interface Assigner {
    * before gives its earlier placement while its rows are not stored, null once they are.
    */
   assign(maskedText: string, eventId: string, timeMs: number, at?: SourcePosition): Placement | null;
+  /** The last offset of a partition the model has learned from (-1n: none). */
+  learnedThrough?(topic: string, partition: number): bigint;
+  /** Rows are stored through `lastOffset`: placements kept for re-deliveries up to it can go. */
+  forgetStored?(topic: string, partition: number, lastOffset: bigint): void;
   /** Offsets already inside the restored snapshot, per partition (-1n: none). */
   coveredThrough(topic: string, partition: number): bigint;
   noteBatch(topic: string, partition: number, lastOffset: bigint): void;
@@ -271,15 +275,20 @@ export class Ingestor {
   private async warm(batch: SourceBatch, messages: SourceMessage[], ctx: BatchContext): Promise<void> {
     const { assigner, mask, maxMessageBytes } = this.deps;
     if (!assigner || messages.length === 0) return;
+    // Events this model has learned from already (the same process, or its checkpoint, saw them) are skipped.
+    const learned = assigner.learnedThrough?.(batch.topic, batch.partition) ?? -1n;
     const valid = [];
     for (const m of messages) {
+      if (m.offset <= learned) continue;
       const res = decodeEvent(m.value, maxMessageBytes);
       if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset });
     }
+    if (valid.length === 0) return;
     await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
-    // An event this model has learned from already (the same process re-delivered it) is not learned again.
     for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
-    this.deps.metrics.inc('events_rewarmed', {}, messages.length);
+    // These events' rows are stored: no re-delivery needs their placements.
+    assigner.forgetStored?.(batch.topic, batch.partition, valid[valid.length - 1]!.offset);
+    this.deps.metrics.inc('events_rewarmed', {}, valid.length);
   }
 
   /** Replays: one range, processed and then written (only its missing rows). */
@@ -314,7 +323,7 @@ export class Ingestor {
     const assignments: object[] = [];
     const observed: ObservedEvent[] = [];
     const stamps = messages.map((m) => m.timestampMs);
-    const valid: { offset: bigint; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
+    const valid: { at: SourcePosition; offset: bigint; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
     const pause = async () => {
       busy += performance.now() - t0;
       await yieldToIo();
@@ -340,7 +349,7 @@ export class Ingestor {
       masking += performance.now() - tb;
       if (!present?.case_events.has(m.offset)) events.push(row);
       const e = res.event;
-      valid.push({ offset: m.offset, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
+      valid.push({ at, offset: m.offset, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
     }
     let clustering = 0;
     if (assigner) {
@@ -351,7 +360,7 @@ export class Ingestor {
         if (++since % YIELD_EVERY === 0) await pause();
         const tc = performance.now();
         // Learned once per offset: a re-delivered event gets the placement the model made of it before.
-        const placed = assigner.assign(v.text, v.eventId, v.timeMs, { topic: range.topic, partition: range.partition, offset: v.offset });
+        const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at);
         // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
         const a = stored.get(v.offset) ?? placed ?? relearned(assigner, v, metrics);
         clustering += performance.now() - tc;

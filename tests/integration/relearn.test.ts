@@ -6,6 +6,7 @@ import { createMasker } from '../../src/pipeline/wire.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import type { Config } from '../../src/config/index.js';
 import type { BatchContext, SourceBatch, SourceMessage } from '../../src/sources/index.js';
+import { select } from '../../src/store/select.js';
 import { goodEvent, silentLog, testConfig, uniqueName } from '../helpers/env.js';
 
 // The model learns an event when it places it, before its rows are stored. What users rely on: an event
@@ -35,13 +36,13 @@ describe('an event is learned once however often it is delivered (embedded chDB,
 
   const batch = (topic: string, messages: SourceMessage[], generation: number): SourceBatch => ({ topic, partition: 0, generation, messages });
 
-  function ingestor(config: Config, assigner: ClusterAssigner): Ingestor {
+  function ingestor(config: Config, assigner: ClusterAssigner, metrics = new Metrics()): Ingestor {
     return new Ingestor({
       client: store.client,
       mask: createMasker(config),
       maxMessageBytes: config.ingest.maxMessageBytes,
       log: silentLog,
-      metrics: new Metrics(),
+      metrics,
       now: Date.now,
       assigner,
       chunkRows: 7,
@@ -74,6 +75,30 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     expect((await ing.handle(batch(topic, messages, 2), live)).storedThrough).toBe(19n);
     expect((await assignments(topic)).size).toBe(20);
     expect(await learned(config, assigner)).toBe(20);
+  });
+
+  it("a batch abandoned after its first chunk was stored and its second chunk's intent recorded: the replay mixes stored rows and kept placements", async () => {
+    const { config, topic, messages } = setup();
+    const assigner = await createAssigner(config, store.client, silentLog);
+    const metrics = new Metrics();
+    const ing = ingestor(config, assigner, metrics);
+    // Ownership is checked before each write: chunk [0-6] writes its ledger row, case_events and assignments
+    // (checks 1-3), chunk [7-13] its ledger row (4); it is lost before chunk [7-13]'s rows.
+    let checks = 0;
+    const lostMidway: BatchContext = { isStale: () => ++checks >= 5, heartbeat: async () => {} };
+    await expect(ing.handle(batch(topic, messages, 1), lostMidway)).rejects.toThrow(/abandoned/);
+    expect([...(await assignments(topic)).keys()]).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const [intent] = await select<{ first: string; last: string }>(
+      store.client,
+      'SELECT toString(first_offset) AS first, toString(last_offset) AS last FROM ingest_ledger WHERE source_topic = {topic:String} ORDER BY last_offset DESC LIMIT 1',
+      { topic },
+    );
+    expect(intent).toEqual({ first: '7', last: '13' });
+    expect((await ing.handle(batch(topic, messages, 2), live)).storedThrough).toBe(19n);
+    expect((await assignments(topic)).size).toBe(20);
+    expect(await learned(config, assigner)).toBe(20);
+    // Every re-delivered event had its placement kept or stored: none was placed a second time.
+    expect(metrics.prometheus()).not.toMatch(/^recur_events_relearned_total [1-9]/m);
   });
 
   it('rows stored but not committed, delivered again, are replayed without learning them again', async () => {
