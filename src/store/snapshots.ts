@@ -1,5 +1,26 @@
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRaw, constants } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, insertIdempotent } from './writer.js';
+
+const deflate = promisify(deflateRaw);
+const inflate = promisify(inflateRaw);
+
+/**
+ * A model state is stored deflated and base64-encoded behind this prefix: about 0.36 of its JSON at 9,530 clusters
+ * (20.7 → 7.4 MB, 155 ms in zlib's thread pool). The insert of the plain 20 MB row took embedded chDB ~190 MB of
+ * transient memory, the peak of a whole backfill. States without the prefix (plain JSON) still restore.
+ */
+const DEFLATED = 'deflate-raw+base64:';
+
+export async function encodeState(state: string): Promise<string> {
+  return DEFLATED + (await deflate(Buffer.from(state, 'utf8'), { level: 1 })).toString('base64');
+}
+
+export async function decodeState(stored: string): Promise<string> {
+  if (!stored.startsWith(DEFLATED)) return stored;
+  return (await inflate(Buffer.from(stored.slice(DEFLATED.length), 'base64'), { finishFlush: constants.Z_SYNC_FLUSH })).toString('utf8');
+}
 
 export interface ModelSnapshot {
   pipeline: string;
@@ -28,7 +49,7 @@ export async function saveSnapshot(client: ClickHouseClient, s: ModelSnapshot, n
         model_version: s.modelVersion,
         offsets: JSON.stringify(s.offsets),
         events: s.events,
-        state: s.state,
+        state: await encodeState(s.state),
         placements: JSON.stringify({ learned: s.learned ?? {}, unstored: s.unstored ?? {} }),
         taken_at: chTime(nowMs),
       },
@@ -51,7 +72,7 @@ export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: str
     modelVersion: Number(row.model_version),
     offsets: JSON.parse(row.offsets) as Record<string, string>,
     events: Number(row.events),
-    state: row.state,
+    state: await decodeState(row.state),
     ...(row.placements === '' ? {} : (JSON.parse(row.placements) as Pick<ModelSnapshot, 'learned' | 'unstored'>)),
   };
 }

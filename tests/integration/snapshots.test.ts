@@ -33,6 +33,20 @@ describe('model_snapshots keeps the newest snapshot only (embedded chDB)', () =>
     expect(await loadLatestSnapshot(store.client, 'p')).toMatchObject({ events: 500, state: 'state after 500' });
   });
 
+  it('stores the model state deflated, restores it exactly, and restores a state stored plain', async () => {
+    const state = JSON.stringify({ clusters: Array.from({ length: 2000 }, (_, i) => ({ id: `c_${i}`, examples: ['my card was declined "again"\tat the shop'], w: i / 7 })) });
+    await saveSnapshot(store.client, { pipeline: 'z', modelVersion: 1, offsets: {}, events: 1, state }, Date.UTC(2026, 10, 1, 1));
+    const [stored] = await select<{ state: string }>(store.client, "SELECT state FROM model_snapshots WHERE pipeline = 'z'", {});
+    expect(stored!.state.startsWith('deflate-raw+base64:')).toBe(true);
+    expect(stored!.state.length).toBeLessThan(state.length / 4);
+    expect((await loadLatestSnapshot(store.client, 'z'))!.state).toBe(state);
+    // As versions before the deflated format stored it: plain JSON, read as it is.
+    await store.client.command({
+      query: `INSERT INTO model_snapshots (pipeline, model_version, offsets, events, state, taken_at) VALUES ('z', 1, '{}', 2, '{"plain":true}', '2026-11-01 02:00:00')`,
+    });
+    expect((await loadLatestSnapshot(store.client, 'z'))!.state).toBe('{"plain":true}');
+  });
+
   it('restores what the model learned past its stored offsets, and reads a snapshot saved without it', async () => {
     const placed = { 'topic\u00000': [['501', 'c_3', 0.5] as [string, string, number]] };
     await saveSnapshot(
