@@ -6,8 +6,26 @@ import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.js';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Ingestor, type IngestDeps } from '../../src/pipeline/ingest.js';
+import { createMasker } from '../../src/pipeline/wire.js';
+import { Metrics } from '../../src/pipeline/metrics.js';
 
 export const silentLog = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+
+/** An ingestor over a test store, writing chunks of 7 rows (so a 20-message batch is three chunks). */
+export function chunkedIngestor(client: ClickHouseClient, config: Config, extra: Partial<IngestDeps> = {}): Ingestor {
+  return new Ingestor({
+    client,
+    mask: createMasker(config),
+    maxMessageBytes: config.ingest.maxMessageBytes,
+    log: silentLog,
+    metrics: new Metrics(),
+    now: Date.now,
+    chunkRows: 7,
+    ...extra,
+  });
+}
 
 export function brokers(): string[] {
   return inject('kafkaBrokers').split(',');

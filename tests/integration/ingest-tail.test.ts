@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrate, type Store } from '../../src/store/index.js';
-import { Ingestor, type Assigner } from '../../src/pipeline/ingest.js';
-import { createMasker } from '../../src/pipeline/wire.js';
+import type { Ingestor, Assigner } from '../../src/pipeline/ingest.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import { PipelineError } from '../../src/errors.js';
 import type { Config } from '../../src/config/index.js';
 import type { BatchContext, SourceBatch } from '../../src/sources/index.js';
-import { goodEvent, silentLog, testConfig, uniqueName } from '../helpers/env.js';
+import { chunkedIngestor, goodEvent, testConfig, uniqueName } from '../helpers/env.js';
 
 // A batch with a backlog behind it leaves its last chunk's write in flight while the next batch is
 // processed. What users rely on: a batch never reports (so the source never commits) an offset whose rows
@@ -31,16 +30,7 @@ describe('a batch with a backlog leaves its last write in flight (embedded chDB)
   }
 
   function ingestor(metrics: Metrics, extra: { assigner?: Assigner; beforeInsert?: (table: string) => void } = {}): Ingestor {
-    return new Ingestor({
-      client: store.client,
-      mask: createMasker(config),
-      maxMessageBytes: config.ingest.maxMessageBytes,
-      log: silentLog,
-      metrics,
-      now: Date.now,
-      chunkRows: 7,
-      ...extra,
-    });
+    return chunkedIngestor(store.client, config, { metrics, ...extra });
   }
 
   /** The assigner as the ingestor sees it: one cluster for everything, and its batch bracket counted. */

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrate, loadLatestSnapshot, type Store } from '../../src/store/index.js';
-import { Ingestor } from '../../src/pipeline/ingest.js';
+import type { Ingestor } from '../../src/pipeline/ingest.js';
 import { createAssigner, type ClusterAssigner } from '../../src/pipeline/assigner.js';
-import { createMasker } from '../../src/pipeline/wire.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import type { Config } from '../../src/config/index.js';
 import type { BatchContext, SourceBatch, SourceMessage } from '../../src/sources/index.js';
 import { select } from '../../src/store/select.js';
-import { goodEvent, silentLog, testConfig, uniqueName } from '../helpers/env.js';
+import { chunkedIngestor, goodEvent, silentLog, testConfig, uniqueName } from '../helpers/env.js';
 
 // The model learns an event when it places it, before its rows are stored. What users rely on: an event
 // shapes the clusters once, however often it is delivered — after a batch abandoned between placing and
@@ -37,16 +36,7 @@ describe('an event is learned once however often it is delivered (embedded chDB,
   const batch = (topic: string, messages: SourceMessage[], generation: number): SourceBatch => ({ topic, partition: 0, generation, messages });
 
   function ingestor(config: Config, assigner: ClusterAssigner, metrics = new Metrics()): Ingestor {
-    return new Ingestor({
-      client: store.client,
-      mask: createMasker(config),
-      maxMessageBytes: config.ingest.maxMessageBytes,
-      log: silentLog,
-      metrics,
-      now: Date.now,
-      assigner,
-      chunkRows: 7,
-    });
+    return chunkedIngestor(store.client, config, { assigner, metrics });
   }
 
   /** The model's event count, as its checkpoint records it. */
