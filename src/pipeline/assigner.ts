@@ -7,7 +7,8 @@ import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
 import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, saveSnapshot, type ModelSnapshot } from '../store/index.js';
-import type { Assigner, Placement, SourcePosition } from './ingest.js';
+import type { Assigner, Placement } from './ingest.js';
+import type { Located } from './rows.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
 const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
@@ -158,7 +159,7 @@ export class ClusterAssigner implements Assigner {
    * it was merged into since, if this process saw the merge); once they are, null (the caller has them
    * from ClickHouse). Without `at` it always learns.
    */
-  assign(maskedText: string, eventId: string, timeMs: number, at?: SourcePosition): Placement | null {
+  assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null {
     if (!at) return this.learn(maskedText, eventId, timeMs);
     const k = `${at.topic}\u0000${at.partition}`;
     if (at.offset <= (this.learned.get(k) ?? -1n)) return this.recall(k, at.offset);

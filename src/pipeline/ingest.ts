@@ -4,19 +4,13 @@ import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
 import { chTime, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange } from '../store/writer.js';
 import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
-import { caseEventRow, deadLetterRow, type Masker } from './rows.js';
+import { caseEventRow, deadLetterRow, type Located, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
 import { retryUntil } from './retry.js';
 
 export interface Placement {
   clusterId: string;
   similarity: number;
-}
-
-export interface SourcePosition {
-  topic: string;
-  partition: number;
-  offset: bigint;
 }
 
 /** The clustering stage as the pipeline sees it (adapter over src/cluster). */
@@ -31,7 +25,7 @@ export interface Assigner {
    * Places an event and learns from it. With `at`, once per offset: an offset the model has learned from
    * before gives its earlier placement while its rows are not stored, null once they are.
    */
-  assign(maskedText: string, eventId: string, timeMs: number, at?: SourcePosition): Placement | null;
+  assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null;
   /** The last offset of a partition the model has learned from (-1n: none). */
   learnedThrough?(topic: string, partition: number): bigint;
   /** Rows are stored through `lastOffset`: placements kept for re-deliveries up to it can go. */
@@ -323,7 +317,7 @@ export class Ingestor {
     const assignments: object[] = [];
     const observed: ObservedEvent[] = [];
     const stamps = messages.map((m) => m.timestampMs);
-    const valid: { at: SourcePosition; offset: bigint; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
+    const valid: { at: Located; row: ReturnType<typeof caseEventRow>['row']; text: string; eventId: string; caseId: string; customerId: string; timeMs: number }[] = [];
     const pause = async () => {
       busy += performance.now() - t0;
       await yieldToIo();
@@ -349,7 +343,7 @@ export class Ingestor {
       masking += performance.now() - tb;
       if (!present?.case_events.has(m.offset)) events.push(row);
       const e = res.event;
-      valid.push({ at, offset: m.offset, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
+      valid.push({ at, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
     }
     let clustering = 0;
     if (assigner) {
@@ -362,9 +356,9 @@ export class Ingestor {
         // Learned once per offset: a re-delivered event gets the placement the model made of it before.
         const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at);
         // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
-        const a = stored.get(v.offset) ?? placed ?? relearned(assigner, v, metrics);
+        const a = stored.get(v.at.offset) ?? placed ?? relearned(assigner, v, metrics);
         clustering += performance.now() - tc;
-        if (!present?.assignments.has(v.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
+        if (!present?.assignments.has(v.at.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
         observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
       }
     }

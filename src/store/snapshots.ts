@@ -13,11 +13,11 @@ const inflate = promisify(inflateRaw);
  */
 const DEFLATED = 'deflate-raw+base64:';
 
-export async function encodeState(state: string): Promise<string> {
+async function encodeState(state: string): Promise<string> {
   return DEFLATED + (await deflate(Buffer.from(state, 'utf8'), { level: 1 })).toString('base64');
 }
 
-export async function decodeState(stored: string): Promise<string> {
+async function decodeState(stored: string): Promise<string> {
   if (!stored.startsWith(DEFLATED)) return stored;
   return (await inflate(Buffer.from(stored.slice(DEFLATED.length), 'base64'), { finishFlush: constants.Z_SYNC_FLUSH })).toString('utf8');
 }
