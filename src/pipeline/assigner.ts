@@ -156,7 +156,7 @@ export class ClusterAssigner implements Assigner {
    * Places an event and learns from it, once per offset: an event at `at` the model has learned from
    * before (its batch was abandoned after placing it, or it is re-delivered, or replayed after a restart)
    * is not learned again. Its earlier placement is returned while its rows are not stored (in the cluster
-   * it was merged into since, if this process saw the merge); once they are, null (the caller has them
+   * it was merged into since, if this process or the one that wrote the checkpoint saw the merge); once they are, null (the caller has them
    * from ClickHouse). Without `at` it always learns.
    */
   assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null {
@@ -342,8 +342,9 @@ export class ClusterAssigner implements Assigner {
     // so a replay after a restart reuses those placements instead of learning the events twice.
     const learned: Record<string, string> = {};
     for (const [k, v] of this.learned) learned[k] = v.toString();
+    // Each through the merges seen so far: a restarted process does not know them, and would store the rows in a cluster merged away.
     const unstored: Record<string, [string, string, number][]> = {};
-    for (const [k, m] of this.unstored) unstored[k] = m.offsets.map((o, i) => [o.toString(), m.placements[i]!.clusterId, m.placements[i]!.similarity]);
+    for (const [k, m] of this.unstored) unstored[k] = m.offsets.map((o, i) => [o.toString(), this.resolve(m.placements[i]!.clusterId), m.placements[i]!.similarity]);
     const state = this.clusterer.snapshot(); // taken now: the reads and inserts below yield to other batches
     // Every batch before this checkpoint is stored (none was in flight), so the gone clusters' stored rows are complete.
     const known = this.describe(gone.filter((g) => g.state === 'merged').map((g) => g.id));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Assignment, ClusterEvent, LineageEvent } from '../../src/cluster/online.js';
 import type { ClusterSummary } from '../../src/cluster/labels.js';
 import { ClusterAssigner, type LiveModel } from '../../src/pipeline/assigner.js';
-import { clusterState, openStore, migrate, type Store } from '../../src/store/index.js';
+import { clusterState, loadLatestSnapshot, openStore, migrate, type Store } from '../../src/store/index.js';
 import { select } from '../../src/store/select.js';
 import { silentLog, tempDir } from '../helpers/env.js';
 
@@ -142,6 +142,25 @@ describe('clusters merged away or retired keep their description (embedded chDB)
     expect(await row('c_5')).toMatchObject({ label: 'pin / change', state: 'retired' });
     const retired = await select<{ n: number }>(store.client, "SELECT toUInt64(count()) AS n FROM cluster_lineage WHERE kind = 'retired' AND has(from_ids, 'c_5')", {});
     expect(Number(retired[0]!.n)).toBe(1);
+  });
+
+  it('an event placed in a cluster merged away before the checkpoint is replayed, after a restart, into the cluster it joined', async () => {
+    const at = (offset: number) => ({ topic: 'merged-replay', partition: 0, offset: BigInt(offset) });
+    model.add('c_6', ['loan', 'rate']);
+    model.next = { clusterId: 'c_6' };
+    expect(assigner.assign('loan rate too high', 'e11', DAY + 21_000_000, at(0))).toEqual({ clusterId: 'c_6', similarity: 1 });
+    // The next event merges c_6 into c_1; neither row is stored when the checkpoint is written.
+    model.next = { clusterId: 'c_1', lineage: [{ kind: 'merge', from: ['c_1', 'c_6'], to: ['c_1'], time: DAY + 21_500_000 }] };
+    assigner.assign('rate on my loan', 'e12', DAY + 21_500_000, at(1));
+    await assigner.maybeSnapshot(true);
+
+    const snap = (await loadLatestSnapshot(store.client, 'test'))!;
+    const restarted = new ClusterAssigner(model, snap, snap.events, { client: store.client, log: silentLog, pipeline: 'test', snapshotEvery: 1, snapshotMinIntervalMs: 0, now: () => Date.now() });
+    const eventsBefore = model.events;
+    // Re-delivered after the restart: the kept placement, in the cluster c_6 joined, and not learned again.
+    expect(restarted.assign('loan rate too high', 'e11', DAY + 21_000_000, at(0))).toEqual({ clusterId: 'c_1', similarity: 1 });
+    expect(restarted.assign('rate on my loan', 'e12', DAY + 21_500_000, at(1))).toEqual({ clusterId: 'c_1', similarity: 1 });
+    expect(model.events).toBe(eventsBefore);
   });
 
   it('a retired cluster keeps its stored description', async () => {
