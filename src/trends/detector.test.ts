@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seasonalKey } from './bucket.js';
 import { createDetectorState, defaultDetectorConfig, detectorConfigSchema, expectation, stepDetector, type DetectorConfig, type DetectorState } from './detector.js';
 import { scoreSeries } from './score-series.js';
+import { trendConfigSchema } from './config.js';
 import { dailyMean, poisson, seeded } from './test-helpers.js';
 
 const HOUR = 3_600_000;
@@ -43,15 +44,19 @@ describe('detector', () => {
   });
 
   it('accumulates growth evidence for a sustained moderate rise with no extreme bucket', () => {
-    const { st, u } = warm(21);
-    let last = stepDetector(st, 14, 10, defaultDetectorConfig);
-    let maxSurprise = 0;
+    const { st } = warm(21);
+    // An empty bucket first: the CUSUM starts the rise from zero.
+    let last = stepDetector(st, 0, 0, defaultDetectorConfig);
+    let maxPoint = 0;
     for (let t = 21 * 24 + 10; t < 21 * 24 + 22; t++) {
-      last = stepDetector(st, seasonalKey(T0 + t * HOUR).slot, poisson(u, dailyMean(10, t % 24) * 1.8), defaultDetectorConfig);
-      maxSurprise = Math.max(maxSurprise, last.surprise);
+      last = stepDetector(st, seasonalKey(T0 + t * HOUR).slot, Math.round(dailyMean(10, t % 24) * 1.6), defaultDetectorConfig);
+      maxPoint = Math.max(maxPoint, last.pointSurprise);
     }
-    expect(last.growth).toBeGreaterThan(5);
-    expect(last.growthRun).toBeGreaterThanOrEqual(4);
+    // No bucket alone reaches the surprise that opens a spike (spike.openSurprise, 6)...
+    expect(maxPoint).toBeLessThan(trendConfigSchema.parse({}).spike.openSurprise);
+    // ...while the growth evidence passes the level that opens sustained_growth, over the whole run.
+    expect(last.growth).toBeGreaterThan(trendConfigSchema.parse({}).growth.openEvidence);
+    expect(last.growthRun).toBe(12);
   });
 
   it('scores the aggregated scale as the plain sum of the last three buckets', () => {
@@ -95,7 +100,13 @@ describe('detector', () => {
       const b = stepDetector(copy, slot, poisson(u2, 12), defaultDetectorConfig);
       expect(b).toEqual(a);
     }
-    expect(JSON.stringify(st).length).toBeLessThan(8_000);
+  });
+
+  it("state stays the same size however long the series runs (it is persisted per cluster)", () => {
+    const after = (days: number) => JSON.stringify(warm(days, 7).st).length;
+    const tenDays = after(10);
+    expect(after(60)).toBeLessThanOrEqual(tenDays * 1.1);
+    expect(after(120)).toBeLessThanOrEqual(tenDays * 1.1);
   });
 });
 

@@ -55,7 +55,7 @@ describe('clusterOnline', () => {
 });
 
 describe('DenseOnlineClusterer', () => {
-  it('reports created then updated, and merged ids resolve to the survivor', () => {
+  it('reports created then updated', () => {
     const { rows } = topics(2, 60, 16, 5);
     const c = new DenseOnlineClusterer(16, { warmup: 20, mergeEvery: 1_000_000 });
     c.warmUp(rows.slice(0, 20));
@@ -63,10 +63,25 @@ describe('DenseOnlineClusterer', () => {
     expect(first.change).toBe('cluster_created');
     const changes = rows.slice(1).map((r) => c.add(r).change);
     expect(changes).toContain('cluster_updated');
+  });
+
+  it('a merge pass joins near-duplicate clusters, and merged ids resolve to the survivor', () => {
+    const { rows } = topics(2, 60, 16, 5);
+    // A strict joining threshold (each row its own cluster, nearly) and a loose merge threshold.
+    const c = new DenseOnlineClusterer(16, { warmup: 20, z: 4, mergeZ: 1, mergeEvery: 1_000_000 });
+    c.warmUp(rows.slice(0, 20));
+    const ids = rows.map((r) => c.add(r).clusterId);
     const before = c.liveClusters;
-    c.mergePass();
-    expect(c.liveClusters).toBeLessThanOrEqual(before);
-    const live = c.resolve(first.clusterId);
-    expect(c.resolve(live)).toBe(live);
+    const merges = c.mergePass();
+    expect(merges.length).toBeGreaterThan(0);
+    expect(c.liveClusters).toBe(before - merges.length);
+    for (const m of merges) {
+      expect(m.keep).not.toBe(m.drop);
+      expect(c.resolve(m.drop)).toBe(m.keep);
+      expect(c.resolve(m.keep)).toBe(m.keep);
+    }
+    // Every id ever handed out still answers, with one of the live clusters.
+    const live = new Set(ids.map((id) => c.resolve(id)));
+    expect(live.size).toBe(c.liveClusters);
   });
 });
