@@ -183,6 +183,9 @@ describe('trend detection through real Kafka and ClickHouse', () => {
     expect(affected.length).toBe(byCustomer.size);
     for (const a of affected) expect(a.cases).toBe(byCustomer.get(a.customer_id)!.size);
     const costs = await clusterCosts(store.client, config.owners.cost, 0);
+    // Every cluster with stored contacts is charged, and every contact once.
+    expect(new Set(costs.map((c) => c.cluster_id))).toEqual(new Set(byEvent.values()));
+    expect(costs.reduce((n, c) => n + c.contacts, 0)).toBe(events.length);
     for (const c of costs) {
       const mine = events.filter((e) => byEvent.get(String(e['event_id'])) === c.cluster_id);
       const recount = mine.reduce((s, e) => s + contactCost({ channel: String(e['channel']) }, config.owners.cost), 0);
