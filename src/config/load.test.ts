@@ -80,7 +80,19 @@ describe('loadConfig', () => {
   it('warns of RECUR_* variables that match no setting, and still starts', () => {
     const warnings: string[] = [];
     const c = loadConfig({
-      env: { RECUR_TRENDS_ENABLE: 'false', RECUR_CLUSTER_MAX_CLUSTER: '5', RECUR_KAFKA_GROUP_ID: 'g', RECUR_KAFKA_HOME: '/srv/kafka', RECUR_NOT_A_SECTION: 'x' },
+      env: {
+        RECUR_TRENDS_ENABLE: 'false',
+        RECUR_CLUSTER_MAX_CLUSTER: '5',
+        RECUR_KAFKA_GROUP_ID: 'g',
+        RECUR_KAFKA_HOME: '/srv/kafka',
+        RECUR_NOT_A_SECTION: 'x',
+        RECUR_TREND_ENABLED: 'false',
+        RECUR_CLICKHOSE_URL: 'http://x:8123',
+        // Other tools' variables: no section nearby names them.
+        RECUR_MODEL_DIR: '/models',
+        RECUR_BIN: '/usr/local/bin/recur',
+        RECUR_TESTS_NO_DOCKER: '1',
+      },
       onWarning: (m) => warnings.push(m),
     });
     expect(c.trends.enabled).toBe(true);
@@ -88,7 +100,10 @@ describe('loadConfig', () => {
     expect(warnings).toEqual([
       'RECUR_TRENDS_ENABLE matches no setting the environment can set, and is ignored (did you mean RECUR_TRENDS_ENABLED?)',
       'RECUR_CLUSTER_MAX_CLUSTER matches no setting the environment can set, and is ignored (did you mean RECUR_CLUSTER_MAX_CLUSTERS?)',
+      'RECUR_TREND_ENABLED matches no setting the environment can set, and is ignored (did you mean RECUR_TRENDS_ENABLED?)',
+      'RECUR_CLICKHOSE_URL matches no setting the environment can set, and is ignored (did you mean RECUR_CLICKHOUSE_URL?)',
     ]);
+    expect(c.clickhouse.url).toBeUndefined();
   });
 
   it('accepts the example configuration the README shows', () => {

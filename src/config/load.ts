@@ -44,6 +44,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       // Nested keys (kafka.ssl.enabled) have no variable: only a config file sets them.
       opts.onWarning(`${name} matches no setting the environment can set, and is ignored${unknown.near ? ` (did you mean ${envName(unknown.near)}?)` : ''}`);
     }
+    // A mistyped section (RECUR_TREND_ENABLED) is not one of ours to judge, unless the rest names a setting of the section it nearly spells.
+    for (const [name, near] of misspelledSections(opts.env ?? {})) opts.onWarning(`${name} matches no setting the environment can set, and is ignored (did you mean ${near}?)`);
   }
   for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(tree, path, value);
   const parsed = configSchema.safeParse(tree);
@@ -86,6 +88,27 @@ function envEntries(env: Record<string, string | undefined>): [string, unknown, 
     if (!(section in shape) || words.length < 2) continue;
     const key = words.slice(1).map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
     out.push([`${section}.${key}`, coerceEnv(raw, leafKind(shape[section]!, key)), name]);
+  }
+  return out;
+}
+
+/**
+ * RECUR_* variables whose first word is not a section but is one or two edits from one, and whose rest is a key
+ * of that section: a typo, with the variable that was meant. Other tools' RECUR_* variables (RECUR_MODEL_DIR,
+ * the test scripts' own) name no setting of a nearby section, so they pass without a word.
+ */
+function misspelledSections(env: Record<string, string | undefined>): [string, string][] {
+  const shape = configSchema.shape as Record<string, z.ZodType>;
+  const out: [string, string][] = [];
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('RECUR_') || raw === undefined) continue;
+    const words = name.slice(6).toLowerCase().split('_');
+    if (words.length < 2 || words[0]! in shape) continue;
+    const section = Object.keys(shape).find((k) => editDistance(words[0]!, k.toLowerCase()) <= 2);
+    if (!section) continue;
+    const key = words.slice(1).map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
+    const [unknown] = unknownKeys(pathTree(`${section}.${key}`), configSchema, []);
+    if (!unknown) out.push([name, envName(`${section}.${key}`)]);
   }
   return out;
 }
