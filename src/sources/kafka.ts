@@ -179,7 +179,9 @@ export class KafkaSource implements Source {
         // commits from an old generation.
         if (revoked) throw revoked;
         if (stale()) return;
-        for (const m of batch.messages) resolveOffset(m.offset);
+        // kafkajs keeps one resolved offset per partition, overwritten by each call: the batch's last is the
+        // one that counts (each call parses the offset as a Long: Long.fromString was 0.9% of a bench profile per message).
+        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
         if (outcome.storedThrough !== null) {
           try {
             await this.consumer.commitOffsets([
