@@ -135,7 +135,7 @@ function stepCluster(
   const bucketCustomers = Math.max(0, Math.min(input.customers, cases || input.customers));
   const step = stepDetector(st.detector, slot, cases, cfg.detectorResolved);
   trackVolume(st, input, bucketCustomers, step, bucket, cfg);
-  trackFix(st, meta);
+  trackFix(st, meta, bucket);
   st.lastBucket = bucket;
 
   const events: TrendEvent[] = [];
@@ -214,6 +214,14 @@ function stepCluster(
     st.growthRun.start,
     cfg,
   );
+  // A growth episode that subsided closes while its CUSUM may still be above zero: the run must build
+  // anew, or when the cooldown ends the same run (same start, so the same episode id) opens it again.
+  const last = events[events.length - 1];
+  if (last && last.type === 'closed' && last.episode.kind === 'sustained_growth') {
+    st.detector.cusum = 0;
+    st.detector.cusumRun = 0;
+    resetRun(st.growthRun, bucket);
+  }
 
   // regression: volume returns after the owner marked the cluster fixed.
   const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
@@ -390,8 +398,10 @@ function resetEvidence(st: ClusterTrendState, bucket: number): void {
   resetRun(st.surgeRun, bucket);
 }
 
-function trackFix(st: ClusterTrendState, meta: ClusterMeta): void {
-  const fixedAt = meta.status && FIXED.has(meta.status) && meta.fixedAt != null ? meta.fixedAt : null;
+function trackFix(st: ClusterTrendState, meta: ClusterMeta, bucket: number): void {
+  // A fix counts from when it was made: a replay (restart, backfill) of the buckets before it reads today's
+  // status, and taking the fix early would set the pre-fix rate from wherever the replay began.
+  const fixedAt = meta.status && FIXED.has(meta.status) && meta.fixedAt != null && meta.fixedAt <= bucket ? meta.fixedAt : null;
   if (fixedAt !== st.fixedAt) {
     st.fixedAt = fixedAt;
     // Pre-fix rate: the detector's long-run mean per bucket when the fix was first seen.
