@@ -91,11 +91,12 @@ export class TrendStage {
   /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
   observe(e: ObservedEvent): void {
     const t = e.timeMs;
-    if (this.nextOpen === null) this.nextOpen = this.startOf(t);
+    // The first event seen need not be the earliest: the ones within the allowed lateness before it are on time.
+    if (this.nextOpen === null) this.nextOpen = this.startOf(t - this.latenessMs);
     if (t > this.watermark) this.watermark = t;
     if (t < this.nextOpen) {
       // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated.
-      this.metrics.inc('late_events', { beyond_lateness: String(t < this.nextOpen - this.latenessMs) });
+      this.metrics.inc('late_events', { beyond_lateness: String(this.watermark - t > this.latenessMs) });
       return;
     }
     if (e.clusterId === '') return;

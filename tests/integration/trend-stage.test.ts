@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { TrendStage } from '../../src/pipeline/trends.js';
+import { Metrics } from '../../src/pipeline/metrics.js';
+import type { TrendEvent } from '../../src/trends/index.js';
+import { silentLog, testConfig } from '../helpers/env.js';
+
+// The trend stage on a store with nothing in it yet (a first start): events arrive out of order, as
+// partitions and channels deliver them, and the first one seen is not the earliest. An event within the
+// allowed lateness (10 minutes) of the newest must land in its own bucket and count, not be dropped as late.
+describe('trend stage on a first start (embedded chDB)', () => {
+  let store: Store;
+  const config = testConfig();
+  const at = (hhmm: string) => Date.parse(`2026-11-02T${hhmm}:00Z`);
+
+  beforeAll(async () => {
+    store = await openStore(config.clickhouse);
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+  });
+
+  afterAll(async () => store?.close());
+
+  it('counts events older than the first one seen, within the allowed lateness, in their own bucket', async () => {
+    const metrics = new Metrics();
+    let t = at('12:00');
+    const stage = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
+    expect(await stage.init()).toBe(0);
+    const episodes: TrendEvent[] = [];
+    stage.onAlerts(async (events) => void episodes.push(...events));
+    const event = (hhmm: string, i: number) => ({ timeMs: at(hhmm), clusterId: 'c_1', caseId: `case-${i}`, customerId: `cust-${i}` });
+    // First seen: 10:05. Then four from 09:56-09:59, within 10 minutes of it.
+    stage.observe(event('10:05', 0));
+    for (const [i, hhmm] of ['09:56', '09:57', '09:58', '09:59'].entries()) stage.observe(event(hhmm, i + 1));
+    // Event time moves on: 09:00 and 10:00 close.
+    stage.observe(event('11:30', 5));
+    await stage.onBatchStored();
+    expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
+    // The young cluster reaches 5 cases (its score) from 5 customers: its `new` episode runs from its birth,
+    // the 09:00 bucket the earlier events landed in.
+    const opened = episodes.filter((e) => e.type === 'opened' && e.episode.kind === 'new');
+    expect(opened).toHaveLength(1);
+    expect(opened[0]!.episode).toMatchObject({ startBucket: at('09:00'), score: 5, customers: 5 });
+    // One well past the lateness is counted as late, and said to be so.
+    stage.observe(event('09:30', 6));
+    expect(metrics.get('late_events', { beyond_lateness: 'true' })).toBe(1);
+  });
+});
