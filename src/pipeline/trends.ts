@@ -152,9 +152,11 @@ export class TrendStage {
     while (this.endOf(this.nextOpen) <= limit) {
       const start = this.nextOpen;
       const end = this.endOf(start);
+      // Closed from here on: an event for it stored while it is evaluated (another partition's batch) is
+      // late, not the start of a new pending bucket that no close would ever take.
+      this.nextOpen = end;
       const produced = await this.evaluate(start, end, emit);
       if (emit) events.push(...produced);
-      this.nextOpen = end;
       closed++;
     }
     if (events.length > 0) await this.emit(events, first);

@@ -44,4 +44,35 @@ describe('trend stage on a first start (embedded chDB)', () => {
     stage.observe(event('09:30', 6));
     expect(metrics.get('late_events', { beyond_lateness: 'true' })).toBe(1);
   });
+
+  it('an event for a bucket stored while that bucket is being evaluated is late, not left in a bucket no close takes', async () => {
+    const metrics = new Metrics();
+    // The store's answers are real; the test only decides when the status read (made on each close) returns.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reads = 0;
+    const client = new Proxy(store.client, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.query>) => {
+          reads++;
+          await held;
+          return target.query(...args);
+        };
+      },
+    });
+    let t = at('12:00');
+    const stage = new TrendStage(config.trends, client, silentLog, metrics, () => (t += 1000));
+    const event = (hhmm: string, i: number) => ({ timeMs: at(hhmm), clusterId: 'c_2', caseId: `case-${i}`, customerId: `cust-${i}` });
+    stage.observe(event('09:20', 0));
+    stage.observe(event('10:30', 1));
+    const closing = stage.onBatchStored(); // closes 09:00, and waits on its status read
+    while (reads === 0) await new Promise((r) => setImmediate(r));
+    // Another partition's batch stores an event of the 09:00 bucket now.
+    stage.observe(event('09:40', 2));
+    release();
+    await closing;
+    expect(metrics.get('late_events', { beyond_lateness: 'true' })).toBe(1);
+  });
 });
