@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketStart, nextBucketStart, seasonalKey, tzOffsetMs } from './bucket.js';
+import { bucketStart, nextBucketStart, seasonalKey, tzOffsetMs, type BucketSpec } from './bucket.js';
 
 const iso = (s: string): number => Date.parse(s);
 const BERLIN = 'Europe/Berlin';
@@ -64,6 +64,57 @@ describe('DST in Europe/Berlin', () => {
     // Week of Monday 2026-03-23 contains the spring-forward Sunday.
     expect(bucketStart(iso('2026-03-29T20:00:00Z'), 'week', BERLIN)).toBe(iso('2026-03-22T23:00:00Z'));
     expect(nextBucketStart(iso('2026-03-22T23:00:00Z'), 'week', BERLIN)).toBe(iso('2026-03-29T22:00:00Z'));
+  });
+});
+
+describe('sub-day buckets that a clock change does not divide', () => {
+  // Every instant, every 10 minutes, of the weeks around 2026's clock changes (March/April, October/November,
+  // both hemispheres): its bucket contains it, and walking nextBucketStart from the first bucket visits exactly
+  // the buckets bucketStart names, in order (no overlap, no gap, nothing skipped).
+  const aroundChanges = (bucket: BucketSpec, tz: string) => {
+    const walked: number[] = [];
+    const named = new Set<number>();
+    for (const [a, z] of [['2026-03-05', '2026-04-10'], ['2026-09-30', '2026-11-05']] as const) {
+      const part = span(bucket, tz, iso(`${a}T00:00:00Z`), iso(`${z}T00:00:00Z`));
+      walked.push(...part.walked);
+      for (const b of part.named) named.add(b);
+    }
+    return { walked, named: [...named].sort((x, y) => x - y) };
+  };
+  const span = (bucket: BucketSpec, tz: string, start: number, to: number) => {
+    const from = bucketStart(start, bucket, tz);
+    const walked: number[] = [];
+    for (let b = from; b < to; b = nextBucketStart(b, bucket, tz)) walked.push(b);
+    const named = new Set<number>();
+    for (let t = from; t < to; t += 600_000) {
+      const b = bucketStart(t, bucket, tz);
+      expect(b).toBeLessThanOrEqual(t);
+      expect(nextBucketStart(b, bucket, tz)).toBeGreaterThan(t);
+      named.add(b);
+    }
+    return { walked, named };
+  };
+
+  it.each([
+    [{ minutes: 120 }, BERLIN],
+    [{ minutes: 90 }, 'America/New_York'],
+    ['hour', 'Australia/Lord_Howe'],
+    ['hour', BERLIN],
+    [{ minutes: 15 }, 'Asia/Kolkata'],
+  ] as [BucketSpec, string][])('%j in %s', (bucket, tz) => {
+    const { walked, named } = aroundChanges(bucket, tz);
+    expect(walked).toEqual(named);
+  });
+
+  it('2-hour buckets in Berlin: spring forward starts a bucket at the change, fall back too', () => {
+    // 2026-03-29 01:00Z: local 02:00 CET becomes 03:00 CEST.
+    expect(bucketStart(iso('2026-03-29T00:30:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-03-28T23:00:00Z')); // 00:00-02:00 CET
+    expect(bucketStart(iso('2026-03-29T01:30:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-03-29T01:00:00Z')); // from the change to 04:00 CEST
+    expect(nextBucketStart(iso('2026-03-29T01:00:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-03-29T02:00:00Z'));
+    // 2026-10-25 01:00Z: local 03:00 CEST becomes 02:00 CET.
+    expect(bucketStart(iso('2026-10-25T00:30:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-10-25T00:00:00Z')); // 02:00 CEST
+    expect(nextBucketStart(iso('2026-10-25T00:00:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-10-25T01:00:00Z'));
+    expect(bucketStart(iso('2026-10-25T01:30:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-10-25T01:00:00Z')); // 02:00 CET
   });
 });
 

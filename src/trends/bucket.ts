@@ -66,17 +66,38 @@ export function bucketStart(ts: number, bucket: BucketSpec, tz?: string): number
     if (!(size > 0) || !Number.isInteger(size)) throw new RangeError(`bucketStart: bad bucket size ${JSON.stringify(bucket)}`);
     // Floor in local time with the offset in force at ts: the repeated hour of a
     // fall-back night stays two buckets, the skipped hour of spring-forward none.
-    return Math.floor(local / size) * size - off;
+    const start = Math.floor(local / size) * size - off;
+    // A clock change inside that span (one that is not a whole number of buckets: 2-hour buckets across
+    // a 1-hour change, hours in a half-hour zone) starts a bucket itself, so buckets never overlap.
+    return tz && tzOffsetMs(start, tz) !== off ? lastChangeBefore(start, ts, tz) : start;
   }
   const day = Math.floor(local / DAY);
   const startDay = bucket === 'day' ? day : day - mondayIndex(day);
   return localToUtc(startDay * DAY, tz);
 }
 
+/** The instant (on a whole minute) in (from, to] at which the offset of `tz` became the one in force at `to`. */
+function lastChangeBefore(from: number, to: number, tz: string): number {
+  const off = tzOffsetMs(to, tz);
+  let lo = Math.floor(from / MINUTE); // offset differs here
+  let hi = Math.floor(to / MINUTE); // offset is `off` from here
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (tzOffsetMs(mid * MINUTE, tz) === off) hi = mid;
+    else lo = mid;
+  }
+  return hi * MINUTE;
+}
+
 /** Start of the bucket after the one starting at `start` (handles 23/25-hour days). */
 export function nextBucketStart(start: number, bucket: BucketSpec, tz?: string): number {
-  if (bucket === 'hour') return start + HOUR;
-  if (typeof bucket === 'object') return start + bucket.minutes * MINUTE;
+  if (bucket === 'hour' || typeof bucket === 'object') {
+    const size = bucket === 'hour' ? HOUR : bucket.minutes * MINUTE;
+    // The next local boundary, or the clock change before it (bucketStart starts a bucket there).
+    const off = tzOffsetMs(start, tz);
+    const end = Math.floor((start + off) / size) * size + size - off;
+    return tz && tzOffsetMs(end - MINUTE, tz) !== off ? lastChangeBefore(start, end - MINUTE, tz) : end;
+  }
   const days = bucket === 'day' ? 1 : 7;
   // Jump well past the boundary and floor back, so a 25-hour day is not skipped.
   return bucketStart(start + days * DAY + 3 * HOUR, bucket, tz);
