@@ -179,7 +179,7 @@ export class TrendStage {
   private async emit(events: TrendEvent[], firstBucket: number): Promise<void> {
     const latest = new Map<string, TrendEvent>();
     for (const e of events) latest.set(e.episode.id, e);
-    await writeAlerts(this.client, [...latest.values()].map((e) => alertRow(e.episode, this.cfg.bucketMs)), firstBucket);
+    await writeAlerts(this.client, [...latest.values()].map((e) => alertRow(e.episode, this.endOf(e.episode.lastBucket))), firstBucket);
     for (const e of events) {
       this.metrics.inc('alerts', { kind: e.episode.kind, type: e.type });
       this.log.info({ episode_id: e.episode.id, cluster_id: e.episode.clusterId, kind: e.episode.kind, type: e.type, observed: e.episode.observed, expected: Math.round(e.episode.expected * 10) / 10 }, 'trend episode');

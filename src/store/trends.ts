@@ -103,14 +103,15 @@ export async function setClusterStatus(client: ClickHouseClient, clusterId: stri
   });
 }
 
-export function alertRow(e: Episode, bucketMs: number) {
+/** `windowEndMs`: the end of the episode's last bucket (nextBucketStart: a day bucket across a clock change is 23 or 25 hours). */
+export function alertRow(e: Episode, windowEndMs: number) {
   return {
     episode_id: e.id,
     cluster_id: e.clusterId,
     kind: e.kind,
     status: e.status,
     window_start: Math.floor(e.startBucket / 1000),
-    window_end: Math.floor((e.lastBucket + bucketMs) / 1000),
+    window_end: Math.floor(windowEndMs / 1000),
     observed: e.observed,
     expected: Math.round(e.expected * 1000) / 1000,
     score: Math.round(e.score * 1000) / 1000,
