@@ -25,6 +25,9 @@ describe('OnlineClusterer', () => {
     expect(top.label.split(' / ')).toHaveLength(3);
     expect(top.examples.length).toBeGreaterThan(0);
     expect(top.firstSeen).toBeLessThanOrEqual(top.lastSeen);
+    // firstSeen(id) is what describe says, for every live cluster, and nothing for an id not live.
+    for (const s of c.clusters()) expect(c.firstSeen(s.id)).toBe(s.firstSeen);
+    expect(c.firstSeen('c_999999')).toBeUndefined();
   });
 
   it('leaves a description without terms unassigned', () => {

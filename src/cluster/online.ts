@@ -262,6 +262,12 @@ export class OnlineClusterer {
     return cos * cohesion >= this.tracker.threshold();
   }
 
+  /** Event time of a live cluster's first member (undefined: not a live cluster). A scan, without allocating. */
+  firstSeen(id: string): number | undefined {
+    for (const c of this.state.slots) if (c !== undefined && c.id === id) return c.firstSeen;
+    return undefined;
+  }
+
   private liveList(): ClusterState[] {
     return this.state.slots.filter((c): c is ClusterState => c !== undefined);
   }

@@ -20,6 +20,8 @@ export interface LiveModel {
   assign(ev: ClusterEvent): Assignment;
   clusters(opts: { terms?: number; examples?: number }): ClusterSummary[];
   describe(ids: readonly string[], opts: { terms?: number; examples?: number }): ClusterSummary[];
+  /** A live cluster's first event time, without describing it (describe's is used otherwise). */
+  firstSeen?(id: string): number | undefined;
   snapshot(): string;
   prepare?(texts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
 }
@@ -35,6 +37,7 @@ export function lexicalModel(c: OnlineClusterer): LiveModel {
     assign: (ev) => c.assign(ev),
     clusters: (o) => c.clusters(o),
     describe: (ids, o) => c.describe(ids, o),
+    firstSeen: (id) => c.firstSeen(id),
     snapshot: () => c.snapshot(),
   };
 }
@@ -266,6 +269,12 @@ export class ClusterAssigner implements Assigner {
       if (d) out.set(id, d);
     }
     return out;
+  }
+
+  /** When the model first saw the cluster an id lives in (event time), if it still knows it. */
+  firstSeen(id: string): number | undefined {
+    const live = this.resolve(id);
+    return this.clusterer.firstSeen ? this.clusterer.firstSeen(live) : this.clusterer.describe([live], { terms: 0, examples: 0 })[0]?.firstSeen;
   }
 
   /** The cluster an id now lives in, following the merges this process has seen. */

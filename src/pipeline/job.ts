@@ -39,7 +39,7 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   const now = o.now ?? Date.now;
   const metrics = o.metrics ?? new Metrics();
   const assigner = await createAssigner(o.config, o.store.client, o.log, now);
-  const trends = o.config.trends.enabled ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now) : null;
+  const trends = o.config.trends.enabled ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now, (id) => assigner.firstSeen(id)) : null;
   await trends?.init();
   const health = progressHealth(metrics, now);
   const alerts = createAlertQueue(o.config, o.log, metrics, o.producer);

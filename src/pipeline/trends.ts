@@ -46,6 +46,8 @@ export class TrendStage {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly now: () => number,
+    /** A cluster's first event time, as the model knows it (a cluster back after a long silence is not new). */
+    private readonly birth?: (clusterId: string) => number | undefined,
   ) {
     this.cfg = resolveTrendConfig(config);
     this.latenessMs = config.allowedLatenessMinutes * 60_000;
@@ -198,7 +200,7 @@ export class TrendStage {
       const fixed = s.status === 'fix_available' || s.status === 'resolved';
       return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null };
     };
-    const events = evaluateBucketClose(this.states, { bucket: start, now: emit ? this.now() : end, counts, meta }, this.cfg);
+    const events = evaluateBucketClose(this.states, { bucket: start, now: emit ? this.now() : end, counts, meta, ...(this.birth ? { birth: this.birth } : {}) }, this.cfg);
     this.metrics.observe('bucket_close_seconds', (performance.now() - t0) / 1000);
     this.metrics.set('trend_clusters', this.states.size);
     return events;

@@ -294,6 +294,20 @@ describe('replay and bucket close', () => {
     ).toThrow(RangeError);
   });
 
+  it('a cluster back after a silence longer than the state kept is not new when its birth is known', () => {
+    const counts = [{ clusterId: 'old', cases: 6, customers: 6, customerIds: ['a', 'b', 'c', 'd', 'e', 'f'] }];
+    const opened = (birth?: (id: string) => number | undefined) => {
+      const states = new Map<string, ClusterTrendState>();
+      const events = evaluateBucketClose(states, { bucket: bucketAt(0), now: clockAt(0), counts, ...(birth ? { birth } : {}) }, cfg);
+      return events.filter((e) => e.type === 'opened').map((e) => e.episode.kind);
+    };
+    // Its birth, 60 days back: 6 cases from 6 customers is not a young cluster reaching its threshold.
+    expect(opened((id) => (id === 'old' ? bucketAt(-60 * 24) : undefined))).toEqual([]);
+    // Unknown birth (a cluster the model has not seen): born now, and new.
+    expect(opened(() => undefined)).toEqual(['new']);
+    expect(opened()).toEqual(['new']);
+  });
+
   it('fills skipped buckets with zeros', () => {
     const sim = established(2);
     const n = sim.st.detector.n;

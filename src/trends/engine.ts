@@ -13,6 +13,11 @@ export interface BucketCloseInput {
   counts: readonly ClusterBucketInput[];
   /** Cluster metadata (birth, status, fix time); missing means defaults. */
   meta?: (clusterId: string) => ClusterMeta | undefined;
+  /**
+   * When a cluster without state here was born, if known (asked once, when its state is created): a
+   * cluster silent for longer than the state kept is not young again. Unknown: this bucket.
+   */
+  birth?: (clusterId: string) => number | undefined;
 }
 
 /**
@@ -33,7 +38,7 @@ export function evaluateBucketClose(
     let st = states.get(c.clusterId);
     const meta = metaOf(c.clusterId);
     if (!st) {
-      st = createClusterState(c.clusterId, meta.firstSeenAt ?? input.bucket);
+      st = createClusterState(c.clusterId, meta.firstSeenAt ?? input.birth?.(c.clusterId) ?? input.bucket);
       states.set(c.clusterId, st);
     }
     for (const e of evaluateCluster(st, c, meta, input.bucket, input.now, cfg)) events.push(e);
