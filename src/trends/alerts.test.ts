@@ -252,6 +252,26 @@ describe('episodes across a run and a replay', () => {
     expect(opened[1]!.episode.id).not.toBe(opened[0]!.episode.id);
   });
 
+  it('a customer back late in a growth run longer than two days is not new to the run', () => {
+    const sim = established(14, 1, 4);
+    const seen: { bucket: number; ids: string[] }[] = [];
+    for (let i = 0; i < 62; i++) {
+      const n = Math.max(1, Math.round(dailyMean(1, sim.t % 24) * 1.6));
+      const ids = Array.from({ length: n }, (_, k) => `run-${sim.t}-${k}`);
+      // Seen early in the run, then again more than two days later.
+      if (i === 5 || i === 60) ids[0] = 'comes-back';
+      seen.push({ bucket: bucketAt(sim.t), ids });
+      feed(sim, n, {}, ids);
+    }
+    const run = sim.st.growthRun;
+    expect(run.start).toBeLessThanOrEqual(seen[5]!.bucket);
+    expect(sim.st.detector.cusumRun).toBeGreaterThan(56);
+    // Everyone fed since the run began, each once (the window holds them all: fewer than its cap of 128).
+    const distinct = new Set(seen.filter((b) => b.bucket >= run.start).flatMap((b) => b.ids));
+    expect(distinct.size).toBeLessThan(128);
+    expect(run.customers).toBe(distinct.size);
+  });
+
   it("regression: a replay that reads today's fixed status from its first bucket judges as the live run did", () => {
     const fixedAt = bucketAt(40 * 24);
     const run = (replay: boolean): Sim => {

@@ -346,8 +346,14 @@ function trackVolume(
   const expCustomers = Math.max(customersPerCase(st) * step.expected, 1e-6);
   if (inGrowth) extendRun(st.growthRun, input.cases, step.expected, freshGrowth, expCustomers, step.phi, dc.cusumShift);
   if (inSurge) extendRun(st.surgeRun, input.cases, step.expected, freshSurge, expCustomers, step.phi, dc.surgeShift ?? dc.cusumShift);
-  // Gates look back over the regression window or the current growth run, at most two days.
-  if (st.customers.t.length > 0) pruneCustomers(st.customers, bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000));
+  // Gates look back over the regression window (at least two days), and over a growth or surge run
+  // however long it has lasted: a customer of the run's first day who is back on its third is not new to it.
+  if (st.customers.t.length > 0) {
+    let keepFrom = bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000);
+    if (inGrowth) keepFrom = Math.min(keepFrom, st.growthRun.start);
+    if (inSurge) keepFrom = Math.min(keepFrom, st.surgeRun.start);
+    pruneCustomers(st.customers, keepFrom);
+  }
 
   const w = cfg.regression.windowBuckets;
   st.ringB.push(bucket);
