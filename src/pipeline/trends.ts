@@ -28,6 +28,8 @@ export type AlertListener = (events: TrendEvent[]) => Promise<void>;
 export class TrendStage {
   private readonly cfg: ResolvedTrendConfig;
   private readonly latenessMs: number;
+  private readonly maxFutureMs: number;
+  private futureWarned = false;
   private readonly states = new Map<string, ClusterTrendState>();
   /** Start of the first bucket not yet evaluated. */
   private nextOpen: number | null = null;
@@ -51,6 +53,7 @@ export class TrendStage {
   ) {
     this.cfg = resolveTrendConfig(config);
     this.latenessMs = config.allowedLatenessMinutes * 60_000;
+    this.maxFutureMs = config.maxFutureHours * 3_600_000;
   }
 
   onAlerts(listener: AlertListener): void {
@@ -69,17 +72,20 @@ export class TrendStage {
   async init(): Promise<number> {
     const range = await eventTimeRange(this.client);
     if (!range) return 0;
-    this.watermark = range.max;
-    const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
+    // Stored events dated beyond the wall clock's horizon (kept out of detection when they came) do not move event time.
+    const max = Math.min(range.max, this.now() + this.maxFutureMs);
+    if (max < range.min) return 0;
+    this.watermark = max;
+    const from = this.startOf(Math.max(range.min, max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
-    const until = range.max - this.latenessMs;
+    const until = max - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
     if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until));
     const replayed = await this.closeUpTo(until, false);
     this.prefetched = null;
     // Buckets still open: what was stored before the restart counts, and new events join it.
-    for (let start = this.nextOpen; start <= range.max; start = this.endOf(start)) {
+    for (let start = this.nextOpen; start <= max; start = this.endOf(start)) {
       for (const c of await bucketMembers(this.client, start, this.endOf(start))) {
         this.bucketOf(start, c.clusterId, c.caseIds, c.customerIds);
       }
@@ -93,6 +99,14 @@ export class TrendStage {
   /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
   observe(e: ObservedEvent): void {
     const t = e.timeMs;
+    if (t > this.now() + this.maxFutureMs) {
+      this.metrics.inc('future_events');
+      if (!this.futureWarned) {
+        this.futureWarned = true;
+        this.log.warn({ occurred_at: new Date(t).toISOString(), max_future_hours: this.config.maxFutureHours }, 'event dated beyond the clock: stored, kept out of trend detection (counted in future_events)');
+      }
+      return;
+    }
     // The first event seen need not be the earliest: the ones within the allowed lateness before it are on time.
     if (this.nextOpen === null) this.nextOpen = this.startOf(t - this.latenessMs);
     if (t > this.watermark) this.watermark = t;

@@ -45,6 +45,20 @@ describe('trend stage on a first start (embedded chDB)', () => {
     expect(metrics.get('late_events', { beyond_lateness: 'true' })).toBe(1);
   });
 
+  it('an event dated years ahead does not carry event time with it: later events are on time', async () => {
+    const metrics = new Metrics();
+    let t = at('12:00');
+    const stage = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
+    const event = (ms: number, i: number) => ({ timeMs: ms, clusterId: 'c_3', caseId: `case-${i}`, customerId: `cust-${i}` });
+    stage.observe(event(at('09:10'), 0));
+    stage.observe(event(Date.parse('2099-01-01T00:00:00Z'), 1)); // a mistyped year
+    stage.observe(event(at('10:30'), 2));
+    await stage.onBatchStored(); // closes 09:00 only: event time is 10:30, not 2099
+    stage.observe(event(at('10:40'), 3));
+    expect(metrics.get('future_events')).toBe(1);
+    expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
+  });
+
   it('an event for a bucket stored while that bucket is being evaluated is late, not left in a bucket no close takes', async () => {
     const metrics = new Metrics();
     // The store's answers are real; the test only decides when the status read (made on each close) returns.
