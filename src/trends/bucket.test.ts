@@ -67,6 +67,21 @@ describe('DST in Europe/Berlin', () => {
   });
 });
 
+/** Walks nextBucketStart over [start, to) and names bucketStart every 10 minutes, checking each instant is in its bucket. */
+const span = (bucket: BucketSpec, tz: string, start: number, to: number) => {
+  const from = bucketStart(start, bucket, tz);
+  const walked: number[] = [];
+  for (let b = from; b < to; b = nextBucketStart(b, bucket, tz)) walked.push(b);
+  const named = new Set<number>();
+  for (let t = from; t < to; t += 600_000) {
+    const b = bucketStart(t, bucket, tz);
+    expect(b).toBeLessThanOrEqual(t);
+    expect(nextBucketStart(b, bucket, tz)).toBeGreaterThan(t);
+    named.add(b);
+  }
+  return { walked, named };
+};
+
 describe('sub-day buckets that a clock change does not divide', () => {
   // Every instant, every 10 minutes, of the weeks around 2026's clock changes (March/April, October/November,
   // both hemispheres): its bucket contains it, and walking nextBucketStart from the first bucket visits exactly
@@ -80,19 +95,6 @@ describe('sub-day buckets that a clock change does not divide', () => {
       for (const b of part.named) named.add(b);
     }
     return { walked, named: [...named].sort((x, y) => x - y) };
-  };
-  const span = (bucket: BucketSpec, tz: string, start: number, to: number) => {
-    const from = bucketStart(start, bucket, tz);
-    const walked: number[] = [];
-    for (let b = from; b < to; b = nextBucketStart(b, bucket, tz)) walked.push(b);
-    const named = new Set<number>();
-    for (let t = from; t < to; t += 600_000) {
-      const b = bucketStart(t, bucket, tz);
-      expect(b).toBeLessThanOrEqual(t);
-      expect(nextBucketStart(b, bucket, tz)).toBeGreaterThan(t);
-      named.add(b);
-    }
-    return { walked, named };
   };
 
   it.each([
@@ -115,6 +117,24 @@ describe('sub-day buckets that a clock change does not divide', () => {
     expect(bucketStart(iso('2026-10-25T00:30:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-10-25T00:00:00Z')); // 02:00 CEST
     expect(nextBucketStart(iso('2026-10-25T00:00:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-10-25T01:00:00Z'));
     expect(bucketStart(iso('2026-10-25T01:30:00Z'), { minutes: 120 }, BERLIN)).toBe(iso('2026-10-25T01:00:00Z')); // 02:00 CET
+  });
+});
+
+describe('a zone that springs forward at midnight (America/Santiago, 2026-09-06: 00:00 becomes 01:00)', () => {
+  const SCL = 'America/Santiago';
+  it('the day begins at the change, and the day before ends there', () => {
+    const day = bucketStart(iso('2026-09-06T12:00:00Z'), 'day', SCL);
+    expect(day).toBe(iso('2026-09-06T04:00:00Z')); // 01:00 -03, the first local instant of the day
+    const before = bucketStart(iso('2026-09-05T12:00:00Z'), 'day', SCL);
+    expect(before).toBe(iso('2026-09-05T04:00:00Z')); // 00:00 -04
+    expect(nextBucketStart(before, 'day', SCL)).toBe(day);
+    // 23:30 on the 5th (-04) belongs to the 5th, whose bucket contains it.
+    expect(bucketStart(iso('2026-09-06T03:30:00Z'), 'day', SCL)).toBe(before);
+  });
+
+  it.each(['day', 'week'] as BucketSpec[])('%s buckets walk the change without gap or overlap', (bucket) => {
+    const { walked, named } = span(bucket, SCL, iso('2026-08-20T00:00:00Z'), iso('2026-09-25T00:00:00Z'));
+    expect(walked).toEqual([...named].sort((a, b) => a - b));
   });
 });
 

@@ -44,11 +44,17 @@ export function tzOffsetMs(ts: number, tz: string | undefined): number {
   return off;
 }
 
-/** UTC instant of a local wall-clock time (ms since epoch as if local were UTC). */
+/**
+ * UTC instant of a local wall-clock time (ms since epoch as if local were UTC). A time the clocks skip (a
+ * zone that springs forward at midnight: America/Santiago, America/Havana) gives the instant of the change,
+ * where the local day then begins.
+ */
 export function localToUtc(localMs: number, tz: string | undefined): number {
   const first = localMs - tzOffsetMs(localMs, tz);
   const second = localMs - tzOffsetMs(first, tz);
-  return second;
+  if (!tz || second + tzOffsetMs(second, tz) === localMs) return second;
+  if (first + tzOffsetMs(first, tz) === localMs) return first;
+  return lastChangeBefore(Math.min(first, second), Math.max(first, second), tz);
 }
 
 /** Monday-based day of week (0 = Monday … 6 = Sunday) of a day number since the epoch. */
