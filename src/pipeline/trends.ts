@@ -214,7 +214,8 @@ export class TrendStage {
       const fixed = s.status === 'fix_available' || s.status === 'resolved';
       return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null };
     };
-    const events = evaluateBucketClose(this.states, { bucket: start, now: emit ? this.now() : end, counts, meta, ...(this.birth ? { birth: this.birth } : {}) }, this.cfg);
+    const input = { bucket: start, now: emit ? this.now() : end, counts, meta, forgetSilentBefore: start - this.config.rebuildDays * 86_400_000 };
+    const events = evaluateBucketClose(this.states, this.birth ? { ...input, birth: this.birth } : input, this.cfg);
     this.metrics.observe('bucket_close_seconds', (performance.now() - t0) / 1000);
     this.metrics.set('trend_clusters', this.states.size);
     return events;

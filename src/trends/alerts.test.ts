@@ -328,6 +328,28 @@ describe('replay and bucket close', () => {
     expect(opened()).toEqual(['new']);
   });
 
+  it('forgets a cluster silent for longer than asked, unless a fix is still watched or something is open', () => {
+    const states = new Map<string, ClusterTrendState>();
+    const DAY = 24;
+    const fixedAt = bucketAt(1);
+    const meta = (id: string): ClusterMeta | undefined => (id === 'fixed' ? { status: 'resolved', fixedAt } : undefined);
+    const kept: string[][] = [];
+    for (let t = 0; t <= 30 * DAY; t++) {
+      const counts = [
+        ...(t === 0 ? [{ clusterId: 'quiet', cases: 1, customers: 1 }, { clusterId: 'fixed', cases: 1, customers: 1 }] : []),
+        ...(t % DAY === 0 ? [{ clusterId: 'daily', cases: 1, customers: 1 }] : []),
+      ];
+      evaluateBucketClose(states, { bucket: bucketAt(t), now: clockAt(t), counts, meta, forgetSilentBefore: bucketAt(t - 28 * DAY) }, cfg);
+      if (t === 28 * DAY || t === 28 * DAY + 1) kept.push([...states.keys()].sort());
+    }
+    // 'quiet' had its one case 28 days before bucket 28 x 24: kept through it, gone the bucket after.
+    expect(kept).toEqual([
+      ['daily', 'fixed', 'quiet'],
+      ['daily', 'fixed'],
+    ]);
+    expect([...states.keys()].sort()).toEqual(['daily', 'fixed']);
+  });
+
   it('fills skipped buckets with zeros', () => {
     const sim = established(2);
     const n = sim.st.detector.n;

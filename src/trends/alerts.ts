@@ -35,6 +35,8 @@ export interface ClusterTrendState {
   clusterId: string;
   firstSeenAt: number;
   lastBucket: number | null;
+  /** The last bucket with cases (null: none yet; states from before this field read as active). */
+  lastActive?: number | null;
   detector: DetectorState;
   totalCases: number;
   /** Lower bound on distinct customers since birth (exact with ids, up to the window cap). */
@@ -77,6 +79,7 @@ export function createClusterState(clusterId: string, firstSeenAt: number): Clus
     clusterId,
     firstSeenAt,
     lastBucket: null,
+    lastActive: null,
     detector: createDetectorState(),
     totalCases: 0,
     lifeCustomers: 0,
@@ -324,6 +327,7 @@ function trackVolume(
   const ids = input.customerIds;
   const d = st.detector;
   st.totalCases += input.cases;
+  if (input.cases > 0) st.lastActive = bucket;
   // A run restarts with its CUSUM; the bucket that starts it is its first.
   if (d.cusumRun <= 1) resetRun(st.growthRun, bucket);
   if (d.surgeRun <= 1) resetRun(st.surgeRun, bucket);
@@ -414,6 +418,19 @@ function trackFix(st: ClusterTrendState, meta: ClusterMeta, bucket: number): voi
     st.preFixRate = st.detector.mean;
     delete st.cooldownUntil.regression;
   }
+}
+
+/**
+ * Whether a cluster's state can be dropped: no case since `before`, nothing open or cooling down, and no fix
+ * still being watched for a regression. What a restart would not rebuild either (it reads back
+ * trends.rebuildDays); a cluster that comes back starts afresh, with its birth from the model.
+ */
+export function dormant(st: ClusterTrendState, before: number, bucket: number, cfg: ResolvedTrendConfig): boolean {
+  const last = st.lastActive === undefined ? st.lastBucket : st.lastActive;
+  if (last !== null && last >= before) return false;
+  if (Object.keys(st.episodes).length > 0) return false;
+  for (const until of Object.values(st.cooldownUntil)) if (until !== undefined && until > bucket) return false;
+  return st.fixedAt === null || bucket >= st.fixedAt + cfg.regression.watchDays * 86_400_000;
 }
 
 const NO_REGRESSION = Object.freeze({ open: false, score: 0, customers: 0 });

@@ -1,7 +1,7 @@
 // Bucket close for many clusters at once: every known cluster is stepped (silent ones with a
 // zero count, so their baselines decay and episodes can close), new clusters get fresh state.
 import type { ResolvedTrendConfig } from './config.js';
-import { createClusterState, evaluateCluster, type ClusterBucketInput, type ClusterMeta, type ClusterTrendState } from './alerts.js';
+import { createClusterState, dormant, evaluateCluster, type ClusterBucketInput, type ClusterMeta, type ClusterTrendState } from './alerts.js';
 import type { TrendEvent } from './episodes.js';
 
 export interface BucketCloseInput {
@@ -18,6 +18,11 @@ export interface BucketCloseInput {
    * cluster silent for longer than the state kept is not young again. Unknown: this bucket.
    */
   birth?: (clusterId: string) => number | undefined;
+  /**
+   * Drop the state of clusters with no case since this instant and nothing open, cooling down or watched
+   * (merged, retired or long-silent clusters would otherwise be stepped on every close for ever).
+   */
+  forgetSilentBefore?: number;
 }
 
 /**
@@ -43,10 +48,12 @@ export function evaluateBucketClose(
     }
     for (const e of evaluateCluster(st, c, meta, input.bucket, input.now, cfg)) events.push(e);
   }
+  const forget = input.forgetSilentBefore;
   for (const [id, st] of states) {
     if (seen.has(id)) continue;
     const zero: ClusterBucketInput = { clusterId: id, cases: 0, customers: 0 };
     for (const e of evaluateCluster(st, zero, metaOf(id), input.bucket, input.now, cfg)) events.push(e);
+    if (forget !== undefined && dormant(st, forget, input.bucket, cfg)) states.delete(id);
   }
   return events;
 }
