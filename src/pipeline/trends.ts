@@ -70,11 +70,10 @@ export class TrendStage {
 
   /** Rebuilds detector and episode state from what is stored; returns the buckets replayed. */
   async init(): Promise<number> {
-    const range = await eventTimeRange(this.client);
-    if (!range) return 0;
     // Stored events dated beyond the wall clock's horizon (kept out of detection when they came) do not move event time.
-    const max = Math.min(range.max, this.now() + this.maxFutureMs);
-    if (max < range.min) return 0;
+    const range = await eventTimeRange(this.client, this.now() + this.maxFutureMs);
+    if (!range) return 0;
+    const max = range.max;
     this.watermark = max;
     const from = this.startOf(Math.max(range.min, max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;

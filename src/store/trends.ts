@@ -73,10 +73,13 @@ export async function bucketMembers(client: ClickHouseClient, startMs: number, e
   return rows.map((r) => ({ clusterId: r.cluster_id, caseIds: r.cases, customerIds: r.customers }));
 }
 
-export async function eventTimeRange(client: ClickHouseClient): Promise<{ min: number; max: number } | null> {
+/** Event times of the stored assignments; with `untilMs`, of those dated at or before it only. */
+export async function eventTimeRange(client: ClickHouseClient, untilMs?: number): Promise<{ min: number; max: number } | null> {
   const [r] = await select<{ min: number; max: number; n: number }>(
     client,
-    `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n FROM assignments`,
+    `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n
+       FROM assignments WHERE occurred_at <= fromUnixTimestamp64Milli({until:Int64})`,
+    { until: untilMs === undefined ? 8_000_000_000_000 : Math.floor(untilMs) },
   );
   return r && Number(r.n) > 0 ? { min: Number(r.min), max: Number(r.max) } : null;
 }

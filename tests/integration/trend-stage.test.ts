@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { insertIdempotent } from '../../src/store/writer.js';
 import { TrendStage } from '../../src/pipeline/trends.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import type { TrendEvent } from '../../src/trends/index.js';
@@ -56,6 +57,31 @@ describe('trend stage on a first start (embedded chDB)', () => {
     await stage.onBatchStored(); // closes 09:00 only: event time is 10:30, not 2099
     stage.observe(event(at('10:40'), 3));
     expect(metrics.get('future_events')).toBe(1);
+    expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
+  });
+
+  it('a restart after an event dated years ahead was stored rebuilds event time from the others', async () => {
+    const row = (id: string, iso: string) => ({
+      event_id: id,
+      case_id: id,
+      customer_id: 'u1',
+      channel: 'chat',
+      occurred_at: iso,
+      cluster_id: 'c_4',
+      similarity: 0.5,
+      model_version: 1,
+      source_topic: 't',
+      source_partition: 0,
+      source_offset: 0,
+    });
+    await insertIdempotent(store.client, 'assignments', [row('f1', '2026-11-02T10:00:00.000Z'), row('f2', '2099-01-01T00:00:00.000Z')], 'future-restart');
+    const metrics = new Metrics();
+    let t = at('12:00');
+    const stage = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
+    await stage.init();
+    // Event time is 10:00 (the newest stored event within the horizon), not 2099 nor the horizon itself.
+    stage.observe({ timeMs: at('11:50'), clusterId: 'c_4', caseId: 'live-1', customerId: 'u2' });
+    stage.observe({ timeMs: at('10:05'), clusterId: 'c_4', caseId: 'live-2', customerId: 'u3' });
     expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
   });
 
