@@ -326,6 +326,11 @@ describe('replay and bucket close', () => {
     // Unknown birth (a cluster the model has not seen): born now, and new.
     expect(opened(() => undefined)).toEqual(['new']);
     expect(opened()).toEqual(['new']);
+    // Born 10 minutes into the bucket before: young, and its episode starts on this bucket as without a
+    // known birth, so a replay gives it the same id.
+    const states = new Map<string, ClusterTrendState>();
+    const [ev] = evaluateBucketClose(states, { bucket: bucketAt(0), now: clockAt(0), counts, birth: () => bucketAt(-1) + 600_000 }, cfg);
+    expect(ev!.episode).toMatchObject({ kind: 'new', startBucket: bucketAt(0), id: episodeId('old', 'new', bucketAt(0)) });
   });
 
   it('forgets a cluster silent for longer than asked, unless a fix is still watched or something is open', () => {

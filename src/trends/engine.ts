@@ -29,6 +29,16 @@ export interface BucketCloseInput {
  * Evaluates one bucket close for all clusters in `states` plus any new ones in `counts`.
  * Mutates `states` (plain JSON values, safe to persist) and returns the events in cluster order.
  */
+/**
+ * A known birth only when it makes the cluster old: a young one keeps this bucket as its birth, so its `new`
+ * episode starts on a bucket and keeps its id when a restart replays it (the model's birth is a raw event
+ * time, and a model restored from an older checkpoint may not know the cluster yet).
+ */
+function oldBirth(input: BucketCloseInput, clusterId: string, cfg: ResolvedTrendConfig): number | undefined {
+  const b = input.birth?.(clusterId);
+  return b !== undefined && b < input.bucket - cfg.new.maxAgeHours * 3_600_000 ? b : undefined;
+}
+
 export function evaluateBucketClose(
   states: Map<string, ClusterTrendState>,
   input: BucketCloseInput,
@@ -43,7 +53,7 @@ export function evaluateBucketClose(
     let st = states.get(c.clusterId);
     const meta = metaOf(c.clusterId);
     if (!st) {
-      st = createClusterState(c.clusterId, meta.firstSeenAt ?? input.birth?.(c.clusterId) ?? input.bucket);
+      st = createClusterState(c.clusterId, meta.firstSeenAt ?? oldBirth(input, c.clusterId, cfg) ?? input.bucket);
       states.set(c.clusterId, st);
     }
     for (const e of evaluateCluster(st, c, meta, input.bucket, input.now, cfg)) events.push(e);
