@@ -39,12 +39,15 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   const now = o.now ?? Date.now;
   const metrics = o.metrics ?? new Metrics();
   const assigner = await createAssigner(o.config, o.store.client, o.log, now);
-  const trends = o.config.trends.enabled ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now, (id) => assigner.firstSeen(id)) : null;
-  await trends?.init();
+  const trends = o.config.trends.enabled
+    ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now, (id) => assigner.firstSeen(id), o.config.cluster.pipeline)
+    : null;
   const health = progressHealth(metrics, now);
   const alerts = createAlertQueue(o.config, o.log, metrics, o.producer);
   const router = new AlertRouter(o.config, o.store.client, alerts, o.log, now, (ids) => assigner.describe(ids));
   trends?.onAlerts(async (events) => router.enqueue(events));
+  // After the router listens: the rebuild announces episodes of buckets the stopped process never announced.
+  await trends?.init();
   await o.onReady?.({ assigner, trends, metrics, health, alerts });
   let checkpoint: Promise<void> = Promise.resolve();
   const summary = await runPipeline({

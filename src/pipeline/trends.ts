@@ -13,7 +13,7 @@ import {
   type ResolvedTrendConfig,
   type TrendEvent,
 } from '../trends/index.js';
-import { alertRow, bucketCounts, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, writeAlerts, type BucketCounts } from '../store/index.js';
+import { alertRow, bucketCounts, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, loadTrendProgress, saveTrendProgress, writeAlerts, type BucketCounts } from '../store/index.js';
 import type { ObservedEvent } from './ingest.js';
 import type { Metrics } from './metrics.js';
 
@@ -50,6 +50,8 @@ export class TrendStage {
     private readonly now: () => number,
     /** A cluster's first event time, as the model knows it (a cluster back after a long silence is not new). */
     private readonly birth?: (clusterId: string) => number | undefined,
+    /** Records how far buckets were evaluated and announced (trend_progress), under this pipeline's name. */
+    private readonly progressKey?: string,
   ) {
     this.cfg = resolveTrendConfig(config);
     this.latenessMs = config.allowedLatenessMinutes * 60_000;
@@ -81,7 +83,12 @@ export class TrendStage {
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
     if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until));
-    const replayed = await this.closeUpTo(until, false);
+    // Up to where the stopped process evaluated and announced buckets, silently; after it (it stopped between
+    // storing a batch and writing that batch's alerts), announcing what those buckets open. Never recorded
+    // (a store from before trend_progress): all silently, as before.
+    const announced = this.progressKey ? await loadTrendProgress(this.client, this.progressKey) : null;
+    let replayed = await this.closeUpTo(announced === null ? until : Math.min(until, announced), false);
+    if (announced !== null) replayed += await this.closeUpTo(until, true, true);
     this.prefetched = null;
     // Buckets still open: what was stored before the restart counts, and new events join it.
     for (let start = this.nextOpen; start <= max; start = this.endOf(start)) {
@@ -158,8 +165,8 @@ export class TrendStage {
     return run;
   }
 
-  /** Evaluates every bucket whose end is at or before `limit`. */
-  private async closeUpTo(limit: number, emit: boolean): Promise<number> {
+  /** Evaluates every bucket whose end is at or before `limit`, from the counts in memory or (a replay) in the store. */
+  private async closeUpTo(limit: number, emit: boolean, fromStore = !emit): Promise<number> {
     let closed = 0;
     if (this.nextOpen === null) return 0;
     const first = this.nextOpen;
@@ -170,11 +177,12 @@ export class TrendStage {
       // Closed from here on: an event for it stored while it is evaluated (another partition's batch) is
       // late, not the start of a new pending bucket that no close would ever take.
       this.nextOpen = end;
-      const produced = await this.evaluate(start, end, emit);
+      const produced = await this.evaluate(start, end, emit, fromStore);
       if (emit) events.push(...produced);
       closed++;
     }
     if (events.length > 0) await this.emit(events, first);
+    if (emit && closed > 0 && this.progressKey) await saveTrendProgress(this.client, this.progressKey, this.nextOpen, this.now());
     return closed;
   }
 
@@ -202,11 +210,11 @@ export class TrendStage {
     for (const l of this.listeners) await l(events);
   }
 
-  private async evaluate(start: number, end: number, emit: boolean): Promise<TrendEvent[]> {
+  private async evaluate(start: number, end: number, emit: boolean, fromStore: boolean): Promise<TrendEvent[]> {
     const t0 = performance.now();
     // Live buckets come from memory; during the rebuild on start they are read back from ClickHouse.
     const stored = async () => (this.prefetched ? (this.prefetched.get(start) ?? []) : bucketCounts(this.client, start, end));
-    const [counts, statuses] = await Promise.all([emit ? this.takePending(start) : stored(), this.statuses()]);
+    const [counts, statuses] = await Promise.all([fromStore ? stored() : this.takePending(start), this.statuses()]);
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);
       if (!s) return undefined;

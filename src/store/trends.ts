@@ -84,6 +84,24 @@ export async function eventTimeRange(client: ClickHouseClient, untilMs?: number)
   return r && Number(r.n) > 0 ? { min: Number(r.min), max: Number(r.max) } : null;
 }
 
+/** Start of the first bucket the trend stage of `pipeline` has not evaluated and announced (null: never recorded). */
+export async function loadTrendProgress(client: ClickHouseClient, pipeline: string): Promise<number | null> {
+  const [r] = await select<{ at: number; n: number }>(
+    client,
+    `SELECT toInt64(toUnixTimestamp64Milli(argMax(closed_through, updated_at))) AS at, count() AS n FROM trend_progress WHERE pipeline = {pipeline:String}`,
+    { pipeline },
+  );
+  return r && Number(r.n) > 0 ? Number(r.at) : null;
+}
+
+export async function saveTrendProgress(client: ClickHouseClient, pipeline: string, closedThroughMs: number, nowMs: number): Promise<void> {
+  await client.insert({
+    table: 'trend_progress',
+    values: [{ pipeline, closed_through: chTime(closedThroughMs), updated_at: chTime(nowMs) }],
+    format: 'JSONEachRow',
+  });
+}
+
 export interface ClusterStatusRow {
   cluster_id: string;
   status: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { openStore, migrate, loadTrendProgress, saveTrendProgress, type Store } from '../../src/store/index.js';
 import { insertIdempotent } from '../../src/store/writer.js';
 import { TrendStage } from '../../src/pipeline/trends.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
@@ -83,6 +83,43 @@ describe('trend stage on a first start (embedded chDB)', () => {
     stage.observe({ timeMs: at('11:50'), clusterId: 'c_4', caseId: 'live-1', customerId: 'u2' });
     stage.observe({ timeMs: at('10:05'), clusterId: 'c_4', caseId: 'live-2', customerId: 'u3' });
     expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
+  });
+
+  it('a restart announces the episodes of buckets the stopped process closed nowhere, and only those', async () => {
+    // A young cluster's 6 cases from 6 customers at 10:00-10:30 on the 3rd, stored; then the process stopped.
+    const rows = Array.from({ length: 7 }, (_, i) => ({
+      event_id: `p${i}`,
+      case_id: `p${i}`,
+      customer_id: `pu${i}`,
+      channel: 'chat',
+      occurred_at: i < 6 ? `2026-11-03T10:${String(i * 5).padStart(2, '0')}:00.000Z` : '2026-11-03T12:00:00.000Z',
+      cluster_id: i < 6 ? 'c_5' : 'c_6',
+      similarity: 0.5,
+      model_version: 1,
+      source_topic: 't',
+      source_partition: 0,
+      source_offset: i,
+    }));
+    await insertIdempotent(store.client, 'assignments', rows, 'progress-restart');
+    const on3rd = (hhmm: string) => Date.parse(`2026-11-03T${hhmm}:00Z`);
+    const restart = async (key: string) => {
+      let t = on3rd('12:30');
+      const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), undefined, key);
+      const announced: TrendEvent[] = [];
+      stage.onAlerts(async (events) => void announced.push(...events));
+      await stage.init();
+      return announced.filter((e) => e.episode.clusterId === 'c_5').map((e) => `${e.type} ${e.episode.kind} ${new Date(e.episode.startBucket).toISOString()}`);
+    };
+    // The stopped process had announced everything before 10:00 on the 3rd: the 10:00 bucket is announced now.
+    await saveTrendProgress(store.client, 'progress-a', on3rd('10:00'), on3rd('11:00'));
+    expect(await restart('progress-a')).toEqual(['opened new 2026-11-03T10:00:00.000Z']);
+    // ...and recorded: the next restart announces nothing again.
+    expect(await loadTrendProgress(store.client, 'progress-a')).toBe(on3rd('11:00'));
+    expect(await restart('progress-a')).toEqual([]);
+    // It had announced the 10:00 bucket already; or it never recorded progress (a store from before it): nothing.
+    await saveTrendProgress(store.client, 'progress-b', on3rd('11:00'), on3rd('11:00'));
+    expect(await restart('progress-b')).toEqual([]);
+    expect(await restart('progress-never')).toEqual([]);
   });
 
   it('an event for a bucket stored while that bucket is being evaluated is late, not left in a bucket no close takes', async () => {
