@@ -337,11 +337,13 @@ describe('replay and bucket close', () => {
     const states = new Map<string, ClusterTrendState>();
     const DAY = 24;
     const fixedAt = bucketAt(1);
-    const meta = (id: string): ClusterMeta | undefined => (id === 'fixed' ? { status: 'resolved', fixedAt } : undefined);
+    // 'later' was marked fixed after the buckets evaluated here (a backfill of older data): still to be watched.
+    const meta = (id: string): ClusterMeta | undefined =>
+      id === 'fixed' ? { status: 'resolved', fixedAt } : id === 'later' ? { status: 'fix_available', fixedAt: bucketAt(60 * DAY) } : undefined;
     const kept: string[][] = [];
     for (let t = 0; t <= 30 * DAY; t++) {
       const counts = [
-        ...(t === 0 ? [{ clusterId: 'quiet', cases: 1, customers: 1 }, { clusterId: 'fixed', cases: 1, customers: 1 }] : []),
+        ...(t === 0 ? ['quiet', 'fixed', 'later'].map((clusterId) => ({ clusterId, cases: 1, customers: 1 })) : []),
         ...(t % DAY === 0 ? [{ clusterId: 'daily', cases: 1, customers: 1 }] : []),
       ];
       evaluateBucketClose(states, { bucket: bucketAt(t), now: clockAt(t), counts, meta, forgetSilentBefore: bucketAt(t - 28 * DAY) }, cfg);
@@ -349,10 +351,10 @@ describe('replay and bucket close', () => {
     }
     // 'quiet' had its one case 28 days before bucket 28 x 24: kept through it, gone the bucket after.
     expect(kept).toEqual([
-      ['daily', 'fixed', 'quiet'],
-      ['daily', 'fixed'],
+      ['daily', 'fixed', 'later', 'quiet'],
+      ['daily', 'fixed', 'later'],
     ]);
-    expect([...states.keys()].sort()).toEqual(['daily', 'fixed']);
+    expect([...states.keys()].sort()).toEqual(['daily', 'fixed', 'later']);
   });
 
   it('fills skipped buckets with zeros', () => {

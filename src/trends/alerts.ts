@@ -425,12 +425,16 @@ function trackFix(st: ClusterTrendState, meta: ClusterMeta, bucket: number): voi
  * still being watched for a regression. What a restart would not rebuild either (it reads back
  * trends.rebuildDays); a cluster that comes back starts afresh, with its birth from the model.
  */
-export function dormant(st: ClusterTrendState, before: number, bucket: number, cfg: ResolvedTrendConfig): boolean {
+export function dormant(st: ClusterTrendState, before: number, bucket: number, cfg: ResolvedTrendConfig, meta: ClusterMeta = {}): boolean {
   const last = st.lastActive === undefined ? st.lastBucket : st.lastActive;
   if (last !== null && last >= before) return false;
   if (Object.keys(st.episodes).length > 0) return false;
   for (const until of Object.values(st.cooldownUntil)) if (until !== undefined && until > bucket) return false;
-  return st.fixedAt === null || bucket >= st.fixedAt + cfg.regression.watchDays * 86_400_000;
+  // A fix is watched from when it was made; one made after the bucket being evaluated (a backfill of older
+  // data) is still to come, and the pre-fix rate it will take is this state's.
+  const watch = cfg.regression.watchDays * 86_400_000;
+  const fixedAt = meta.status && FIXED.has(meta.status) && meta.fixedAt != null ? meta.fixedAt : st.fixedAt;
+  return fixedAt === null || bucket >= fixedAt + watch;
 }
 
 const NO_REGRESSION = Object.freeze({ open: false, score: 0, customers: 0 });

@@ -63,7 +63,7 @@ export function evaluateBucketClose(
     if (seen.has(id)) continue;
     const zero: ClusterBucketInput = { clusterId: id, cases: 0, customers: 0 };
     for (const e of evaluateCluster(st, zero, metaOf(id), input.bucket, input.now, cfg)) events.push(e);
-    if (forget !== undefined && dormant(st, forget, input.bucket, cfg)) states.delete(id);
+    if (forget !== undefined && dormant(st, forget, input.bucket, cfg, metaOf(id))) states.delete(id);
   }
   return events;
 }
