@@ -82,14 +82,19 @@ function envEntries(env: Record<string, string | undefined>): [string, unknown, 
   const shape = configSchema.shape as Record<string, z.ZodType>;
   const out: [string, unknown, string][] = [];
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith('RECUR_') || raw === undefined) continue;
-    const words = name.slice(6).toLowerCase().split('_');
-    const section = words[0] ?? '';
-    if (!(section in shape) || words.length < 2) continue;
-    const key = words.slice(1).map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
-    out.push([`${section}.${key}`, coerceEnv(raw, leafKind(shape[section]!, key)), name]);
+    const k = envWords(name);
+    if (raw === undefined || !k || !(k.section in shape)) continue;
+    out.push([`${k.section}.${k.key}`, coerceEnv(raw, leafKind(shape[k.section]!, k.key)), name]);
   }
   return out;
+}
+
+/** RECUR_KAFKA_GROUP_ID → { section: 'kafka', key: 'groupId' }: the first word, then the rest camel-cased (null: not RECUR_A_B…). */
+function envWords(name: string): { section: string; key: string } | null {
+  if (!name.startsWith('RECUR_')) return null;
+  const words = name.slice(6).toLowerCase().split('_');
+  if (words.length < 2) return null;
+  return { section: words[0]!, key: words.slice(1).map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('') };
 }
 
 /**
@@ -101,14 +106,12 @@ function misspelledSections(env: Record<string, string | undefined>): [string, s
   const shape = configSchema.shape as Record<string, z.ZodType>;
   const out: [string, string][] = [];
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith('RECUR_') || raw === undefined) continue;
-    const words = name.slice(6).toLowerCase().split('_');
-    if (words.length < 2 || words[0]! in shape) continue;
-    const section = Object.keys(shape).find((k) => editDistance(words[0]!, k.toLowerCase()) <= 2);
+    const k = envWords(name);
+    if (raw === undefined || !k || k.section in shape) continue;
+    const section = Object.keys(shape).find((s) => editDistance(k.section, s.toLowerCase()) <= 2);
     if (!section) continue;
-    const key = words.slice(1).map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('');
-    const [unknown] = unknownKeys(pathTree(`${section}.${key}`), configSchema, []);
-    if (!unknown) out.push([name, envName(`${section}.${key}`)]);
+    const [unknown] = unknownKeys(pathTree(`${section}.${k.key}`), configSchema, []);
+    if (!unknown) out.push([name, envName(`${section}.${k.key}`)]);
   }
   return out;
 }
