@@ -35,8 +35,8 @@ export interface ClusterTrendState {
   clusterId: string;
   firstSeenAt: number;
   lastBucket: number | null;
-  /** The last bucket with cases (null: none yet; states from before this field read as active). */
-  lastActive?: number | null;
+  /** The last bucket with cases (null: none yet). */
+  lastActive: number | null;
   detector: DetectorState;
   totalCases: number;
   /** Lower bound on distinct customers since birth (exact with ids, up to the window cap). */
@@ -411,7 +411,8 @@ function resetEvidence(st: ClusterTrendState, bucket: number): void {
 function trackFix(st: ClusterTrendState, meta: ClusterMeta, bucket: number): void {
   // A fix counts from when it was made: a replay (restart, backfill) of the buckets before it reads today's
   // status, and taking the fix early would set the pre-fix rate from wherever the replay began.
-  const fixedAt = meta.status && FIXED.has(meta.status) && meta.fixedAt != null && meta.fixedAt <= bucket ? meta.fixedAt : null;
+  const made = fixMadeAt(meta);
+  const fixedAt = made !== null && made <= bucket ? made : null;
   if (fixedAt !== st.fixedAt) {
     st.fixedAt = fixedAt;
     // Pre-fix rate: the detector's long-run mean per bucket when the fix was first seen.
@@ -420,21 +421,24 @@ function trackFix(st: ClusterTrendState, meta: ClusterMeta, bucket: number): voi
   }
 }
 
+/** When the owner marked the cluster fixed, if its status says it is (fix_available, resolved). */
+function fixMadeAt(meta: ClusterMeta): number | null {
+  return meta.status && FIXED.has(meta.status) && meta.fixedAt != null ? meta.fixedAt : null;
+}
+
 /**
  * Whether a cluster's state can be dropped: no case since `before`, nothing open or cooling down, and no fix
  * still being watched for a regression. What a restart would not rebuild either (it reads back
  * trends.rebuildDays); a cluster that comes back starts afresh, with its birth from the model.
  */
-export function dormant(st: ClusterTrendState, before: number, bucket: number, cfg: ResolvedTrendConfig, meta: ClusterMeta = {}): boolean {
-  const last = st.lastActive === undefined ? st.lastBucket : st.lastActive;
-  if (last !== null && last >= before) return false;
+export function dormant(st: ClusterTrendState, before: number, bucket: number, cfg: ResolvedTrendConfig, meta: ClusterMeta): boolean {
+  if (st.lastActive !== null && st.lastActive >= before) return false;
   if (Object.keys(st.episodes).length > 0) return false;
   for (const until of Object.values(st.cooldownUntil)) if (until !== undefined && until > bucket) return false;
   // A fix is watched from when it was made; one made after the bucket being evaluated (a backfill of older
   // data) is still to come, and the pre-fix rate it will take is this state's.
-  const watch = cfg.regression.watchDays * 86_400_000;
-  const fixedAt = meta.status && FIXED.has(meta.status) && meta.fixedAt != null ? meta.fixedAt : st.fixedAt;
-  return fixedAt === null || bucket >= fixedAt + watch;
+  const fixedAt = fixMadeAt(meta) ?? st.fixedAt;
+  return fixedAt === null || bucket >= fixedAt + cfg.regression.watchDays * 86_400_000;
 }
 
 const NO_REGRESSION = Object.freeze({ open: false, score: 0, customers: 0 });

@@ -26,10 +26,6 @@ export interface BucketCloseInput {
 }
 
 /**
- * Evaluates one bucket close for all clusters in `states` plus any new ones in `counts`.
- * Mutates `states` (plain JSON values, safe to persist) and returns the events in cluster order.
- */
-/**
  * A known birth only when it makes the cluster old: a young one keeps this bucket as its birth, so its `new`
  * episode starts on a bucket and keeps its id when a restart replays it (the model's birth is a raw event
  * time, and a model restored from an older checkpoint may not know the cluster yet).
@@ -39,6 +35,10 @@ function oldBirth(input: BucketCloseInput, clusterId: string, cfg: ResolvedTrend
   return b !== undefined && b < input.bucket - cfg.new.maxAgeHours * 3_600_000 ? b : undefined;
 }
 
+/**
+ * Evaluates one bucket close for all clusters in `states` plus any new ones in `counts`.
+ * Mutates `states` (plain JSON values, safe to persist) and returns the events in cluster order.
+ */
 export function evaluateBucketClose(
   states: Map<string, ClusterTrendState>,
   input: BucketCloseInput,
@@ -62,8 +62,9 @@ export function evaluateBucketClose(
   for (const [id, st] of states) {
     if (seen.has(id)) continue;
     const zero: ClusterBucketInput = { clusterId: id, cases: 0, customers: 0 };
-    for (const e of evaluateCluster(st, zero, metaOf(id), input.bucket, input.now, cfg)) events.push(e);
-    if (forget !== undefined && dormant(st, forget, input.bucket, cfg, metaOf(id))) states.delete(id);
+    const meta = metaOf(id);
+    for (const e of evaluateCluster(st, zero, meta, input.bucket, input.now, cfg)) events.push(e);
+    if (forget !== undefined && dormant(st, forget, input.bucket, cfg, meta)) states.delete(id);
   }
   return events;
 }
