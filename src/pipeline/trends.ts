@@ -29,6 +29,8 @@ export class TrendStage {
   private readonly cfg: ResolvedTrendConfig;
   private readonly latenessMs: number;
   private readonly maxFutureMs: number;
+  /** Clock + maxFutureMs when last read: the clock only moves on, so an event at or before it is not from the future. */
+  private horizon = Number.NEGATIVE_INFINITY;
   private futureWarned = false;
   private readonly states = new Map<string, ClusterTrendState>();
   /** Start of the first bucket not yet evaluated. */
@@ -75,11 +77,10 @@ export class TrendStage {
     // Stored events dated beyond the wall clock's horizon (kept out of detection when they came) do not move event time.
     const range = await eventTimeRange(this.client, this.now() + this.maxFutureMs);
     if (!range) return 0;
-    const max = range.max;
-    this.watermark = max;
-    const from = this.startOf(Math.max(range.min, max - this.config.rebuildDays * 86_400_000));
+    this.watermark = range.max;
+    const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
-    const until = max - this.latenessMs;
+    const until = range.max - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
     if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until));
@@ -92,7 +93,7 @@ export class TrendStage {
     await this.progressSaving;
     this.prefetched = null;
     // Buckets still open: what was stored before the restart counts, and new events join it.
-    for (let start = this.nextOpen; start <= max; start = this.endOf(start)) {
+    for (let start = this.nextOpen; start <= range.max; start = this.endOf(start)) {
       for (const c of await bucketMembers(this.client, start, this.endOf(start))) {
         this.bucketOf(start, c.clusterId, c.caseIds, c.customerIds);
       }
@@ -106,7 +107,9 @@ export class TrendStage {
   /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
   observe(e: ObservedEvent): void {
     const t = e.timeMs;
-    if (t > this.now() + this.maxFutureMs) {
+    // The clock is read only for an event past the horizon last read, not for every event.
+    if (t > this.horizon) this.horizon = this.now() + this.maxFutureMs;
+    if (t > this.horizon) {
       this.metrics.inc('future_events');
       if (!this.futureWarned) {
         this.futureWarned = true;
