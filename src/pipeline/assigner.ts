@@ -164,7 +164,7 @@ export class ClusterAssigner implements Assigner {
    */
   assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null {
     if (!at) return this.learn(maskedText, eventId, timeMs);
-    const k = `${at.topic}\u0000${at.partition}`;
+    const k = partitionKey(at.topic, at.partition);
     if (at.offset <= (this.learned.get(k) ?? -1n)) return this.recall(k, at.offset);
     const placed = this.learn(maskedText, eventId, timeMs);
     this.learned.set(k, at.offset);
@@ -184,7 +184,7 @@ export class ClusterAssigner implements Assigner {
 
   /** The last offset of a partition the model has learned from (-1n: none). */
   learnedThrough(topic: string, partition: number): bigint {
-    return this.learned.get(`${topic}\u0000${partition}`) ?? -1n;
+    return this.learned.get(partitionKey(topic, partition)) ?? -1n;
   }
 
   private recall(k: string, offset: bigint): Placement | null {
@@ -212,11 +212,11 @@ export class ClusterAssigner implements Assigner {
   }
 
   coveredThrough(topic: string, partition: number): bigint {
-    return this.restoredOffsets.get(`${topic}\u0000${partition}`) ?? -1n;
+    return this.restoredOffsets.get(partitionKey(topic, partition)) ?? -1n;
   }
 
   noteBatch(topic: string, partition: number, lastOffset: bigint): void {
-    const k = `${topic}\u0000${partition}`;
+    const k = partitionKey(topic, partition);
     if ((this.offsets.get(k) ?? -1n) < lastOffset) this.offsets.set(k, lastOffset);
     this.forgetStored(topic, partition, lastOffset);
     this.batchesSinceSnapshot++;
@@ -224,7 +224,7 @@ export class ClusterAssigner implements Assigner {
 
   /** A partition's rows are stored through `lastOffset` (a partition's ranges are stored in order): their placements are not needed. */
   forgetStored(topic: string, partition: number, lastOffset: bigint): void {
-    const k = `${topic}\u0000${partition}`;
+    const k = partitionKey(topic, partition);
     const pending = this.unstored.get(k);
     if (!pending) return;
     const n = firstAbove(pending.offsets, lastOffset);
@@ -367,6 +367,11 @@ export class ClusterAssigner implements Assigner {
     this.savedAt = nowMs;
     this.deps.log.debug({ events, clusters: clusters.length }, 'model snapshot saved');
   }
+}
+
+/** The key of a partition in the model's per-partition maps and its checkpoint ("topic\u0000partition"). */
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 /** Index of the first element of ascending `xs` above `x` (xs.length if none). */
