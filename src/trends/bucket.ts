@@ -98,7 +98,7 @@ function lastChangeBefore(from: number, to: number, tz: string): number {
 /** Start of the bucket after the one starting at `start` (handles 23/25-hour days). */
 export function nextBucketStart(start: number, bucket: BucketSpec, tz?: string): number {
   if (bucket === 'hour' || typeof bucket === 'object') {
-    const size = bucket === 'hour' ? HOUR : bucket.minutes * MINUTE;
+    const size = nominalBucketMs(bucket);
     // The next local boundary, or the clock change before it (bucketStart starts a bucket there).
     const off = tzOffsetMs(start, tz);
     const end = Math.floor((start + off) / size) * size + size - off;
