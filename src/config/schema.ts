@@ -109,9 +109,10 @@ export const configSchema = z.object({
       /** A bucket is evaluated once the stream's event time is this far past its end. */
       allowedLatenessMinutes: z.number().nonnegative().default(10),
       /**
-       * An event dated more than this far ahead of the wall clock is stored but kept out of trend
-       * detection (counted as `future_events`): one mistyped year would otherwise carry event time, and
-       * with it every bucket close, years ahead, and leave every real event after it late.
+       * An event dated more than this far after its arrival (the wall clock when it was ingested) is stored
+       * but kept out of trend detection (counted as `future_events`), live and in a restart's rebuild: one
+       * mistyped year would otherwise carry event time, and with it every bucket close, years ahead, and
+       * leave every real event after it late.
        */
       maxFutureHours: z.number().positive().default(24),
       /** On start, detector state is rebuilt from this much stored history (no alerts re-sent). */

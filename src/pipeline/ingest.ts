@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
-import { chTime, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange } from '../store/writer.js';
+import { chTime, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange, type StoredPlacement } from '../store/writer.js';
 import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
 import { caseEventRow, deadLetterRow, type Located, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
@@ -45,6 +45,8 @@ export interface Assigner {
 
 export interface ObservedEvent {
   timeMs: number;
+  /** When it was ingested (stored as assignments.ingested_at): an event dated far after it is kept out of detection. */
+  arrivedMs: number;
   clusterId: string;
   caseId: string;
   customerId: string;
@@ -290,7 +292,7 @@ export class Ingestor {
     range: OffsetRange,
     messages: SourceMessage[],
     ctx: BatchContext,
-    stored: ReadonlyMap<bigint, { clusterId: string; similarity: number }>,
+    stored: ReadonlyMap<bigint, StoredPlacement>,
     present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
   ): Promise<void> {
     await this.store(await this.build(range, messages, ctx, stored, present), ctx, false, present);
@@ -301,7 +303,7 @@ export class Ingestor {
     range: OffsetRange,
     messages: SourceMessage[],
     ctx: BatchContext,
-    stored: ReadonlyMap<bigint, { clusterId: string; similarity: number }> = new Map(),
+    stored: ReadonlyMap<bigint, StoredPlacement> = new Map(),
     /** On a replay: the offsets each table already holds; only the missing rows are written. */
     present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
   ): Promise<Built> {
@@ -356,10 +358,12 @@ export class Ingestor {
         // Learned once per offset: a re-delivered event gets the placement the model made of it before.
         const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at);
         // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
-        const a = stored.get(v.at.offset) ?? placed ?? relearned(assigner, v, metrics);
+        const before = stored.get(v.at.offset);
+        const a = before ?? placed ?? relearned(assigner, v, metrics);
         clustering += performance.now() - tc;
         if (!present?.assignments.has(v.at.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
-        observed.push({ timeMs: v.timeMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
+        // A stored row keeps the arrival it was stored with, so detection judges it as the restart's rebuild will.
+        observed.push({ timeMs: v.timeMs, arrivedMs: before?.arrivedMs ?? nowMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
       }
     }
     busy += performance.now() - t0;
@@ -492,5 +496,6 @@ function assignmentRow(ev: Record<string, unknown>, clusterId: string, similarit
     source_topic: ev['source_topic'],
     source_partition: ev['source_partition'],
     source_offset: ev['source_offset'],
+    ingested_at: ev['ingested_at'],
   };
 }

@@ -29,8 +29,6 @@ export class TrendStage {
   private readonly cfg: ResolvedTrendConfig;
   private readonly latenessMs: number;
   private readonly maxFutureMs: number;
-  /** Clock + maxFutureMs when last read: the clock only moves on, so an event at or before it is not from the future. */
-  private horizon = Number.NEGATIVE_INFINITY;
   private futureWarned = false;
   private readonly states = new Map<string, ClusterTrendState>();
   /** Start of the first bucket not yet evaluated. */
@@ -74,8 +72,9 @@ export class TrendStage {
 
   /** Rebuilds detector and episode state from what is stored; returns the buckets replayed. */
   async init(): Promise<number> {
-    // Stored events dated beyond the wall clock's horizon (kept out of detection when they came) do not move event time.
-    const range = await eventTimeRange(this.client, this.now() + this.maxFutureMs);
+    // Stored events kept out of detection when they came (dated too far after their arrival) do not move event
+    // time, nor do any dated beyond the clock's horizon now.
+    const range = await eventTimeRange(this.client, { untilMs: this.now() + this.maxFutureMs, maxFutureMs: this.maxFutureMs });
     if (!range) return 0;
     this.watermark = range.max;
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
@@ -83,7 +82,7 @@ export class TrendStage {
     const until = range.max - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
-    if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until));
+    if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until), this.maxFutureMs);
     // Up to where the stopped process evaluated and announced buckets, silently; after it (it stopped between
     // storing a batch and writing that batch's alerts), announcing what those buckets open. Never recorded
     // (a store from before trend_progress): all silently, as before.
@@ -94,7 +93,7 @@ export class TrendStage {
     this.prefetched = null;
     // Buckets still open: what was stored before the restart counts, and new events join it.
     for (let start = this.nextOpen; start <= range.max; start = this.endOf(start)) {
-      for (const c of await bucketMembers(this.client, start, this.endOf(start))) {
+      for (const c of await bucketMembers(this.client, start, this.endOf(start), this.maxFutureMs)) {
         this.bucketOf(start, c.clusterId, c.caseIds, c.customerIds);
       }
     }
@@ -107,13 +106,12 @@ export class TrendStage {
   /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
   observe(e: ObservedEvent): void {
     const t = e.timeMs;
-    // The clock is read only for an event past the horizon last read, not for every event.
-    if (t > this.horizon) this.horizon = this.now() + this.maxFutureMs;
-    if (t > this.horizon) {
+    // Judged against its own arrival, as stored, so a restart's rebuild leaves out the same events.
+    if (t > e.arrivedMs + this.maxFutureMs) {
       this.metrics.inc('future_events');
       if (!this.futureWarned) {
         this.futureWarned = true;
-        this.log.warn({ occurred_at: new Date(t).toISOString(), max_future_hours: this.config.maxFutureHours }, 'event dated beyond the clock: stored, kept out of trend detection (counted in future_events)');
+        this.log.warn({ occurred_at: new Date(t).toISOString(), max_future_hours: this.config.maxFutureHours }, 'event dated beyond its arrival: stored, kept out of trend detection (counted in future_events)');
       }
       return;
     }
@@ -237,7 +235,7 @@ export class TrendStage {
   private async evaluate(start: number, end: number, emit: boolean, fromStore: boolean): Promise<TrendEvent[]> {
     const t0 = performance.now();
     // Live buckets come from memory; during the rebuild on start they are read back from ClickHouse.
-    const stored = async () => (this.prefetched ? (this.prefetched.get(start) ?? []) : bucketCounts(this.client, start, end));
+    const stored = async () => (this.prefetched ? (this.prefetched.get(start) ?? []) : bucketCounts(this.client, start, end, this.maxFutureMs));
     const [counts, statuses] = await Promise.all([fromStore ? stored() : this.takePending(start), this.statuses()]);
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);

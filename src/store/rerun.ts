@@ -20,6 +20,7 @@ export interface RangeEvent {
   source_topic: string;
   source_partition: number;
   source_offset: number;
+  ingested_at: string;
   current: string;
 }
 
@@ -34,7 +35,8 @@ export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: 
                    toString(e.occurred_at) AS occurred_at, e.description AS description, e.cost AS cost,
                    e.handle_seconds AS handle_seconds, e.csat AS csat, e.nps AS nps, e.effort AS effort,
                    toString(e.product) AS product, toString(e.category) AS category, toString(e.source_topic) AS source_topic,
-                   e.source_partition AS source_partition, e.source_offset AS source_offset, ifNull(a.cluster_id, '') AS current
+                   e.source_partition AS source_partition, e.source_offset AS source_offset,
+                   toString(e.ingested_at) AS ingested_at, ifNull(a.cluster_id, '') AS current
             FROM case_events AS e
             LEFT JOIN (SELECT event_id, argMax(cluster_id, model_version) AS cluster_id FROM assignments
                        WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})

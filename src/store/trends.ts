@@ -19,8 +19,14 @@ interface CountRow {
   ids: string[];
 }
 
+/**
+ * What the trend stage counts: assigned events not dated more than `maxFutureMs` after their arrival (the
+ * live stage keeps those out of detection, so a rebuild must too, even once the clock has passed them).
+ */
+const ON_TIME = `cluster_id != '' AND occurred_at <= addMilliseconds(ingested_at, {future:Int64})`;
+
 /** Distinct cases and customers per cluster, and with `byHour` per UTC hour (`h`, else 0), in [startMs, endMs). */
-function countRows(client: ClickHouseClient, startMs: number, endMs: number, byHour: boolean): Promise<CountRow[]> {
+function countRows(client: ClickHouseClient, startMs: number, endMs: number, maxFutureMs: number, byHour: boolean): Promise<CountRow[]> {
   const hour = byHour ? 'toInt64(toUnixTimestamp(toStartOfHour(occurred_at))) * 1000' : 'toInt64(0)'; // a fixed expression of ours
   return select<CountRow>(
     client,
@@ -29,9 +35,9 @@ function countRows(client: ClickHouseClient, startMs: number, endMs: number, byH
                    groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids
             FROM assignments
             WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64})
-              AND cluster_id != ''
+              AND ${ON_TIME}
             GROUP BY h, cluster_id ORDER BY h, cluster_id`,
-    { start: startMs, end: endMs },
+    { start: startMs, end: endMs, future: Math.floor(maxFutureMs) },
   );
 }
 
@@ -40,17 +46,17 @@ function toBucketCounts(r: CountRow): BucketCounts {
 }
 
 /** Distinct cases and customers per cluster for events in [startMs, endMs): one closed bucket. */
-export async function bucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<BucketCounts[]> {
-  return (await countRows(client, startMs, endMs, false)).map(toBucketCounts);
+export async function bucketCounts(client: ClickHouseClient, startMs: number, endMs: number, maxFutureMs: number): Promise<BucketCounts[]> {
+  return (await countRows(client, startMs, endMs, maxFutureMs, false)).map(toBucketCounts);
 }
 
 /**
  * bucketCounts for every UTC hour in [startMs, endMs) in one query (keyed by the hour's start), for the
  * rebuild on start: one query per bucket took seconds for a month of hours.
  */
-export async function hourlyBucketCounts(client: ClickHouseClient, startMs: number, endMs: number): Promise<Map<number, BucketCounts[]>> {
+export async function hourlyBucketCounts(client: ClickHouseClient, startMs: number, endMs: number, maxFutureMs: number): Promise<Map<number, BucketCounts[]>> {
   const out = new Map<number, BucketCounts[]>();
-  for (const r of await countRows(client, startMs, endMs, true)) {
+  for (const r of await countRows(client, startMs, endMs, maxFutureMs, true)) {
     const h = Number(r.h);
     let list = out.get(h);
     if (!list) out.set(h, (list = []));
@@ -60,26 +66,29 @@ export async function hourlyBucketCounts(client: ClickHouseClient, startMs: numb
 }
 
 /** Every case and customer id per cluster in [startMs, endMs): to resume a bucket that is still open. */
-export async function bucketMembers(client: ClickHouseClient, startMs: number, endMs: number): Promise<{ clusterId: string; caseIds: string[]; customerIds: string[] }[]> {
+export async function bucketMembers(client: ClickHouseClient, startMs: number, endMs: number, maxFutureMs: number): Promise<{ clusterId: string; caseIds: string[]; customerIds: string[] }[]> {
   const rs = await client.query({
     query: `SELECT cluster_id, groupUniqArray(case_id) AS cases, groupUniqArrayIf(customer_id, customer_id != '') AS customers
             FROM assignments
-            WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64}) AND cluster_id != ''
+            WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64}) AND ${ON_TIME}
             GROUP BY cluster_id`,
-    query_params: { start: startMs, end: endMs },
+    query_params: { start: startMs, end: endMs, future: Math.floor(maxFutureMs) },
     format: 'JSONEachRow',
   });
   const rows = await rs.json<{ cluster_id: string; cases: string[]; customers: string[] }>();
   return rows.map((r) => ({ clusterId: r.cluster_id, caseIds: r.cases, customerIds: r.customers }));
 }
 
-/** Event times of the stored assignments; with `untilMs`, of those dated at or before it only. */
-export async function eventTimeRange(client: ClickHouseClient, untilMs?: number): Promise<{ min: number; max: number } | null> {
+/**
+ * Event times of the stored assignments; with `onTime`, of those the trend stage counts, dated at or before
+ * `untilMs` (rows stored before assignments.ingested_at read their own event time as their arrival).
+ */
+export async function eventTimeRange(client: ClickHouseClient, onTime?: { untilMs: number; maxFutureMs: number }): Promise<{ min: number; max: number } | null> {
   const [r] = await select<{ min: number; max: number; n: number }>(
     client,
     `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n
-       FROM assignments WHERE occurred_at <= fromUnixTimestamp64Milli({until:Int64})`,
-    { until: untilMs === undefined ? 8_000_000_000_000 : Math.floor(untilMs) },
+       FROM assignments WHERE occurred_at <= fromUnixTimestamp64Milli({until:Int64}) AND occurred_at <= addMilliseconds(ingested_at, {future:Int64})`,
+    { until: onTime ? Math.floor(onTime.untilMs) : 8_000_000_000_000, future: onTime ? Math.floor(onTime.maxFutureMs) : 8_000_000_000_000 },
   );
   return r && Number(r.n) > 0 ? { min: Number(r.min), max: Number(r.max) } : null;
 }

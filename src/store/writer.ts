@@ -196,13 +196,20 @@ export async function recordIntent(client: ClickHouseClient, r: OffsetRange, mod
  * what landed before the crash: the model may place an event differently the second time (other
  * partitions' events interleave differently).
  */
-export async function storedAssignments(client: ClickHouseClient, r: OffsetRange): Promise<Map<bigint, { clusterId: string; similarity: number }>> {
-  const rows = await select<{ o: string; cluster_id: string; similarity: number }>(
+export interface StoredPlacement {
+  clusterId: string;
+  similarity: number;
+  /** assignments.ingested_at, in ms. */
+  arrivedMs: number;
+}
+
+export async function storedAssignments(client: ClickHouseClient, r: OffsetRange): Promise<Map<bigint, StoredPlacement>> {
+  const rows = await select<{ o: string; cluster_id: string; similarity: number; arrived: number }>(
     client,
-    `SELECT toString(source_offset) AS o, cluster_id, similarity FROM assignments WHERE ${IN_RANGE}`,
+    `SELECT toString(source_offset) AS o, cluster_id, similarity, toInt64(toUnixTimestamp64Milli(ingested_at)) AS arrived FROM assignments WHERE ${IN_RANGE}`,
     rangeParams(r),
   );
-  return new Map(rows.map((x) => [BigInt(x.o), { clusterId: x.cluster_id, similarity: Number(x.similarity) }]));
+  return new Map(rows.map((x) => [BigInt(x.o), { clusterId: x.cluster_id, similarity: Number(x.similarity), arrivedMs: Number(x.arrived) }]));
 }
 
 /**

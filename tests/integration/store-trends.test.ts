@@ -30,10 +30,10 @@ describe('trend reads from the store (embedded chDB)', () => {
   afterAll(async () => store?.close());
 
   it('reads every hour of a range in one query exactly as bucket by bucket', async () => {
-    const all = await hourlyBucketCounts(store.client, t0, t0 + 48 * HOUR);
+    const all = await hourlyBucketCounts(store.client, t0, t0 + 48 * HOUR, 24 * HOUR);
     expect(all.size).toBe(48);
     for (let h = t0; h < t0 + 48 * HOUR; h += HOUR) {
-      expect(all.get(h) ?? []).toEqual(await bucketCounts(store.client, h, h + HOUR));
+      expect(all.get(h) ?? []).toEqual(await bucketCounts(store.client, h, h + HOUR, 24 * HOUR));
     }
   });
 });

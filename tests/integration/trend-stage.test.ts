@@ -28,7 +28,7 @@ describe('trend stage on a first start (embedded chDB)', () => {
     expect(await stage.init()).toBe(0);
     const episodes: TrendEvent[] = [];
     stage.onAlerts(async (events) => void episodes.push(...events));
-    const event = (hhmm: string, i: number) => ({ timeMs: at(hhmm), clusterId: 'c_1', caseId: `case-${i}`, customerId: `cust-${i}` });
+    const event = (hhmm: string, i: number) => ({ timeMs: at(hhmm), arrivedMs: at('12:00'), clusterId: 'c_1', caseId: `case-${i}`, customerId: `cust-${i}` });
     // First seen: 10:05. Then four from 09:56-09:59, within 10 minutes of it.
     stage.observe(event('10:05', 0));
     for (const [i, hhmm] of ['09:56', '09:57', '09:58', '09:59'].entries()) stage.observe(event(hhmm, i + 1));
@@ -50,7 +50,7 @@ describe('trend stage on a first start (embedded chDB)', () => {
     const metrics = new Metrics();
     let t = at('12:00');
     const stage = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
-    const event = (ms: number, i: number) => ({ timeMs: ms, clusterId: 'c_3', caseId: `case-${i}`, customerId: `cust-${i}` });
+    const event = (ms: number, i: number) => ({ timeMs: ms, arrivedMs: at('12:00'), clusterId: 'c_3', caseId: `case-${i}`, customerId: `cust-${i}` });
     stage.observe(event(at('09:10'), 0));
     stage.observe(event(Date.parse('2099-01-01T00:00:00Z'), 1)); // a mistyped year
     stage.observe(event(at('10:30'), 2));
@@ -80,8 +80,8 @@ describe('trend stage on a first start (embedded chDB)', () => {
     const stage = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
     await stage.init();
     // Event time is 10:00 (the newest stored event within the horizon), not 2099 nor the horizon itself.
-    stage.observe({ timeMs: at('11:50'), clusterId: 'c_4', caseId: 'live-1', customerId: 'u2' });
-    stage.observe({ timeMs: at('10:05'), clusterId: 'c_4', caseId: 'live-2', customerId: 'u3' });
+    stage.observe({ timeMs: at('11:50'), arrivedMs: at('12:00'), clusterId: 'c_4', caseId: 'live-1', customerId: 'u2' });
+    stage.observe({ timeMs: at('10:05'), arrivedMs: at('12:00'), clusterId: 'c_4', caseId: 'live-2', customerId: 'u3' });
     expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
   });
 
@@ -141,7 +141,7 @@ describe('trend stage on a first start (embedded chDB)', () => {
     });
     let t = at('12:00');
     const stage = new TrendStage(config.trends, client, silentLog, metrics, () => (t += 1000));
-    const event = (hhmm: string, i: number) => ({ timeMs: at(hhmm), clusterId: 'c_2', caseId: `case-${i}`, customerId: `cust-${i}` });
+    const event = (hhmm: string, i: number) => ({ timeMs: at(hhmm), arrivedMs: at('12:00'), clusterId: 'c_2', caseId: `case-${i}`, customerId: `cust-${i}` });
     stage.observe(event('09:20', 0));
     stage.observe(event('10:30', 1));
     const closing = stage.onBatchStored(); // closes 09:00, and waits on its status read
@@ -151,5 +151,52 @@ describe('trend stage on a first start (embedded chDB)', () => {
     release();
     await closing;
     expect(metrics.get('late_events', { beyond_lateness: 'true' })).toBe(1);
+  });
+
+  it('an event dated beyond its arrival stays out of detection after a restart too, once the clock has passed its date', async () => {
+    const on5th = (hhmm: string) => Date.parse(`2026-11-05T${hhmm}:00Z`);
+    // A young cluster: 4 cases from 4 customers at 10:00-10:15 on the 5th, on time. A fifth, dated 10:25 on
+    // the 5th, arrived on the 3rd (a clock 46 hours ahead): kept out of detection when it came. With it, the
+    // cluster would reach the 5 cases of a `new` episode.
+    const arrival = [on5th('10:20'), on5th('10:20'), on5th('10:20'), on5th('10:20'), Date.parse('2026-11-03T12:00:00Z'), on5th('12:00')];
+    const dated = ['10:00', '10:05', '10:10', '10:15', '10:25', '12:00'].map(on5th);
+    const rows = dated.map((ms, i) => ({
+      event_id: `fu${i}`,
+      case_id: `fu${i}`,
+      customer_id: `fuu${i}`,
+      channel: 'chat',
+      occurred_at: new Date(ms).toISOString(),
+      cluster_id: i < 5 ? 'c_7' : 'c_8',
+      similarity: 0.5,
+      model_version: 1,
+      source_topic: 't',
+      source_partition: 1,
+      source_offset: i,
+      ingested_at: new Date(arrival[i]!).toISOString(),
+    }));
+    await insertIdempotent(store.client, 'assignments', rows, 'future-arrival');
+    const newOf = (events: TrendEvent[]) => events.filter((e) => e.episode.clusterId === 'c_7' && e.episode.kind === 'new');
+    // Live: the early-dated event is counted in future_events, and the cluster stays at 4 cases.
+    const metrics = new Metrics();
+    let t = on5th('12:00');
+    const live = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
+    const liveEvents: TrendEvent[] = [];
+    live.onAlerts(async (events) => void liveEvents.push(...events));
+    for (const [i, ms] of dated.entries()) live.observe({ timeMs: ms, arrivedMs: arrival[i]!, clusterId: rows[i]!.cluster_id, caseId: `fu${i}`, customerId: `fuu${i}` });
+    await live.onBatchStored();
+    expect(metrics.get('future_events')).toBe(1);
+    expect(newOf(liveEvents)).toEqual([]);
+    // A restart at 12:30 on the 5th, that announces what follows 10:00 (recorded progress): the same, not a `new`
+    // episode from the event the live stage left out.
+    await saveTrendProgress(store.client, 'future-a', on5th('10:00'), on5th('10:30'));
+    t = on5th('12:30');
+    const restarted = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), undefined, 'future-a');
+    const announced: TrendEvent[] = [];
+    restarted.onAlerts(async (events) => void announced.push(...events));
+    await restarted.init();
+    expect(newOf(announced)).toEqual([]);
+    // The row is stored and counted for analysts all the same.
+    const [stored] = await (await store.client.query({ query: "SELECT count() AS n FROM assignments WHERE cluster_id = 'c_7'", format: 'JSONEachRow' })).json<{ n: string }>();
+    expect(Number(stored!.n)).toBe(5);
   });
 });

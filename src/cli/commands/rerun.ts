@@ -102,6 +102,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
           cluster_id: id, similarity: plan.similarities[i], model_version: version, cost: e.cost, handle_seconds: e.handle_seconds,
           csat: e.csat, nps: e.nps, effort: e.effort, product: e.product, category: e.category,
           source_topic: e.source_topic, source_partition: e.source_partition, source_offset: e.source_offset,
+          ingested_at: e.ingested_at,
         };
       });
       const token = `rerun/v${version}/${from}-${to}`;
