@@ -124,16 +124,26 @@ export interface RefitResult {
 /** Batch re-fit, then identity matching so ids survive: unmatched clusters get fresh ids and lineage. */
 export function refitBatch(vectors: readonly SparseVector[], opts: RefitOptions): RefitResult {
   const fit = clusterBatch(vectors, opts);
-  const match = matchClusters(opts.existing, fit.centroids, {
+  const made = nonEmpty(fit.centroids, fit.sizes);
+  const match = matchClusters(opts.existing, made.map((i) => fit.centroids[i]!), {
     nextSeq: opts.nextSeq,
     ...(opts.idPrefix === undefined ? {} : { idPrefix: opts.idPrefix }),
     ...(opts.floor === undefined ? {} : { floor: opts.floor }),
   });
+  const idOf = new Map(made.map((i, j) => [i, match.ids[j]!]));
   return {
-    assignments: Array.from(fit.labels, (l) => match.ids[l]!),
-    clusters: fit.centroids.map((centroid, i) => ({ id: match.ids[i]!, size: fit.sizes[i]!, centroid })),
+    assignments: Array.from(fit.labels, (l) => idOf.get(l)!),
+    clusters: made.map((i, j) => ({ id: match.ids[j]!, size: fit.sizes[i]!, centroid: fit.centroids[i]! })),
     lineage: match.lineage,
     nextSeq: match.nextSeq,
-    k: fit.k,
+    k: made.length,
   };
+}
+
+/**
+ * Indexes of the clusters that hold a member. k-means leaves a cluster empty when k exceeds the distinct
+ * inputs: it describes nothing, so it gets no id, no lineage and no row.
+ */
+export function nonEmpty(centroids: readonly unknown[], sizes: readonly number[]): number[] {
+  return centroids.map((_, i) => i).filter((i) => sizes[i]! > 0);
 }

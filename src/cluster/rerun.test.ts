@@ -45,6 +45,16 @@ describe('planRerun', () => {
     expect(planRerun(docs((t) => `c_${t}`), { k: 3, idPrefix: 'c_v2_' }).clusters.flatMap((c) => c.topTerms).some((t) => t.includes(' '))).toBe(false);
   });
 
+  it('makes no empty cluster when k exceeds the distinct texts: every cluster it returns has members and an assignment', () => {
+    // Ten events with two distinct descriptions, k = 4: k-means leaves two clusters empty.
+    const few = Array.from({ length: 10 }, (_, i) => ({ eventId: `e${i}`, current: '', tokens: tok.tokenize(i % 2 ? 'card declined at the shop' : 'transfer still pending') }));
+    const plan = planRerun(few, { k: 4, idPrefix: 'c_v2_' });
+    expect(plan.clusters.every((c) => c.size > 0)).toBe(true);
+    expect(new Set(plan.clusters.map((c) => c.id))).toEqual(new Set(plan.assignments));
+    expect(plan.lineage.flatMap((l) => l.to).every((id) => plan.assignments.includes(id))).toBe(true);
+    expect(plan.k).toBe(plan.clusters.length);
+  });
+
   it('is deterministic for a seed', () => {
     const d = docs((t) => `c_${t}`);
     expect(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 })).toEqual(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 }));

@@ -1,5 +1,5 @@
 import { fitTransform, sparseDot, type SparseVector } from '../text/vectorize.js';
-import { refitBatch, sparseCentroids } from './batch.js';
+import { nonEmpty, refitBatch, sparseCentroids } from './batch.js';
 import { matchClusters, type ExistingCluster, type LineageRecord } from './identity.js';
 import { batchLabelTerms } from './labels.js';
 import { semanticBatch } from './semantic.js';
@@ -86,13 +86,15 @@ function denseFit(
 ) {
   const { labels, k } = semanticBatch(dense, { k: opts.k, seed: opts.seed ?? 1 });
   const centroids = sparseCentroids(vectors, labels, k, 200);
-  const match = matchClusters(existing, centroids, matchOpts);
   const sizes = new Array<number>(k).fill(0);
   for (const l of labels) sizes[l]!++;
+  const made = nonEmpty(centroids, sizes);
+  const match = matchClusters(existing, made.map((i) => centroids[i]!), matchOpts);
+  const idOf = new Map(made.map((i, j) => [i, match.ids[j]!]));
   return {
-    assignments: Array.from(labels, (l) => match.ids[l]!),
-    clusters: centroids.map((centroid, i) => ({ id: match.ids[i]!, size: sizes[i]!, centroid })),
+    assignments: Array.from(labels, (l) => idOf.get(l)!),
+    clusters: made.map((i, j) => ({ id: match.ids[j]!, size: sizes[i]!, centroid: centroids[i]! })),
     lineage: match.lineage,
-    k,
+    k: made.length,
   };
 }
