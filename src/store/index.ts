@@ -9,4 +9,4 @@ export { bucketCounts, hourlyBucketCounts, bucketMembers, eventTimeRange, loadTr
 export { affectedCustomers, pinOwner, ownerPins, clusterExists, clusterState, type AffectedRow } from './customers.js';
 export { clusterCosts, clusterExamples, type ClusterCostRow } from './cost.js';
 export { goneClusterRows, goneClusters, type GoneCluster } from './gone.js';
-export { loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';
+export { clusterSpans, loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';

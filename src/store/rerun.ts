@@ -48,35 +48,57 @@ export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: 
   );
 }
 
+/**
+ * The highest model version anything was written under: assignments, and the clusters and lineage a re-run
+ * records. A re-run interrupted after writing part of its version leaves some of it behind, so the next one
+ * takes a version (and insert tokens) of its own instead of reusing those of a run already stored.
+ */
 export async function maxModelVersion(client: ClickHouseClient): Promise<number> {
   const [r] = await select<{ v: number }>(
     client,
-    'SELECT max(model_version) AS v FROM assignments',
+    `SELECT greatest((SELECT max(model_version) FROM assignments), (SELECT max(model_version) FROM clusters),
+                     (SELECT max(model_version) FROM cluster_lineage)) AS v`,
   );
   return Number(r?.v ?? 0);
 }
 
 /**
- * Rewrites a range under a new model version: the range's assignments are deleted (a synchronous
- * mutation, which rebuilds their counts projection), then the new assignments are inserted; counts are
- * computed from them. Interrupted, it is run again: everything is recomputed from case_events.
+ * Rewrites a range under a new model version: the new assignments are inserted, then the range's older
+ * ones are deleted (a synchronous mutation, which rebuilds their counts projection); counts are computed
+ * from what is left. Nothing is lost at any point: interrupted between the two, the range holds both
+ * versions until the re-run is run again (under a newer version, from case_events, with each event's
+ * cluster as the newest stored version has it).
  */
 export async function rewriteRange(
   client: ClickHouseClient,
   fromMs: number,
   toMs: number,
   rows: object[],
+  version: number,
   token: string,
+  /** Between the insert and the delete (the fault tests kill the process there). */
+  inserted?: () => void,
 ): Promise<void> {
-  const params = { from: fromMs, to: toMs };
-  const sync = { mutations_sync: '2' as const };
-  await client.command({
-    query: `ALTER TABLE assignments DELETE WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})`,
-    query_params: params,
-    clickhouse_settings: sync,
-  });
   const CHUNK = 50_000;
   for (let i = 0; i < rows.length; i += CHUNK) await insertIdempotent(client, 'assignments', rows.slice(i, i + CHUNK), `${token}/assignments/${i}`);
+  inserted?.();
+  await client.command({
+    query: `ALTER TABLE assignments DELETE WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})
+              AND model_version < {version:UInt32}`,
+    query_params: { from: fromMs, to: toMs, version },
+    clickhouse_settings: { mutations_sync: '2' },
+  });
+}
+
+/** Size and first and last event of clusters over all their stored assignments, not only a re-run's range. */
+export async function clusterSpans(client: ClickHouseClient, ids: string[]): Promise<Map<string, { size: number; firstSeen: number; lastSeen: number }>> {
+  const rows = await select<{ cluster_id: string; n: number; first: number; last: number }>(
+    client,
+    `SELECT cluster_id, count() AS n, toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS first, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS last
+       FROM assignments WHERE cluster_id IN {ids:Array(String)} GROUP BY cluster_id`,
+    { ids },
+  );
+  return new Map(rows.map((r) => [r.cluster_id, { size: Number(r.n), firstSeen: Number(r.first), lastSeen: Number(r.last) }]));
 }
 
 export async function recordRerun(

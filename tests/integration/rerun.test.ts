@@ -40,6 +40,33 @@ describe('recur rerun (real process, embedded chDB)', () => {
     expect(new Map(again.map((r) => [r.cluster_id, r.contacts]))).toEqual(new Map(after.map((r) => [r.cluster_id, r.contacts])));
   });
 
+  it('a re-run killed between its insert and its delete is repaired by running it again: nothing lost, ids kept', () => {
+    const dir = tempDir();
+    const valid = readFileSync(SAMPLE, 'utf8').trim().split('\n').length - 3;
+    json(recur(['run', '--input', SAMPLE, '--data-dir', dir, '--json', '--log-level', 'warn']));
+    const args = ['rerun', '--from', '2026-11-02', '--to', '2026-11-16', '--k', '12', '--data-dir', dir, '--json', '--log-level', 'warn'];
+    const first = json(recur(args));
+    const contacts = () => (json(recur(['clusters', '--data-dir', dir, '--json', '--limit', '1000'])) as { cluster_id: string; contacts: number }[]);
+    const stored = contacts();
+    // Killed after the new version's rows landed, before the older ones were deleted: both are there.
+    const killed = recur(args, { env: { RECUR_TESTING_CRASH_AT: 'rerun_before_delete' } });
+    expect(killed.code).toBeNull();
+    expect(contacts().reduce((s, r) => s + r.contacts, 0)).toBe(2 * valid);
+    // Run again, as cron would: a version of its own, every event once, every cluster id kept.
+    const again = json(recur(args));
+    expect(again.model_version).toBe(first.model_version + 2);
+    expect(again.events).toBe(valid);
+    expect(again.kept).toBe(first.clusters_after);
+    expect(new Map(contacts().map((r) => [r.cluster_id, r.contacts]))).toEqual(new Map(stored.map((r) => [r.cluster_id, r.contacts])));
+    // A re-run of one day: a cluster it keeps is still described by all its history, not by that day alone.
+    json(recur(['rerun', '--from', '2026-11-03', '--to', '2026-11-04', '--k', '12', '--data-dir', dir, '--json', '--log-level', 'warn']));
+    const all = contacts();
+    const biggest = all.reduce((a, b) => (b.contacts > a.contacts ? b : a));
+    const shown = json(recur(['show', biggest.cluster_id, '--data-dir', dir, '--json'])) as { size: number; first_seen: string; daily: { day: string }[] };
+    expect(Number(shown.size)).toBe(biggest.contacts);
+    expect(shown.first_seen.slice(0, 10)).toBe(shown.daily[0]!.day.slice(0, 10));
+  });
+
   it('refuses ranges that do not fall on whole hours', () => {
     const r = recur(['rerun', '--from', '2026-11-02T10:30:00Z', '--to', '2026-11-03', '--data-dir', tempDir()]);
     expect(r.code).toBe(2);

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { configFrom, parse, print, str, UsageError } from '../args.js';
+import { configFrom, int, parse, print, str, UsageError } from '../args.js';
 import { createEmbedder, modelDirFor } from '../../text/embed/index.js';
 import type { CommandContext } from '../main.js';
 import { evalClustering } from '../../eval/index.js';
@@ -47,7 +47,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const d = str(values, 'delimiter');
   const delimiter = d === undefined ? undefined : d === 'tab' || d === '\\t' ? '\t' : d;
   if (delimiter !== undefined && delimiter.length !== 1) throw new UsageError(`--delimiter takes one character or "tab", got "${d}"`);
-  const seed = str(values, 'seed');
+  const seed = int(values, 'seed');
   const config = configFrom(values, ctx.env);
   const kind = str(values, 'embedder') ?? config.cluster.embedder;
   if (kind !== 'none' && kind !== 'bge-small' && kind !== 'minilm') throw new UsageError(`--embedder takes none, bge-small or minilm, got "${kind}"`);
@@ -65,7 +65,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       k,
       mode,
       ...(delimiter !== undefined ? { delimiter } : {}),
-      ...(seed !== undefined ? { seed: Number(seed) } : {}),
+      ...(seed !== undefined ? { seed } : {}),
       ...(made?.embedder ? { embedder: made.embedder } : {}),
     });
   } catch (err) {

@@ -1,29 +1,39 @@
-import { configFrom, parse, print, str, UsageError, withStore } from '../args.js';
+import { randomUUID } from 'node:crypto';
+import { configFrom, int, parse, print, str, UsageError, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
 import { planRerun } from '../../cluster/index.js';
 import { Tokenizer } from '../../text/tokenize.js';
 import { createEmbedder, MODELS } from '../../text/embed/index.js';
-import { loadRange, maxModelVersion, recordRerun, rewriteRange } from '../../store/index.js';
+import { clusterSpans, loadRange, maxModelVersion, recordRerun, rewriteRange } from '../../store/index.js';
 import { chTime } from '../../store/writer.js';
 
 const HELP = `usage: recur rerun --from DATE --to DATE [--k N|auto] [--seed N] [--embedder none|bge-small|minilm]
                    [--dry-run] [--json]
 
-Re-clusters every stored event with from ≤ occurred_at < to (UTC; dates like 2026-11-01, or whole
-hours like 2026-11-01T06:00Z) with the batch re-fit, keeps existing cluster ids where a new cluster
+Re-clusters every stored event with from ≤ occurred_at < to (UTC dates like 2026-11-01, or whole
+hours with their zone like 2026-11-01T06:00Z) with the batch re-fit, keeps existing cluster ids where a new cluster
 matches one, records splits, merges, new and retired clusters in cluster_lineage, and rewrites the
 range's assignments and rolling counts under a new model version. Prints what changed. With an
 embedder (cluster.embedder, or --embedder) it clusters by meaning; ids are matched either way.
 Repeatable and cron-friendly: the same range and seed give the same clustering; an interrupted run is
-simply run again (everything is recomputed from case_events). Stop the live pipeline meanwhile when it
+simply run again (everything is recomputed from case_events; the new version's rows are written before
+the old ones are deleted, so an interruption loses nothing and keeps the cluster ids). Stop the live pipeline meanwhile when it
 writes the same range (embedded chDB enforces this with its lock).`;
 
-function parseTime(v: string | undefined, flag: string): number {
+/**
+ * A UTC date (2026-11-01) or an ISO time with its zone (2026-11-01T06:00Z, 2026-11-01T07:00+01:00). A time
+ * without a zone is refused: Date.parse would read it in the machine's zone, and cron machines differ.
+ */
+export function parseTime(v: string | undefined, flag: string): number {
   if (!v) throw new UsageError(`--${flag} is required (a date like 2026-11-01)`);
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v;
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) throw new UsageError(`--${flag} "${v}" is not a date or ISO time`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(v);
+  if (!m) throw new UsageError(`--${flag} takes a UTC date like 2026-11-01 or an ISO time with its zone like 2026-11-01T06:00Z, got "${v}"`);
+  const [, y, mo, d] = m;
+  const day = Date.UTC(Number(y), Number(mo) - 1, Number(d));
+  if (new Date(day).toISOString().slice(0, 10) !== `${y}-${mo}-${d}`) throw new UsageError(`--${flag} "${v}" is not a day of the calendar`);
+  const t = Date.parse(m[4] === undefined ? `${v}T00:00:00Z` : v);
+  if (Number.isNaN(t) || Number(m[4] ?? 0) > 23 || Number(m[5] ?? 0) > 59 || Number(m[6] ?? 0) > 59) throw new UsageError(`--${flag} "${v}" is not a time`);
   if (t % 3_600_000 !== 0) throw new UsageError(`--${flag} must fall on a whole hour (rolling counts are hourly), got "${v}"`);
   return t;
 }
@@ -41,7 +51,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const kRaw = str(values, 'k') ?? 'auto';
   const k = kRaw === 'auto' ? 'auto' : Number(kRaw);
   if (k !== 'auto' && (!Number.isInteger(k) || k < 1)) throw new UsageError(`--k takes a whole number or auto, got "${kRaw}"`);
-  const seed = Number(str(values, 'seed') ?? '1');
+  const seed = int(values, 'seed') ?? 1;
   const config = configFrom(values, ctx.env);
   const log = createLogger(config.log.level);
   return withStore(config, async (store) => {
@@ -91,12 +101,9 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       seconds: 0,
     };
     if (!values['dry-run']) {
-      const span = new Map<string, { first: number; last: number }>();
       const rows = events.map((e, i) => {
         const id = plan.assignments[i]!;
         const t = Date.parse(`${e.occurred_at.replace(' ', 'T')}Z`);
-        const s = span.get(id);
-        span.set(id, { first: Math.min(s?.first ?? t, t), last: Math.max(s?.last ?? t, t) });
         return {
           event_id: e.event_id, case_id: e.case_id, customer_id: e.customer_id, channel: e.channel, occurred_at: chTime(t),
           cluster_id: id, similarity: plan.similarities[i], model_version: version, cost: e.cost, handle_seconds: e.handle_seconds,
@@ -105,9 +112,16 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
           ingested_at: e.ingested_at,
         };
       });
-      const token = `rerun/v${version}/${from}-${to}`;
-      await rewriteRange(store.client, from, to, rows, token);
-      await recordRerun(store.client, version, plan.clusters.map((c) => ({ ...c, firstSeen: span.get(c.id)!.first, lastSeen: span.get(c.id)!.last })), plan.lineage, Date.now(), token);
+      // A token of this attempt's own: ClickHouse may record a token whose insert never committed (a kill),
+      // and a later attempt under the same one would be dropped.
+      const token = `rerun/v${version}/${from}-${to}/${randomUUID()}`;
+      await rewriteRange(store.client, from, to, rows, version, token, () => {
+        if (config.testing.crashAt === 'rerun_before_delete') process.kill(process.pid, 'SIGKILL');
+      });
+      // A kept cluster's size and first and last event span all its history, not only this range.
+      const spans = await clusterSpans(store.client, plan.clusters.map((c) => c.id));
+      const described = plan.clusters.map((c) => ({ ...c, size: spans.get(c.id)?.size ?? c.size, firstSeen: spans.get(c.id)?.firstSeen ?? from, lastSeen: spans.get(c.id)?.lastSeen ?? from }));
+      await recordRerun(store.client, version, described, plan.lineage, Date.now(), token);
       log.info({ model_version: version, events: events.length, moved: plan.moved }, 'range re-clustered');
     }
     summary.seconds = Math.round((performance.now() - t0) / 10) / 100;
