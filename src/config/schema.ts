@@ -139,6 +139,11 @@ export const configSchema = z.object({
           }),
         )
         .default([]),
+      /**
+       * On start, episodes updated within this many days whose latest version a sink never got (the stopped
+       * process held them in memory) are sent to it again; 0 turns it off.
+       */
+      redeliverDays: z.number().nonnegative().default(3),
     })
     .prefault({}),
   serve: z

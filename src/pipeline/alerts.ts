@@ -10,12 +10,17 @@ import {
   LogSink,
   WebhookSink,
   type AlertSink,
+  type DeliveryEvent,
   type SinkHealth,
 } from '../sinks/index.js';
 import type { MessageProducer } from '../sources/index.js';
-import { clusterCosts, clusterExamples, ownerPins } from '../store/index.js';
+import { clusterCosts, clusterExamples, ownerPins, recordDeliveries, registerSinks, undeliveredEpisodes, type DeliveryRecord } from '../store/index.js';
 import { nextBucketStart, type TrendEvent } from '../trends/index.js';
+import { errorMessage } from '../errors.js';
 import type { Metrics } from './metrics.js';
+
+/** Episodes routed per batch: routing reads ClickHouse once per batch. */
+const ROUTE_BATCH = 1000;
 
 /**
  * Turns trend events into alert payloads — owner routed, with label, examples, totals and cost — and
@@ -38,6 +43,8 @@ export class AlertRouter {
   private pending: TrendEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  /** Wait before routing again after a failed routing read (doubles to a minute, reset by a success). */
+  private retryMs = 0;
 
   /**
    * Takes trend events without waiting: routing reads ClickHouse, so it runs in the background, in
@@ -53,11 +60,17 @@ export class AlertRouter {
       }
       this.pending.push(e);
     }
-    if (this.pending.length >= 1000) void this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), 1000);
+    if (this.pending.length >= ROUTE_BATCH && this.retryMs === 0) void this.flush();
+    else this.schedule(this.retryMs || 1000);
   }
 
-  /** Routes everything pending; resolves when it has been handed to the delivery queue. */
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), ms);
+    this.timer.unref();
+  }
+
+  /** Routes everything pending; resolves when it has been handed to the delivery queue (or put back to retry). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -65,13 +78,52 @@ export class AlertRouter {
     this.pending = [];
     this.flushing = this.flushing.then(async () => {
       if (batch.length === 0) return;
-      // A failure here must not stop ingestion; the episodes stay in trend_alerts.
-      await this.route(batch).catch((err: unknown) => this.log.error({ err: (err as Error).message, events: batch.length }, 'alert routing failed'));
+      try {
+        for (let i = 0; i < batch.length; i += ROUTE_BATCH) await this.route(batch.slice(i, i + ROUTE_BATCH));
+        this.retryMs = 0;
+      } catch (err) {
+        // Never stops ingestion. The events wait and are routed again (what a stop leaves waiting is in
+        // trend_alerts, and the next start re-sends it: redeliver).
+        this.retryMs = Math.min(60_000, Math.max(1000, this.retryMs * 2));
+        this.log.error({ err: errorMessage(err), events: batch.length, retry_in_ms: this.retryMs }, 'alert routing failed; will retry');
+        this.pending = [...batch, ...this.pending];
+        this.schedule(this.retryMs);
+      }
     });
     return this.flushing;
   }
 
-  async route(events: TrendEvent[]): Promise<void> {
+  /**
+   * On start, before the trend stage's rebuild: re-sends to each sink the episodes whose latest version it
+   * was never given (alert_deliveries) within `alerts.redeliverDays` — what a stopped process held in memory.
+   * A sink configured for the first time gets nothing from before it. Returns the episodes re-sent, over sinks.
+   */
+  async redeliver(): Promise<number> {
+    const names = this.queue.sinkNames();
+    if (names.length === 0) return 0;
+    const now = this.now();
+    const since = await registerSinks(this.client, names, now);
+    if (this.config.alerts.redeliverDays === 0) return 0;
+    const horizon = now - this.config.alerts.redeliverDays * 86_400_000;
+    let total = 0;
+    for (const sink of names) {
+      const missed = await undeliveredEpisodes(this.client, sink, Math.max(horizon, since.get(sink) ?? now));
+      const events = missed.map((m): TrendEvent => ({ type: m.episode.status === 'closed' ? 'closed' : m.seenBefore ? 'updated' : 'opened', episode: m.episode }));
+      const windowEnds = new Map(missed.map((m) => [m.episode.id, m.windowEndMs]));
+      for (let i = 0; i < events.length; i += ROUTE_BATCH) await this.route(events.slice(i, i + ROUTE_BATCH), new Set([sink]), windowEnds);
+      if (missed.length > 0) this.log.info({ sink, episodes: missed.length }, 'alerts the sink never got, sent again');
+      total += missed.length;
+    }
+    return total;
+  }
+
+  /** Stops routing retries (a stop: what still waits is re-sent by the next start). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async route(events: TrendEvent[], only?: ReadonlySet<string>, windowEnds?: ReadonlyMap<string, number>): Promise<void> {
     const ids = [...new Set(events.map((e) => e.episode.clusterId))];
     const since = Math.min(...events.map((e) => e.episode.startBucket));
     const [costs, examples, pins] = await Promise.all([
@@ -98,16 +150,57 @@ export class AlertRouter {
         cluster: { label: cluster.label, topTerms: cluster.topTerms, examples: d?.examples ?? examples.get(ep.clusterId) ?? [], status: (c?.status ?? 'open') as never },
         totals: { cases: c?.cases ?? ep.observed, customers: c?.customers ?? ep.customers, channels: cluster.channels, cost: c?.cost ?? 0 },
         route,
-        windowEndMs: nextBucketStart(ep.lastBucket, this.config.trends.bucket, this.config.trends.timeZone),
+        windowEndMs: windowEnds?.get(ep.id) ?? nextBucketStart(ep.lastBucket, this.config.trends.bucket, this.config.trends.timeZone),
         sentAtMs: this.now(),
         version: this.versions.next(ep.id, ep.updatedAt),
       });
-      if (!this.queue.enqueue(payload)) this.log.warn({ episode_id: ep.id }, 'alert refused by a full sink queue');
+      if (!this.queue.enqueue(payload, only)) this.log.warn({ episode_id: ep.id }, 'alert refused by a full sink queue');
     }
   }
 }
 
-export function createAlertQueue(config: Config, log: Logger, metrics: Metrics, producer?: MessageProducer): DeliveryQueue {
+/**
+ * Records in alert_deliveries what each sink was given (delivered, or refused for good), written at most
+ * every second off the delivery path. A record lost in a crash only means that episode is sent again.
+ */
+export class DeliveryLedger {
+  private waiting: DeliveryRecord[] = [];
+  private writing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  note(e: DeliveryEvent): void {
+    if (e.outcome !== 'delivered' && e.outcome !== 'failed_permanent') return;
+    this.waiting.push({ sink: e.sink, episodeId: e.episode_id, version: e.version, outcome: e.outcome, atMs: this.now() });
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), 1000);
+      this.timer.unref();
+    }
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.writing = this.writing.then(async () => {
+      if (batch.length === 0) return;
+      await recordDeliveries(this.client, batch).catch((err: unknown) => {
+        // Kept for the next write (bounded): unrecorded only means sent again after a restart.
+        this.waiting = [...batch, ...this.waiting].slice(-100_000);
+        this.log.warn({ err: errorMessage(err), records: batch.length }, 'alert deliveries not recorded yet; will retry');
+      });
+    });
+    return this.writing;
+  }
+}
+
+export function createAlertQueue(config: Config, log: Logger, metrics: Metrics, producer?: MessageProducer, ledger?: DeliveryLedger): DeliveryQueue {
   const sinks: AlertSink[] = [];
   if (config.alerts.log) sinks.push(new LogSink(log));
   if (config.alerts.kafka && producer) sinks.push(new KafkaAlertSink(producer, config.kafka.alertsTopic));
@@ -118,6 +211,7 @@ export function createAlertQueue(config: Config, log: Logger, metrics: Metrics, 
   }
   return new DeliveryQueue(sinks, {
     onEvent: (e) => {
+      ledger?.note(e);
       metrics.inc('alert_deliveries', { sink: e.sink, outcome: e.outcome });
       if (e.outcome === 'failed_permanent') log.error({ sink: e.sink, episode_id: e.episode_id, error: e.error }, 'alert delivery failed permanently');
     },

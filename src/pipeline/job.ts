@@ -9,7 +9,7 @@ import { runPipeline, type RunSummary } from './run.js';
 import { TrendStage } from './trends.js';
 import { createMasker } from './wire.js';
 import { progressHealth } from './health.js';
-import { AlertRouter, createAlertQueue, sinkHealthMetrics } from './alerts.js';
+import { AlertRouter, createAlertQueue, DeliveryLedger, sinkHealthMetrics } from './alerts.js';
 import type { DeliveryQueue, SinkHealth } from '../sinks/index.js';
 import type { MessageProducer, Source } from '../sources/index.js';
 
@@ -43,8 +43,11 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
     ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now, (id) => assigner.firstSeen(id), o.config.cluster.pipeline)
     : null;
   const health = progressHealth(metrics, now);
-  const alerts = createAlertQueue(o.config, o.log, metrics, o.producer);
+  const ledger = new DeliveryLedger(o.store.client, o.log, now);
+  const alerts = createAlertQueue(o.config, o.log, metrics, o.producer, ledger);
   const router = new AlertRouter(o.config, o.store.client, alerts, o.log, now, (ids) => assigner.describe(ids));
+  // Before the rebuild announces anything: what the stopped process never handed to a sink goes first.
+  await router.redeliver();
   trends?.onAlerts(async (events) => router.enqueue(events));
   // After the router listens: the rebuild announces episodes of buckets the stopped process never announced.
   await trends?.init();
@@ -84,7 +87,9 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   if (o.finite) await trends?.flush();
   await router.flush();
   const drained = await alerts.drain(o.finite ? 10_000 : 5_000);
-  if (!drained.complete) o.log.warn({ undelivered: drained.undelivered }, 'alerts left undelivered at shutdown');
+  router.stop();
+  await ledger.flush();
+  if (!drained.complete) o.log.warn({ undelivered: drained.undelivered }, 'alerts left undelivered at shutdown; the next start sends them again');
   sinkHealthMetrics(metrics, alerts.health());
   return { ...summary, clusters: assigner.clusterCount(), sinks: alerts.health() };
 }

@@ -54,6 +54,10 @@ export class Lane {
     this.s.emit({ sink: this.sink.name, outcome, episode_id: p.episode_id, version: p.version, attempt, ...extra });
   }
 
+  get name(): string {
+    return this.sink.name;
+  }
+
   get idle(): boolean {
     return this.pending.length === 0 && this.inFlight === null;
   }

@@ -84,6 +84,18 @@ describe('DeliveryQueue', () => {
     expect(hb).toMatchObject({ sink: 'bad', healthy: false, delivered: 0, failed_permanent: 3, consecutive_failures: 3, last_error: '404 from test' });
   });
 
+  it('queues a payload for the named sinks only when asked (a redelivery to the sink that missed it)', async () => {
+    const a = new ScriptedSink('a');
+    const b = new ScriptedSink('b');
+    const { q } = queue([a, b]);
+    expect(q.sinkNames()).toEqual(['a', 'b']);
+    expect(q.enqueue(v('x', 0), new Set(['b']))).toBe(true);
+    expect(q.enqueue(v('y', 0))).toBe(true);
+    expect(await q.settled(2000)).toBe(true);
+    expect(ids(a.delivered)).toEqual(['y@' + (T0 + HOUR)]);
+    expect(ids(b.delivered)).toEqual(['x@' + (T0 + HOUR), 'y@' + (T0 + HOUR)]);
+  });
+
   it('retries retriable failures with backoff until delivered', async () => {
     const flaky = new ScriptedSink('flaky', ['retry', 'retry', 'retry', 'retry']);
     const { q, delays, events } = queue([flaky]);

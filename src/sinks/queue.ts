@@ -97,17 +97,23 @@ export class DeliveryQueue {
   }
 
   /**
-   * Queues `p` for every sink and returns at once. False when any sink refused it (overflow policy
+   * Queues `p` for every sink (or those named in `only`) and returns at once. False when any sink refused it (overflow policy
    * reject, or the queue is draining); refusals and drops are counted in health().
    */
-  enqueue(p: AlertPayload): boolean {
+  enqueue(p: AlertPayload, only?: ReadonlySet<string>): boolean {
+    const lanes = only ? this.lanes.filter((l) => only.has(l.name)) : this.lanes;
     if (this.closed) {
-      for (const l of this.lanes) l.reject(p);
+      for (const l of lanes) l.reject(p);
       return false;
     }
     let all = true;
-    for (const l of this.lanes) all = l.offer(p) && all;
+    for (const l of lanes) all = l.offer(p) && all;
     return all;
+  }
+
+  /** The sinks' names, in the order they were given. */
+  sinkNames(): string[] {
+    return this.lanes.map((l) => l.name);
   }
 
   health(): SinkHealth[] {

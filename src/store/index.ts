@@ -10,3 +10,4 @@ export { affectedCustomers, pinOwner, ownerPins, clusterExists, clusterState, ty
 export { clusterCosts, clusterExamples, type ClusterCostRow } from './cost.js';
 export { goneClusterRows, goneClusters, type GoneCluster } from './gone.js';
 export { clusterSpans, loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';
+export { recordDeliveries, registerSinks, undeliveredEpisodes, type DeliveryRecord, type Undelivered } from './deliveries.js';
