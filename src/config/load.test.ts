@@ -49,6 +49,35 @@ describe('loadConfig', () => {
     }
   });
 
+  it('never echoes a secret from a config file that does not parse, only where it failed', () => {
+    const messageOf = (file: string) => {
+      try {
+        loadConfig({ file });
+      } catch (err) {
+        return String(err);
+      }
+      throw new Error('loaded');
+    };
+    const yaml = join(dir, 'secret.yaml');
+    writeFileSync(yaml, 'clickhouse:\n  password: s3cr3t: Pa55\n');
+    expect(messageOf(yaml)).toMatch(/does not parse: .* at line 2, column \d+/);
+    expect(messageOf(yaml)).not.toContain('s3cr3t');
+    const json = join(dir, 'secret.json');
+    writeFileSync(json, '{"clickhouse": {"password": s3cr3t}}');
+    expect(messageOf(json)).toMatch(/does not parse: invalid JSON/);
+    expect(messageOf(json)).not.toContain('s3cr3t');
+  });
+
+  it('refuses a webhook URL with credentials in it, without showing them', () => {
+    const url = 'https://ops:hunter2@hooks.example.com/recur';
+    expect(() => loadConfig({ overrides: { 'alerts.webhooks': [{ url, secret: 'whsec_x' }] } })).toThrow(/alerts\.webhooks\.0\.url": must not carry credentials/);
+    try {
+      loadConfig({ overrides: { 'alerts.webhooks': [{ url, secret: 'whsec_x' }] } });
+    } catch (err) {
+      expect(String(err)).not.toContain('hunter2');
+    }
+  });
+
   it('refuses keys it does not know in a config file, naming the nearest known one', () => {
     const file = join(dir, 'typos.yaml');
     writeFileSync(

@@ -64,7 +64,7 @@ function readConfigFile(file: string): Tree {
   try {
     value = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new PipelineError('config_invalid', 'config', `config file ${file} does not parse: ${(err as Error).message}`);
+    throw new PipelineError('config_invalid', 'config', `config file ${file} does not parse: ${whereParseFailed(err, text)}`);
   }
   if (value == null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -212,13 +212,31 @@ function deepMerge(target: Tree, src: Tree): void {
   }
 }
 
+/**
+ * Where a config file failed to parse, without the parser's excerpt of it: the excerpt can be the line that
+ * holds a password.
+ */
+export function whereParseFailed(err: unknown, text: string): string {
+  const pos = (err as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+  if (pos) return `${(err as { code?: string }).code ?? 'invalid YAML'} at line ${pos.line}, column ${pos.col}`;
+  const at = /position (\d+)/.exec(err instanceof Error ? err.message : '');
+  if (!at) return 'invalid JSON';
+  const before = text.slice(0, Number(at[1])).split('\n');
+  return `invalid JSON at line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
 const SECRET_KEYS = /password|secret|token|key/i;
+
+/** A value shown in a config error, with any credentials in a URL (`//user:pass@`) hidden. */
+function shownValue(v: unknown): string {
+  return (JSON.stringify(v)?.slice(0, 80) ?? 'nothing').replace(/\/\/[^/@\s"]*@/g, '//***@');
+}
 
 function formatConfigError(error: z.ZodError, tree: Tree): string {
   return error.issues
     .map((i) => {
       const key = i.path.join('.');
-      const shown = SECRET_KEYS.test(key) ? '' : ` (got ${JSON.stringify(getPath(tree, i.path))?.slice(0, 80) ?? 'nothing'})`;
+      const shown = SECRET_KEYS.test(key) ? '' : ` (got ${shownValue(getPath(tree, i.path))})`;
       return `config key "${key}": ${i.message}${shown}`;
     })
     .join('\n');

@@ -131,7 +131,8 @@ export const configSchema = z.object({
       webhooks: z
         .array(
           z.object({
-            url: z.url(),
+            /** No user:password@ in it: the Standard Webhooks signature is what authenticates recur. */
+            url: z.url().refine((v) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(v), 'must not carry credentials (user:password@); the signature authenticates recur'),
             /** Standard Webhooks secret ("whsec_…"); prefer secretFile. */
             secret: z.string().optional(),
             secretFile: z.string().optional(),

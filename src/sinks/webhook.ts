@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { errorMessage } from '../errors.js';
 import type { AlertPayload } from './payload.js';
 import { signWebhook, webhookKey } from './signing.js';
@@ -21,6 +22,15 @@ function retryAfterMs(h: string | null, nowMs: number): number | undefined {
 }
 
 /**
+ * The sink's name in health, metrics, logs and alert_deliveries: the host and a digest of the whole URL.
+ * Hook URLs often carry their token in the path or query (`/hooks/T0K3N`), so neither is shown; the digest
+ * keeps two endpoints on one host apart.
+ */
+export function webhookSinkName(url: URL): string {
+  return `webhook:${url.host}#${createHash('sha256').update(url.href).digest('hex').slice(0, 8)}`;
+}
+
+/**
  * POSTs the payload signed the Standard Webhooks way. `webhook-id` is `${episode_id}.${version}`: the
  * same for every retry of one version (the receiver's idempotency key), new for each version.
  * 2xx delivered; 4xx except 408/429 permanent; 3xx permanent too (a signed POST is not re-sent to
@@ -38,8 +48,9 @@ export class WebhookSink implements AlertSink {
     this.now = o.now ?? Date.now;
     const u = new URL(o.url);
     if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new TypeError(`webhook url must be http(s): ${u.protocol}`);
-    // The name shows up in health and metrics: no credentials or query string in it.
-    this.name = o.name ?? `webhook:${u.host}${u.pathname}`;
+    // fetch refuses such a URL on every attempt, and its error quotes the URL, password and all.
+    if (u.username || u.password) throw new TypeError(`webhook url for ${u.host} must not carry credentials (the signature authenticates recur)`);
+    this.name = o.name ?? webhookSinkName(u);
   }
 
   async deliver(p: AlertPayload): Promise<void> {

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { WebhookSink } from './webhook.js';
+
+const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+
+describe('WebhookSink', () => {
+  it('is named by host and a digest of the URL: a token in the path or query never reaches health, metrics or logs', () => {
+    const a = new WebhookSink({ url: 'https://hooks.example.com/services/T0K3N-abcdef?key=Q5ecret', secret });
+    expect(a.name).toMatch(/^webhook:hooks\.example\.com#[0-9a-f]{8}$/);
+    expect(a.name).not.toMatch(/T0K3N|Q5ecret|services/);
+    // Two endpoints on one host (differing only by query) stay two sinks.
+    expect(new WebhookSink({ url: 'https://hooks.example.com/services/T0K3N-abcdef?key=other', secret }).name).not.toBe(a.name);
+  });
+
+  it('refuses a URL with credentials, without quoting them', () => {
+    expect(() => new WebhookSink({ url: 'https://ops:hunter2@hooks.example.com/recur', secret })).toThrow(/must not carry credentials/);
+    try {
+      new WebhookSink({ url: 'https://ops:hunter2@hooks.example.com/recur', secret });
+    } catch (err) {
+      expect(String(err)).not.toContain('hunter2');
+    }
+  });
+});
