@@ -25,7 +25,7 @@ export interface ClusterCostRow {
 function costParams(cfg: CostConfig) {
   const channels = Object.keys(cfg.perContact);
   return {
-    expr: `multiIf(isNotNull(cost), cost, {rate:Float64} > 0, ifNull(handle_seconds, 0) * {rate:Float64} / 3600,
+    expr: `multiIf(isNotNull(cost), cost, {rate:Float64} > 0 AND isNotNull(handle_seconds), assumeNotNull(handle_seconds) * {rate:Float64} / 3600,
                    transform(toString(channel), {chs:Array(String)}, {prices:Array(Float64)}, {other:Float64}))`,
     params: {
       rate: cfg.hourlyRate ?? 0,

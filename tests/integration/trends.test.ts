@@ -8,7 +8,7 @@ import { mulberry32 } from '../../src/cluster/prng.js';
 import type { Config } from '../../src/config/index.js';
 import { admin, createTopic, silentLog, testConfig, uniqueName, waitFor } from '../helpers/env.js';
 import { clusterCosts, affectedCustomers } from '../../src/store/index.js';
-import { contactCost } from '../../src/owners/index.js';
+import { contactCost, ownersConfigSchema } from '../../src/owners/index.js';
 
 // One core sentence per problem with everyday fillers around it: the test is about trends, so the
 // problems must be unambiguous for any reasonable clusterer.
@@ -191,6 +191,18 @@ describe('trend detection through real Kafka and ClickHouse', () => {
       const recount = mine.reduce((s, e) => s + contactCost({ channel: String(e['channel']) }, config.owners.cost), 0);
       expect(c.cost).toBeCloseTo(recount, 2);
       expect(c.contacts).toBe(mine.length);
+    }
+    // With an hourly rate, a contact without a handle time still costs its channel's price, as contactCost says.
+    const hourly = ownersConfigSchema.parse({ cost: { hourlyRate: 36 } }).cost;
+    const costed = (e: Record<string, unknown>) => ({
+      channel: String(e['channel']),
+      ...(typeof e['cost'] === 'number' ? { cost: e['cost'] } : {}),
+      ...(typeof e['handle_seconds'] === 'number' ? { handle_seconds: e['handle_seconds'] } : {}),
+    });
+    expect(events.some((e) => typeof e['handle_seconds'] !== 'number' && typeof e['cost'] !== 'number')).toBe(true);
+    for (const c of await clusterCosts(store.client, hourly, 0)) {
+      const mine = events.filter((e) => byEvent.get(String(e['event_id'])) === c.cluster_id);
+      expect(c.cost).toBeCloseTo(mine.reduce((s, e) => s + contactCost(costed(e), hourly), 0), 2);
     }
   });
 });
