@@ -1,0 +1,40 @@
+// `recur serve`'s /healthz reports on the store it serves from: 200 while it answers, 503 when it does not.
+import { createClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { startServer } from '../../src/serve/index.js';
+import { silentLog, testConfig } from '../helpers/env.js';
+
+describe('/healthz without a pipeline (embedded chDB, and a server that is gone)', () => {
+  let store: Store;
+  const config = testConfig();
+  beforeAll(async () => {
+    store = await openStore(config.clickhouse);
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+  });
+  afterAll(async () => store?.close());
+
+  const healthz = async (client: Store['client']) => {
+    const srv = await startServer({ client, log: silentLog, host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${srv.url}/healthz`);
+      return { status: res.status, body: (await res.json()) as { ok: boolean; detail: Record<string, unknown> } };
+    } finally {
+      await srv.close();
+    }
+  };
+
+  it('answers 200 while the store answers', async () => {
+    expect(await healthz(store.client)).toEqual({ status: 200, body: { ok: true, detail: { store: 'answering' } } });
+  });
+
+  it('answers 503 when the ClickHouse server does not, without naming it', async () => {
+    // A real client to a port nothing listens on: the server went away.
+    const gone = createClient({ url: 'http://127.0.0.1:9', password: 'p4ss', request_timeout: 1000 });
+    const r = await healthz(gone);
+    expect(r.status).toBe(503);
+    expect(r.body.ok).toBe(false);
+    expect(JSON.stringify(r.body)).not.toMatch(/p4ss|127\.0\.0\.1/);
+    await gone.close();
+  });
+});
