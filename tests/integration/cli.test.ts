@@ -70,8 +70,10 @@ describe('recur CLI (real process, embedded chDB)', () => {
 
   it('demo runs the shipped sample on embedded defaults and reports the clusters it found', () => {
     const dir = tempDir();
-    const r = recur(['demo', '--data-dir', dir, '--json']);
+    // A server configured for production (here one that is gone) is not where a demo writes.
+    const r = recur(['demo', '--data-dir', dir, '--json'], { env: { RECUR_CLICKHOUSE_URL: 'http://127.0.0.1:9' } });
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/demo runs on embedded chDB/);
     const report = JSON.parse(r.stdout);
     expect(report.events).toBeGreaterThan(2000);
     expect(report.dead_letters.reduce((s: number, d: { n: number }) => s + d.n, 0)).toBe(3);

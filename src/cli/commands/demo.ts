@@ -15,12 +15,21 @@ const HELP = `usage: recur demo [--input FILE.ndjson] [--data-dir DIR] [--json]
 Runs the whole job on embedded defaults — no broker, no server: the sample stream that ships with recur
 (examples/sample-events.ndjson: two weeks of omnichannel support cases with PII, invalid lines and one
 injected surge) through validation, PII masking, clustering and counting into chDB in ./.recur/demo
-(recreated each run), then prints what it found.`;
+(recreated each run), then prints what it found. A configured ClickHouse server is not used unless
+--clickhouse-url names it, and the demo's alerts go to the log only, never to configured webhooks or topics.`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parse(argv, { input: { type: 'string' }, json: { type: 'boolean' } }, false);
   if (values['help']) return print(HELP), 0;
-  const config = configFrom({ 'data-dir': './.recur/demo', 'log-level': 'warn', ...values }, ctx.env);
+  const loaded = configFrom({ 'data-dir': './.recur/demo', 'log-level': 'warn', ...values }, ctx.env);
+  // A demo never writes to a server or alerts anyone because RECUR_CLICKHOUSE_URL or a config file names
+  // production ones: embedded chDB unless --clickhouse-url says otherwise, and its alerts only logged.
+  const explicitUrl = typeof values['clickhouse-url'] === 'string';
+  const configuredUrl = loaded.clickhouse.url;
+  const embedded = { ...loaded.clickhouse };
+  delete embedded.url;
+  if (configuredUrl !== undefined && !explicitUrl) process.stderr.write(`recur: demo runs on embedded chDB in ${loaded.clickhouse.dataDir}, not on the configured server (pass --clickhouse-url to use one)\n`);
+  const config = { ...loaded, clickhouse: explicitUrl ? loaded.clickhouse : embedded, alerts: { ...loaded.alerts, kafka: false, webhooks: [] } };
   if (config.clickhouse.url === undefined) rmSync(config.clickhouse.dataDir, { recursive: true, force: true });
   const log = createLogger(config.log.level);
   const store = await openStore(config.clickhouse);
