@@ -24,9 +24,9 @@ export interface SourceSetup {
 export async function createSource(config: Config, log: Logger, input: string | undefined, stdin: NodeJS.ReadableStream): Promise<SourceSetup> {
   if (input === '-') {
     const runId = new Date().toISOString().replace(/[:.]/g, '');
-    return { source: LineSource.fromStdin(stdin as never, runId, linesPerBatch(config.ingest.maxBatchRows)), close: async () => {} };
+    return { source: LineSource.fromStdin(stdin as never, runId, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes), close: async () => {} };
   }
-  if (input) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows)), close: async () => {} };
+  if (input) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes), close: async () => {} };
   const kafka = kafkaClient(config.kafka, log);
   const producer: MessageProducer = await createProducer(kafka, config.kafka.brokers);
   const source = new KafkaSource(kafka, config.kafka, log);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BatchHandler, RunOptions, Source, SourceMessage } from './types.js';
@@ -27,17 +27,27 @@ export class LineSource implements Source {
     private readonly batchRows: number,
     /** Lines are there to read (a file), not arriving live (stdin). */
     private readonly backlog = false,
+    /** ingest.maxMessageBytes: a longer line is cut to one byte more, which the decoder refuses as oversize. */
+    private readonly maxLineBytes = Number.POSITIVE_INFINITY,
   ) {
     this.name = topic;
   }
 
-  static fromFile(path: string, batchRows: number): LineSource {
+  /**
+   * A regular file is read twice (its content hash names it, so a re-run is recognised). A pipe, FIFO or
+   * device (`--input <(zcat f.gz)`) can be read once only: it is read like stdin, under a topic of its own run.
+   */
+  static fromFile(path: string, batchRows: number, maxLineBytes?: number): LineSource {
+    if (!statSync(path).isFile()) {
+      const runId = new Date().toISOString().replace(/[:.]/g, '');
+      return new LineSource(() => createReadStream(path), `pipe:${basename(path)}:${runId}`, batchRows, false, maxLineBytes);
+    }
     const hash = contentHash(path);
-    return new LineSource(() => createReadStream(path), `file:${basename(path)}#${hash}`, batchRows, true);
+    return new LineSource(() => createReadStream(path), `file:${basename(path)}#${hash}`, batchRows, true, maxLineBytes);
   }
 
-  static fromStdin(stdin: Readable, runId: string, batchRows: number): LineSource {
-    return new LineSource(() => stdin, `stdin:${runId}`, batchRows);
+  static fromStdin(stdin: Readable, runId: string, batchRows: number, maxLineBytes?: number): LineSource {
+    return new LineSource(() => stdin, `stdin:${runId}`, batchRows, false, maxLineBytes);
   }
 
   async run(handler: BatchHandler, _opts?: RunOptions): Promise<void> {
@@ -51,7 +61,7 @@ export class LineSource implements Source {
       batch = [];
       await handler({ topic: this.topic, partition: 0, messages, generation: 0, behind: behind && this.backlog }, ctx);
     };
-    for await (const line of splitLines(this.open())) {
+    for await (const line of splitLines(this.open(), this.maxLineBytes)) {
       if (this.stopped) break;
       const current = offset++;
       if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
@@ -83,18 +93,38 @@ function stripCr(line: Buffer): Buffer {
   return line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
 }
 
-/** Byte-level line splitting: invalid UTF-8 must reach the decoder as bytes, not be replaced here. */
-async function* splitLines(stream: Readable): AsyncGenerator<Buffer> {
-  let rest: Buffer = Buffer.alloc(0);
+/**
+ * Byte-level line splitting: invalid UTF-8 must reach the decoder as bytes, not be replaced here. The pieces
+ * of a line that spans reads are joined once, when it ends (joining at every read made a long line quadratic:
+ * 49 s for one 48 MB line). A line longer than `maxLineBytes` keeps only its first maxLineBytes + 1 bytes,
+ * enough for the decoder to refuse it as oversize, however long it is.
+ */
+export async function* splitLines(stream: Readable, maxLineBytes = Number.POSITIVE_INFINITY): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let kept = 0;
+  const keep = (piece: Buffer) => {
+    const room = maxLineBytes + 1 - kept;
+    if (room <= 0) return;
+    const p = piece.length > room ? piece.subarray(0, room) : piece;
+    parts.push(Buffer.from(p));
+    kept += p.length;
+  };
   for await (const chunk of stream) {
-    let buf: Buffer = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    const buf = chunk as Buffer;
     let start = 0;
     for (let i = buf.indexOf(0x0a, start); i !== -1; i = buf.indexOf(0x0a, start)) {
-      yield buf.subarray(start, i);
+      if (parts.length === 0) {
+        const line = buf.subarray(start, i);
+        yield line.length > maxLineBytes + 1 ? line.subarray(0, maxLineBytes + 1) : line;
+      } else {
+        keep(buf.subarray(start, i));
+        yield Buffer.concat(parts, kept);
+        parts = [];
+        kept = 0;
+      }
       start = i + 1;
     }
-    rest = Buffer.from(buf.subarray(start));
-    buf = Buffer.alloc(0);
+    if (start < buf.length) keep(buf.subarray(start));
   }
-  if (rest.length) yield rest;
+  if (parts.length) yield Buffer.concat(parts, kept);
 }

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recur } from '../helpers/cli.js';
+import { recur, recurAsync } from '../helpers/cli.js';
 import { goodEvent, tempDir, waitFor } from '../helpers/env.js';
 
 const SAMPLE = new URL('../../examples/sample-events.ndjson', import.meta.url);
@@ -58,6 +60,19 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const rows = JSON.parse(clusters.stdout) as { contacts: number }[];
     // Counts are exactly the valid events: the re-run was absorbed, not recounted.
     expect(rows.reduce((s, r) => s + r.contacts, 0)).toBe(a.events_stored);
+  });
+
+  it('reads a named pipe given as --input (as <(zcat f.gz) gives), not an empty second read of it', async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'events.pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const lines = [goodEvent(11), goodEvent(12), goodEvent(13)].map((e) => JSON.stringify(e));
+    const run = recurAsync(['run', '--input', fifo, '--data-dir', dir, '--json', '--log-level', 'warn']);
+    // Opening the pipe for writing waits for the reader.
+    await writeFile(fifo, `${lines.join('\n')}\nnot json\n`);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ events_stored: 3, events_dead_lettered: 1 });
   });
 
   it('reads NDJSON from stdin', () => {

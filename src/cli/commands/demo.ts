@@ -36,7 +36,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   try {
     await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
     const input = typeof values['input'] === 'string' ? values['input'] : SAMPLE;
-    const source = LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows));
+    const source = LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes);
     ctx.onShutdown(() => source.stop());
     // The shipped sample has fixed dates: on a machine whose clock is behind them it is not "from the future".
     const demoConfig = input === SAMPLE ? { ...config, trends: { ...config.trends, maxFutureHours: 1e6 } } : config;

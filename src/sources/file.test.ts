@@ -1,0 +1,43 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../cluster/prng.js';
+import { splitLines } from './file.js';
+
+async function lines(chunks: Buffer[], max?: number): Promise<string[]> {
+  const out: string[] = [];
+  for await (const l of splitLines(Readable.from(chunks), max)) out.push(l.toString('latin1'));
+  return out;
+}
+
+/** `text` cut into pieces of random sizes (1–17 bytes): lines span reads in every way. */
+function pieces(text: string, seed: number): Buffer[] {
+  const u = mulberry32(seed);
+  const b = Buffer.from(text, 'latin1');
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; ) {
+    const n = 1 + Math.floor(u() * 17);
+    out.push(b.subarray(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+describe('splitLines', () => {
+  it('gives the same lines however the bytes are cut into reads', async () => {
+    const text = 'first\n\nsecond line\r\n' + 'x'.repeat(100) + '\nlast without newline';
+    const expected = ['first', '', 'second line\r', 'x'.repeat(100), 'last without newline'];
+    for (let seed = 1; seed <= 20; seed++) expect(await lines(pieces(text, seed))).toEqual(expected);
+  });
+
+  it('keeps only max + 1 bytes of a longer line, so the decoder refuses it as oversize, and the next line whole', async () => {
+    const long = Buffer.alloc(48 * 1024 * 1024, 0x61);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < long.length; i += 65_536) chunks.push(long.subarray(i, i + 65_536));
+    chunks.push(Buffer.from('\n{"next":1}\n'));
+    const got = await lines(chunks, 1024);
+    expect(got.map((l) => l.length)).toEqual([1025, 10]);
+    expect(got[1]).toBe('{"next":1}');
+    // Within one read too.
+    expect((await lines([Buffer.from(`${'b'.repeat(5000)}\nok\n`)], 1024)).map((l) => l.length)).toEqual([1025, 2]);
+  });
+});
