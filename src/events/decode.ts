@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNELS, EVENT_TYPES, LIMITS, RANGES, caseEventSchema, type CaseEvent } from './schema.js';
+import { CHANNELS, EVENT_TYPES, LIMITS, RANGES, caseEventSchema, eventTimeInRange, type CaseEvent } from './schema.js';
 
 export type RejectionCode = 'empty' | 'oversize' | 'invalid_utf8' | 'invalid_json' | 'not_an_object' | 'schema_violation';
 
@@ -93,7 +93,7 @@ function numberOk(v: unknown, k: keyof typeof RANGES): boolean {
 export function fastParse(v: Record<string, unknown>): Decoded | undefined {
   if (!idOk(v.event_id) || !idOk(v.case_id) || (v.customer_id !== undefined && !idOk(v.customer_id))) return undefined;
   if (!CHANNEL_SET.has(v.channel)) return undefined;
-  if (DATETIME_PATTERN === undefined || typeof v.occurred_at !== 'string' || !DATETIME_PATTERN.test(v.occurred_at)) return undefined;
+  if (DATETIME_PATTERN === undefined || typeof v.occurred_at !== 'string' || !DATETIME_PATTERN.test(v.occurred_at) || !eventTimeInRange(v.occurred_at)) return undefined;
   if (!textOk(v.description, 1, LIMITS.descriptionChars)) return undefined;
   if (v.subject !== undefined && !textOk(v.subject, 0, LIMITS.subjectChars)) return undefined;
   if (v.product !== undefined && !textOk(v.product, 0, LIMITS.shortFieldChars)) return undefined;

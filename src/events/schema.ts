@@ -19,6 +19,18 @@ export const RANGES = {
   cost: [0, 1_000_000],
 } as const;
 
+/**
+ * Event times the store can hold and the pipeline can reason about: from 1970 up to (not including) 2100.
+ * An ISO time outside it (year 0000, 9999 in another zone) is well-formed, but ClickHouse refuses it and
+ * the whole batch with it (or wraps it round to another year), so it is a schema violation here.
+ */
+export const EVENT_TIME_RANGE_MS = [Date.UTC(1970, 0, 1), Date.UTC(2100, 0, 1)] as const;
+
+export function eventTimeInRange(iso: string): boolean {
+  const t = Date.parse(iso);
+  return t >= EVENT_TIME_RANGE_MS[0] && t < EVENT_TIME_RANGE_MS[1];
+}
+
 const ranged = (k: keyof typeof RANGES) => z.number().min(RANGES[k][0]).max(RANGES[k][1]);
 
 export const CHANNELS = ['phone', 'email', 'chat', 'social', 'web', 'other'] as const;
@@ -38,7 +50,10 @@ export const caseEventSchema = z
     case_id: id.describe('All messages and channels of one conversation share it'),
     customer_id: id.optional(),
     channel: z.enum(CHANNELS),
-    occurred_at: z.iso.datetime({ offset: true }).describe('Event time, ISO-8601 with zone'),
+    occurred_at: z.iso
+      .datetime({ offset: true })
+      .refine(eventTimeInRange, 'must fall in 1970-01-01T00:00:00Z … 2099-12-31T23:59:59.999Z')
+      .describe('Event time, ISO-8601 with zone, from 1970 up to (not including) 2100'),
     description: z.string().min(1).max(LIMITS.descriptionChars).describe('Free text of the issue'),
     subject: z.string().max(LIMITS.subjectChars).optional(),
     product: short.optional(),
