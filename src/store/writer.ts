@@ -68,6 +68,9 @@ export async function insertIdempotent(
     max_insert_block_size: '1000000000',
     min_insert_block_size_rows: '0',
     min_insert_block_size_bytes: '0',
+    // Tables are partitioned by month: a backfill batch can span more than the default 100 months, and
+    // ClickHouse's refusal of such a block is retried forever (a stalled partition).
+    max_partitions_per_insert_block: '0',
   };
   try {
     const raw = RAW_INSERTS.get(client);

@@ -73,4 +73,21 @@ describe('insertIdempotent writes hostile text exactly (embedded chDB)', () => {
       expect(b['pii_masked']).toBe(i);
     });
   });
+
+  it('stores one insert spanning more months than ClickHouse allows partitions per block by default (100)', async () => {
+    // A backfill batch with ten years of history: 120 months, one event in each.
+    const rows = Array.from({ length: 120 }, (_, i) => ({
+      event_id: `m${i}`,
+      case_id: `m${i}`,
+      channel: 'chat',
+      occurred_at: new Date(Date.UTC(2010, i, 15)).toISOString(),
+      description: 'old case',
+      source_topic: 'months-test',
+      source_partition: 0,
+      source_offset: String(i),
+    }));
+    await insertIdempotent(store.client, 'case_events', rows, 'months-test');
+    const [n] = await select<{ n: number }>(store.client, "SELECT count() AS n FROM case_events WHERE source_topic = 'months-test'");
+    expect(Number(n!.n)).toBe(120);
+  });
 });
