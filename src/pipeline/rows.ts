@@ -22,7 +22,7 @@ export interface Located {
 export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: Located, mask: Masker, ingestedAt: string) {
   const description = mask(ev.description);
   const subject = mask(ev.subject ?? '');
-  const extraText = Object.keys(extra).length ? mask(JSON.stringify(extra)) : { text: '', hits: {} };
+  const extraText = Object.keys(extra).length ? maskJsonText(extra, mask) : { text: '', hits: {} };
   return {
     maskedDescription: description.text,
     row: {
@@ -53,17 +53,60 @@ export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: 
   };
 }
 
-/** Dead letters keep a masked, bounded copy of what arrived: PII is masked even in rejected input. */
+/**
+ * JSON with every string value masked (and every number, read as text: a phone number sent as a number), then
+ * written out. Masking the JSON text itself missed PII after an escape (`"Call back:\n555-123-4567"`: the
+ * `n` of `\n` reads as a word character before it) and could leave invalid JSON behind.
+ */
+export function maskJsonText(value: unknown, mask: Masker): { text: string; hits: Record<string, number> } {
+  const hits: Record<string, number> = {};
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string' || typeof v === 'number') {
+      const m = mask(String(v));
+      for (const [k, n] of Object.entries(m.hits)) hits[k] = (hits[k] ?? 0) + n;
+      return typeof v === 'number' && m.text === String(v) ? v : m.text;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x);
+      return out;
+    }
+    return v;
+  };
+  return { text: JSON.stringify(walk(value)), hits };
+}
+
+/** Text that may hold JSON escapes: each stretch between two escapes is masked on its own, the escapes kept. */
+function maskEscaped(text: string, mask: Masker): string {
+  return text
+    .split(/(\\(?:u[0-9a-fA-F]{4}|[^u]))/)
+    .map((part, i) => (i % 2 === 1 ? part : mask(part).text))
+    .join('');
+}
+
+/**
+ * Dead letters keep a masked, bounded copy of what arrived: PII is masked even in rejected input. JSON
+ * (a schema violation) is masked value by value; anything else stretch by stretch between JSON escapes.
+ * Masked before it is cut to MAX_DEAD_LETTER_PAYLOAD, so no value is cut in half first.
+ */
 export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located, mask: Masker, nowMs: number) {
   const bytes = value ?? Buffer.alloc(0);
-  const head = bytes.subarray(0, MAX_DEAD_LETTER_PAYLOAD);
+  const text = bytes.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = rej.code === 'schema_violation' || rej.code === 'not_an_object' ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  const masked = parsed === undefined ? maskEscaped(text, mask) : maskJsonText(parsed, mask).text;
   return {
     source_topic: at.topic,
     source_partition: at.partition,
     source_offset: at.offset.toString(),
     reason_code: rej.code,
     reason: mask(rej.reason).text,
-    payload: mask(head.toString('utf8')).text,
+    payload: Buffer.from(masked).subarray(0, MAX_DEAD_LETTER_PAYLOAD).toString('utf8'),
     payload_bytes: bytes.length,
     received_at: chTime(nowMs),
   };

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { compileMaskRules, maskPii } from '../text/mask.js';
+import { caseEventRow, deadLetterRow, maskJsonText, type Masker } from './rows.js';
+
+const rules = compileMaskRules();
+const mask: Masker = (t) => maskPii(t, rules);
+const at = { topic: 't', partition: 0, offset: 7n };
+
+describe('stored rows mask PII inside JSON', () => {
+  it('masks unknown fields value by value, after escapes too, and keeps valid JSON', () => {
+    const extra = { crm_note: 'Call back:\n555-123-4567', ip: 'x\n192.168.1.20', callback: 5551234567, nested: [{ mail: 'j\u00fcrgen.m@example.com' }], n: 3 };
+    const { text, hits } = maskJsonText(extra, mask);
+    const back = JSON.parse(text) as typeof extra;
+    expect(text).not.toMatch(/4567|192\.168|example\.com/);
+    expect(back.crm_note).toBe(mask('Call back:\n555-123-4567').text);
+    expect(back.n).toBe(3); // a number that is not PII stays a number
+    expect(Object.values(hits).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+    const row = caseEventRow({ event_id: 'e', case_id: 'c', channel: 'chat', occurred_at: '2026-11-02T10:00:00Z', description: 'hi' }, extra, { ...at }, mask, '2026-11-02 10:00:00.000');
+    expect(row.row.extra).toBe(text);
+    expect(row.row.pii_masked).toBeGreaterThanOrEqual(4);
+  });
+
+  it('masks a dead letter value by value when it is JSON, and between escapes when it is not', () => {
+    const violation = Buffer.from(JSON.stringify({ event_id: 'e', note: 'Call back:\n555-123-4567', mail: 'j\u00fcrgen.m@example.com' }));
+    const d = deadLetterRow({ ok: false, code: 'schema_violation', reason: 'channel: required' }, violation, at, mask, 0);
+    expect(d.payload).not.toMatch(/4567|example\.com/);
+    expect(() => JSON.parse(d.payload)).not.toThrow();
+    // Broken JSON, escaped the way Python writes it: still masked after each escape.
+    const broken = Buffer.from('{"note": "Call back:\\n555-123-4567", "mail": "j\\u00fcrgen.m@example.com", ');
+    const b = deadLetterRow({ ok: false, code: 'invalid_json', reason: 'bad' }, broken, at, mask, 0);
+    expect(b.payload).not.toMatch(/4567|example\.com/);
+    expect(b.payload).toContain('\\n');
+    expect(b.payload_bytes).toBe(broken.length);
+  });
+});
