@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tokenize, Tokenizer } from './tokenize.js';
+import { MAX_WORD_CHARS, tokenize, Tokenizer } from './tokenize.js';
 import { hashTerm } from './vectorize.js';
 
 describe('tokenize', () => {
@@ -22,6 +22,17 @@ describe('tokenize', () => {
 
   it('adds adjacent bigrams after stop-word removal', () => {
     expect(new Tokenizer({ bigrams: true }).tokenize('card not arrived')).toEqual(['card', 'not', 'arriv', 'card not', 'not arriv']);
+  });
+
+  it('cuts a word longer than MAX_WORD_CHARS to that length, unstemmed and uncached', () => {
+    const t = new Tokenizer();
+    const garbage = 'x'.repeat(16_000);
+    expect(t.tokenize(`refund ${garbage} card`)).toEqual(['refund', 'x'.repeat(MAX_WORD_CHARS), 'card']);
+    expect(t.cachedStems).toBe(2);
+    const hashes: number[] = [];
+    const tokens = t.tokenize(`Refund ${'Q'.repeat(70)}`, hashes);
+    expect(tokens).toEqual(['refund', 'q'.repeat(MAX_WORD_CHARS)]);
+    expect(hashes.slice(0, 2)).toEqual(tokens.map((x) => hashTerm(x) | 0));
   });
 
   it('handles accents and other scripts as words', () => {

@@ -58,6 +58,8 @@ function placeholderEnd(s: string, i: number): number {
   return 0;
 }
 const DIGITS_RE = /^\p{N}+$/u;
+/** A longer word's term is its first MAX_WORD_CHARS characters, unstemmed (see tokenize). */
+export const MAX_WORD_CHARS = 64;
 const FRONT_SIZE = 16384; // entries of the front cache, a power of two
 const PAIR_SIZE = 16384; // entries of the bigram cache, a power of two
 
@@ -189,6 +191,16 @@ export class Tokenizer {
         break;
       }
       const slot = (h ^ (h >>> 15)) & (FRONT_SIZE - 1);
+      if (i - start > MAX_WORD_CHARS) {
+        // A hash, base64, a key held down, or a run of a script written without spaces: its first
+        // MAX_WORD_CHARS characters, lower-cased, are its term. Not stemmed (Porter's time is quadratic in a
+        // word's length: 1.2 s for 16,000 consonants) and not cached (each would hold the whole word).
+        const long = text.slice(start, start + MAX_WORD_CHARS).toLowerCase();
+        keys[count] = slot;
+        hs[count] = hashTerm(long);
+        words[count++] = long;
+        continue;
+      }
       let word: string;
       if (sameAt(this.front[2 * slot]!, text, start, i)) word = this.front[2 * slot + 1]!;
       else {
