@@ -14,7 +14,7 @@ import {
   type SinkHealth,
 } from '../sinks/index.js';
 import type { MessageProducer } from '../sources/index.js';
-import { clusterCosts, clusterExamples, ownerPins, recordDeliveries, registerSinks, undeliveredEpisodes, type DeliveryRecord } from '../store/index.js';
+import { clusterCosts, clusterExamples, ownerPins, recordDeliveries, registerSinks, undeliveredEpisodes, windowKey, windowTotals, type DeliveryRecord, type EpisodeWindow } from '../store/index.js';
 import { nextBucketStart, type TrendEvent } from '../trends/index.js';
 import { errorMessage } from '../errors.js';
 import type { Metrics } from './metrics.js';
@@ -126,8 +126,16 @@ export class AlertRouter {
   private async route(events: TrendEvent[], only?: ReadonlySet<string>, windowEnds?: ReadonlyMap<string, number>): Promise<void> {
     const ids = [...new Set(events.map((e) => e.episode.clusterId))];
     const since = Math.min(...events.map((e) => e.episode.startBucket));
-    const [costs, examples, pins] = await Promise.all([
+    const windowOf = (ep: TrendEvent['episode']): EpisodeWindow => ({
+      clusterId: ep.clusterId,
+      startMs: ep.startBucket,
+      endMs: windowEnds?.get(ep.id) ?? nextBucketStart(ep.lastBucket, this.config.trends.bucket, this.config.trends.timeZone),
+    });
+    // What routes a cluster (its terms, products, status) over the batch's span; what the alert counts
+    // (cases, customers, cost, channels) over each episode's own window.
+    const [costs, totals, examples, pins] = await Promise.all([
       clusterCosts(this.client, this.config.owners.cost, since, ids),
+      windowTotals(this.client, this.config.owners.cost, events.map((e) => windowOf(e.episode))),
       clusterExamples(this.client, ids),
       ownerPins(this.client),
     ]);
@@ -146,11 +154,13 @@ export class AlertRouter {
         channels: c?.channels ?? [],
       };
       const route = routeOwner(cluster, this.config.owners, pins);
+      const window = windowOf(ep);
+      const t = totals.get(windowKey(window));
       const payload = buildAlertPayload(ev, {
         cluster: { label: cluster.label, topTerms: cluster.topTerms, examples: d?.examples ?? examples.get(ep.clusterId) ?? [], status: (c?.status ?? 'open') as never },
-        totals: { cases: c?.cases ?? ep.observed, customers: c?.customers ?? ep.customers, channels: cluster.channels, cost: c?.cost ?? 0 },
+        totals: { cases: t?.cases ?? ep.observed, customers: t?.customers ?? ep.customers, channels: t?.channels ?? cluster.channels, cost: t?.cost ?? 0 },
         route,
-        windowEndMs: windowEnds?.get(ep.id) ?? nextBucketStart(ep.lastBucket, this.config.trends.bucket, this.config.trends.timeZone),
+        windowEndMs: window.endMs,
         sentAtMs: this.now(),
         version: this.versions.next(ep.id, ep.updatedAt),
       });

@@ -60,6 +60,64 @@ export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, si
   );
 }
 
+export interface EpisodeWindow {
+  clusterId: string;
+  startMs: number;
+  endMs: number;
+}
+
+export interface WindowTotals {
+  cases: number;
+  customers: number;
+  cost: number;
+  channels: string[];
+}
+
+export function windowKey(w: EpisodeWindow): string {
+  return `${w.clusterId}|${w.startMs}|${w.endMs}`;
+}
+
+/**
+ * An alert's totals: distinct cases and customers, cost under the cost model and channels of each cluster
+ * in its own episode's window [startMs, endMs), keyed by windowKey. One query for a whole routing batch:
+ * each stored row is paired only with its own cluster's windows.
+ */
+export async function windowTotals(client: ClickHouseClient, cfg: CostConfig, windows: readonly EpisodeWindow[]): Promise<Map<string, WindowTotals>> {
+  if (windows.length === 0) return new Map();
+  const byCluster = new Map<string, number[][]>();
+  for (const w of windows) {
+    const list = byCluster.get(w.clusterId) ?? [];
+    if (!list.some(([s, e]) => s === w.startMs && e === w.endMs)) list.push([w.startMs, w.endMs]);
+    byCluster.set(w.clusterId, list);
+  }
+  const { expr, params } = costParams(cfg);
+  const rows = await select<{ cluster_id: string; start: number; end: number; cases: number; customers: number; cost: number; channels: string[] }>(
+    client,
+    `WITH mapFromArrays({cids:Array(String)}, {wins:Array(Array(Array(Int64)))}) AS wm
+     SELECT cluster_id, w[1] AS start, w[2] AS end, toUInt64(uniqExact(case_id)) AS cases,
+            toUInt64(uniqExactIf(customer_id, customer_id != '')) AS customers, round(sum(${expr}), 2) AS cost,
+            arraySort(groupUniqArray(toString(channel))) AS channels
+       FROM assignments ARRAY JOIN wm[cluster_id] AS w
+      WHERE cluster_id IN {cids:Array(String)}
+        AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND occurred_at < fromUnixTimestamp64Milli({until:Int64})
+        AND toUnixTimestamp64Milli(occurred_at) >= w[1] AND toUnixTimestamp64Milli(occurred_at) < w[2]
+      GROUP BY cluster_id, start, end`,
+    {
+      ...params,
+      cids: [...byCluster.keys()],
+      wins: [...byCluster.values()],
+      since: Math.min(...windows.map((w) => w.startMs)),
+      until: Math.max(...windows.map((w) => w.endMs)),
+    },
+  );
+  return new Map(
+    rows.map((r) => [
+      windowKey({ clusterId: r.cluster_id, startMs: Number(r.start), endMs: Number(r.end) }),
+      { cases: Number(r.cases), customers: Number(r.customers), cost: Number(r.cost), channels: r.channels },
+    ]),
+  );
+}
+
 /** Representative masked examples for alert payloads. */
 export async function clusterExamples(client: ClickHouseClient, ids: string[]): Promise<Map<string, string[]>> {
   if (ids.length === 0) return new Map();

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrate, type Store } from '../../src/store/index.js';
 import { AlertRouter } from '../../src/pipeline/alerts.js';
 import { DeliveryQueue, type AlertPayload, type AlertSink } from '../../src/sinks/index.js';
-import { trendEvent } from '../../src/sinks/fixtures.test-util.js';
+import { trendEvent, T0 } from '../../src/sinks/fixtures.test-util.js';
+import { insertIdempotent } from '../../src/store/writer.js';
+import { contactCost } from '../../src/owners/index.js';
 import { silentLog, testConfig, waitFor } from '../helpers/env.js';
 
 describe('alert router (embedded chDB)', () => {
@@ -15,6 +17,36 @@ describe('alert router (embedded chDB)', () => {
     await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
   });
   afterAll(async () => store?.close());
+
+  it("counts each alert's cases, customers, cost and channels over its own episode's window", async () => {
+    const DAY = 86_400_000;
+    const row = (id: string, cluster: string, t: number, channel: string) => ({
+      event_id: id, case_id: id, customer_id: `u-${id}`, channel, occurred_at: new Date(t).toISOString(), cluster_id: cluster,
+      similarity: 0.5, model_version: 1, source_topic: 'window-test', source_partition: 0, source_offset: 0,
+    });
+    // c_wa: 5 cases by email 19 days before its episode, 3 by chat inside it. c_wb: an episode from 20 days back.
+    await insertIdempotent(store.client, 'assignments', [
+      ...[0, 1, 2, 3, 4].map((i) => row(`old${i}`, 'c_wa', T0 - 19 * DAY + i * 60_000, 'email')),
+      ...[0, 1, 2].map((i) => row(`new${i}`, 'c_wa', T0 + i * 60_000, 'chat')),
+      ...[0, 1].map((i) => row(`b${i}`, 'c_wb', T0 - 20 * DAY + i * 60_000, 'phone')),
+    ], 'window-test');
+    const got: AlertPayload[] = [];
+    const queue = new DeliveryQueue([{ name: 'collect', deliver: async (p) => void got.push(p) }]);
+    const router = new AlertRouter(config, store.client, queue, silentLog, Date.now);
+    const spike = trendEvent('c_wa'); // one hour from T0
+    const regression = trendEvent('c_wb');
+    regression.episode.startBucket = T0 - 20 * DAY;
+    router.enqueue([spike, regression]);
+    await router.flush();
+    await queue.settled(5000);
+    const a = got.find((p) => p.cluster_id === 'c_wa')!;
+    expect([a.cases, a.customers, a.channels]).toEqual([3, 11, ['chat']]); // customers: the episode's own count (11) is higher
+    expect(a.cost_so_far).toBeCloseTo(3 * contactCost({ channel: 'chat' }, config.owners.cost), 2);
+    const b = got.find((p) => p.cluster_id === 'c_wb')!;
+    expect([b.cases, b.channels]).toEqual([2, ['phone']]);
+    router.stop();
+    await queue.drain(1000);
+  });
 
   it('routes an episode again after its routing read failed, and delivers it once', async () => {
     const got: AlertPayload[] = [];
