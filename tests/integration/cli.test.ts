@@ -75,6 +75,31 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ events_stored: 3, events_dead_lettered: 1 });
   });
 
+  it('detect scores a series in order, and refuses what it would otherwise score wrongly, naming the row', () => {
+    const dir = tempDir();
+    const series = (lines: string[]) => {
+      const f = join(dir, `s${Math.random().toString(36).slice(2)}.csv`);
+      writeFileSync(f, `timestamp,value\n${lines.join('\n')}\n`);
+      return f;
+    };
+    const hours = Array.from({ length: 48 }, (_, h) => `2026-11-0${1 + Math.floor(h / 24)} ${String(h % 24).padStart(2, '0')}:00:00,${h === 40 ? 60 : 5 + (h % 3)}`);
+    const ok = recur(['detect', '--input', series(hours)]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const out = ok.stdout.trim().split('\n');
+    expect(out[0]).toBe('timestamp,value,anomaly_score');
+    expect(out).toHaveLength(49);
+    const scores = out.slice(1).map((l) => Number(l.split(',')[2]));
+    expect(scores.every((x) => x >= 0 && x <= 1)).toBe(true);
+    expect(scores.indexOf(Math.max(...scores))).toBe(40);
+    // A blank value (Number('') is 0), rows out of time order, a repeated timestamp: refused, by data row.
+    const blank = recur(['detect', '--input', series(['2026-11-01 00:00:00,5', '', '2026-11-01 01:00:00,'])]);
+    expect([blank.code, blank.stderr]).toEqual([2, expect.stringMatching(/data row 2: value "" is not a number/)]);
+    const back = recur(['detect', '--input', series(['2026-11-01 01:00:00,5', '2026-11-01 00:00:00,5'])]);
+    expect([back.code, back.stderr]).toEqual([2, expect.stringMatching(/data row 2: timestamp 2026-11-01 00:00:00 is not after the row before it/)]);
+    const twice = recur(['detect', '--input', series(['2026-11-01 00:00:00,5', '2026-11-01 00:00:00,6'])]);
+    expect(twice.code).toBe(2);
+  });
+
   it('reads NDJSON from stdin', () => {
     const dir = tempDir();
     const lines = [goodEvent(1), goodEvent(2), goodEvent(3)].map((e) => JSON.stringify(e));
