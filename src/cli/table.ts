@@ -13,3 +13,11 @@ export function table(rows: Record<string, unknown>[], columns: [key: string, ti
 export function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
+
+/**
+ * A CSV field of free text for people to open in a spreadsheet: text starting with = + - @ (or a tab or CR)
+ * is a formula there (`=HYPERLINK(…)` in a customer id), so it is prefixed with ' (OWASP's CSV injection advice).
+ */
+export function csvText(v: string): string {
+  return csvField(/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+}

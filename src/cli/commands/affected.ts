@@ -1,6 +1,6 @@
 import { configFrom, duration, parse, print, str, UsageError, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
-import { csvField } from '../table.js';
+import { csvText } from '../table.js';
 import { affectedCustomers, clusterExists } from '../../store/index.js';
 
 const HELP = `usage: recur affected <cluster> [--since 30d|all] [--format csv|json]
@@ -29,7 +29,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     else {
       const lines = ['customer_id,cases,contacts,channels,first_contact,last_contact,case_ids'];
       for (const r of rows) {
-        lines.push([r.customer_id, String(r.cases), String(r.contacts), r.channels.join(' '), r.first_contact, r.last_contact, r.case_ids.join(' ')].map(csvField).join(','));
+        lines.push([csvText(r.customer_id), String(r.cases), String(r.contacts), r.channels.join(' '), r.first_contact, r.last_contact, csvText(r.case_ids.join(' '))].join(','));
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     }
