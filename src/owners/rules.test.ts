@@ -27,11 +27,24 @@ describe('routeOwner', () => {
     });
   });
 
-  it('matches a word prefix only, case-insensitively', () => {
+  it('matches whole words case-insensitively, by their stems', () => {
     // "prefund" must not match "refund"; "Refunding" must.
     expect(routeOwner(cluster('prefunded account', ['prefund']), cfg, none).reason).toBe('default');
     expect(routeOwner(cluster('REFUNDING', []), cfg, none).owner).toBe('finance');
     expect(routeOwner(cluster('card-fee question', []), cfg, none).owner).toBe('finance');
+  });
+
+  it('matches whole words by their stems, not the start of longer words', () => {
+    // With prefixes, "fee" took feedback and "charge" took chargers to finance, and "how" took "however".
+    expect(routeOwner(cluster('feedback form broken', ['feedback', 'form', 'broken']), cfg, none).owner).toBe('manufacturing');
+    expect(routeOwner(cluster('phone charger dead', ['phone', 'charger', 'dead']), cfg, none).reason).toBe('default');
+    expect(routeOwner(cluster('however the app fails', ['howev', 'app', 'fail']), cfg, none).owner).toBe('engineering');
+    // A term of several words matches them in order, within one entry; numbers count.
+    const c = ownersConfigSchema.parse({ rules: [{ team: 'cards', terms: ['credit card'] }, { team: 'web', terms: ['error 404'] }] });
+    expect(routeOwner(cluster('my credit cards declined', []), c, none).owner).toBe('cards');
+    expect(routeOwner(cluster('credit', ['card']), c, none).reason).toBe('default');
+    expect(routeOwner(cluster('error 404 on login', []), c, none).owner).toBe('web');
+    expect(routeOwner(cluster('error 500 on login', []), c, none).reason).toBe('default');
   });
 
   it('falls back to the default owner', () => {

@@ -8,7 +8,7 @@ const word = z.string().trim().min(1).max(100);
 export const ownerRuleSchema = z
   .object({
     team: z.string().trim().min(1).max(100),
-    /** Stems or words, matched case-insensitively as a word prefix against the top terms and label. */
+    /** Words, matched case-insensitively as whole words (by their stems) against the top terms and label. */
     terms: z.array(word).optional(),
     products: z.array(word).optional(),
     categories: z.array(word).optional(),
@@ -72,26 +72,29 @@ export interface OwnerRoute {
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const termCache = new Map<string, RegExp>();
+const stemmer = new Tokenizer({ stopWords: new Set(), minLength: 1, keepNumbers: true });
+const termCache = new Map<string, { stems: string; re: RegExp }>();
 
-/** `term` at the start of a word of `text` (both lower-cased): "refund" matches "refunds", not "prefund". */
-const stemmer = new Tokenizer({ stopWords: new Set(), minLength: 1 });
+/** Text as its words' Porter stems, one space apart, padded: ` card arriv `. Stop words and numbers kept. */
+function stemmed(text: string): string {
+  return ` ${stemmer.tokenize(text).join(' ')} `;
+}
 
 /**
- * A rule term matches the start of a word — as written, or as its Porter stem, because cluster terms
- * are stems ("charge" must find "charg", "refunds" must find "refund").
+ * A rule term matches whole words — by their Porter stems ("charge" finds "charged" and the cluster term
+ * "charg"; "fee" does not find "feedback", nor "charge" "charger", nor "how" "however") or as written,
+ * for terms with symbols ("c++").
  */
-function termRegex(term: string): RegExp {
-  let re = termCache.get(term);
-  if (!re) {
+function termMatcher(term: string): { stems: string; re: RegExp } {
+  let m = termCache.get(term);
+  if (!m) {
     const lower = term.toLowerCase();
-    const stem = /^\p{L}+$/u.test(lower) ? (stemmer.tokenize(lower)[0] ?? lower) : lower;
-    const alts = [...new Set([lower, stem])].map(escape).join('|');
-    re = new RegExp(`(?:^|[^\\p{L}\\p{N}])(?:${alts})`, 'u');
+    const stems = stemmed(lower);
+    m = { stems: stems.trim() === '' ? '' : stems, re: new RegExp(`(?:^|[^\\p{L}\\p{N}])${escape(lower)}(?![\\p{L}\\p{N}])`, 'u') };
     if (termCache.size > 10_000) termCache.clear();
-    termCache.set(term, re);
+    termCache.set(term, m);
   }
-  return re;
+  return m;
 }
 
 function anyEqual(wanted: string[] | undefined, have: string[] | undefined): boolean {
@@ -105,7 +108,11 @@ function anyEqual(wanted: string[] | undefined, have: string[] | undefined): boo
 export function ruleMatches(rule: OwnerRule, cluster: RoutableCluster, text?: string): boolean {
   if (rule.terms && rule.terms.length > 0) {
     const hay = text ?? haystack(cluster);
-    if (!rule.terms.some((t) => termRegex(t.trim()).test(hay))) return false;
+    const stems = hay.split(' | ').map(stemmed).join('|');
+    if (!rule.terms.some((t) => {
+      const m = termMatcher(t.trim());
+      return (m.stems !== '' && stems.includes(m.stems)) || m.re.test(hay);
+    })) return false;
   }
   return (
     anyEqual(rule.products, cluster.products) &&
@@ -115,8 +122,8 @@ export function ruleMatches(rule: OwnerRule, cluster: RoutableCluster, text?: st
 }
 
 function haystack(c: RoutableCluster): string {
-  // Separator keeps a term from matching across the boundary of two entries.
-  return [c.label, ...c.topTerms].join(' \u0000 ').toLowerCase();
+  // The separator keeps a term from matching across two entries (its stem, "|", sits between their words).
+  return [c.label, ...c.topTerms].join(' | ').toLowerCase();
 }
 
 /** The owner of a cluster: a pin, else the first matching rule, else the default owner. */
