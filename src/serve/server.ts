@@ -66,12 +66,29 @@ function send(res: ServerResponse, code: number, body: unknown, type = 'applicat
   res.end(text);
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * Served on a loopback address, only requests naming a loopback host are answered: a web page elsewhere
+ * could otherwise point its own name at 127.0.0.1 (DNS rebinding) and read the API, customer ids included.
+ */
+export function hostAllowed(servedOn: string, hostHeader: string | undefined): boolean {
+  if (!LOOPBACK.has(servedOn)) return true;
+  if (!hostHeader) return false;
+  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]!;
+  return LOOPBACK.has(name.toLowerCase());
+}
+
 async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hostAllowed(o.host, req.headers.host)) return send(res, 421, { error: 'unknown host' });
   if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
   const url = new URL(req.url ?? '/', 'http://localhost');
   const parts = url.pathname.split('/').filter(Boolean);
   const sinceDays = Number(url.searchParams.get('since_days') ?? '0');
-  const sinceMs = Number.isFinite(sinceDays) && sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
+  if (!Number.isFinite(sinceDays) || sinceDays < 0 || sinceDays > 36_500) return send(res, 400, { error: 'since_days takes a number of days from 0 to 36500' });
+  const sinceMs = sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
+  const limit = Number(url.searchParams.get('limit') ?? 50);
+  if (!Number.isInteger(limit) || limit < 1) return send(res, 400, { error: 'limit takes a whole number from 1' });
   switch (parts[0]) {
     case undefined:
       return send(res, 200, DASHBOARD_HTML, 'text/html');
@@ -92,7 +109,7 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
     case 'summary':
       return send(res, 200, await ingestSummary(o.client));
     case 'clusters':
-      return send(res, 200, await topClusters(o.client, { sinceMs, limit: Math.min(500, Number(url.searchParams.get('limit') ?? 50) || 50) }));
+      return send(res, 200, await topClusters(o.client, { sinceMs, limit: Math.min(500, limit) }));
     case 'cluster': {
       const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners) : null;
       return d ? send(res, 200, d) : send(res, 404, { error: 'no such cluster' });

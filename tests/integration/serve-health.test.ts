@@ -1,4 +1,5 @@
 // `recur serve`'s /healthz reports on the store it serves from: 200 while it answers, 503 when it does not.
+import { request } from 'node:http';
 import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrate, type Store } from '../../src/store/index.js';
@@ -26,6 +27,30 @@ describe('/healthz without a pipeline (embedded chDB, and a server that is gone)
 
   it('answers 200 while the store answers', async () => {
     expect(await healthz(store.client)).toEqual({ status: 200, body: { ok: true, detail: { store: 'answering' } } });
+  });
+
+  it('on loopback, answers only requests naming a loopback host (DNS rebinding), and refuses bad parameters with 400', async () => {
+    const srv = await startServer({ client: store.client, log: silentLog, host: '127.0.0.1', port: 0 });
+    const get = (path: string, host?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(srv.url);
+        const req = request({ host: u.hostname, port: u.port, path, headers: host ? { host } : {} }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await get('/api/summary', `localhost:${new URL(srv.url).port}`)).toBe(200);
+      expect(await get('/api/summary')).toBe(200); // Node sends the address it connected to
+      expect(await get('/api/affected/c_1', 'attacker.example:8470')).toBe(421);
+      expect(await get('/api/clusters?limit=-1')).toBe(400);
+      expect(await get('/api/trends?since_days=1e9')).toBe(400);
+      expect(await get('/api/clusters?limit=5&since_days=7')).toBe(200);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('answers 503 when the ClickHouse server does not, without naming it', async () => {
