@@ -16,6 +16,8 @@ export interface WebhookReceiverOptions {
   maxBodyBytes?: number;
   /** Clock in ms, injected for tests. */
   now?: () => number;
+  /** How many of the newest accepted and refused deliveries `accepted` and `refused` keep. Default 10,000. */
+  keepLast?: number;
   /** Called once per accepted delivery (a retry of an accepted id is acknowledged, not passed on again). */
   onAlert?: (payload: AlertPayload, id: string) => void;
 }
@@ -70,13 +72,19 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
   const seen = new SeenIds(2 * tolerance, nowSeconds);
   const accepted: { id: string; payload: AlertPayload }[] = [];
   const refused: { id?: string; reason: RefusalReason; status: number }[] = [];
+  const keep = o.keepLast ?? 10_000;
+  // The newest `keep` of each, so a long-running receiver (or a scan of it) does not grow without bound.
+  const remember = <T>(list: T[], item: T) => {
+    list.push(item);
+    if (list.length > keep) list.splice(0, list.length - keep);
+  };
   let mode: ReceiverMode = 'up';
 
   const answer = (res: ServerResponse, status: number, body: object) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
   const refuse = (res: ServerResponse, reason: RefusalReason, status: number, id?: string) => {
-    refused.push({ reason, status, ...(id !== undefined ? { id } : {}) });
+    remember(refused, { reason, status, ...(id !== undefined ? { id } : {}) });
     answer(res, status, { status: 'refused', reason });
   };
 
@@ -89,23 +97,33 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
     if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== path) return refuse(res, 'not_found', 404);
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size <= maxBody) chunks.push(c);
+      else if (!tooLarge) {
+        // Answered at once, and the rest not read: the connection closes after the answer.
+        tooLarge = true;
+        res.setHeader('connection', 'close');
+        refuse(res, 'too_large', 413);
+        req.unpipe();
+        req.pause();
+        res.on('finish', () => req.socket.destroy());
+      }
     });
     req.on('end', () => {
-      if (size > maxBody) return refuse(res, 'too_large', 413);
+      if (tooLarge) return;
       const r = verifyWebhook({ secret: o.secret, headers: req.headers, body: Buffer.concat(chunks), nowSeconds: nowSeconds(), toleranceSeconds: tolerance, seen });
       if (!r.ok) {
         // A replay of an accepted id is acknowledged (2xx) so a sender whose ack was lost stops retrying,
         // but it is not processed again.
         if (r.reason === 'replayed') {
-          refused.push({ id: r.id!, reason: 'replayed', status: 200 });
+          remember(refused, { id: r.id!, reason: 'replayed' as const, status: 200 });
           return answer(res, 200, { status: 'duplicate' });
         }
         return refuse(res, r.reason, STATUS[r.reason], r.id);
       }
-      accepted.push({ id: r.id, payload: r.payload });
+      remember(accepted, { id: r.id, payload: r.payload });
       try {
         o.onAlert?.(r.payload, r.id);
       } catch {

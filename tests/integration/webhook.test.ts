@@ -2,6 +2,7 @@
 // outages ridden out by the DeliveryQueue without loss or duplicates, a dead endpoint isolated; and the
 // Kafka alert sink against the real broker.
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createWebhookReceiver,
@@ -73,6 +74,37 @@ describe('webhook receiver (real HTTP)', () => {
       await expect(new WebhookSink({ url: rx.url, secret }).deliver(p)).rejects.toMatchObject({ retriable: true });
     } finally {
       rx.setMode('up');
+    }
+  });
+});
+
+describe('webhook receiver bounds (real HTTP)', () => {
+  it('keeps only the newest deliveries it was sent, and answers an oversize body at once without reading it all', async () => {
+    const small = await createWebhookReceiver({ secret, port: 0, host: '127.0.0.1', keepLast: 3, maxBodyBytes: 1000 });
+    try {
+      for (let i = 0; i < 10; i++) expect(await post(small.url, '{}', signedHeaders(`scan.${i}`, nowS(), '{}', `whsec_${randomBytes(32).toString('base64')}`))).toBe(401);
+      expect(small.refused.map((r) => r.id)).toEqual(['scan.7', 'scan.8', 'scan.9']);
+      // 64 MB offered: the answer comes after the first kilobyte or so, and the connection is closed.
+      const status = await new Promise<number>((resolve, reject) => {
+        const u = new URL(small.url);
+        const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
+        const piece = Buffer.alloc(64 * 1024, 0x20);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 1024 && req.write(piece)) sent++;
+          if (sent < 1024) req.once('drain', pump);
+          else req.end();
+        };
+        pump();
+      });
+      expect(status).toBe(413);
+      expect(small.refused.at(-1)).toMatchObject({ reason: 'too_large', status: 413 });
+    } finally {
+      await small.close();
     }
   });
 });
