@@ -1,5 +1,6 @@
-// One sink's lane of the DeliveryQueue: a FIFO with at most one queued payload per episode, one
-// delivery in flight, retries with backoff, and the sink's health counters.
+// One sink's lane of the DeliveryQueue: a FIFO in which an episode's queued update is replaced by a newer
+// one (its opened and closed always stay), one delivery in flight, retries with backoff, and the sink's
+// health counters.
 import { errorMessage, isRetriable } from '../errors.js';
 import type { AlertPayload } from './payload.js';
 import { backoffDelay } from './backoff.js';
@@ -21,7 +22,7 @@ export interface Settings {
 }
 
 export class Lane {
-  /** FIFO of payloads; `byEpisode` points at the queued payload of each episode (at most one). */
+  /** FIFO of payloads; `byEpisode` points at the newest queued payload of each episode. */
   private pending: AlertPayload[] = [];
   private readonly byEpisode = new Map<string, AlertPayload>();
   private inFlight: AlertPayload | null = null;
@@ -97,7 +98,7 @@ export class Lane {
         return false;
       }
       const oldest = this.pending.shift()!;
-      this.byEpisode.delete(oldest.episode_id);
+      this.forget(oldest);
       this.h.dropped++;
       this.emit('dropped', oldest, 0);
     }
@@ -105,6 +106,11 @@ export class Lane {
     this.byEpisode.set(p.episode_id, p);
     this.wake?.();
     return true;
+  }
+
+  /** `p` leaves the queue: the episode's entry goes only if it is `p` (a later payload of it may still wait). */
+  private forget(p: AlertPayload): void {
+    if (this.byEpisode.get(p.episode_id) === p) this.byEpisode.delete(p.episode_id);
   }
 
   private async run(): Promise<void> {
@@ -116,7 +122,7 @@ export class Lane {
         this.wake = null;
         continue;
       }
-      this.byEpisode.delete(p.episode_id);
+      this.forget(p);
       this.inFlight = p;
       try {
         await this.attempt(p);

@@ -130,6 +130,24 @@ describe('DeliveryQueue', () => {
     expect(q.health()[0]).toMatchObject({ healthy: true, consecutive_failures: 0, retrying: 0, delivered: 1 });
   });
 
+  it('still coalesces an update queued behind an opened of the same episode once that opened is taken', async () => {
+    const s = new ScriptedSink('s');
+    s.hold();
+    const { q } = queue([s]);
+    q.enqueue(v('x', 0)); // the lane is busy with x
+    await tick();
+    q.enqueue(v('a', 0)); // a's opened, then its first update, queued together
+    q.enqueue(v('a', 1));
+    s.release();
+    s.hold();
+    await tick();
+    await tick(); // a's opened is now in flight; its update v1 still waits
+    q.enqueue(v('a', 2)); // replaces v1
+    s.release();
+    expect(await q.settled(2000)).toBe(true);
+    expect(ids(s.delivered)).toEqual([`x@${T0 + HOUR}`, `a@${T0 + HOUR}`, `a@${T0 + HOUR + 2}`]);
+  });
+
   it('sends only the newest queued update of an episode (coalescing), never dropping an opened or closed', async () => {
     const s = new ScriptedSink('s');
     s.hold();
