@@ -79,8 +79,8 @@ const ID_KEYWORDS = [
 const ID_INTRO = String.raw`(?<![\w>])(?<intro>(?:${ID_KEYWORDS})s?(?:[ \t-]{0,3}(?:number|num|nr|no|n°|id|code)\.?)?(?:[ \t]{0,3}(?:is|was|:|=))?[ \t]{0,3}#?[ \t]{0,2})`;
 // Phone groups are separated by exactly one of " .-" (or an area code in parentheses) so that a digit run
 // can be split into groups in one way only: no backtracking blow-up on long digit strings.
-const PHONE_HEAD = String.raw`(?:\+\d{1,14}|\(\+?\d{1,5}\)[ .\-]?\d{1,14}|\d{1,14})`;
-const PHONE_TAIL = String.raw`(?:[ .\-]?\(\d{1,5}\)[ .\-]?\d{1,14}|[ .\-]\d{1,14})`;
+const PHONE_HEAD = String.raw`(?:\+\d{1,14}|\(\+?\d{1,5}\)[ .\-\u2013]?\d{1,14}|\d{1,14})`;
+const PHONE_TAIL = String.raw`(?:[ .\-\u2013]?\(\d{1,5}\)[ .\-\u2013]?\d{1,14}|[ .\-\u2013]\d{1,14})`;
 // Dates are not phone numbers: "2024-03-15", "15.03.2024" (but "06.12.34.56.78" is a French phone number).
 const NOT_A_DATE = String.raw`(?!(?:\d{4}[.\/\-]\d{1,2}[.\/\-]\d{1,2}|\d{1,2}[.\/\-]\d{1,2}[.\/\-]\d{2,4})(?![.\/\-]?\d))`;
 
@@ -123,7 +123,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // that timestamps (20240315103000, one in ten passes Luhn) are not cards. Others fall to <NUMBER>.
   {
     name: 'card',
-    pattern: String.raw`(?<![\w>+.,\/\-])(?=[3-6]|2[2-7])(?:\d{13,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?![\w<]|[.,]\d)`,
+    pattern: String.raw`(?<![\w>+.,\/\-])(?=[3-6]|2[2-7])(?:\d{13,19}|\d{4}([ .\-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?![\w<]|[.,]\d)`,
     replacement: '<CARD>',
     validate: 'luhn',
     gate: 13,
@@ -224,7 +224,7 @@ export function ibanValid(s: string): boolean {
 
 const AMOUNT = /^[1-9]\d{0,2}(?:[ .]\d{3})+$/;
 const DATE = /^(?:\d{4}[.\/-]\d{1,2}[.\/-]\d{1,2}|\d{1,2}[.\/-]\d{1,2}[.\/-]\d{2,4})$/;
-const YEAR_RANGE = /^(?:19|20)\d\d-(?:19|20)\d\d$/;
+const YEAR_RANGE = /^(?:19|20)\d\d[-\u2013](?:19|20)\d\d$/;
 
 /**
  * Is a 'phone' candidate a phone number? 7–15 digits; a bare run only with a trunk 0 or "+" (others are
