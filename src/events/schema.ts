@@ -27,6 +27,14 @@ export const RANGES = {
 export const EVENT_TIME_RANGE_MS = [Date.UTC(1970, 0, 1), Date.UTC(2100, 0, 1)] as const;
 
 export function eventTimeInRange(iso: string): boolean {
+  // Years 1971–2098 are inside whatever the zone: no parse for nearly every event (it runs per event).
+  let year = 0;
+  for (let i = 0; i < 4; i++) {
+    const d = iso.charCodeAt(i) - 48;
+    if (!(d >= 0 && d <= 9)) return false;
+    year = year * 10 + d;
+  }
+  if (year > 1970 && year < 2099) return true;
   const t = Date.parse(iso);
   return t >= EVENT_TIME_RANGE_MS[0] && t < EVENT_TIME_RANGE_MS[1];
 }
