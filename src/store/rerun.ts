@@ -26,7 +26,10 @@ export interface RangeEvent {
 
 /**
  * The range's events from case_events (the source of truth: a re-run interrupted half-way is simply
- * run again), with the cluster each is assigned to now.
+ * run again), with the cluster each is assigned to now: under the newest version whose clusters were
+ * recorded. A re-run killed before recording its clusters left assignments under a version of its own;
+ * they are not what the range is clustered as, so the next attempt keeps the ids, and writes the lineage,
+ * against the version before it.
  */
 export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: number): Promise<RangeEvent[]> {
   return select<RangeEvent>(
@@ -40,6 +43,7 @@ export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: 
             FROM case_events AS e
             LEFT JOIN (SELECT event_id, argMax(cluster_id, model_version) AS cluster_id FROM assignments
                        WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})
+                         AND model_version IN (SELECT DISTINCT model_version FROM clusters)
                        GROUP BY event_id) AS a ON a.event_id = e.event_id
             WHERE e.occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND e.occurred_at < fromUnixTimestamp64Milli({to:Int64})
             ORDER BY e.occurred_at, e.event_id`,
