@@ -115,7 +115,7 @@ export const configSchema = z.object({
        * leave every real event after it late.
        */
       maxFutureHours: z.number().positive().default(24),
-      /** On start, detector state is rebuilt from this much stored history (no alerts re-sent). */
+      /** On start, detector state is rebuilt from this much stored history (buckets announced before stay silent). */
       rebuildDays: z.number().int().positive().default(28),
       /** A contact is a repeat when the same customer was on the same cluster within this many days. */
       repeatWindowDays: positiveInt.default(7),

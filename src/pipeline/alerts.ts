@@ -21,6 +21,8 @@ import type { Metrics } from './metrics.js';
 
 /** Episodes routed per batch: routing reads ClickHouse once per batch. */
 const ROUTE_BATCH = 1000;
+/** Events kept waiting for routing while it fails; older ones are left to the next start's redeliver. */
+const MAX_PENDING = 50_000;
 
 /**
  * Turns trend events into alert payloads — owner routed, with label, examples, totals and cost — and
@@ -60,6 +62,11 @@ export class AlertRouter {
       }
       this.pending.push(e);
     }
+    if (this.pending.length > MAX_PENDING) {
+      // Routing has failed for a long while: the oldest wait in trend_alerts for the next start's redeliver.
+      const dropped = this.pending.splice(0, this.pending.length - MAX_PENDING);
+      this.log.warn({ events: dropped.length }, 'alerts waiting for routing dropped from memory; the next start sends them again');
+    }
     if (this.pending.length >= ROUTE_BATCH && this.retryMs === 0) void this.flush();
     else this.schedule(this.retryMs || 1000);
   }
@@ -78,15 +85,17 @@ export class AlertRouter {
     this.pending = [];
     this.flushing = this.flushing.then(async () => {
       if (batch.length === 0) return;
+      let routed = 0;
       try {
-        for (let i = 0; i < batch.length; i += ROUTE_BATCH) await this.route(batch.slice(i, i + ROUTE_BATCH));
+        for (; routed < batch.length; routed += ROUTE_BATCH) await this.route(batch.slice(routed, routed + ROUTE_BATCH));
         this.retryMs = 0;
       } catch (err) {
-        // Never stops ingestion. The events wait and are routed again (what a stop leaves waiting is in
-        // trend_alerts, and the next start re-sends it: redeliver).
+        // Never stops ingestion. What was not routed waits and is routed again (the chunks before it were
+        // handed to the sinks already); what a stop leaves waiting is in trend_alerts, for redeliver.
         this.retryMs = Math.min(60_000, Math.max(1000, this.retryMs * 2));
-        this.log.error({ err: errorMessage(err), events: batch.length, retry_in_ms: this.retryMs }, 'alert routing failed; will retry');
-        this.pending = [...batch, ...this.pending];
+        const rest = batch.slice(routed);
+        this.log.error({ err: errorMessage(err), events: rest.length, retry_in_ms: this.retryMs }, 'alert routing failed; will retry');
+        this.pending = [...rest, ...this.pending];
         this.schedule(this.retryMs);
       }
     });
@@ -141,8 +150,11 @@ export class AlertRouter {
     ]);
     const byId = new Map(costs.map((c) => [c.cluster_id, c]));
     const live = this.describe?.(ids) ?? new Map();
-    for (const ev of events) {
-      const ep = ev.episode;
+    for (const routedEvent of events) {
+      const ep = routedEvent.episode;
+      // An episode this process already sent (redeliver at start, then the rebuild announcing the same bucket
+      // again) is not opened twice: the second is an update.
+      const ev: TrendEvent = routedEvent.type === 'opened' && this.versions.has(ep.id) ? { ...routedEvent, type: 'updated' } : routedEvent;
       const c = byId.get(ep.clusterId);
       const d = live.get(ep.clusterId);
       const cluster = {

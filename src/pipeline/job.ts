@@ -46,8 +46,10 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   const ledger = new DeliveryLedger(o.store.client, o.log, now);
   const alerts = createAlertQueue(o.config, o.log, metrics, o.producer, ledger);
   const router = new AlertRouter(o.config, o.store.client, alerts, o.log, now, (ids) => assigner.describe(ids));
-  // Before the rebuild announces anything: what the stopped process never handed to a sink goes first.
-  await router.redeliver();
+  // Before the rebuild announces anything: what the stopped process never handed to a sink goes first (an
+  // episode the rebuild announces again then goes out as an update). A failure here must not keep
+  // ingestion from starting: those episodes stay undelivered until a later start.
+  await router.redeliver().catch((err: unknown) => o.log.error({ err: errorMessage(err) }, 'alerts the sinks never got could not be sent again'));
   trends?.onAlerts(async (events) => router.enqueue(events));
   // After the router listens: the rebuild announces episodes of buckets the stopped process never announced.
   await trends?.init();

@@ -22,8 +22,9 @@ export type AlertListener = (events: TrendEvent[]) => Promise<void>;
 /**
  * Closes event-time buckets as the stream's event time passes them (plus the allowed lateness),
  * evaluates every cluster on each close with the pure trend engine, and records episodes in
- * `trend_alerts`. On start the engine's state is rebuilt from stored counts (no alerts re-sent), so a
- * restart neither forgets baselines nor fires an episode twice.
+ * `trend_alerts`. On start the engine's state is rebuilt from stored counts, silently up to the buckets
+ * the stopped process announced (trend_progress) and announcing those after it, so a restart neither
+ * forgets baselines nor opens an episode it announced before.
  */
 export class TrendStage {
   private readonly cfg: ResolvedTrendConfig;

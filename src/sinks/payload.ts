@@ -131,6 +131,11 @@ export class EpisodeVersions {
   private readonly last = new Map<string, number>();
   constructor(private readonly max = 100_000) {}
 
+  /** Whether a version of the episode was given out (among the newest `max` episodes). */
+  has(episodeId: string): boolean {
+    return this.last.has(episodeId);
+  }
+
   next(episodeId: string, updatedAt: number): number {
     const prev = this.last.get(episodeId);
     const v = prev === undefined ? updatedAt : Math.max(updatedAt, prev + 1);

@@ -48,6 +48,49 @@ describe('alert router (embedded chDB)', () => {
     await queue.drain(1000);
   });
 
+  it('after a failed chunk of a large batch, routes only what was not routed: each episode once', async () => {
+    const got: AlertPayload[] = [];
+    const queue = new DeliveryQueue([{ name: 'collect', deliver: async (p) => void got.push(p) }]);
+    // A backfill's 1,500 episodes route in two chunks; the second chunk's reads (calls 5–8) fail once.
+    let calls = 0;
+    const client = new Proxy(store.client, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.query>) => {
+          calls++;
+          if (calls >= 5 && calls <= 8) throw new Error('read timed out (injected)');
+          return target.query(...args);
+        };
+      },
+    });
+    const router = new AlertRouter(config, client, queue, silentLog, Date.now);
+    const events = Array.from({ length: 1500 }, (_, i) => trendEvent(`c_m${i}`));
+    router.enqueue(events);
+    await router.flush();
+    await waitFor('the second chunk, retried', async () => got.length >= 1500, 15_000);
+    await queue.settled(5000);
+    expect(got).toHaveLength(1500);
+    expect(new Set(got.map((p) => p.episode_id)).size).toBe(1500);
+    router.stop();
+    await queue.drain(1000);
+  });
+
+  it('sends an episode it already sent in this process as an update, not as a second opened', async () => {
+    const got: AlertPayload[] = [];
+    const queue = new DeliveryQueue([{ name: 'collect', deliver: async (p) => void got.push(p) }]);
+    const router = new AlertRouter(config, store.client, queue, silentLog, Date.now);
+    // Redelivered at start, then announced again by the rebuild of the same bucket.
+    router.enqueue([trendEvent('c_twice', 'opened', T0 + 3_600_000)]);
+    await router.flush();
+    router.enqueue([trendEvent('c_twice', 'opened', T0 + 7_200_000)]);
+    await router.flush();
+    await queue.settled(5000);
+    expect(got.map((p) => [p.type, p.version])).toEqual([['opened', T0 + 3_600_000], ['updated', T0 + 7_200_000]]);
+    router.stop();
+    await queue.drain(1000);
+  });
+
   it('routes an episode again after its routing read failed, and delivers it once', async () => {
     const got: AlertPayload[] = [];
     const sink: AlertSink = { name: 'collect', deliver: async (p) => void got.push(p) };
