@@ -47,6 +47,23 @@ describe('routeOwner', () => {
     expect(routeOwner(cluster('error 500 on login', []), c, none).reason).toBe('default');
   });
 
+  it('keeps words whose ending keeps the sense, and cluster terms that are stems already', () => {
+    expect(routeOwner(cluster('payment failure', []), cfg, none).owner).toBe('engineering');
+    expect(routeOwner(cluster('login failures', []), cfg, none).owner).toBe('engineering');
+    expect(routeOwner(cluster('buggy statement page', []), cfg, none).owner).toBe('engineering');
+    expect(routeOwner(cluster('refunded twice', []), cfg, none).owner).toBe('finance');
+    // Top terms are stems: "employe" is the stem of "employee", and must not be stemmed again.
+    const staff = ownersConfigSchema.parse({ rules: [{ team: 'hr', terms: ['employee'] }] });
+    expect(routeOwner(cluster('', ['employe', 'badg']), staff, none).owner).toBe('hr');
+  });
+
+  it('matches a term with symbols only as written', () => {
+    const c = ownersConfigSchema.parse({ rules: [{ team: 'cpp', terms: ['c++'] }, { team: 'dotnet', terms: ['.net'] }] });
+    expect(routeOwner(cluster('usb type c cable', []), c, none).reason).toBe('default');
+    expect(routeOwner(cluster('net banking login', []), c, none).reason).toBe('default');
+    expect(routeOwner(cluster('crash in .net sdk', []), c, none).owner).toBe('dotnet');
+  });
+
   it('falls back to the default owner', () => {
     expect(routeOwner(cluster('transfer pending for days', ['transfer', 'pend']), cfg, none)).toEqual({
       owner: 'support-ops',

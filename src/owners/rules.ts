@@ -73,24 +73,41 @@ export interface OwnerRoute {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const stemmer = new Tokenizer({ stopWords: new Set(), minLength: 1, keepNumbers: true });
-const termCache = new Map<string, { stems: string; re: RegExp }>();
+const splitter = new Tokenizer({ stopWords: new Set(), minLength: 1, keepNumbers: true, stem: false });
+/** Endings that keep a word's sense ("failure", "refunded", "errors"); "er" does not ("charger"). */
+const ENDINGS = '(?:s|es|d|ed|ing|ings|ure|ures|y|ies|ied)?';
 
-/** Text as its words' Porter stems, one space apart, padded: ` card arriv `. Stop words and numbers kept. */
-function stemmed(text: string): string {
-  return ` ${stemmer.tokenize(text).join(' ')} `;
+interface TermMatcher {
+  /** ` a b ` to find among the stems or the words of one entry; '' when the term has symbols. */
+  stems: string;
+  /** The term as written, whole; for a word of letters also with a kept ending (or a doubled last letter: "buggy"). */
+  re: RegExp;
+}
+const termCache = new Map<string, TermMatcher>();
+
+/** One entry's words, and their Porter stems, one space apart and padded: ` card arriv `. */
+function entryWords(text: string): { words: string; stems: string } {
+  return { words: ` ${splitter.tokenize(text).join(' ')} `, stems: ` ${stemmer.tokenize(text).join(' ')} ` };
 }
 
 /**
- * A rule term matches whole words — by their Porter stems ("charge" finds "charged" and the cluster term
- * "charg"; "fee" does not find "feedback", nor "charge" "charger", nor "how" "however") or as written,
- * for terms with symbols ("c++").
+ * A rule term matches whole words of one entry (the label, or one top term): by its Porter stem against
+ * the words' stems ("charge" finds "charged") or against words that are stems already (the cluster term
+ * "charg"), or as written with an ending that keeps its sense ("fail" finds "failures"). "fee" does not
+ * find "feedback", "charge" not "charger", "how" not "however". A term with symbols ("c++", ".net")
+ * matches only as written.
  */
-function termMatcher(term: string): { stems: string; re: RegExp } {
+function termMatcher(term: string): TermMatcher {
   let m = termCache.get(term);
   if (!m) {
     const lower = term.toLowerCase();
-    const stems = stemmed(lower);
-    m = { stems: stems.trim() === '' ? '' : stems, re: new RegExp(`(?:^|[^\\p{L}\\p{N}])${escape(lower)}(?![\\p{L}\\p{N}])`, 'u') };
+    const plain = /^[\p{L}\p{N}]+(?: [\p{L}\p{N}]+)*$/u.test(lower);
+    const single = /^\p{L}+$/u.test(lower);
+    const tail = single ? `(?:${escape(lower.at(-1)!)})?${ENDINGS}` : '';
+    m = {
+      stems: plain ? ` ${stemmer.tokenize(lower).join(' ')} ` : '',
+      re: new RegExp(`(?:^|[^\\p{L}\\p{N}])${escape(lower)}${tail}(?![\\p{L}\\p{N}])`, 'u'),
+    };
     if (termCache.size > 10_000) termCache.clear();
     termCache.set(term, m);
   }
@@ -108,10 +125,12 @@ function anyEqual(wanted: string[] | undefined, have: string[] | undefined): boo
 export function ruleMatches(rule: OwnerRule, cluster: RoutableCluster, text?: string): boolean {
   if (rule.terms && rule.terms.length > 0) {
     const hay = text ?? haystack(cluster);
-    const stems = hay.split(' | ').map(stemmed).join('|');
+    const entries = hay.split(' | ').map(entryWords);
+    const words = entries.map((e) => e.words).join('|');
+    const stems = entries.map((e) => e.stems).join('|');
     if (!rule.terms.some((t) => {
       const m = termMatcher(t.trim());
-      return (m.stems !== '' && stems.includes(m.stems)) || m.re.test(hay);
+      return (m.stems.trim() !== '' && (stems.includes(m.stems) || words.includes(m.stems))) || m.re.test(hay);
     })) return false;
   }
   return (
