@@ -10,7 +10,8 @@ describe('CSV fields', () => {
 
   it('keeps free text from becoming a spreadsheet formula, and quotes it as well when needed', () => {
     expect(csvText('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
-    for (const v of ['+1', '-2+3', '@SUM(A1)', '\tx']) expect(csvText(v)).toBe(`'${v}`);
-    expect(csvText('cust-42')).toBe('cust-42');
+    for (const v of ['+cmd|calc', '-2+3*A1', '@SUM(A1)', '\tx', '+HYPERLINK("x")']) expect(csvText(v)).toBe(csvField(`'${v}`));
+    // Ids that are signed numbers (phone numbers) are no formula and stay exactly as they are.
+    for (const v of ['+4915112345678', '+1 (415) 555-2671', '-42', 'cust-42']) expect(csvText(v)).toBe(csvField(v));
   });
 });

@@ -16,8 +16,11 @@ export function csvField(v: string): string {
 
 /**
  * A CSV field of free text for people to open in a spreadsheet: text starting with = + - @ (or a tab or CR)
- * is a formula there (`=HYPERLINK(…)` in a customer id), so it is prefixed with ' (OWASP's CSV injection advice).
+ * is a formula there (`=HYPERLINK(…)` in a customer id), so it is prefixed with ' (OWASP's CSV injection
+ * advice). A signed plain number (a customer id that is a phone number, +4915112345678) is no formula and is
+ * left as it is, so a mailing tool reading the list gets the id unchanged.
  */
 export function csvText(v: string): string {
-  return csvField(/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+  const formula = /^[=@\t\r]/.test(v) || (/^[+-]/.test(v) && !/^[+-][\d .()-]*$/.test(v));
+  return csvField(formula ? `'${v}` : v);
 }
