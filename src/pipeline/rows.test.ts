@@ -8,7 +8,7 @@ const at = { topic: 't', partition: 0, offset: 7n };
 
 describe('stored rows mask PII inside JSON', () => {
   it('masks unknown fields value by value, after escapes too, and keeps valid JSON', () => {
-    const extra = { crm_note: 'Call back:\n555-123-4567', ip: 'x\n192.168.1.20', callback: 5551234567, nested: [{ mail: 'j\u00fcrgen.m@example.com' }], n: 3 };
+    const extra = { crm_note: 'Call back:\n555-123-4567', ip: 'x\n192.168.1.20', callback: 5551234567, nested: [{ mail: 'j\u00fcrgen.m@example.com' }], n: 3, vips: { 'jane.doe@example.com': 'gold' } };
     const { text, hits } = maskJsonText(extra, mask);
     const back = JSON.parse(text) as typeof extra;
     expect(text).not.toMatch(/4567|192\.168|example\.com/);
@@ -31,5 +31,13 @@ describe('stored rows mask PII inside JSON', () => {
     expect(b.payload).not.toMatch(/4567|example\.com/);
     expect(b.payload).toContain('\\n');
     expect(b.payload_bytes).toBe(broken.length);
+  });
+
+  it('keeps a bounded, masked head of an oversize dead letter', () => {
+    const big = Buffer.from(`{"note": "call 555-123-4567", "pad": "${'\\n'.repeat(400_000)}"}`);
+    const d = deadLetterRow({ ok: false, code: 'oversize', reason: 'too big' }, big, at, mask, 0);
+    expect(Buffer.byteLength(d.payload)).toBeLessThanOrEqual(64 * 1024);
+    expect(d.payload).toContain('<PHONE>');
+    expect(d.payload_bytes).toBe(big.length);
   });
 });

@@ -69,7 +69,8 @@ export function maskJsonText(value: unknown, mask: Masker): { text: string; hits
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x);
+      // Keys too: {"jane.doe@example.com": "vip"}.
+      for (const [k, x] of Object.entries(v)) out[walk(k) as string] = walk(x);
       return out;
     }
     return v;
@@ -92,10 +93,13 @@ function maskEscaped(text: string, mask: Masker): string {
  */
 export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located, mask: Masker, nowMs: number) {
   const bytes = value ?? Buffer.alloc(0);
-  const text = bytes.toString('utf8');
+  // Masked from twice what is kept: what a cut at that point could leave half-masked is cut off afterwards,
+  // and an oversize message (up to the broker's limit) is not masked whole on the ingest path.
+  const whole = bytes.length <= 2 * MAX_DEAD_LETTER_PAYLOAD;
+  const text = (whole ? bytes : bytes.subarray(0, 2 * MAX_DEAD_LETTER_PAYLOAD)).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = rej.code === 'schema_violation' || rej.code === 'not_an_object' ? JSON.parse(text) : undefined;
+    parsed = whole && (rej.code === 'schema_violation' || rej.code === 'not_an_object') ? JSON.parse(text) : undefined;
   } catch {
     parsed = undefined;
   }
