@@ -61,7 +61,7 @@ describe('maskPii kinds and boundaries', () => {
     '2024-03-15', '15.03.2024', '03/15/2024', '10:30', '10:30:15', '$1,250.00', '£30', '1 250,00 €', '15.5%',
     '3 days', '2 cards', 'PIN 1234', 'version 2.3.1', 'version 4.2.1.0', 'iPhone 15', 'error 404', 'code E-1023',
     'in short order', 'order of words', 'order 2 cards', 'ticket #12', 'transaction 12.50', 'Windows 10.0.19045',
-    'MAC 00:1A:2B:3C:4D:5E', 'std::vector', 'error 0x80070005', 'year 2019-2024', 'year 2019\u20132024', 'build 22631.3155',
+    'MAC 00:1A:2B:3C:4D:5E', 'std::vector', 'error 0x80070005', 'year 2019-2024', 'year 2019\u20132024', 'on 2024\u201303\u201315', 'on 15\u201303\u20132024', 'build 22631.3155',
   ])('leaves %s alone', (input) => {
     expect(maskPii(input)).toEqual({ text: input, hits: {} });
   });

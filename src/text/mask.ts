@@ -82,7 +82,7 @@ const ID_INTRO = String.raw`(?<![\w>])(?<intro>(?:${ID_KEYWORDS})s?(?:[ \t-]{0,3
 const PHONE_HEAD = String.raw`(?:\+\d{1,14}|\(\+?\d{1,5}\)[ .\-\u2013]?\d{1,14}|\d{1,14})`;
 const PHONE_TAIL = String.raw`(?:[ .\-\u2013]?\(\d{1,5}\)[ .\-\u2013]?\d{1,14}|[ .\-\u2013]\d{1,14})`;
 // Dates are not phone numbers: "2024-03-15", "15.03.2024" (but "06.12.34.56.78" is a French phone number).
-const NOT_A_DATE = String.raw`(?!(?:\d{4}[.\/\-]\d{1,2}[.\/\-]\d{1,2}|\d{1,2}[.\/\-]\d{1,2}[.\/\-]\d{2,4})(?![.\/\-]?\d))`;
+const NOT_A_DATE = String.raw`(?!(?:\d{4}[.\/\-\u2013]\d{1,2}[.\/\-\u2013]\d{1,2}|\d{1,2}[.\/\-\u2013]\d{1,2}[.\/\-\u2013]\d{2,4})(?![.\/\-\u2013]?\d))`;
 
 /**
  * The default rules, in the order they run. Order is part of the contract: a rule only sees what earlier
@@ -223,7 +223,7 @@ export function ibanValid(s: string): boolean {
 }
 
 const AMOUNT = /^[1-9]\d{0,2}(?:[ .]\d{3})+$/;
-const DATE = /^(?:\d{4}[.\/-]\d{1,2}[.\/-]\d{1,2}|\d{1,2}[.\/-]\d{1,2}[.\/-]\d{2,4})$/;
+const DATE = /^(?:\d{4}[.\/\-\u2013]\d{1,2}[.\/\-\u2013]\d{1,2}|\d{1,2}[.\/\-\u2013]\d{1,2}[.\/\-\u2013]\d{2,4})$/;
 const YEAR_RANGE = /^(?:19|20)\d\d[-\u2013](?:19|20)\d\d$/;
 
 /**
