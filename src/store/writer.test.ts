@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chTime, chTimeOf, tabSeparated } from './writer.js';
+import { chTime, chTimeOf, classifyStoreError, tabSeparated } from './writer.js';
 
 const toTabSeparated = (rows: object[], columns: string[]): string => tabSeparated(rows, columns).toString('utf8');
 
@@ -37,5 +37,14 @@ describe('chTimeOf', () => {
       '2026-10-19T09:30:00.000-07:00',
     ];
     for (const iso of cases) expect(chTimeOf(iso), iso).toBe(chTime(Date.parse(iso)));
+  });
+});
+
+describe('classifyStoreError', () => {
+  it('retries what passes (memory pressure, a network error) and not what a retry repeats', () => {
+    expect(classifyStoreError(new Error('Code: 241. DB::Exception: Memory limit (total) exceeded'), 't').retriable).toBe(true);
+    expect(classifyStoreError(new Error('connect ECONNREFUSED 127.0.0.1:8123'), 't').retriable).toBe(true);
+    expect(classifyStoreError(new Error('Code: 27. DB::Exception: Cannot parse input'), 't').retriable).toBe(false);
+    expect(classifyStoreError(new Error('Code: 60. DB::Exception: Unknown table'), 't').retriable).toBe(false);
   });
 });

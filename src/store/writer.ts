@@ -150,10 +150,13 @@ const QUOTED_SPECIAL = /[\\\t\n\r\0']/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0', "'": "\\'" };
 const escapeChar = (c: string): string => ESCAPES[c]!;
 
-/** Retry only what a retry can fix (Vector's rule: decide by the server's error). */
+/**
+ * Retry only what a retry can fix (Vector's rule: decide by the server's error). Memory limits (241) are
+ * retried: chDB's insert and merge spikes pass, and a stopped pipeline would not come back by itself.
+ */
 export function classifyStoreError(err: unknown, what: string): PipelineError {
   const msg = errorMessage(err);
-  const permanent = /Code: (27|36|38|41|44|47|53|60|62|70|72|117|130|131|241)\b|Cannot parse|TYPE_MISMATCH|UNKNOWN_TABLE|SYNTAX_ERROR/.test(msg);
+  const permanent = /Code: (27|36|38|41|44|47|53|60|62|70|72|117|130|131)\b|Cannot parse|TYPE_MISMATCH|UNKNOWN_TABLE|SYNTAX_ERROR/.test(msg);
   return new PipelineError(permanent ? 'store_rejected' : 'store_unavailable', 'store', `ClickHouse write to ${what} failed: ${msg}`, {
     retriable: !permanent,
     cause: err,
