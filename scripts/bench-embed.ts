@@ -12,10 +12,11 @@ import { parseCsvRecords } from '../src/eval/csv.js';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createEmbedder, defaultModelDir, MODELS, WordPieceTokenizer, type ModelKind } from '../src/text/embed/index.js';
+import { evalData } from './eval-data.js';
 
 const { values: a } = parseArgs({
   options: {
-    input: { type: 'string', default: '/work/shared/data/banking77/train.csv' },
+    input: { type: 'string', default: '' },
     model: { type: 'string', default: 'bge-small' },
     'model-dir': { type: 'string' },
     n: { type: 'string', default: '1024' },
@@ -27,7 +28,7 @@ const { values: a } = parseArgs({
 const kind = a.model as ModelKind;
 if (!(kind in MODELS)) throw new RangeError(`--model must be one of ${Object.keys(MODELS).join(', ')}, got ${kind}`);
 const dir = a['model-dir'] ?? defaultModelDir(kind);
-const all = [...new Set(parseCsvRecords(readFileSync(a.input!, 'utf8')).records.map((r) => r.text ?? ''))];
+const all = [...new Set(parseCsvRecords(readFileSync(a.input || evalData('banking77/train.csv'), 'utf8')).records.map((r) => r.text ?? ''))];
 const rand = mulberry32(7);
 const sample = Array.from({ length: Number(a.n) }, () => all[Math.floor(rand() * all.length)]!);
 const out: Record<string, unknown> = { model_dir: dir, distinct_texts: all.length, sample: sample.length };

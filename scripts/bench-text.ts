@@ -17,12 +17,13 @@ import { sparseBuffer } from '../src/text/vectorize.js';
 import { SemanticOnlineClusterer } from '../src/cluster/semantic-online.js';
 import { semanticModel } from '../src/pipeline/assigner.js';
 import { createEmbedder, MODELS, type ModelKind } from '../src/text/embed/index.js';
+import { evalData } from './eval-data.js';
 
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '1000000' },
     json: { type: 'boolean', default: false },
-    input: { type: 'string', default: '/work/shared/data/banking77/train.csv' },
+    input: { type: 'string', default: '' },
     seed: { type: 'string', default: '7' },
     bigrams: { type: 'boolean', default: true },
     'no-bigrams': { type: 'boolean', default: false },
@@ -31,7 +32,7 @@ const { values } = parseArgs({
 });
 const total = Number(values.n);
 if (values['no-bigrams']) values.bigrams = false;
-const base = parseCsvRecords(readFileSync(values.input, 'utf8')).records.map((r) => r.text ?? '');
+const base = parseCsvRecords(readFileSync(values.input || evalData('banking77/train.csv'), 'utf8')).records.map((r) => r.text ?? '');
 const words = base.flatMap((t) => t.split(' '));
 const rng = new Mulberry32(Number(values.seed));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng.next() * xs.length)]!;

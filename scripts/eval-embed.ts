@@ -18,10 +18,11 @@ import { createEmbedder, defaultModelDir, MODELS, type ModelKind } from '../src/
 import { maskPii } from '../src/text/mask.js';
 import { tokenize } from '../src/text/tokenize.js';
 import { fitTransform } from '../src/text/vectorize.js';
+import { evalData } from './eval-data.js';
 
 const { values: a } = parseArgs({
   options: {
-    input: { type: 'string', default: '/work/shared/data/banking77/test.csv' },
+    input: { type: 'string', default: '' },
     'text-column': { type: 'string', default: 'text' },
     'label-column': { type: 'string', default: 'category' },
     k: { type: 'string' },
@@ -42,13 +43,13 @@ const { values: a } = parseArgs({
   },
 });
 
-const rows = parseCsvRecords(readFileSync(a.input!, 'utf8')).records;
+const rows = parseCsvRecords(readFileSync(a.input || evalData('banking77/test.csv'), 'utf8')).records;
 const texts = rows.map((r) => maskPii(r[a['text-column']!] ?? '').text);
 const truth = rows.map((r) => r[a['label-column']!] ?? '');
 const k = a.k === undefined ? new Set(truth).size : Number(a.k);
 const seed = Number(a.seed);
 const restarts = Number(a.restarts);
-const out: Record<string, unknown> = { input: a.input, rows: texts.length, k };
+const out: Record<string, unknown> = { input: a.input || evalData('banking77/test.csv'), rows: texts.length, k };
 
 // --- embeddings
 const kind = a.model as ModelKind;

@@ -5,11 +5,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseCsvRecords } from '../src/eval/csv.js';
 import { mulberry32 } from '../src/cluster/prng.js';
+import { evalData } from './eval-data.js';
 
 const rand = mulberry32(77);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
-const { records } = parseCsvRecords(readFileSync(new URL('../../shared/data/banking77/train.csv', import.meta.url), 'utf8'));
+const { records } = parseCsvRecords(readFileSync(evalData('banking77/train.csv'), 'utf8'));
 const byCat = new Map<string, string[]>();
 for (const r of records) byCat.set(r['category']!, [...(byCat.get(r['category']!) ?? []), r['text']!]);
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseTimestamp, scoreSeries, type ScoreSeriesOptions, type SeriesRow } from '../src/trends/index.js';
 import { STANDARD_PROFILE, scoreCorpus, type NabFile } from '../src/trends/nab-scorer.js';
+import { evalData } from './eval-data.js';
 
 function readSeries(path: string): SeriesRow[] {
   const lines = readFileSync(path, 'utf8').trim().split(/\r?\n/);
@@ -23,7 +24,7 @@ function main(): void {
   const di = args.indexOf('--detector');
   // Detector settings to try (partial DetectorConfig as JSON), as bench:trends takes --config.
   const detector = di >= 0 ? (JSON.parse(args[di + 1]!) as ScoreSeriesOptions['detector']) : undefined;
-  const dir = args.find((a, i) => !a.startsWith('--') && (di < 0 || i !== di + 1)) ?? '/work/shared/data/nab-dev';
+  const dir = args.find((a, i) => !a.startsWith('--') && (di < 0 || i !== di + 1)) ?? evalData('nab-dev');
   const windows = JSON.parse(readFileSync(join(dir, 'windows.json'), 'utf8')) as Record<string, [string, string][]>;
   const csvs = readdirSync(dir).filter((f) => f.endsWith('.csv')).sort();
   const started = performance.now();

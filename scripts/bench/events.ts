@@ -3,8 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { parseCsvRecords } from '../../src/eval/csv.js';
 import { mulberry32 } from '../../src/cluster/prng.js';
+import { evalData } from '../eval-data.js';
 
-const texts = parseCsvRecords(readFileSync(new URL('../../../shared/data/banking77/train.csv', import.meta.url), 'utf8')).records.map((r) => r['text']!);
+// Read on first use only: the synthetic-topics mode needs no texts.
+let texts: string[] | undefined;
+const bankingTexts = () => (texts ??= parseCsvRecords(readFileSync(evalData('banking77/train.csv'), 'utf8')).records.map((r) => r['text']!));
 const CHANNELS = ['email', 'chat', 'phone', 'social', 'web'] as const;
 const PII = [' Contact me at alex.k@example.com', ' Card 4111 1111 1111 1111', ' Call +44 7700 900123', ' Order #A1234-77', ''];
 
@@ -34,7 +37,7 @@ export function makeEventFactory(o: BenchEventOptions = {}) {
   };
   return (i: number, total: number) => {
     const k = topics > 0 ? Math.floor(rand() * topics) : 0;
-    const text = topics > 0 ? `the ${word(k, 0)} stopped working after the ${word(k, 1)} update, error ${word(k, 2)} again` : texts[Math.floor(rand() * texts.length)]!;
+    const text = topics > 0 ? `the ${word(k, 0)} stopped working after the ${word(k, 1)} update, error ${word(k, 2)} again` : bankingTexts()[Math.floor(rand() * bankingTexts().length)]!;
     const pii = rand() < 0.1 ? PII[Math.floor(rand() * PII.length)]! : '';
     return {
       event_id: `B-${i}`,

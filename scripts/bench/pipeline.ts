@@ -75,18 +75,23 @@ async function ceiling(topic: string, n: number): Promise<number> {
   await consumer.subscribe({ topic, fromBeginning: true });
   let count = 0;
   let t0 = 0;
+  let counted0 = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      if (t0 === 0) t0 = performance.now();
       for (const m of batch.messages) if (JSON.parse(m.value!.toString()).event_id) count++;
+      // The clock starts after the first batch, so the events counted are those after it.
+      if (t0 === 0) {
+        t0 = performance.now();
+        counted0 = count;
+      }
       if (count >= n) done();
     },
   });
   await finished;
-  const rate = n / ((performance.now() - t0) / 1000);
+  const rate = (n - counted0) / ((performance.now() - t0) / 1000);
   await consumer.disconnect();
   return rate;
 }
@@ -146,20 +151,41 @@ async function stopWorkers(ws: Worker[]) {
 async function pipeline(topic: string, n: number, workers: number) {
   const group = `pipeline-${workers}-${Date.now()}`;
   const ws = Array.from({ length: workers }, (_, i) => startWorker(topic, group, 18500 + workers * 10 + i));
+  // Everything is measured from the first poll that sees rows stored (t0) to the poll that sees all: events
+  // stored, CPU used and stage time spent after t0 (start-up, group join and the first chunk are before it).
   let t0 = 0;
+  let stored0 = 0;
+  let cpu0 = 0;
+  let first: Record<string, number>[] = [];
   let stats = ws.map(() => ({ cpuSeconds: 0, peakRssMb: 0 }));
   let last: Record<string, number>[] = [];
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 250));
-    last = await Promise.all(ws.map(scrape));
-    const stored = last.reduce((s, m) => s + (m['recur_events_stored_total'] ?? 0), 0);
-    if (t0 === 0 && stored > 0) t0 = performance.now();
-    stats = ws.map((w) => procStats(w.child.pid!));
-    if (stored >= n) break;
-    if (ws.some((w) => w.child.exitCode !== null)) throw new Error('a pipeline worker exited early');
+  let progressAt = performance.now();
+  let lastStored = 0;
+  try {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 250));
+      last = await Promise.all(ws.map(scrape));
+      const stored = last.reduce((s, m) => s + (m['recur_events_stored_total'] ?? 0), 0);
+      stats = ws.map((w) => procStats(w.child.pid!));
+      if (t0 === 0 && stored > 0) {
+        t0 = performance.now();
+        stored0 = stored;
+        cpu0 = stats.reduce((s, x) => s + x.cpuSeconds, 0);
+        first = last;
+      }
+      if (stored >= n) break;
+      if (ws.some((w) => w.child.exitCode !== null)) throw new Error('a pipeline worker exited early');
+      if (stored > lastStored) [lastStored, progressAt] = [stored, performance.now()];
+      else if (performance.now() - progressAt > 120_000) throw new Error(`no event stored for 120 s (${stored} of ${n})`);
+    }
+  } catch (err) {
+    await stopWorkers(ws);
+    throw err;
   }
   const seconds = (performance.now() - t0) / 1000;
-  const stage = (name: string) => last.reduce((s, m) => s + (m[`recur_stage_seconds_sum{stage="${name}"}`] ?? 0), 0);
+  const measured = n - stored0;
+  const sum = (ms: Record<string, number>[], key: string) => ms.reduce((s, m) => s + (m[key] ?? 0), 0);
+  const stage = (name: string) => sum(last, `recur_stage_seconds_sum{stage="${name}"}`) - sum(first, `recur_stage_seconds_sum{stage="${name}"}`);
   // Where a worker's wall time goes (summed over workers): the main thread's own stages (detect: trend
   // buckets closed after a batch; the bench's event times span 30 days whatever N), the time it waited
   // for ClickHouse to acknowledge a chunk, and the rest.
@@ -178,17 +204,17 @@ async function pipeline(topic: string, n: number, workers: number) {
   // Left: encoding rows for ClickHouse, garbage collection, Kafka fetch and commit, the event loop.
   stages['encode_gc_kafka_other'] = wall - Object.values(stages).reduce((a, b) => a + b, 0);
   await stopWorkers(ws);
-  const cpu = stats.reduce((s, x) => s + x.cpuSeconds, 0);
+  const cpu = stats.reduce((s, x) => s + x.cpuSeconds, 0) - cpu0;
   return {
     workers,
-    events_per_second: Math.round(n / seconds),
-    cpu_seconds_per_1000: Math.round((cpu / n) * 1000 * 1000) / 1000,
+    events_per_second: Math.round(measured / seconds),
+    cpu_seconds_per_1000: Math.round((cpu / measured) * 1000 * 1000) / 1000,
     peak_rss_mb: Math.max(...stats.map((s) => s.peakRssMb)),
     clusters: last.reduce((s, m) => s + (m['recur_clusters'] ?? 0), 0),
     /** Percent of the workers' wall time. */
     stage_share: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round((v / wall) * 1000) / 10])),
     /** Mean time from a chunk's first write to its last acknowledgement (overlaps the next chunk's processing). */
-    clickhouse_write_seconds_per_chunk: Math.round((stage('store') / Math.max(1, last.reduce((s, m) => s + (m['recur_stage_seconds_count{stage="store"}'] ?? 0), 0))) * 1000) / 1000,
+    clickhouse_write_seconds_per_chunk: Math.round((stage('store') / Math.max(1, sum(last, 'recur_stage_seconds_count{stage="store"}') - sum(first, 'recur_stage_seconds_count{stage="store"}'))) * 1000) / 1000,
   };
 }
 
@@ -201,6 +227,9 @@ async function latency(rate: number, seconds: number) {
       if (((await scrape(w))['recur_events_stored_total'] ?? 0) >= k) return;
       await new Promise((r) => setTimeout(r, 250));
     }
+    // A p99 without the slowest events would flatter: refuse to report one.
+    await stopWorkers([w]);
+    throw new Error(`latency stream: fewer than ${k} events stored after 60 s`);
   };
   // Warm-up: the worker has joined the group and stored a first batch before the timed stream starts, so
   // start-up (group join, model load) is not counted as latency. Its 200 events stay in the histogram,

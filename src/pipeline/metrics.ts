@@ -8,7 +8,13 @@ function key(name: string, labels: Labels): string {
   return parts.length ? `${name}{${parts.join(',')}}` : name;
 }
 
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, Infinity];
+/**
+ * Steps of 0.1 s up to 1 s and 0.25 s up to 2 s: the produce→stored target is read off these (its p99 under
+ * 2 s), and a quantile is only known to within its bucket.
+ */
+const LATENCY_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.25, 1.5, 1.75, 2, 3, 5, 10, 30, 60, 300, Infinity,
+];
 
 export class Metrics {
   private readonly histograms = new Map<string, { name: string; labels: Labels; counts: number[]; sum: number; n: number }>();
