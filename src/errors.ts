@@ -31,6 +31,9 @@ export class PipelineError extends Error {
 export function isRetriable(err: unknown): boolean {
   if (err instanceof PipelineError) return err.retriable;
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return false;
+  // A broker's own verdict (MESSAGE_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED) that kafkajs marks final: retrying
+  // repeats it forever. Its other errors (a broker away, retries exhausted) stay retriable.
+  if (err instanceof Error && err.name === 'KafkaJSProtocolError' && (err as { retriable?: unknown }).retriable === false) return false;
   return true;
 }
 

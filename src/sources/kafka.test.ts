@@ -1,7 +1,7 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { PipelineError } from '../errors.js';
-import { explainKafkaError, kafkaLogLevel } from './kafka.js';
+import { isRetriable, PipelineError } from '../errors.js';
+import { explainKafkaError, kafkaLogLevel, MAX_SEND_BYTES, sendParts } from './kafka.js';
 
 // What an operator reads when the brokers cannot be reached: kafkajs' own error classes, as its connect()
 // throws them after its retries (a non-retriable error wrapping the connection error). Its type declarations
@@ -46,5 +46,29 @@ describe('kafkaLogLevel', () => {
     expect(kafkaLogLevel(logLevel.WARN, 'Runner', 'The group is rebalancing, re-joining')).toBe('warn');
     expect(kafkaLogLevel(logLevel.WARN, 'Producer', 'Limiting retries for the idempotent producer may invalidate EoS guarantees')).toBe('debug');
     expect(kafkaLogLevel(logLevel.INFO, 'Consumer', 'Starting')).toBe('debug');
+  });
+});
+
+describe('sendParts', () => {
+  it('keeps order and puts at most MAX_SEND_BYTES in a part (a larger message alone)', () => {
+    const big = (i: number) => ({ key: `k${i}`, value: 'x'.repeat(100 * 1024), headers: { reason_code: 'oversize' } });
+    const msgs = Array.from({ length: 20 }, (_, i) => big(i));
+    const parts = sendParts(msgs);
+    expect(parts.flat()).toEqual(msgs);
+    expect(parts.length).toBeGreaterThan(2);
+    for (const p of parts) expect(p.reduce((n, m) => n + m.value.length, 0)).toBeLessThanOrEqual(MAX_SEND_BYTES);
+    const huge = { value: 'y'.repeat(2 * MAX_SEND_BYTES) };
+    expect(sendParts([{ value: 'a' }, huge, { value: 'b' }])).toEqual([[{ value: 'a' }], [huge], [{ value: 'b' }]]);
+    expect(sendParts([])).toEqual([]);
+  });
+});
+
+describe('isRetriable for kafkajs errors', () => {
+  it('does not retry a broker verdict kafkajs marks final, and retries the rest', () => {
+    // As kafkajs builds them from a broker's error code (kafkajs/src/protocol/error.js).
+    const protocolError = (e: { message: string; type: string; code: number; retriable: boolean }) => new KafkaJSProtocolError(e as unknown as Error);
+    expect(isRetriable(protocolError({ message: 'The request included a message larger than the max message size the server will accept', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false }))).toBe(false);
+    expect(isRetriable(protocolError({ message: 'leader moved', type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true }))).toBe(true);
+    expect(isRetriable(new KafkaJSConnectionError('Connection error: ECONNREFUSED'))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { KafkaSource, kafkaClient } from '../../src/sources/index.js';
+import { KafkaSource, createProducer, kafkaClient } from '../../src/sources/index.js';
 import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/env.js';
 
 // The first `recur run` against a fresh broker meets a topic that does not exist yet: the broker creates it
@@ -92,5 +92,22 @@ describe('KafkaSource on a topic that does not exist yet (real broker)', () => {
     await source.stop();
     // An unreachable broker would take kafkajs' retries (over a minute) to fail if run() tried to connect.
     await expect(source.run(async () => ({ storedThrough: null }))).resolves.toBeUndefined();
+  });
+
+  it("sends more dead letters than the broker takes in one request, in parts, to a topic with the broker's default size limit", async () => {
+    const cfg = testConfig();
+    const producer = await createProducer(kafkaClient(cfg.kafka, silentLog));
+    const topic = `${cfg.kafka.topic}.dlq`; // created on first send, with the broker's defaults (1 MB a request)
+    const rows = Array.from({ length: 20 }, (_, i) => ({ key: `t:0:${i}`, value: JSON.stringify({ i, payload: 'x'.repeat(100 * 1024) }), headers: { reason_code: 'oversize' } }));
+    try {
+      await producer.send(topic, rows);
+    } finally {
+      await producer.close();
+    }
+    const a = admin().admin();
+    await a.connect();
+    const offsets = await a.fetchTopicOffsets(topic);
+    await a.disconnect();
+    expect(offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)).toBe(20);
   });
 });
