@@ -87,7 +87,10 @@ interface Built {
   range: OffsetRange;
   nowMs: number;
   events: object[];
+  /** Dead-letter rows to insert (on a replay, those not stored yet). */
   dead: object[];
+  /** Every dead letter of the range, for the topic: a replay cannot tell which of them were published. */
+  deadAll: object[];
   assignments: object[];
   observed: ObservedEvent[];
   /** The messages' produce times (ms; 0 when the source has none): produce-to-stored latency. */
@@ -316,6 +319,7 @@ export class Ingestor {
     const ingestedAt = chTime(nowMs);
     const events: object[] = [];
     const dead: object[] = [];
+    const deadAll: object[] = [];
     const assignments: object[] = [];
     const observed: ObservedEvent[] = [];
     const stamps = messages.map((m) => m.timestampMs);
@@ -337,7 +341,9 @@ export class Ingestor {
       const tb = performance.now();
       validate += tb - ta;
       if (!res.ok) {
-        if (!present?.dead_letters.has(m.offset)) dead.push(deadLetterRow(res, m.value, at, mask, nowMs));
+        const row = deadLetterRow(res, m.value, at, mask, nowMs);
+        deadAll.push(row);
+        if (!present?.dead_letters.has(m.offset)) dead.push(row);
         metrics.inc('events_dead_lettered', { reason: res.code });
         continue;
       }
@@ -371,7 +377,7 @@ export class Ingestor {
     metrics.observe('stage_seconds', validate / 1000, { stage: 'validate' });
     metrics.observe('stage_seconds', masking / 1000, { stage: 'mask' });
     metrics.observe('stage_seconds', clustering / 1000, { stage: 'cluster' });
-    return { range, nowMs, events, dead, assignments, observed, stamps };
+    return { range, nowMs, events, dead, deadAll, assignments, observed, stamps };
   }
 
   /** Ledger row (fresh ranges), then the rows, then what follows a stored range (model, trends, DLQ topic). */
@@ -382,7 +388,7 @@ export class Ingestor {
     present?: Record<'case_events' | 'dead_letters' | 'assignments', ReadonlySet<bigint>>,
   ): Promise<void> {
     const { client, metrics, assigner } = this.deps;
-    const { range, nowMs, events, dead, assignments, observed, stamps } = built;
+    const { range, nowMs, events, dead, deadAll, assignments, observed, stamps } = built;
     const version = assigner?.modelVersion ?? 0;
     const t1 = performance.now();
     await this.ensureOwned(ctx, 'ingest_ledger');
@@ -420,8 +426,10 @@ export class Ingestor {
       for (const e of observed) this.deps.observer.observe(e);
       metrics.observe('stage_seconds', (performance.now() - tc) / 1000, { stage: 'count' });
     }
-    if (dead.length && this.deps.deadLetters) {
-      const out = (dead as ReturnType<typeof deadLetterRow>[]).map((d) => ({
+    // The topic is at-least-once: a replay publishes every dead letter of its range again (keyed
+    // topic:partition:offset), as it cannot know whether the run it repeats published them before it stopped.
+    if (deadAll.length && this.deps.deadLetters) {
+      const out = (deadAll as ReturnType<typeof deadLetterRow>[]).map((d) => ({
         key: `${d.source_topic}:${d.source_partition}:${d.source_offset}`,
         value: JSON.stringify(d),
         headers: { reason_code: d.reason_code, source_topic: d.source_topic, source_offset: d.source_offset },

@@ -60,6 +60,23 @@ describe('a batch with a backlog leaves its last write in flight (embedded chDB)
     return (await rs.json<{ o: string }>()).map((r) => Number(r.o));
   }
 
+  it("a replay publishes its range's dead letters to the topic again: the run it repeats stopped before publishing them", async () => {
+    const topic = uniqueName('dlq');
+    const values = [JSON.stringify(goodEvent(0)), 'not json', '{"event_id": 1}', JSON.stringify(goodEvent(3)), 'nope'];
+    const b: SourceBatch = { topic, partition: 0, generation: 1, behind: false, messages: values.map((v, i) => ({ offset: BigInt(i), key: null, value: Buffer.from(v), timestampMs: 0 })) };
+    // The rows are stored, then the topic is away and the source stops (a revocation, SIGTERM): not published.
+    let stopping = false;
+    const first = chunkedIngestor(store.client, config, { chunkRows: 100, deadLetters: { publish: async () => { stopping = true; throw new Error('broker away (injected)'); } } });
+    await expect(first.handle(b, { isStale: () => stopping, heartbeat: async () => {} })).rejects.toThrow();
+    // Re-delivered to the next owner: the range is replayed, its rows are not written again, its dead letters are published.
+    const published: { key: string }[] = [];
+    const again = chunkedIngestor(store.client, config, { chunkRows: 100, deadLetters: { publish: async (rows) => void published.push(...rows) } });
+    expect((await again.handle(b, ctx)).storedThrough).toBe(4n);
+    expect(published.map((p) => p.key).sort()).toEqual([`${topic}:0:1`, `${topic}:0:2`, `${topic}:0:4`]);
+    const [n] = await (await store.client.query({ query: 'SELECT count() AS n FROM dead_letters WHERE source_topic = {topic:String}', query_params: { topic }, format: 'JSONEachRow' })).json<{ n: string }>();
+    expect(Number(n!.n)).toBe(3);
+  });
+
   it('reports through its last acknowledged chunk; the next batch reports the rest; every row lands once', async () => {
     const topic = uniqueName('tail');
     const metrics = new Metrics();
