@@ -410,13 +410,14 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
     else log.warn({ embedder: kind, reason: made.reason }, 'embedder unavailable: clustering lexically');
   }
   const version = embedder ? MODEL_VERSIONS[kind] : MODEL_VERSIONS.none;
-  const snap = await loadLatestSnapshot(client, pipeline);
+  const snap = await loadLatestSnapshot(client, pipeline, version);
   const restored = snap && snap.modelVersion === version ? snap : null;
   if (restored) log.info({ events: restored.events, pipeline, model_version: version }, 'model restored from snapshot');
   if (embedder) {
     const c = restored
       ? SemanticOnlineClusterer.restore(restored.state)
-      : new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary });
+      : // Ids of their own per embedder: a store that has run with both never gives one id to two problems.
+        new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: kind === 'minilm' ? 'm_' : 's_' });
     return new ClusterAssigner(semanticModel(c, embedder), restored ?? { offsets: {} }, restored?.events ?? 0, deps, version);
   }
   const c = restored

@@ -58,11 +58,17 @@ export async function saveSnapshot(client: ClickHouseClient, s: ModelSnapshot, n
   );
 }
 
-export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: string): Promise<ModelSnapshot | null> {
+/**
+ * The newest checkpoint of a pipeline; with `modelVersion`, the newest of that model version (a start as
+ * another model, say lexical while the embedder's files were missing, checkpoints under its own version,
+ * and must not hide this version's checkpoint: a fresh model would hand out its ids again).
+ */
+export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: string, modelVersion?: number): Promise<ModelSnapshot | null> {
   const rs = await client.query({
     query: `SELECT pipeline, model_version, offsets, toString(events) AS events, state, placements FROM model_snapshots
-            WHERE pipeline = {pipeline:String} ORDER BY taken_at DESC, events DESC LIMIT 1`,
-    query_params: { pipeline },
+            WHERE pipeline = {pipeline:String} ${modelVersion === undefined ? '' : 'AND model_version = {version:UInt32}'}
+            ORDER BY taken_at DESC, events DESC LIMIT 1`,
+    query_params: { pipeline, ...(modelVersion === undefined ? {} : { version: modelVersion }) },
     format: 'JSONEachRow',
   });
   const [row] = await rs.json<{ pipeline: string; model_version: number; offsets: string; events: string; state: string; placements: string }>();

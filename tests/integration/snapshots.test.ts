@@ -33,6 +33,14 @@ describe('model_snapshots keeps the newest snapshot only (embedded chDB)', () =>
     expect(await loadLatestSnapshot(store.client, 'p')).toMatchObject({ events: 500, state: 'state after 500' });
   });
 
+  it('restores the newest checkpoint of the model version asked for, even when another version checkpointed later', async () => {
+    await save('v', 1, 5, Date.UTC(2026, 10, 1, 0, 1)); // lexical
+    await save('v', 2, 9, Date.UTC(2026, 10, 1, 0, 2)); // a later start by meaning
+    expect(await loadLatestSnapshot(store.client, 'v', 1)).toMatchObject({ modelVersion: 1, events: 5 });
+    expect(await loadLatestSnapshot(store.client, 'v', 2)).toMatchObject({ modelVersion: 2, events: 9 });
+    expect(await loadLatestSnapshot(store.client, 'v', 3)).toBeNull();
+  });
+
   it('stores the model state deflated, restores it exactly, and restores a state stored plain', async () => {
     const state = JSON.stringify({ clusters: Array.from({ length: 2000 }, (_, i) => ({ id: `c_${i}`, examples: ['my card was declined "again"\tat the shop'], w: i / 7 })) });
     await saveSnapshot(store.client, { pipeline: 'z', modelVersion: 1, offsets: {}, events: 1, state }, Date.UTC(2026, 10, 1, 1));
