@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { readSecret, type Config } from '../config/index.js';
-import { PipelineError } from '../errors.js';
+import { errorMessage, PipelineError } from '../errors.js';
 import type { BatchHandler, RunOptions, Source, SourceBatch } from './types.js';
 
 /**
@@ -102,6 +102,7 @@ export class KafkaSource implements Source {
     const crashed = new Promise<void>((_, reject) => {
       this.consumer.on(this.consumer.events.CRASH, (e) => {
         if (!e.payload.restart) reject(e.payload.error);
+        else this.log.warn({ err: errorMessage(e.payload.error) }, 'kafka consumer crashed; kafkajs restarts it');
       });
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
@@ -120,7 +121,14 @@ export class KafkaSource implements Source {
         }
       }
     });
-    const stopped = new Promise<void>((resolve) => this.consumer.on(this.consumer.events.STOP, () => resolve()));
+    // kafkajs' own crash handling disconnects (emitting STOP) before it emits CRASH and, unless the error is
+    // final, starts the consumer again (kafkajs/src/consumer/index.js, onCrash): only our stop() ends the run.
+    // A STOP taken as the end made a crash after joining the group finish `recur run` with exit code 0.
+    const stopped = new Promise<void>((resolve) =>
+      this.consumer.on(this.consumer.events.STOP, () => {
+        if (this.stopping) resolve();
+      }),
+    );
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
