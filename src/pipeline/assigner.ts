@@ -12,6 +12,8 @@ import type { Located } from './rows.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
 const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
+/** How far ahead of the wall clock an event's time moves the model's clock (trends.maxFutureHours' default). */
+const MODEL_MAX_AHEAD_MS = 86_400_000;
 
 /** What the assigner needs of a live clusterer, lexical or by meaning. */
 export interface LiveModel {
@@ -162,7 +164,10 @@ export class ClusterAssigner implements Assigner {
    * it was merged into since, if this process or the one that wrote the checkpoint saw the merge); once they are, null (the caller has them
    * from ClickHouse). Without `at` it always learns.
    */
-  assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null {
+  assign(maskedText: string, eventId: string, eventMs: number, at?: Located): Placement | null {
+    // The model's clock (a cluster's last event, when small stale ones retire) does not follow an event
+    // dated far ahead: one mistyped year would retire every small cluster at the next maintenance.
+    const timeMs = Math.min(eventMs, this.deps.now() + MODEL_MAX_AHEAD_MS);
     if (!at) return this.learn(maskedText, eventId, timeMs);
     const k = partitionKey(at.topic, at.partition);
     if (at.offset <= (this.learned.get(k) ?? -1n)) return this.recall(k, at.offset);

@@ -121,4 +121,20 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     // 14 restored with the model, 6 learned now: not 14 + 20.
     expect(await learned(config, after)).toBe(20);
   });
+
+  it('an event dated decades ahead does not move the model clock: the small clusters of the day stay live', async () => {
+    const config = testConfig({ 'cluster.pipeline': uniqueName('future') });
+    const now = Date.UTC(2026, 10, 20);
+    const assigner = await createAssigner(config, store.client, silentLog, () => now);
+    const small = ['card declined at the shop', 'transfer pending for days', 'change my pin code', 'refund never arrived', 'app login crashes',
+      'statement pdf missing', 'atm swallowed my card', 'exchange rate is wrong', 'account locked out'];
+    const day = Date.UTC(2026, 10, 19);
+    const ids = small.map((t, i) => assigner.assign(t, `s${i}`, day)!.clusterId);
+    for (let i = 0; i < 990; i++) assigner.assign('parcel delivery late again', `p${i}`, day);
+    expect(assigner.describe(ids).size).toBe(small.length);
+    // The 1,000th event (a maintenance pass) carries a mistyped year: 73 years after their last event,
+    // every small cluster would be stale and retire.
+    assigner.assign('parcel delivery late again', 'p-2099', Date.UTC(2099, 0, 1));
+    expect(assigner.describe(ids).size).toBe(small.length);
+  });
 });
