@@ -4,6 +4,7 @@ import { nmi } from '../eval/metrics.js';
 import { junkDocs, syntheticDocs } from './fixtures.test-util.js';
 import { OnlineClusterer, type Assignment } from './online.js';
 import { sparseBuffer } from '../text/vectorize.js';
+import { Tokenizer } from '../text/tokenize.js';
 
 const run = (c: OnlineClusterer, docs: { tokens: string[]; text: string }[], from = 0): Assignment[] =>
   docs.map((d, i) => c.assign({ eventId: `e${from + i}`, tokens: d.tokens, time: 1_000 * (from + i), text: d.text }));
@@ -28,6 +29,16 @@ describe('OnlineClusterer', () => {
     // firstSeen(id) is what describe says, for every live cluster, and nothing for an id not live.
     for (const s of c.clusters()) expect(c.firstSeen(s.id)).toBe(s.firstSeen);
     expect(c.firstSeen('c_999999')).toBeUndefined();
+  });
+
+  it('keeps copies of one template message in one cluster when they make up nearly all of the stream', () => {
+    const tok = new Tokenizer({ bigrams: true });
+    const c = new OnlineClusterer();
+    const others = ['card declined at the shop', 'transfer pending for days', 'change my pin code', 'refund never arrived', 'app login crashes',
+      'statement pdf missing', 'atm swallowed my card', 'exchange rate is wrong', 'account locked out'];
+    others.forEach((t, i) => c.assign({ eventId: `o${i}`, tokens: tok.tokenize(t), time: 0, text: t }));
+    const ids = new Set(Array.from({ length: 990 }, (_, i) => c.assign({ eventId: `t${i}`, tokens: tok.tokenize('parcel delivery late again'), time: 0, text: 'parcel delivery late again' }).clusterId));
+    expect(ids.size).toBe(1);
   });
 
   it('leaves a description without terms unassigned', () => {
