@@ -127,7 +127,7 @@ export class ClusterAssigner implements Assigner {
 
   constructor(
     private clusterer: LiveModel,
-    restored: Pick<ModelSnapshot, 'offsets' | 'learned' | 'unstored'>,
+    restored: Pick<ModelSnapshot, 'offsets' | 'learned' | 'unstored' | 'surfaces'>,
     savedEvents: number,
     private readonly deps: {
       client: ClickHouseClient;
@@ -149,6 +149,7 @@ export class ClusterAssigner implements Assigner {
       this.unstored.set(k, { offsets: list.map(([o]) => BigInt(o)), placements: list.map(([, clusterId, similarity]) => ({ clusterId, similarity })) });
     }
     this.maxUnstored = Math.max(200_000, 8 * (deps.chunkRows ?? 0));
+    this.tokenizer.restoreSurfaces(restored.surfaces ?? []);
     this.savedEvents = savedEvents;
     this.savedAt = deps.now();
   }
@@ -325,7 +326,9 @@ export class ClusterAssigner implements Assigner {
     const { client, pipeline, now } = this.deps;
     const nowMs = now();
     const token = `${pipeline}/${this.modelVersion}/${events}`;
-    const clusters = this.clusterer.clusters({ terms: 8, examples: 3 }).map((c) => ({
+    const live = this.clusterer.clusters({ terms: 8, examples: 3 });
+    const surfaces = this.tokenizer.surfacesOf(live.flatMap((c) => c.topTerms));
+    const clusters = live.map((c) => ({
       cluster_id: c.id,
       label: this.readable(c.topTerms).slice(0, 3).join(' / '),
       top_terms: this.readable(c.topTerms),
@@ -365,7 +368,7 @@ export class ClusterAssigner implements Assigner {
     const goneRows = await goneClusterRows(client, gone, { model_version: this.modelVersion, updated_at: chTime(nowMs) }, known);
     await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
     await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
-    await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, learned, unstored, events, state }, nowMs);
+    await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, learned, unstored, surfaces, events, state }, nowMs);
     this.lineage = this.lineage.slice(taken.length);
     this.batchesSinceSnapshot = 0;
     this.savedEvents = events;

@@ -269,6 +269,23 @@ export class Tokenizer {
       .join(' ');
   }
 
+  /** The words known for the stems in `terms` (stems, or two joined by a space): what a checkpoint keeps for labels. */
+  surfacesOf(terms: Iterable<string>): [string, string][] {
+    const out = new Map<string, string>();
+    for (const term of terms) {
+      for (const stem of term.split(' ')) {
+        const word = this.surfaces.get(stem);
+        if (word !== undefined) out.set(stem, word);
+      }
+    }
+    return [...out];
+  }
+
+  /** Words for stems from a checkpoint; a word seen since keeps its place only if it is shorter. */
+  restoreSurfaces(pairs: readonly [string, string][]): void {
+    for (const [stem, word] of pairs) this.noteSurface(stem, word);
+  }
+
   private noteSurface(stem: string, lower: string): void {
     const seen = this.surfaces.get(stem);
     if (seen !== undefined && seen.length <= lower.length) return;

@@ -137,4 +137,16 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     assigner.assign('parcel delivery late again', 'p-2099', Date.UTC(2099, 0, 1));
     expect(assigner.describe(ids).size).toBe(small.length);
   });
+
+  it('labels read the same words after a restart from a checkpoint, not word stems', async () => {
+    const config = testConfig({ 'cluster.pipeline': uniqueName('labels') });
+    const texts = ['card declined at checkout', 'declined checkout with my card', 'paying online keeps failing', 'paying online failed twice'];
+    const first = await createAssigner(config, store.client, silentLog);
+    const ids = [...new Set(Array.from({ length: 40 }, (_, i) => first.assign(texts[i % 4]!, `l${i}`, Date.UTC(2026, 10, 1))!.clusterId))];
+    const before = [...first.describe(ids).values()].map((d) => d.label);
+    expect(before.join(' ')).toMatch(/declined/);
+    await first.maybeSnapshot(true);
+    const restarted = await createAssigner(config, store.client, silentLog);
+    expect([...restarted.describe(ids).values()].map((d) => d.label)).toEqual(before);
+  });
 });
