@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { migrate, openStore, type Store } from '../../src/store/index.js';
 import { Ingestor, type IngestDeps } from '../../src/pipeline/ingest.js';
 import { createMasker } from '../../src/pipeline/wire.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
@@ -104,4 +105,36 @@ export function goodEvent(i: number, extra: Record<string, unknown> = {}) {
     description: texts[i % texts.length],
     ...extra,
   };
+}
+
+/**
+ * The store's client with every read query going through `before(call)` first (1-based): a test decides
+ * when a real read happens (await something) or that it fails (throw). Inserts and commands go straight through.
+ */
+export function interceptQueries(client: ClickHouseClient, before: (call: number) => void | Promise<void>): ClickHouseClient {
+  let calls = 0;
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: Parameters<typeof target.query>) => {
+        await before(++calls);
+        return target.query(...args);
+      };
+    },
+  });
+}
+
+/**
+ * An embedded chDB store for the enclosing describe block, migrated, opened before its tests and closed
+ * after them (one data directory per test process). Read `.store` inside tests.
+ */
+export function embeddedStore(config: Config): { readonly store: Store } {
+  const holder: { store: Store } = { store: undefined as unknown as Store };
+  beforeAll(async () => {
+    holder.store = await openStore(config.clickhouse);
+    await migrate(holder.store.client, { dedupWindow: config.clickhouse.dedupWindow });
+  });
+  afterAll(async () => holder.store?.close());
+  return holder;
 }

@@ -1,22 +1,15 @@
 // The alert router on a real store (embedded chDB): a routing read that fails is retried, not dropped.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { describe, expect, it } from 'vitest';
 import { AlertRouter } from '../../src/pipeline/alerts.js';
 import { DeliveryQueue, type AlertPayload, type AlertSink } from '../../src/sinks/index.js';
 import { trendEvent, T0 } from '../../src/sinks/fixtures.test-util.js';
 import { insertIdempotent } from '../../src/store/writer.js';
 import { contactCost } from '../../src/owners/index.js';
-import { silentLog, testConfig, waitFor } from '../helpers/env.js';
+import { interceptQueries, silentLog, testConfig, waitFor, embeddedStore } from '../helpers/env.js';
 
 describe('alert router (embedded chDB)', () => {
-  let store: Store;
   const config = testConfig();
-
-  beforeAll(async () => {
-    store = await openStore(config.clickhouse);
-    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
-  });
-  afterAll(async () => store?.close());
+  const db = embeddedStore(config);
 
   it("counts each alert's cases, customers, cost and channels over its own episode's window", async () => {
     const DAY = 86_400_000;
@@ -25,14 +18,14 @@ describe('alert router (embedded chDB)', () => {
       similarity: 0.5, model_version: 1, source_topic: 'window-test', source_partition: 0, source_offset: 0,
     });
     // c_wa: 5 cases by email 19 days before its episode, 3 by chat inside it. c_wb: an episode from 20 days back.
-    await insertIdempotent(store.client, 'assignments', [
+    await insertIdempotent(db.store.client, 'assignments', [
       ...[0, 1, 2, 3, 4].map((i) => row(`old${i}`, 'c_wa', T0 - 19 * DAY + i * 60_000, 'email')),
       ...[0, 1, 2].map((i) => row(`new${i}`, 'c_wa', T0 + i * 60_000, 'chat')),
       ...[0, 1].map((i) => row(`b${i}`, 'c_wb', T0 - 20 * DAY + i * 60_000, 'phone')),
     ], 'window-test');
     const got: AlertPayload[] = [];
     const queue = new DeliveryQueue([{ name: 'collect', deliver: async (p) => void got.push(p) }]);
-    const router = new AlertRouter(config, store.client, queue, silentLog, Date.now);
+    const router = new AlertRouter(config, db.store.client, queue, silentLog, Date.now);
     const spike = trendEvent('c_wa'); // one hour from T0
     const regression = trendEvent('c_wb');
     regression.episode.startBucket = T0 - 20 * DAY;
@@ -52,17 +45,8 @@ describe('alert router (embedded chDB)', () => {
     const got: AlertPayload[] = [];
     const queue = new DeliveryQueue([{ name: 'collect', deliver: async (p) => void got.push(p) }]);
     // A backfill's 1,500 episodes route in two chunks; the second chunk's reads (calls 5–8) fail once.
-    let calls = 0;
-    const client = new Proxy(store.client, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: Parameters<typeof target.query>) => {
-          calls++;
-          if (calls >= 5 && calls <= 8) throw new Error('read timed out (injected)');
-          return target.query(...args);
-        };
-      },
+    const client = interceptQueries(db.store.client, (call) => {
+      if (call >= 5 && call <= 8) throw new Error('read timed out (injected)');
     });
     const router = new AlertRouter(config, client, queue, silentLog, Date.now);
     const events = Array.from({ length: 1500 }, (_, i) => trendEvent(`c_m${i}`));
@@ -79,7 +63,7 @@ describe('alert router (embedded chDB)', () => {
   it('sends an episode it already sent in this process as an update, not as a second opened', async () => {
     const got: AlertPayload[] = [];
     const queue = new DeliveryQueue([{ name: 'collect', deliver: async (p) => void got.push(p) }]);
-    const router = new AlertRouter(config, store.client, queue, silentLog, Date.now);
+    const router = new AlertRouter(config, db.store.client, queue, silentLog, Date.now);
     // Redelivered at start, then announced again by the rebuild of the same bucket.
     router.enqueue([trendEvent('c_twice', 'opened', T0 + 3_600_000)]);
     await router.flush();
@@ -96,19 +80,8 @@ describe('alert router (embedded chDB)', () => {
     const sink: AlertSink = { name: 'collect', deliver: async (p) => void got.push(p) };
     const queue = new DeliveryQueue([sink]);
     // The store answers for real; its first two reads (the first routing attempt's) fail, as in an outage.
-    let failures = 2;
-    const client = new Proxy(store.client, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: Parameters<typeof target.query>) => {
-          if (failures > 0) {
-            failures--;
-            throw new Error('connect ECONNREFUSED (injected)');
-          }
-          return target.query(...args);
-        };
-      },
+    const client = interceptQueries(db.store.client, (call) => {
+      if (call <= 2) throw new Error('connect ECONNREFUSED (injected)');
     });
     const router = new AlertRouter(config, client, queue, silentLog, Date.now);
     router.enqueue([trendEvent('c_r1')]);

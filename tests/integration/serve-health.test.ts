@@ -1,21 +1,15 @@
 // `recur serve`'s /healthz reports on the store it serves from: 200 while it answers, 503 when it does not.
 import { request } from 'node:http';
-import { createClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { describe, expect, it } from 'vitest';
 import { startServer } from '../../src/serve/index.js';
-import { silentLog, testConfig } from '../helpers/env.js';
+import { embeddedStore, silentLog, testConfig } from '../helpers/env.js';
 
 describe('/healthz without a pipeline (embedded chDB, and a server that is gone)', () => {
-  let store: Store;
   const config = testConfig();
-  beforeAll(async () => {
-    store = await openStore(config.clickhouse);
-    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
-  });
-  afterAll(async () => store?.close());
+  const db = embeddedStore(config);
 
-  const healthz = async (client: Store['client']) => {
+  const healthz = async (client: ClickHouseClient) => {
     const srv = await startServer({ client, log: silentLog, host: '127.0.0.1', port: 0 });
     try {
       const res = await fetch(`${srv.url}/healthz`);
@@ -26,11 +20,11 @@ describe('/healthz without a pipeline (embedded chDB, and a server that is gone)
   };
 
   it('answers 200 while the store answers', async () => {
-    expect(await healthz(store.client)).toEqual({ status: 200, body: { ok: true, detail: { store: 'answering' } } });
+    expect(await healthz(db.store.client)).toEqual({ status: 200, body: { ok: true, detail: { store: 'answering' } } });
   });
 
   it('on loopback, answers only requests naming a loopback host (DNS rebinding), and refuses bad parameters with 400', async () => {
-    const srv = await startServer({ client: store.client, log: silentLog, host: '127.0.0.1', port: 0 });
+    const srv = await startServer({ client: db.store.client, log: silentLog, host: '127.0.0.1', port: 0 });
     const get = (path: string, host?: string) =>
       new Promise<number>((resolve, reject) => {
         const u = new URL(srv.url);

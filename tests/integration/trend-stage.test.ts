@@ -4,7 +4,7 @@ import { insertIdempotent } from '../../src/store/writer.js';
 import { TrendStage } from '../../src/pipeline/trends.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import type { TrendEvent } from '../../src/trends/index.js';
-import { silentLog, testConfig } from '../helpers/env.js';
+import { interceptQueries, silentLog, testConfig } from '../helpers/env.js';
 
 // The trend stage on a store with nothing in it yet (a first start): events arrive out of order, as
 // partitions and channels deliver them, and the first one seen is not the earliest. An event within the
@@ -128,16 +128,9 @@ describe('trend stage on a first start (embedded chDB)', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let reads = 0;
-    const client = new Proxy(store.client, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'query') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: Parameters<typeof target.query>) => {
-          reads++;
-          await held;
-          return target.query(...args);
-        };
-      },
+    const client = interceptQueries(store.client, async () => {
+      reads++;
+      await held;
     });
     let t = at('12:00');
     const stage = new TrendStage(config.trends, client, silentLog, metrics, () => (t += 1000));
