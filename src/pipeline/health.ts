@@ -17,8 +17,11 @@ export function progressHealth(metrics: Metrics, now: () => number, stallMs = 60
     healthy() {
       const sinceBatch = now() - lastBatchAt;
       const failing = retries() - retriesAtLastBatch;
-      const ok = !(failing > 0 && sinceBatch > stallMs);
-      return { ok, detail: { ms_since_last_batch: sinceBatch, failed_writes_since_last_batch: failing } };
+      // One write retried for longer than stallMs is a stall even while other partitions store batches.
+      const since = metrics.snapshot()['recur_store_retrying_since_ms'] ?? 0;
+      const retryingMs = since > 0 ? now() - since : 0;
+      const ok = !(failing > 0 && sinceBatch > stallMs) && retryingMs <= stallMs;
+      return { ok, detail: { ms_since_last_batch: sinceBatch, failed_writes_since_last_batch: failing, ms_oldest_write_retrying: retryingMs } };
     },
   };
 }

@@ -459,18 +459,36 @@ export class Ingestor {
     }
   }
 
+  /** When each write now being retried first failed: /healthz looks at the oldest (a partition stuck while others store). */
+  private readonly retrying = new Map<object, number>();
+
+  private noteRetrying(): void {
+    let oldest = 0;
+    for (const t of this.retrying.values()) if (oldest === 0 || t < oldest) oldest = t;
+    this.deps.metrics.set('store_retrying_since_ms', oldest);
+  }
+
   /** Back-pressure: while the store is down the batch waits here, so nothing is fetched or committed. */
-  private retry<T>(ctx: BatchContext, what: string, fn: () => Promise<T>): Promise<T> {
-    return retryUntil(fn, {
-      isRetriable,
-      shouldStop: () => ctx.isStale(),
-      onRetry: async (err, attempt, delayMs) => {
-        this.deps.metrics.inc('store_retries', { target: what });
-        this.deps.log.warn({ target: what, attempt, delay_ms: delayMs, err: (err as Error).message }, 'write failed, retrying');
-        await ctx.heartbeat().catch(() => {});
-      },
-      stopError: () => abandoned(ctx, `stopped while retrying ${what}`),
-    });
+  private async retry<T>(ctx: BatchContext, what: string, fn: () => Promise<T>): Promise<T> {
+    const loop = {};
+    try {
+      return await retryUntil(fn, {
+        isRetriable,
+        shouldStop: () => ctx.isStale(),
+        onRetry: async (err, attempt, delayMs) => {
+          this.deps.metrics.inc('store_retries', { target: what });
+          if (!this.retrying.has(loop)) {
+            this.retrying.set(loop, this.deps.now());
+            this.noteRetrying();
+          }
+          this.deps.log.warn({ target: what, attempt, delay_ms: delayMs, err: (err as Error).message }, 'write failed, retrying');
+          await ctx.heartbeat().catch(() => {});
+        },
+        stopError: () => abandoned(ctx, `stopped while retrying ${what}`),
+      });
+    } finally {
+      if (this.retrying.delete(loop)) this.noteRetrying();
+    }
   }
 }
 

@@ -77,6 +77,25 @@ describe('a batch with a backlog leaves its last write in flight (embedded chDB)
     expect(Number(n!.n)).toBe(3);
   });
 
+  it('says since when a write has been retried (for /healthz), and clears it once the write goes through', async () => {
+    const topic = uniqueName('retrying');
+    const metrics = new Metrics();
+    const since = () => metrics.snapshot()['recur_store_retrying_since_ms'] ?? 0;
+    let failures = 2;
+    const seen: number[] = [];
+    const ing = ingestor(metrics, {
+      beforeInsert: () => {
+        seen.push(since());
+        if (failures-- > 0) throw new PipelineError('store_unavailable', 'store', 'injected write failure', { retriable: true });
+      },
+    });
+    const t0 = Date.now();
+    await ing.handle(batch(topic, 0, 5, false), ctx);
+    expect(seen[0]).toBe(0); // first attempt: nothing retrying yet
+    expect(seen.at(-1)).toBeGreaterThanOrEqual(t0); // while retried: since its first failure
+    expect(since()).toBe(0);
+  });
+
   it('reports through its last acknowledged chunk; the next batch reports the rest; every row lands once', async () => {
     const topic = uniqueName('tail');
     const metrics = new Metrics();
