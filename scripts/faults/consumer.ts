@@ -58,7 +58,7 @@ export function spawnNode(args: string[], env: Record<string, string>, logFile: 
 }
 
 function onLine(c: Child, line: string): void {
-  if (line.startsWith('recur: ') && !line.includes('finishing the current batch')) c.errors.push(line.slice(0, 300));
+  if (line.startsWith('recur: ') && !line.includes(', stopping: what is stored stays')) c.errors.push(line.slice(0, 300));
   if (!line.startsWith('{')) return;
   try {
     const j = JSON.parse(line) as { msg?: string; level?: string };
