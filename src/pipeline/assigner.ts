@@ -154,6 +154,11 @@ export class ClusterAssigner implements Assigner {
     this.savedAt = deps.now();
   }
 
+  /** The model embeds a batch's texts before placing them (and holds those vectors meanwhile). */
+  get embedsFirst(): boolean {
+    return this.clusterer.prepare !== undefined;
+  }
+
   async prepare(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void> {
     await this.clusterer.prepare?.(maskedTexts, heartbeat);
   }

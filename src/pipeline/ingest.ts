@@ -21,6 +21,8 @@ export interface Assigner {
    * on batches and asynchronously; `heartbeat` keeps the group membership during long batches).
    */
   prepare?(maskedTexts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
+  /** prepare() embeds the texts and holds their vectors until they are placed: batches take the model in turns. */
+  readonly embedsFirst?: boolean;
   /**
    * Places an event and learns from it. With `at`, once per offset: an offset the model has learned from
    * before gives its earlier placement while its rows are not stored, null once they are.
@@ -283,8 +285,13 @@ export class Ingestor {
       if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset });
     }
     if (valid.length === 0) return;
-    await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
-    for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
+    const release = assigner.embedsFirst ? await this.takeModel() : null;
+    try {
+      await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
+      for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
+    } finally {
+      release?.();
+    }
     // These events' rows are stored: no re-delivery needs their placements.
     assigner.forgetStored?.(batch.topic, batch.partition, valid[valid.length - 1]!.offset);
     this.deps.metrics.inc('events_rewarmed', {}, valid.length);
@@ -354,23 +361,30 @@ export class Ingestor {
       valid.push({ at, row, text: maskedDescription, eventId: e.event_id, caseId: e.case_id, customerId: e.customer_id ?? '', timeMs: Date.parse(e.occurred_at) });
     }
     let clustering = 0;
-    if (assigner) {
-      const tp = performance.now();
-      await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
-      clustering += performance.now() - tp;
-      for (const v of valid) {
-        if (++since % YIELD_EVERY === 0) await pause();
-        const tc = performance.now();
-        // Learned once per offset: a re-delivered event gets the placement the model made of it before.
-        const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at);
-        // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
-        const before = stored.get(v.at.offset);
-        const a = before ?? placed ?? relearned(assigner, v, metrics);
-        clustering += performance.now() - tc;
-        if (!present?.assignments.has(v.at.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
-        // A stored row keeps the arrival it was stored with, so detection judges it as the restart's rebuild will.
-        observed.push({ timeMs: v.timeMs, arrivedMs: before?.arrivedMs ?? nowMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
+    // A model that embeds first (prepare) holds one batch's vectors: partitions consumed concurrently take it in
+    // turns, from prepare through the last placement (another's prepare during this one's pauses replaced them).
+    const release = assigner?.embedsFirst ? await this.takeModel() : null;
+    try {
+      if (assigner) {
+        const tp = performance.now();
+        await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
+        clustering += performance.now() - tp;
+        for (const v of valid) {
+          if (++since % YIELD_EVERY === 0) await pause();
+          const tc = performance.now();
+          // Learned once per offset: a re-delivered event gets the placement the model made of it before.
+          const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at);
+          // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
+          const before = stored.get(v.at.offset);
+          const a = before ?? placed ?? relearned(assigner, v, metrics);
+          clustering += performance.now() - tc;
+          if (!present?.assignments.has(v.at.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
+          // A stored row keeps the arrival it was stored with, so detection judges it as the restart's rebuild will.
+          observed.push({ timeMs: v.timeMs, arrivedMs: before?.arrivedMs ?? nowMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
+        }
       }
+    } finally {
+      release?.();
     }
     busy += performance.now() - t0;
     metrics.observe('stage_seconds', busy / 1000, { stage: 'process' });
@@ -457,6 +471,18 @@ export class Ingestor {
       this.deps.metrics.inc('batches_abandoned');
       throw abandoned(ctx, `partition revoked or stopping before writing ${what}; batch abandoned`);
     }
+  }
+
+  private modelTurn: Promise<void> = Promise.resolve();
+
+  /** Waits for the model's turn; the function returned gives it back. */
+  private async takeModel(): Promise<() => void> {
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const before = this.modelTurn;
+    this.modelTurn = before.then(() => mine);
+    await before;
+    return release;
   }
 
   /** When each write now being retried first failed: /healthz looks at the oldest (a partition stuck while others store). */
