@@ -27,7 +27,7 @@ export interface Assigner {
    * Places an event and learns from it. With `at`, once per offset: an offset the model has learned from
    * before gives its earlier placement while its rows are not stored, null once they are.
    */
-  assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null;
+  assign(maskedText: string, eventId: string, timeMs: number, at?: Located, storedIn?: string): Placement | null;
   /** The last offset of a partition the model has learned from (-1n: none). */
   learnedThrough?(topic: string, partition: number): bigint;
   /** Rows are stored through `lastOffset`: placements kept for re-deliveries up to it can go. */
@@ -285,10 +285,14 @@ export class Ingestor {
       if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset });
     }
     if (valid.length === 0) return;
+    // Each into the cluster its stored row names: relearned in this delivery order by placement alone, a
+    // new problem could take an id the stored rows give another (partitions interleaved differently live).
+    const range = { topic: batch.topic, partition: batch.partition, first: valid[0]!.offset, last: valid[valid.length - 1]!.offset };
+    const stored = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, range));
     const release = assigner.embedsFirst ? await this.takeModel() : null;
     try {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
-      for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
+      for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset }, stored.get(v.offset)?.clusterId);
     } finally {
       release?.();
     }
@@ -372,10 +376,11 @@ export class Ingestor {
         for (const v of valid) {
           if (++since % YIELD_EVERY === 0) await pause();
           const tc = performance.now();
-          // Learned once per offset: a re-delivered event gets the placement the model made of it before.
-          const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at);
-          // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
+          // Learned once per offset: a re-delivered event gets the placement the model made of it before. A
+          // stored one (a replay) is learned into the cluster its row names.
           const before = stored.get(v.at.offset);
+          const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at, before?.clusterId);
+          // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
           const a = before ?? placed ?? relearned(assigner, v, metrics);
           clustering += performance.now() - tc;
           if (!present?.assignments.has(v.at.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
