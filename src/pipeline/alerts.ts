@@ -63,9 +63,14 @@ export class AlertRouter {
       this.pending.push(e);
     }
     if (this.pending.length > MAX_PENDING) {
-      // Routing has failed for a long while: the oldest wait in trend_alerts for the next start's redeliver.
-      const dropped = this.pending.splice(0, this.pending.length - MAX_PENDING);
-      this.log.warn({ events: dropped.length }, 'alerts waiting for routing dropped from memory; the next start sends them again');
+      // Routing has failed for a long while: the oldest updates go first (the next start's redeliver sends
+      // each episode's latest state), then the oldest of the rest. An opened dropped while a later update of
+      // it is sent would never reach the sink.
+      const before = this.pending.length;
+      let over = before - MAX_PENDING;
+      this.pending = this.pending.filter((e) => !(over > 0 && e.type === 'updated' && over-- > 0));
+      if (this.pending.length > MAX_PENDING) this.pending = this.pending.slice(this.pending.length - MAX_PENDING);
+      this.log.warn({ events: before - this.pending.length }, 'alerts waiting for routing dropped from memory; the next start sends them again');
     }
     if (this.pending.length >= ROUTE_BATCH && this.retryMs === 0) void this.flush();
     else this.schedule(this.retryMs || 1000);
@@ -154,7 +159,8 @@ export class AlertRouter {
       const ep = routedEvent.episode;
       // An episode this process already sent (redeliver at start, then the rebuild announcing the same bucket
       // again) is not opened twice: the second is an update.
-      const ev: TrendEvent = routedEvent.type === 'opened' && this.versions.has(ep.id) ? { ...routedEvent, type: 'updated' } : routedEvent;
+      // A redelivery to one sink (`only`) knows what that sink got, whatever other sinks were sent.
+      const ev: TrendEvent = !only && routedEvent.type === 'opened' && this.versions.has(ep.id) ? { ...routedEvent, type: 'updated' } : routedEvent;
       const c = byId.get(ep.clusterId);
       const d = live.get(ep.clusterId);
       const cluster = {

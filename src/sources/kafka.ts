@@ -124,11 +124,14 @@ export class KafkaSource implements Source {
     // kafkajs' own crash handling disconnects (emitting STOP) before it emits CRASH and, unless the error is
     // final, starts the consumer again (kafkajs/src/consumer/index.js, onCrash): only our stop() ends the run.
     // A STOP taken as the end made a crash after joining the group finish `recur run` with exit code 0.
-    const stopped = new Promise<void>((resolve) =>
+    const stopped = new Promise<void>((resolve) => {
+      // stop() resolves it too: called while kafkajs waits to restart after a crash, it finds no runner
+      // and kafkajs emits no STOP (the restart is cancelled).
+      this.stoppedRun = resolve;
       this.consumer.on(this.consumer.events.STOP, () => {
         if (this.stopping) resolve();
-      }),
-    );
+      });
+    });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -214,10 +217,13 @@ export class KafkaSource implements Source {
     if (this.fatal) throw explainKafkaError(this.fatal, this.cfg.brokers);
   }
 
+  private stoppedRun: (() => void) | null = null;
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.running) await this.consumer.disconnect();
+    this.stoppedRun?.();
   }
 
   /**

@@ -12,16 +12,22 @@ const SAMPLE = new URL('../../examples/sample-events.ndjson', import.meta.url).p
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 
 describe('alert redelivery after a restart (real processes, embedded chDB, real HTTP)', () => {
+  // Two sinks, both down for the first run: each must get every episode as it would have, opened included.
   let rx: WebhookReceiver;
+  let rx2: WebhookReceiver;
   beforeAll(async () => {
     rx = await createWebhookReceiver({ secret, port: 0, host: '127.0.0.1' });
+    rx2 = await createWebhookReceiver({ secret, port: 0, host: '127.0.0.1', path: '/second' });
   });
-  afterAll(() => rx.close());
+  afterAll(async () => {
+    await rx.close();
+    await rx2.close();
+  });
 
   it('sends each sink the latest version of every episode it never got, once', async () => {
     const dir = tempDir();
     const config = join(dir, 'recur.json');
-    writeFileSync(config, JSON.stringify({ alerts: { log: false, kafka: false, webhooks: [{ url: rx.url, secret, timeoutMs: 2000 }] } }));
+    writeFileSync(config, JSON.stringify({ alerts: { log: false, kafka: false, webhooks: [{ url: rx.url, secret, timeoutMs: 2000 }, { url: rx2.url, secret, timeoutMs: 2000 }] } }));
     const empty = join(dir, 'empty.ndjson');
     writeFileSync(empty, '');
     const run = async (input: string) => {
@@ -32,6 +38,7 @@ describe('alert redelivery after a restart (real processes, embedded chDB, real 
 
     // The receiver is down for the whole first run: every episode stays undelivered when it stops.
     rx.setMode('unavailable');
+    rx2.setMode('unavailable');
     const first = await run(SAMPLE);
     expect(first.stderr).toMatch(/left undelivered at shutdown/);
     expect(rx.accepted).toHaveLength(0);
@@ -40,8 +47,11 @@ describe('alert redelivery after a restart (real processes, embedded chDB, real 
 
     // A restart with nothing new to read sends them, each once, as stored.
     rx.setMode('up');
+    rx2.setMode('up');
     await run(empty);
     const got = rx.accepted.map((a) => a.payload);
+    // The second sink got the same episodes, the same way.
+    expect(rx2.accepted.map((a) => `${a.payload.episode_id} ${a.payload.type}`).sort()).toEqual(got.map((p) => `${p.episode_id} ${p.type}`).sort());
     expect(got.map((p) => p.episode_id).sort()).toEqual(episodes.map((e) => e.episode_id).sort());
     const status = new Map(episodes.map((e) => [e.episode_id, e.status]));
     for (const p of got) {
@@ -54,5 +64,6 @@ describe('alert redelivery after a restart (real processes, embedded chDB, real 
     // Recorded as delivered: the next restart sends nothing again.
     await run(empty);
     expect(rx.accepted).toHaveLength(got.length);
+    expect(rx2.accepted).toHaveLength(got.length);
   });
 });
