@@ -4,6 +4,7 @@ import { AlertRouter } from '../../src/pipeline/alerts.js';
 import { DeliveryQueue, type AlertPayload, type AlertSink } from '../../src/sinks/index.js';
 import { trendEvent, T0 } from '../../src/sinks/fixtures.test-util.js';
 import { insertIdempotent } from '../../src/store/writer.js';
+import { alertRow, writeAlerts } from '../../src/store/index.js';
 import { contactCost } from '../../src/owners/index.js';
 import { interceptQueries, silentLog, testConfig, waitFor, embeddedStore } from '../helpers/env.js';
 
@@ -71,6 +72,28 @@ describe('alert router (embedded chDB)', () => {
     await router.flush();
     await queue.settled(5000);
     expect(got.map((p) => [p.type, p.version])).toEqual([['opened', T0 + 3_600_000], ['updated', T0 + 7_200_000]]);
+    router.stop();
+    await queue.drain(1000);
+  });
+
+  it('redelivers an open episode that two sinks never got as opened to each of them', async () => {
+    const a: AlertPayload[] = [];
+    const b: AlertPayload[] = [];
+    const queue = new DeliveryQueue([
+      { name: 'first', deliver: async (p) => void a.push(p) },
+      { name: 'second', deliver: async (p) => void b.push(p) },
+    ]);
+    let now = Date.now();
+    const router = new AlertRouter(config, db.store.client, queue, silentLog, () => now);
+    expect(await router.redeliver()).toBe(0); // the sinks are recorded as configured from now on
+    // An episode opened after that, stored, handed to neither sink (the process stopped first).
+    now += 1000;
+    const e = trendEvent('c_two_sinks', 'opened', now);
+    await writeAlerts(db.store.client, [alertRow(e.episode, e.episode.startBucket + 3_600_000)], e.episode.startBucket);
+    now += 1000;
+    expect(await router.redeliver()).toBe(2);
+    await queue.settled(5000);
+    expect([...a, ...b].map((p) => [p.episode_id, p.type])).toEqual([[e.episode.id, 'opened'], [e.episode.id, 'opened']]);
     router.stop();
     await queue.drain(1000);
   });
