@@ -57,6 +57,19 @@ describe('routeOwner', () => {
     expect(routeOwner(cluster('', ['employe', 'badg']), staff, none).owner).toBe('hr');
   });
 
+  it('does not take a longer word for a rule word with a letter added', () => {
+    expect(routeOwner(cluster('news feed empty', ['news', 'feed']), cfg, none).reason).toBe('default');
+    const c = ownersConfigSchema.parse({ rules: [{ team: 'fleet', terms: ['car'] }, { team: 'ads', terms: ['ad'] }, { team: 'transit', terms: ['bus'] }] });
+    for (const label of ['card declined', 'add a payee', 'line busy']) expect(routeOwner(cluster(label, []), c, none).reason).toBe('default');
+    expect(routeOwner(cluster('my car broke', []), c, none).owner).toBe('fleet');
+  });
+
+  it('reads a hyphenated rule word as the words of labels and terms', () => {
+    const c = ownersConfigSchema.parse({ rules: [{ team: 'topups', terms: ['top-up'] }] });
+    expect(routeOwner(cluster('top up failed', ['top', 'up']), c, none).owner).toBe('topups');
+    expect(routeOwner(cluster('', ['top up', 'fail']), c, none).owner).toBe('topups');
+  });
+
   it('matches a term with symbols only as written', () => {
     const c = ownersConfigSchema.parse({ rules: [{ team: 'cpp', terms: ['c++'] }, { team: 'dotnet', terms: ['.net'] }] });
     expect(routeOwner(cluster('usb type c cable', []), c, none).reason).toBe('default');

@@ -74,8 +74,13 @@ export interface OwnerRoute {
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const stemmer = new Tokenizer({ stopWords: new Set(), minLength: 1, keepNumbers: true });
 const splitter = new Tokenizer({ stopWords: new Set(), minLength: 1, keepNumbers: true, stem: false });
-/** Endings that keep a word's sense ("failure", "refunded", "errors"); "er" does not ("charger"). */
-const ENDINGS = '(?:s|es|d|ed|ing|ings|ure|ures|y|ies|ied)?';
+/**
+ * Endings that keep a word's sense ("failure", "refunded", "errors"); "er" does not ("charger"), nor a bare
+ * "d" or "y" ("fee" is not "feed", "car" not "card", "bus" not "busy"). After a doubled last letter:
+ * "buggy", "bugged", "bugging" ("ad" alone does not make "add").
+ */
+const ENDINGS = '(?:s|es|ed|ing|ings|ure|ures|ies|ied)';
+const AFTER_DOUBLED = '(?:y|ed|ing|ings|ies|ied)';
 
 interface TermMatcher {
   /** ` a b ` to find among the stems or the words of one entry; '' when the term has symbols. */
@@ -101,9 +106,10 @@ function termMatcher(term: string): TermMatcher {
   let m = termCache.get(term);
   if (!m) {
     const lower = term.toLowerCase();
-    const plain = /^[\p{L}\p{N}]+(?: [\p{L}\p{N}]+)*$/u.test(lower);
+    // Hyphens and spaces separate words ("top-up" is "top up" in labels and terms).
+    const plain = /^[\p{L}\p{N}]+(?:[ -][\p{L}\p{N}]+)*$/u.test(lower);
     const single = /^\p{L}+$/u.test(lower);
-    const tail = single ? `(?:${escape(lower.at(-1)!)})?${ENDINGS}` : '';
+    const tail = single ? `(?:${ENDINGS}|${escape(lower.at(-1)!)}${AFTER_DOUBLED})?` : '';
     m = {
       stems: plain ? ` ${stemmer.tokenize(lower).join(' ')} ` : '',
       re: new RegExp(`(?:^|[^\\p{L}\\p{N}])${escape(lower)}${tail}(?![\\p{L}\\p{N}])`, 'u'),
