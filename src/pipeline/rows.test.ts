@@ -33,6 +33,17 @@ describe('stored rows mask PII inside JSON', () => {
     expect(b.payload_bytes).toBe(broken.length);
   });
 
+  it('keeps both values of two keys that mask alike', () => {
+    const { text } = maskJsonText({ 'jane@example.com': 'gold', 'joe@example.com': 'silver' }, mask);
+    expect(JSON.parse(text)).toEqual({ '<EMAIL>': 'gold', '<EMAIL>#2': 'silver' });
+  });
+
+  it('leaves no half-masked item at the cut of an oversize dead letter dense with PII', () => {
+    const emails = Array.from({ length: 9000 }, (_, i) => `jane.doe${String(i).padStart(6, '0')}@example-company.com`).join(' ');
+    const d = deadLetterRow({ ok: false, code: 'oversize', reason: 'too big' }, Buffer.from(emails), at, mask, 0);
+    expect(d.payload).not.toMatch(/@|example-company|jane\.doe/);
+  });
+
   it('keeps a bounded, masked head of an oversize dead letter', () => {
     const big = Buffer.from(`{"note": "call 555-123-4567", "pad": "${'\\n'.repeat(400_000)}"}`);
     const d = deadLetterRow({ ok: false, code: 'oversize', reason: 'too big' }, big, at, mask, 0);

@@ -69,8 +69,13 @@ export function maskJsonText(value: unknown, mask: Masker): { text: string; hits
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      // Keys too: {"jane.doe@example.com": "vip"}.
-      for (const [k, x] of Object.entries(v)) out[walk(k) as string] = walk(x);
+      // Keys too: {"jane.doe@example.com": "vip"}; two keys masked alike are numbered, not merged.
+      for (const [k, x] of Object.entries(v)) {
+        const base = walk(k) as string;
+        let key = base;
+        for (let i = 2; Object.hasOwn(out, key); i++) key = `${base}#${i}`;
+        out[key] = walk(x);
+      }
       return out;
     }
     return v;
@@ -103,7 +108,10 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
   } catch {
     parsed = undefined;
   }
-  const masked = parsed === undefined ? maskEscaped(text, mask) : maskJsonText(parsed, mask).text;
+  let masked = parsed === undefined ? maskEscaped(text, mask) : maskJsonText(parsed, mask).text;
+  // Cut inside an item (half an e-mail address is no e-mail to the masker): what follows the head's last
+  // 256 characters is dropped, as no item the masker knows is longer, before the final cut.
+  if (!whole) masked = masked.slice(0, Math.max(0, masked.length - 256));
   return {
     source_topic: at.topic,
     source_partition: at.partition,
