@@ -28,12 +28,24 @@ export class PipelineError extends Error {
 }
 
 /** Programmer errors are never retried (kafkajs' rule). */
+const FINAL_BROKER_ERRORS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'INVALID_TOPIC_EXCEPTION',
+]);
+
 export function isRetriable(err: unknown): boolean {
   if (err instanceof PipelineError) return err.retriable;
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return false;
-  // A broker's own verdict (MESSAGE_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED) that kafkajs marks final: retrying
-  // repeats it forever. Its other errors (a broker away, retries exhausted) stay retriable.
-  if (err instanceof Error && err.name === 'KafkaJSProtocolError' && (err as { retriable?: unknown }).retriable === false) return false;
+  // A broker's verdict on the request itself: retrying repeats it forever. kafkajs also marks passing ones
+  // final (UNKNOWN_SERVER_ERROR, BROKER_NOT_AVAILABLE), so only these are.
+  if (err instanceof Error && err.name === 'KafkaJSProtocolError' && FINAL_BROKER_ERRORS.has(String((err as { type?: unknown }).type))) return false;
   return true;
 }
 

@@ -91,6 +91,7 @@ async function ceiling(topic: string, n: number): Promise<number> {
     },
   });
   await finished;
+  if (n - counted0 < 0.2 * n) throw new Error(`the ceiling's first batch held ${counted0} of ${n} events: raise --n`);
   const rate = (n - counted0) / ((performance.now() - t0) / 1000);
   await consumer.disconnect();
   return rate;
@@ -184,6 +185,10 @@ async function pipeline(topic: string, n: number, workers: number) {
   }
   const seconds = (performance.now() - t0) / 1000;
   const measured = n - stored0;
+  if (measured < 0.2 * n) {
+    await stopWorkers(ws);
+    throw new Error(`only ${measured} of ${n} events were stored after the clock started: raise --n`);
+  }
   const sum = (ms: Record<string, number>[], key: string) => ms.reduce((s, m) => s + (m[key] ?? 0), 0);
   const stage = (name: string) => sum(last, `recur_stage_seconds_sum{stage="${name}"}`) - sum(first, `recur_stage_seconds_sum{stage="${name}"}`);
   // Where a worker's wall time goes (summed over workers): the main thread's own stages (detect: trend

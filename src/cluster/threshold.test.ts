@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SparseVector } from '../text/vectorize.js';
 import { Mulberry32 } from './prng.js';
-import { ThresholdTracker } from './threshold.js';
+import { MAX_AUTO_THRESHOLD, ThresholdTracker } from './threshold.js';
 
 /** Unit vectors of 1-30 terms over 200 buckets, frequent buckets repeating across documents (seeded). */
 function stream(count: number, seed = 11): SparseVector[] {
@@ -112,6 +112,13 @@ describe('ThresholdTracker', () => {
     };
     expect(thresholds(b, viaBuffer, docs)).toEqual(thresholds(a, (v) => a.observe(v), docs));
     expect(b.toJSON()).toEqual(a.toJSON());
+  });
+
+  it('caps an automatic threshold restored from a checkpoint made before the cap', () => {
+    const a = new ThresholdTracker({ threshold: 'auto' });
+    const restored = ThresholdTracker.fromJSON({ ...a.toJSON(), current: 1 });
+    expect(restored.threshold()).toBe(MAX_AUTO_THRESHOLD);
+    expect(ThresholdTracker.fromJSON({ ...new ThresholdTracker({ threshold: 0.95 }).toJSON() }).threshold()).toBe(0.95);
   });
 
   it('keeps a fixed threshold as given', () => {

@@ -175,7 +175,8 @@ export class ThresholdTracker {
     t.changes = s.changes;
     t.rng = new Mulberry32(s.rng);
     t.sample = s.sample.map(([i, v]) => ({ idx: Int32Array.from(i), val: Float32Array.from(v) }));
-    t.current = s.current;
+    // A checkpoint from before the cap may hold an automatic threshold of 1 (see MAX_AUTO_THRESHOLD).
+    t.current = s.fixed === null ? Math.min(MAX_AUTO_THRESHOLD, s.current) : s.current;
     return t;
   }
 }

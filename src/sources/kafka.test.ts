@@ -69,6 +69,9 @@ describe('isRetriable for kafkajs errors', () => {
     const protocolError = (e: { message: string; type: string; code: number; retriable: boolean }) => new KafkaJSProtocolError(e as unknown as Error);
     expect(isRetriable(protocolError({ message: 'The request included a message larger than the max message size the server will accept', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false }))).toBe(false);
     expect(isRetriable(protocolError({ message: 'leader moved', type: 'NOT_LEADER_FOR_PARTITION', code: 6, retriable: true }))).toBe(true);
+    // Marked final by kafkajs, yet they pass: retried.
+    expect(isRetriable(protocolError({ message: 'unknown server error', type: 'UNKNOWN_SERVER_ERROR', code: -1, retriable: false }))).toBe(true);
+    expect(isRetriable(protocolError({ message: 'broker not available', type: 'BROKER_NOT_AVAILABLE', code: 8, retriable: false }))).toBe(true);
     expect(isRetriable(new KafkaJSConnectionError('Connection error: ECONNREFUSED'))).toBe(true);
   });
 });
