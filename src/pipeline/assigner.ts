@@ -7,13 +7,12 @@ import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
 import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, nextStoredId, saveSnapshot, type ModelSnapshot } from '../store/index.js';
-import type { Assigner, Placement } from './ingest.js';
+import { MODEL_MAX_AHEAD_MS, type Assigner, type Placement } from './ingest.js';
 import type { Located } from './rows.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
 const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
-/** How far ahead of the wall clock an event's time moves the model's clock (trends.maxFutureHours' default). */
-const MODEL_MAX_AHEAD_MS = 86_400_000;
+
 
 /** What the assigner needs of a live clusterer, lexical or by meaning. */
 export interface LiveModel {
@@ -175,7 +174,8 @@ export class ClusterAssigner implements Assigner {
    */
   assign(maskedText: string, eventId: string, eventMs: number, at?: Located, storedIn?: string): Placement | null {
     // The model's clock (a cluster's last event, when small stale ones retire) does not follow an event
-    // dated far ahead: one mistyped year would retire every small cluster at the next maintenance.
+    // dated far ahead: one mistyped year would retire every small cluster at the next maintenance. The
+    // ingestor caps it from the event's arrival already (the same on a replay); this is the wall clock's cap.
     const timeMs = Math.min(eventMs, this.deps.now() + MODEL_MAX_AHEAD_MS);
     if (!at) return this.learn(maskedText, eventId, timeMs);
     const k = partitionKey(at.topic, at.partition);

@@ -84,6 +84,9 @@ export interface IngestDeps {
   chunkRows?: number;
 }
 
+/** How far past an event's arrival its time moves the model's clock (see ClusterAssigner.assign). */
+export const MODEL_MAX_AHEAD_MS = 86_400_000;
+
 /** A chunk decoded, masked and placed: its rows, ready to write. */
 interface Built {
   range: OffsetRange;
@@ -292,7 +295,11 @@ export class Ingestor {
     const release = assigner.embedsFirst ? await this.takeModel() : null;
     try {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
-      for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset }, stored.get(v.offset)?.clusterId);
+      for (const v of valid) {
+        const row = stored.get(v.offset);
+        const modelMs = Math.min(v.time, (row?.arrivedMs ?? this.deps.now()) + MODEL_MAX_AHEAD_MS);
+        assigner.assign(v.text, v.id, modelMs, { topic: batch.topic, partition: batch.partition, offset: v.offset }, row?.clusterId);
+      }
     } finally {
       release?.();
     }
@@ -379,7 +386,9 @@ export class Ingestor {
           // Learned once per offset: a re-delivered event gets the placement the model made of it before. A
           // stored one (a replay) is learned into the cluster its row names.
           const before = stored.get(v.at.offset);
-          const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at, before?.clusterId);
+          // The model's clock goes at most a day past the event's arrival, the stored one on a replay: the same either way.
+          const modelMs = Math.min(v.timeMs, (before?.arrivedMs ?? nowMs) + MODEL_MAX_AHEAD_MS);
+          const placed = assigner.assign(v.text, v.eventId, modelMs, v.at, before?.clusterId);
           // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
           const a = before ?? placed ?? relearned(assigner, v, metrics);
           clustering += performance.now() - tc;
