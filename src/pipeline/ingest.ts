@@ -49,6 +49,8 @@ export interface ObservedEvent {
   timeMs: number;
   /** When it was ingested (stored as assignments.ingested_at): an event dated far after it is kept out of detection. */
   arrivedMs: number;
+  /** Stored before (a replay): seen by the stage already, or by the rebuild; not counted late again. */
+  stored?: boolean;
   clusterId: string;
   caseId: string;
   customerId: string;
@@ -361,8 +363,11 @@ export class Ingestor {
       if (!res.ok) {
         const row = deadLetterRow(res, m.value, at, mask, nowMs);
         deadAll.push(row);
-        if (!present?.dead_letters.has(m.offset)) dead.push(row);
-        metrics.inc('events_dead_lettered', { reason: res.code });
+        // Counted once, when stored: a replay of a stored one is not another.
+        if (!present?.dead_letters.has(m.offset)) {
+          dead.push(row);
+          metrics.inc('events_dead_lettered', { reason: res.code });
+        }
         continue;
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, ingestedAt);
@@ -394,7 +399,7 @@ export class Ingestor {
           clustering += performance.now() - tc;
           if (!present?.assignments.has(v.at.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
           // A stored row keeps the arrival it was stored with, so detection judges it as the restart's rebuild will.
-          observed.push({ timeMs: v.timeMs, arrivedMs: before?.arrivedMs ?? nowMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId });
+          observed.push({ timeMs: v.timeMs, arrivedMs: before?.arrivedMs ?? nowMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId, ...(before ? { stored: true } : {}) });
         }
       }
     } finally {
@@ -445,9 +450,10 @@ export class Ingestor {
     // The ledger row is written first; the data tables are independent of each other (each carries its own
     // token), so they are inserted concurrently. Counts are a projection inside the assignments' parts.
     await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);
-    // Produce (message timestamp) to stored: the latency users feel. File input has no timestamps.
+    // Produce (message timestamp) to stored: the latency users feel. File input has no timestamps; a replay's
+    // rows were stored (and measured) by the run it repeats.
     const storedAt = Date.now();
-    for (const ts of stamps) if (ts > 0) metrics.histogram('produce_to_stored_seconds', Math.max(0, storedAt - ts) / 1000);
+    if (fresh) for (const ts of stamps) if (ts > 0) metrics.histogram('produce_to_stored_seconds', Math.max(0, storedAt - ts) / 1000);
     assigner?.noteBatch(range.topic, range.partition, range.last);
     if (this.deps.observer) {
       const tc = performance.now();

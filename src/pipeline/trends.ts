@@ -120,8 +120,9 @@ export class TrendStage {
     if (this.nextOpen === null) this.nextOpen = this.startOf(t - this.latenessMs);
     if (t > this.watermark) this.watermark = t;
     if (t < this.nextOpen) {
-      // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated.
-      this.metrics.inc('late_events', { beyond_lateness: String(this.watermark - t > this.latenessMs) });
+      // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated (counted
+      // once: a replayed event was counted when it first came).
+      if (!e.stored) this.metrics.inc('late_events', { beyond_lateness: String(this.watermark - t > this.latenessMs) });
       return;
     }
     if (e.clusterId === '') return;

@@ -70,8 +70,12 @@ describe('a batch with a backlog leaves its last write in flight (embedded chDB)
     await expect(first.handle(b, { isStale: () => stopping, heartbeat: async () => {} })).rejects.toThrow();
     // Re-delivered to the next owner: the range is replayed, its rows are not written again, its dead letters are published.
     const published: { key: string }[] = [];
-    const again = chunkedIngestor(store.client, config, { chunkRows: 100, deadLetters: { publish: async (rows) => void published.push(...rows) } });
+    const againMetrics = new Metrics();
+    const again = chunkedIngestor(store.client, config, { chunkRows: 100, metrics: againMetrics, deadLetters: { publish: async (rows) => void published.push(...rows) } });
     expect((await again.handle(b, ctx)).storedThrough).toBe(4n);
+    // Stored by the first run: not dead-lettered, nor stored, a second time in the metrics.
+    expect(againMetrics.prometheus()).not.toMatch(/^recur_events_dead_lettered_total/m);
+    expect(againMetrics.get('events_stored')).toBe(0);
     expect(published.map((p) => p.key).sort()).toEqual([`${topic}:0:1`, `${topic}:0:2`, `${topic}:0:4`]);
     const [n] = await (await store.client.query({ query: 'SELECT count() AS n FROM dead_letters WHERE source_topic = {topic:String}', query_params: { topic }, format: 'JSONEachRow' })).json<{ n: string }>();
     expect(Number(n!.n)).toBe(3);
