@@ -285,6 +285,13 @@ wait_ready() {
     sleep 1
     waited=$((waited + 1))
   done
+  # The port answers, but is it ours? Another process may have taken it while the broker started and died.
+  if ! kill -0 "$pid" 2>/dev/null; then
+    log "$KAFKA_HOST:$KAFKA_PORT answers, but broker process $pid has exited"
+    rm -f "$PID_FILE"
+    print_log_tail
+    return 1
+  fi
 }
 
 cmd_start() {
