@@ -138,23 +138,12 @@ export class OnlineClusterer {
   }
 
   /** Places the description made of the first n terms of v (v itself is not kept). */
-  private placeTerms(v: SparseVector, n: number, ev: ClusterEvent, into?: { join: ClusterState } | { create: number }): Assignment {
+  private placeTerms(v: SparseVector, n: number, ev: ClusterEvent): Assignment {
     const st = this.state;
     st.events++;
     let out: Assignment;
     if (n === 0) out = { clusterId: '', similarity: 0, change: 'unassigned', lineage: NO_LINEAGE };
-    else if (into) {
-      this.tracker.observe(v, n);
-      if ('join' in into) {
-        const sim = similarity(into.join, v, n);
-        this.join(into.join, v, n, sim, ev);
-        out = { clusterId: into.join.id, similarity: sim, change: 'cluster_updated', lineage: NO_LINEAGE };
-      } else {
-        const lineage = st.live >= this.options.maxClusters ? this.shrink(ev.time) : NO_LINEAGE;
-        const c = this.create(v, n, ev, into.create);
-        out = { clusterId: c.id, similarity: 1, change: 'cluster_created', lineage };
-      }
-    } else {
+    else {
       let best: ClusterState | undefined;
       let bestSim = 0;
       const q = n <= this.options.queryTerms ? v : this.queryTerms(v, n);
@@ -234,37 +223,7 @@ export class OnlineClusterer {
   }
 
   static restore(json: string): OnlineClusterer {
-    const c = fromSnapshot(json, (opts, vec) => new OnlineClusterer(opts, vec));
-    c.restoredSeq = c.state.seq;
-    return c;
-  }
-
-  /** New clusters are numbered from `next` on at least: ids a stopped process gave out after its checkpoint are not given again. */
-  reserveIds(next: number): void {
-    this.state.seq = Math.max(this.state.seq, next);
-  }
-
-  /** Ids numbered below this existed when the model was restored: one of them not live now is gone for good. */
-  private restoredSeq = 0;
-  /** Live clusters by id, built when assignInto needs it and dropped when a cluster is created or dropped. */
-  private byId: Map<string, ClusterState> | null = null;
-
-  /**
-   * Learns an event into the cluster it is stored in (a replay after a restart): joins that cluster if it is
-   * live, creates it under that id if it was made after the checkpoint, and otherwise changes the model as
-   * assign() does. Relearned in their stored clusters, the events after a checkpoint leave ids naming the
-   * problems they named before the restart, whatever order the partitions are delivered in now; learned by
-   * assign() in that new order, a new problem could take an id the stored rows give another.
-   */
-  assignInto(ev: ClusterEvent, clusterId: string): Assignment {
-    const v = this.vectorizer.updateAndTransformInto(ev.tokens, ev.hashes, this.vector);
-    const prefix = this.options.idPrefix;
-    const seq = clusterId.startsWith(prefix) && /^\d+$/.test(clusterId.slice(prefix.length)) ? Number(clusterId.slice(prefix.length)) : -1;
-    if (seq < 0) return this.placeTerms(v, v.length, ev);
-    this.byId ??= new Map(this.liveList().map((c) => [c.id, c]));
-    const live = this.byId.get(clusterId);
-    if (live) return this.placeTerms(v, v.length, ev, { join: live });
-    return seq >= this.restoredSeq ? this.placeTerms(v, v.length, ev, { create: seq }) : this.placeTerms(v, v.length, ev);
+    return fromSnapshot(json, (opts, vec) => new OnlineClusterer(opts, vec));
   }
 
   /** The heaviest of the first n terms (at most options.queryTerms) for candidate lookup; rare terms decide. */
@@ -322,15 +281,14 @@ export class OnlineClusterer {
     if (pruned || c.size >= c.nextRefresh) this.reindex(c);
   }
 
-  private create(v: SparseVector, n: number, ev: ClusterEvent, seq = this.state.seq): ClusterState {
+  private create(v: SparseVector, n: number, ev: ClusterEvent): ClusterState {
     const st = this.state;
     const slot = st.free.length > 0 ? st.free.pop()! : st.slots.length;
     const c: ClusterState = {
-      id: `${this.options.idPrefix}${seq}`, seq, slot, size: 0, norm2: 0, terms: new TermTable(),
+      id: `${this.options.idPrefix}${st.seq}`, seq: st.seq, slot, size: 0, norm2: 0, terms: new TermTable(),
       firstSeen: ev.time, lastSeen: ev.time, examples: [], exampleFloor: Infinity, indexed: [], nextRefresh: 2, dirty: true,
     };
-    st.seq = Math.max(st.seq, seq + 1);
-    this.byId = null;
+    st.seq++;
     st.slots[slot] = c;
     st.live++;
     addMember(c, v, 0, ev.time, n);
@@ -353,7 +311,6 @@ export class OnlineClusterer {
   }
 
   private drop(c: ClusterState): void {
-    this.byId = null;
     for (const t of c.indexed) this.index.remove(t, c.slot);
     this.state.slots[c.slot] = undefined;
     this.state.free.push(c.slot);

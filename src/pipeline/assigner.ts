@@ -6,7 +6,7 @@ import type { ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
-import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, nextStoredId, saveSnapshot, type ModelSnapshot } from '../store/index.js';
+import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, saveSnapshot, type ModelSnapshot } from '../store/index.js';
 import { MODEL_MAX_AHEAD_MS, type Assigner, type Placement } from './ingest.js';
 import type { Located } from './rows.js';
 
@@ -21,8 +21,6 @@ export interface LiveModel {
   assign(ev: ClusterEvent): Assignment;
   clusters(opts: { terms?: number; examples?: number }): ClusterSummary[];
   describe(ids: readonly string[], opts: { terms?: number; examples?: number }): ClusterSummary[];
-  /** Learns an event into the cluster it is stored in (a replay after a restart); models without it place it anew. */
-  assignInto?(ev: ClusterEvent, clusterId: string): Assignment;
   /** A live cluster's first event time, without describing it (describe's is used otherwise). */
   firstSeen?(id: string): number | undefined;
   snapshot(): string;
@@ -38,7 +36,6 @@ export function lexicalModel(c: OnlineClusterer): LiveModel {
       return c.liveClusters;
     },
     assign: (ev) => c.assign(ev),
-    assignInto: (ev, id) => c.assignInto(ev, id),
     clusters: (o) => c.clusters(o),
     describe: (ids, o) => c.describe(ids, o),
     firstSeen: (id) => c.firstSeen(id),
@@ -172,7 +169,7 @@ export class ClusterAssigner implements Assigner {
    * it was merged into since, if this process or the one that wrote the checkpoint saw the merge); once they are, null (the caller has them
    * from ClickHouse). Without `at` it always learns.
    */
-  assign(maskedText: string, eventId: string, eventMs: number, at?: Located, storedIn?: string): Placement | null {
+  assign(maskedText: string, eventId: string, eventMs: number, at?: Located): Placement | null {
     // The model's clock (a cluster's last event, when small stale ones retire) does not follow an event
     // dated far ahead: one mistyped year would retire every small cluster at the next maintenance. The
     // ingestor caps it from the event's arrival already (the same on a replay); this is the wall clock's cap.
@@ -180,7 +177,7 @@ export class ClusterAssigner implements Assigner {
     if (!at) return this.learn(maskedText, eventId, timeMs);
     const k = partitionKey(at.topic, at.partition);
     if (at.offset <= (this.learned.get(k) ?? -1n)) return this.recall(k, at.offset);
-    const placed = this.learn(maskedText, eventId, timeMs, storedIn);
+    const placed = this.learn(maskedText, eventId, timeMs);
     this.learned.set(k, at.offset);
     let pending = this.unstored.get(k);
     if (!pending) this.unstored.set(k, (pending = { offsets: [], placements: [] }));
@@ -211,10 +208,9 @@ export class ClusterAssigner implements Assigner {
     return live === p.clusterId ? p : { clusterId: live, similarity: p.similarity };
   }
 
-  private learn(maskedText: string, eventId: string, timeMs: number, storedIn?: string): Placement {
+  private learn(maskedText: string, eventId: string, timeMs: number): Placement {
     const tokens = this.tokenizer.tokenize(maskedText, this.hashes);
-    const ev = { eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText };
-    const a = storedIn && this.clusterer.assignInto ? this.clusterer.assignInto(ev, storedIn) : this.clusterer.assign(ev);
+    const a = this.clusterer.assign({ eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText });
     if (a.lineage.length) {
       this.lineage.push(...a.lineage);
       for (const g of goneClusters(a.lineage)) {
@@ -440,8 +436,5 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
   const c = restored
     ? OnlineClusterer.restore(restored.state)
     : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
-  // New clusters are numbered past every id stored: a stopped process gave out ids after its checkpoint (and
-  // a model started afresh must not give an old id to a new problem).
-  c.reserveIds(await nextStoredId(client, 'c_'));
   return new ClusterAssigner(lexicalModel(c), restored ?? { offsets: {} }, restored?.events ?? 0, deps, version);
 }

@@ -27,7 +27,7 @@ export interface Assigner {
    * Places an event and learns from it. With `at`, once per offset: an offset the model has learned from
    * before gives its earlier placement while its rows are not stored, null once they are.
    */
-  assign(maskedText: string, eventId: string, timeMs: number, at?: Located, storedIn?: string): Placement | null;
+  assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null;
   /** The last offset of a partition the model has learned from (-1n: none). */
   learnedThrough?(topic: string, partition: number): bigint;
   /** Rows are stored through `lastOffset`: placements kept for re-deliveries up to it can go. */
@@ -290,18 +290,12 @@ export class Ingestor {
       if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset });
     }
     if (valid.length === 0) return;
-    // Each into the cluster its stored row names: relearned in this delivery order by placement alone, a
-    // new problem could take an id the stored rows give another (partitions interleaved differently live).
-    const range = { topic: batch.topic, partition: batch.partition, first: valid[0]!.offset, last: valid[valid.length - 1]!.offset };
-    const stored = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, range));
     const release = assigner.embedsFirst ? await this.takeModel() : null;
     try {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
-      for (const v of valid) {
-        const row = stored.get(v.offset);
-        const modelMs = Math.min(v.time, (row?.arrivedMs ?? this.deps.now()) + MODEL_MAX_AHEAD_MS);
-        assigner.assign(v.text, v.id, modelMs, { topic: batch.topic, partition: batch.partition, offset: v.offset }, row?.clusterId);
-      }
+      // Relearned in this delivery order, which need not be the order partitions were consumed in before the
+      // restart: a cluster made after the checkpoint may then take another id than it had (known, not mended).
+      for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
     } finally {
       release?.();
     }
@@ -388,12 +382,11 @@ export class Ingestor {
         for (const v of valid) {
           if (++since % YIELD_EVERY === 0) await pause();
           const tc = performance.now();
-          // Learned once per offset: a re-delivered event gets the placement the model made of it before. A
-          // stored one (a replay) is learned into the cluster its row names.
+          // Learned once per offset: a re-delivered event gets the placement the model made of it before.
           const before = stored.get(v.at.offset);
           // The model's clock goes at most a day past the event's arrival, the stored one on a replay: the same either way.
           const modelMs = Math.min(v.timeMs, (before?.arrivedMs ?? nowMs) + MODEL_MAX_AHEAD_MS);
-          const placed = assigner.assign(v.text, v.eventId, modelMs, v.at, before?.clusterId);
+          const placed = assigner.assign(v.text, v.eventId, modelMs, v.at);
           // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
           const a = before ?? placed ?? relearned(assigner, v, metrics);
           clustering += performance.now() - tc;

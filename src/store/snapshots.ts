@@ -84,19 +84,3 @@ export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: str
     ...(row.placements === '' ? {} : (JSON.parse(row.placements) as Pick<ModelSnapshot, 'learned' | 'unstored' | 'surfaces'>)),
   };
 }
-
-/** One past the highest number of a stored cluster id `prefix`N (in assignments or clusters); 0 when none. */
-export async function nextStoredId(client: ClickHouseClient, prefix: string): Promise<number> {
-  const re = `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[0-9]+$`;
-  const rs = await client.query({
-    query: `SELECT greatest(
-              (SELECT max(toUInt64OrZero(substring(cluster_id, {from:UInt32}))) + 1 FROM assignments WHERE match(cluster_id, {re:String})),
-              (SELECT max(toUInt64OrZero(substring(cluster_id, {from:UInt32}))) + 1 FROM clusters WHERE match(cluster_id, {re:String}))) AS next,
-            (SELECT count() FROM assignments WHERE match(cluster_id, {re:String})) + (SELECT count() FROM clusters WHERE match(cluster_id, {re:String})) AS n`,
-    query_params: { from: prefix.length + 1, re },
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  const [row] = await rs.json<{ next: number; n: number }>();
-  return row && Number(row.n) > 0 ? Number(row.next) : 0;
-}

@@ -149,36 +149,4 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     const restarted = await createAssigner(config, store.client, silentLog);
     expect([...restarted.describe(ids).values()].map((d) => d.label)).toEqual(before);
   });
-
-  it('after a restart, ids name the problems they named before, whatever order the partitions come back in', async () => {
-    const config = testConfig({ 'cluster.pipeline': uniqueName('order') });
-    const topic = uniqueName('order');
-    const msgs = (texts: string[], from: number): SourceMessage[] =>
-      texts.map((t, i) => ({ offset: BigInt(from + i), key: null, value: Buffer.from(JSON.stringify({ ...goodEvent(from + i), event_id: `${topic}-${t}-${from + i}`, description: t })), timestampMs: 0 }));
-    const on = (partition: number, messages: SourceMessage[]): SourceBatch => ({ topic, partition, generation: 1, messages });
-    const refund = Array.from({ length: 3 }, () => 'my refund never arrived');
-    const login = Array.from({ length: 3 }, () => 'cannot log in to the app');
-    // Live: a checkpoint, then partition 0's refunds and partition 1's logins, in that order.
-    const first = await createAssigner(config, store.client, silentLog);
-    const a = ingestor(config, first);
-    await a.handle(on(0, msgs(['card declined at the shop', 'my card was declined'], 0)), live);
-    await first.maybeSnapshot(true);
-    await a.handle(on(0, msgs(refund, 2)), live);
-    await a.handle(on(1, msgs(login, 100)), live);
-    const stored = await assignments(topic);
-    const refundId = stored.get(2)!;
-    expect(new Set([stored.get(0), refundId, stored.get(100)]).size).toBe(3);
-    expect(stored.get(4)).toBe(refundId);
-    // The process dies. The next one gets partition 1's backlog first.
-    const next = await createAssigner(config, store.client, silentLog);
-    const b = ingestor(config, next);
-    await b.handle(on(1, msgs(login, 100)), live);
-    await b.handle(on(0, msgs([...refund], 2)), live);
-    // A new refund case lands where the refunds are stored, and a new login case where the logins are.
-    await b.handle(on(0, msgs(['my refund never arrived'], 5)), live);
-    await b.handle(on(1, msgs(['cannot log in to the app'], 103)), live);
-    const after = await assignments(topic);
-    expect(after.get(5)).toBe(refundId);
-    expect(after.get(103)).toBe(stored.get(100));
-  });
 });
