@@ -98,10 +98,17 @@ export class KafkaSource implements Source {
       if (!subscribed) await this.consumer.disconnect().catch(() => {});
     }
     if (!subscribed) return;
+    // stop() while subscribing: it found nothing running to disconnect.
+    if (this.stopping) {
+      await this.consumer.disconnect().catch(() => {});
+      return;
+    }
     this.running = true;
     const crashed = new Promise<void>((_, reject) => {
       this.consumer.on(this.consumer.events.CRASH, (e) => {
         if (!e.payload.restart) reject(e.payload.error);
+        // Stopping: the restart kafkajs is about to schedule must not rejoin the group behind our back.
+        else if (this.stopping) setImmediate(() => void this.consumer.stop().catch(() => {}));
         else this.log.warn({ err: errorMessage(e.payload.error) }, 'kafka consumer crashed; kafkajs restarts it');
       });
     });
