@@ -7,12 +7,13 @@ import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
 import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, saveSnapshot, type ModelSnapshot } from '../store/index.js';
-import { MODEL_MAX_AHEAD_MS, type Assigner, type Placement } from './ingest.js';
+import type { Assigner, Placement } from './ingest.js';
 import type { Located } from './rows.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
 const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
-
+/** How far past an event's arrival its time moves the model's clock. */
+const MODEL_MAX_AHEAD_MS = 86_400_000;
 
 /** What the assigner needs of a live clusterer, lexical or by meaning. */
 export interface LiveModel {
@@ -169,11 +170,11 @@ export class ClusterAssigner implements Assigner {
    * it was merged into since, if this process or the one that wrote the checkpoint saw the merge); once they are, null (the caller has them
    * from ClickHouse). Without `at` it always learns.
    */
-  assign(maskedText: string, eventId: string, eventMs: number, at?: Located): Placement | null {
-    // The model's clock (a cluster's last event, when small stale ones retire) does not follow an event
-    // dated far ahead: one mistyped year would retire every small cluster at the next maintenance. The
-    // ingestor caps it from the event's arrival already (the same on a replay); this is the wall clock's cap.
-    const timeMs = Math.min(eventMs, this.deps.now() + MODEL_MAX_AHEAD_MS);
+  assign(maskedText: string, eventId: string, eventMs: number, at?: Located, arrivedMs = this.deps.now()): Placement | null {
+    // The model's clock (a cluster's last event, when small stale ones retire) goes at most a day past the
+    // event's arrival (the stored one on a replay, so the same either way): one mistyped year would retire
+    // every small cluster at the next maintenance.
+    const timeMs = Math.min(eventMs, arrivedMs + MODEL_MAX_AHEAD_MS);
     if (!at) return this.learn(maskedText, eventId, timeMs);
     const k = partitionKey(at.topic, at.partition);
     if (at.offset <= (this.learned.get(k) ?? -1n)) return this.recall(k, at.offset);

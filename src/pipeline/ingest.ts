@@ -27,7 +27,7 @@ export interface Assigner {
    * Places an event and learns from it. With `at`, once per offset: an offset the model has learned from
    * before gives its earlier placement while its rows are not stored, null once they are.
    */
-  assign(maskedText: string, eventId: string, timeMs: number, at?: Located): Placement | null;
+  assign(maskedText: string, eventId: string, timeMs: number, at?: Located, arrivedMs?: number): Placement | null;
   /** The last offset of a partition the model has learned from (-1n: none). */
   learnedThrough?(topic: string, partition: number): bigint;
   /** Rows are stored through `lastOffset`: placements kept for re-deliveries up to it can go. */
@@ -85,9 +85,6 @@ export interface IngestDeps {
    */
   chunkRows?: number;
 }
-
-/** How far past an event's arrival its time moves the model's clock (see ClusterAssigner.assign). */
-export const MODEL_MAX_AHEAD_MS = 86_400_000;
 
 /** A chunk decoded, masked and placed: its rows, ready to write. */
 interface Built {
@@ -384,15 +381,14 @@ export class Ingestor {
           const tc = performance.now();
           // Learned once per offset: a re-delivered event gets the placement the model made of it before.
           const before = stored.get(v.at.offset);
-          // The model's clock goes at most a day past the event's arrival, the stored one on a replay: the same either way.
-          const modelMs = Math.min(v.timeMs, (before?.arrivedMs ?? nowMs) + MODEL_MAX_AHEAD_MS);
-          const placed = assigner.assign(v.text, v.eventId, modelMs, v.at);
+          // Its arrival, the stored one on a replay: the model's clock is capped from it the same either way.
+          const placed = assigner.assign(v.text, v.eventId, v.timeMs, v.at, before?.arrivedMs ?? nowMs);
           // Learned and stored before, yet not among the stored rows given: only if its placement was forgotten.
           const a = before ?? placed ?? relearned(assigner, v, metrics);
           clustering += performance.now() - tc;
           if (!present?.assignments.has(v.at.offset)) assignments.push(assignmentRow(v.row, a.clusterId, a.similarity, version));
           // A stored row keeps the arrival it was stored with, so detection judges it as the restart's rebuild will.
-          observed.push({ timeMs: v.timeMs, arrivedMs: before?.arrivedMs ?? nowMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId, ...(before ? { stored: true } : {}) });
+          observed.push({ timeMs: v.timeMs, arrivedMs: before?.arrivedMs ?? nowMs, clusterId: a.clusterId, caseId: v.caseId, customerId: v.customerId, stored: before !== undefined });
         }
       }
     } finally {
