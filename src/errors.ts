@@ -27,7 +27,7 @@ export class PipelineError extends Error {
   }
 }
 
-/** Programmer errors are never retried (kafkajs' rule). */
+/** Broker verdicts on a request itself (kafkajs' protocol error types). */
 const FINAL_BROKER_ERRORS = new Set([
   'MESSAGE_TOO_LARGE',
   'RECORD_LIST_TOO_LARGE',
@@ -44,6 +44,7 @@ const FINAL_BROKER_ERRORS = new Set([
   'INVALID_REQUIRED_ACKS',
 ]);
 
+/** Programmer errors are never retried (kafkajs' rule), nor a broker's final verdict. */
 export function isRetriable(err: unknown): boolean {
   if (err instanceof PipelineError) return err.retriable;
   if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) return false;

@@ -90,9 +90,23 @@ interface TermMatcher {
 }
 const termCache = new Map<string, TermMatcher>();
 
-/** One entry's words, and their Porter stems, one space apart and padded: ` card arriv `. */
-function entryWords(text: string): { words: string; stems: string } {
-  return { words: ` ${splitter.tokenize(text).join(' ')} `, stems: ` ${stemmer.tokenize(text).join(' ')} ` };
+/** A cluster's label and top terms as rules read them, tokenised once for all the rules. */
+export interface Haystack {
+  /** Lower-cased, entries apart (" | "): for terms matched as written. */
+  text: string;
+  /** Each entry's words, and their Porter stems, one space apart and padded (` card arriv `), entries apart ("|"). */
+  words: string;
+  stems: string;
+}
+
+function haystack(c: RoutableCluster): Haystack {
+  const entries = [c.label, ...c.topTerms].map((e) => e.toLowerCase());
+  return {
+    // The separator keeps a term from matching across two entries.
+    text: entries.join(' | '),
+    words: entries.map((e) => ` ${splitter.tokenize(e).join(' ')} `).join('|'),
+    stems: entries.map((e) => ` ${stemmer.tokenize(e).join(' ')} `).join('|'),
+  };
 }
 
 /**
@@ -110,8 +124,9 @@ function termMatcher(term: string): TermMatcher {
     const plain = /^[\p{L}\p{N}]+(?:[ -][\p{L}\p{N}]+)*$/u.test(lower);
     const single = /^\p{L}+$/u.test(lower);
     const tail = single ? `(?:${ENDINGS}|${escape(lower.at(-1)!)}${AFTER_DOUBLED})?` : '';
+    const stems = plain ? stemmer.tokenize(lower).join(' ') : '';
     m = {
-      stems: plain ? ` ${stemmer.tokenize(lower).join(' ')} ` : '',
+      stems: stems === '' ? '' : ` ${stems} `,
       re: new RegExp(`(?:^|[^\\p{L}\\p{N}])${escape(lower)}${tail}(?![\\p{L}\\p{N}])`, 'u'),
     };
     if (termCache.size > 10_000) termCache.clear();
@@ -128,15 +143,11 @@ function anyEqual(wanted: string[] | undefined, have: string[] | undefined): boo
 }
 
 /** Every dimension a rule names must match (AND); within a dimension any value may (OR). */
-export function ruleMatches(rule: OwnerRule, cluster: RoutableCluster, text?: string): boolean {
+export function ruleMatches(rule: OwnerRule, cluster: RoutableCluster, hay: Haystack = haystack(cluster)): boolean {
   if (rule.terms && rule.terms.length > 0) {
-    const hay = text ?? haystack(cluster);
-    const entries = hay.split(' | ').map(entryWords);
-    const words = entries.map((e) => e.words).join('|');
-    const stems = entries.map((e) => e.stems).join('|');
     if (!rule.terms.some((t) => {
       const m = termMatcher(t.trim());
-      return (m.stems.trim() !== '' && (stems.includes(m.stems) || words.includes(m.stems))) || m.re.test(hay);
+      return (m.stems !== '' && (hay.stems.includes(m.stems) || hay.words.includes(m.stems))) || m.re.test(hay.text);
     })) return false;
   }
   return (
@@ -144,11 +155,6 @@ export function ruleMatches(rule: OwnerRule, cluster: RoutableCluster, text?: st
     anyEqual(rule.categories, cluster.categories) &&
     anyEqual(rule.channels, cluster.channels)
   );
-}
-
-function haystack(c: RoutableCluster): string {
-  // The separator keeps a term from matching across two entries (its stem, "|", sits between their words).
-  return [c.label, ...c.topTerms].join(' | ').toLowerCase();
 }
 
 /** The owner of a cluster: a pin, else the first matching rule, else the default owner. */
@@ -159,8 +165,8 @@ export function routeOwner(
 ): OwnerRoute {
   const pinned = pins.get(cluster.clusterId);
   if (pinned) return { owner: pinned, reason: 'pinned' };
-  const text = haystack(cluster);
-  const i = cfg.rules.findIndex((r) => ruleMatches(r, cluster, text));
+  const hay = haystack(cluster);
+  const i = cfg.rules.findIndex((r) => ruleMatches(r, cluster, hay));
   if (i >= 0) return { owner: cfg.rules[i]!.team, reason: 'rule', rule: i };
   return { owner: cfg.defaultOwner, reason: 'default' };
 }
