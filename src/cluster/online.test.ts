@@ -31,6 +31,26 @@ describe('OnlineClusterer', () => {
     expect(c.firstSeen('c_999999')).toBeUndefined();
   });
 
+  it('a reserved number is taken by the event that names it; new clusters number past the reservation, also after a restore', () => {
+    const tok = new Tokenizer({ bigrams: true });
+    const c = new OnlineClusterer();
+    const at = (text: string, birthSeq?: number) => c.assign({ eventId: text, tokens: tok.tokenize(text), time: 0, text, ...(birthSeq === undefined ? {} : { birthSeq }) });
+    expect(at('card declined at the shop')).toMatchObject({ clusterId: 'c_0', born: { id: 'c_0', seq: 0 } });
+    c.reserve(5);
+    expect(c.nextSeq).toBe(5);
+    expect(at('transfer pending for days', 3)).toMatchObject({ clusterId: 'c_3', change: 'cluster_created', born: { id: 'c_3', seq: 3 } });
+    expect(at('refund never arrived').clusterId).toBe('c_5');
+    // Not reserved (at or past the next number): the next number.
+    expect(at('app login crashes', 9).clusterId).toBe('c_6');
+    // An event that joins a cluster starts none, whatever number it names.
+    const joined = at('card declined at the shop', 4);
+    expect(joined).toMatchObject({ clusterId: 'c_0', change: 'cluster_updated' });
+    expect(joined.born).toBeUndefined();
+    const back = OnlineClusterer.restore(c.snapshot());
+    expect(back.nextSeq).toBe(7);
+    expect(back.assign({ eventId: 'x', tokens: tok.tokenize('atm swallowed my card'), time: 0, birthSeq: 4 }).clusterId).toBe('c_4');
+  });
+
   it('keeps copies of one template message in one cluster when they make up nearly all of the stream', () => {
     const tok = new Tokenizer({ bigrams: true });
     const c = new OnlineClusterer();

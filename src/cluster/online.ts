@@ -57,6 +57,11 @@ export interface ClusterEvent {
   time: number;
   /** Masked text, kept as a representative example when central. */
   text?: string;
+  /**
+   * If this event starts a new cluster, the sequence number its id takes instead of the next one: the one it
+   * took before a restart (cluster_births), reserved since (reserve()). Never a number the model has used.
+   */
+  birthSeq?: number;
 }
 
 export type ChangeType = 'cluster_created' | 'cluster_updated' | 'unassigned';
@@ -72,6 +77,8 @@ export interface Assignment {
   change: ChangeType;
   /** Merges and retirements this call caused (usually empty: then one shared frozen array). */
   lineage: readonly LineageEvent[];
+  /** The cluster this event started ('cluster_created'), even if a merge in the same call took it away at once. */
+  born?: { id: string; seq: number };
 }
 
 const NO_LINEAGE: readonly LineageEvent[] = Object.freeze([]);
@@ -117,6 +124,19 @@ export class OnlineClusterer {
 
   get liveClusters(): number {
     return this.state.live;
+  }
+
+  /** The sequence number the next new cluster's id takes. */
+  get nextSeq(): number {
+    return this.state.seq;
+  }
+
+  /**
+   * New clusters take numbers from `seq` on: the numbers below it that this model has not used stay free for
+   * events that name theirs (ClusterEvent.birthSeq). A restart reserves those of clusters born after its checkpoint.
+   */
+  reserve(seq: number): void {
+    if (seq > this.state.seq) this.state.seq = seq;
   }
 
   /** Vectorises (updating document frequencies) and places one description. */
@@ -165,7 +185,7 @@ export class OnlineClusterer {
       } else {
         const lineage = st.live >= this.options.maxClusters ? this.shrink(ev.time) : NO_LINEAGE;
         const c = this.create(v, n, ev);
-        out = { clusterId: c.id, similarity: 1, change: 'cluster_created', lineage };
+        out = { clusterId: c.id, similarity: 1, change: 'cluster_created', lineage, born: { id: c.id, seq: c.seq } };
       }
     }
     if (st.events % this.options.maintenanceEvery === 0) {
@@ -284,11 +304,12 @@ export class OnlineClusterer {
   private create(v: SparseVector, n: number, ev: ClusterEvent): ClusterState {
     const st = this.state;
     const slot = st.free.length > 0 ? st.free.pop()! : st.slots.length;
+    // A reserved number (below st.seq: reserve() moved the counter past it) or the next one.
+    const seq = ev.birthSeq !== undefined && ev.birthSeq < st.seq ? ev.birthSeq : st.seq++;
     const c: ClusterState = {
-      id: `${this.options.idPrefix}${st.seq}`, seq: st.seq, slot, size: 0, norm2: 0, terms: new TermTable(),
+      id: `${this.options.idPrefix}${seq}`, seq, slot, size: 0, norm2: 0, terms: new TermTable(),
       firstSeen: ev.time, lastSeen: ev.time, examples: [], exampleFloor: Infinity, indexed: [], nextRefresh: 2, dirty: true,
     };
-    st.seq++;
     st.slots[slot] = c;
     st.live++;
     addMember(c, v, 0, ev.time, n);

@@ -75,7 +75,7 @@ export class SemanticOnlineClusterer {
 
   assign(ev: ClusterEvent, vector: Float32Array): Assignment {
     this.eventCount++;
-    const a = this.dense.add(vector);
+    const a = this.dense.add(vector, ev.birthSeq);
     const d = this.described.get(a.clusterId) ?? this.create(a.clusterId, ev.time);
     d.size++;
     if (ev.time < d.firstSeen) d.firstSeen = ev.time;
@@ -88,7 +88,19 @@ export class SemanticOnlineClusterer {
     });
     // The event's own cluster may have been merged away by this very pass: report where it lives now.
     const live = this.dense.resolve(a.clusterId);
-    return { clusterId: this.id(live), similarity: a.similarity, change: a.change, lineage };
+    const out: Assignment = { clusterId: this.id(live), similarity: a.similarity, change: a.change, lineage };
+    if (a.change === 'cluster_created') out.born = { id: this.id(a.clusterId), seq: a.clusterId };
+    return out;
+  }
+
+  /** The number the next new cluster's id takes. */
+  get nextSeq(): number {
+    return this.dense.nextClusterId;
+  }
+
+  /** New clusters take numbers from `seq` on; unused ones below stay free for events that name theirs (ClusterEvent.birthSeq). */
+  reserve(seq: number): void {
+    this.dense.reserve(seq);
   }
 
   clusters(opts: { terms?: number; examples?: number } = {}): ClusterSummary[] {

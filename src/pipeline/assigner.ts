@@ -6,7 +6,7 @@ import type { ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
-import { chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, saveSnapshot, type ModelSnapshot } from '../store/index.js';
+import { birthsFrom, chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, maxBirthSeq, recordBirths, saveSnapshot, type Birth, type ModelSnapshot } from '../store/index.js';
 import type { Assigner, Placement } from './ingest.js';
 import type { Located } from './rows.js';
 
@@ -24,6 +24,10 @@ export interface LiveModel {
   describe(ids: readonly string[], opts: { terms?: number; examples?: number }): ClusterSummary[];
   /** A live cluster's first event time, without describing it (describe's is used otherwise). */
   firstSeen?(id: string): number | undefined;
+  /** The number the next new cluster's id takes. */
+  readonly nextSeq: number;
+  /** New clusters take numbers from `seq` on; unused ones below it stay free for events that name theirs (birthSeq). */
+  reserve(seq: number): void;
   snapshot(): string;
   prepare?(texts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
 }
@@ -40,6 +44,10 @@ export function lexicalModel(c: OnlineClusterer): LiveModel {
     clusters: (o) => c.clusters(o),
     describe: (ids, o) => c.describe(ids, o),
     firstSeen: (id) => c.firstSeen(id),
+    get nextSeq() {
+      return c.nextSeq;
+    },
+    reserve: (seq) => c.reserve(seq),
     snapshot: () => c.snapshot(),
   };
 }
@@ -76,6 +84,10 @@ export function semanticModel(c: SemanticOnlineClusterer, embedder: CachingEmbed
     },
     clusters: (o) => c.clusters(o),
     describe: (ids, o) => c.describe(ids, o),
+    get nextSeq() {
+      return c.nextSeq;
+    },
+    reserve: (seq) => c.reserve(seq),
     snapshot: () => c.snapshot(),
   };
 }
@@ -124,6 +136,15 @@ export class ClusterAssigner implements Assigner {
   private savedAt: number;
   private inFlight = 0;
   private snapshotting = false;
+  /**
+   * Per partition: offset → the number of the cluster that event started before a restart (cluster_births),
+   * for the events this model has not learned yet. Relearned in another order (partitions interleave
+   * differently), the event that starts that cluster again gives it the same id: its stored rows carry it.
+   */
+  private readonly reborn = new Map<string, Map<bigint, number>>();
+  /** Clusters started since the last write of cluster_births. */
+  private unrecorded: Birth[] = [];
+  private birthsWrite: Promise<void> = Promise.resolve();
 
   constructor(
     private clusterer: LiveModel,
@@ -140,6 +161,8 @@ export class ClusterAssigner implements Assigner {
       chunkRows?: number;
     },
     readonly modelVersion: number = MODEL_VERSIONS.none,
+    /** Clusters born after the checkpoint (cluster_births), their numbers reserved in the model already. */
+    births: readonly Birth[] = [],
   ) {
     this.offsets = new Map(Object.entries(restored.offsets).map(([k, v]) => [k, BigInt(v)]));
     this.restoredOffsets = new Map(this.offsets);
@@ -149,6 +172,13 @@ export class ClusterAssigner implements Assigner {
       this.unstored.set(k, { offsets: list.map(([o]) => BigInt(o)), placements: list.map(([, clusterId, similarity]) => ({ clusterId, similarity })) });
     }
     this.maxUnstored = Math.max(200_000, 8 * (deps.chunkRows ?? 0));
+    for (const b of births) {
+      const k = partitionKey(b.topic, b.partition);
+      if (b.offset <= (this.learned.get(k) ?? -1n)) continue;
+      let m = this.reborn.get(k);
+      if (!m) this.reborn.set(k, (m = new Map()));
+      m.set(b.offset, b.seq);
+    }
     this.tokenizer.restoreSurfaces(restored.surfaces ?? []);
     this.savedEvents = savedEvents;
     this.savedAt = deps.now();
@@ -178,7 +208,7 @@ export class ClusterAssigner implements Assigner {
     if (!at) return this.learn(maskedText, eventId, timeMs);
     const k = partitionKey(at.topic, at.partition);
     if (at.offset <= (this.learned.get(k) ?? -1n)) return this.recall(k, at.offset);
-    const placed = this.learn(maskedText, eventId, timeMs);
+    const placed = this.learn(maskedText, eventId, timeMs, at, k);
     this.learned.set(k, at.offset);
     let pending = this.unstored.get(k);
     if (!pending) this.unstored.set(k, (pending = { offsets: [], placements: [] }));
@@ -209,9 +239,20 @@ export class ClusterAssigner implements Assigner {
     return live === p.clusterId ? p : { clusterId: live, similarity: p.similarity };
   }
 
-  private learn(maskedText: string, eventId: string, timeMs: number): Placement {
+  private learn(maskedText: string, eventId: string, timeMs: number, at?: Located, k?: string): Placement {
     const tokens = this.tokenizer.tokenize(maskedText, this.hashes);
-    const a = this.clusterer.assign({ eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText });
+    const reborn = k === undefined ? undefined : this.reborn.get(k);
+    const birthSeq = reborn?.get(at!.offset);
+    if (birthSeq !== undefined) {
+      reborn!.delete(at!.offset);
+      if (reborn!.size === 0) this.reborn.delete(k!);
+    }
+    const ev = { eventId, tokens, hashes: this.hashes, time: timeMs, text: maskedText, ...(birthSeq === undefined ? {} : { birthSeq }) };
+    const a = this.clusterer.assign(ev);
+    // A cluster born again under its recorded number is recorded already; any other is recorded before rows name it.
+    if (a.born && a.born.seq !== birthSeq) {
+      this.unrecorded.push({ clusterId: a.born.id, seq: a.born.seq, topic: at?.topic ?? '', partition: at?.partition ?? -1, offset: at?.offset ?? -1n, bornAtMs: this.deps.now() });
+    }
     if (a.lineage.length) {
       this.lineage.push(...a.lineage);
       for (const g of goneClusters(a.lineage)) {
@@ -221,6 +262,29 @@ export class ClusterAssigner implements Assigner {
       }
     }
     return { clusterId: a.clusterId, similarity: a.similarity };
+  }
+
+  /**
+   * Records the clusters started so far (cluster_births), once every write of them started before has
+   * finished: a chunk's rows are inserted only after this, so no stored row names a cluster whose number a
+   * restart could hand out again. A failed write keeps its births for the next call.
+   */
+  flushBirths(): Promise<void> {
+    const run = this.birthsWrite.catch(() => {}).then(() => this.writeBirths());
+    this.birthsWrite = run;
+    return run;
+  }
+
+  private async writeBirths(): Promise<void> {
+    if (this.unrecorded.length === 0) return;
+    const births = this.unrecorded;
+    this.unrecorded = [];
+    try {
+      await recordBirths(this.deps.client, this.deps.pipeline, this.modelVersion, births);
+    } catch (err) {
+      this.unrecorded = births.concat(this.unrecorded);
+      throw err;
+    }
   }
 
   coveredThrough(topic: string, partition: number): bigint {
@@ -374,7 +438,13 @@ export class ClusterAssigner implements Assigner {
     const goneRows = await goneClusterRows(client, gone, { model_version: this.modelVersion, updated_at: chTime(nowMs) }, known);
     await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
     await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
-    await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, learned, unstored, surfaces, events, state }, nowMs);
+    // Births the next restart must read: after this model's (those it has not made yet), and those still to be made again.
+    let from = this.clusterer.nextSeq;
+    for (const [k, m] of this.reborn) {
+      const through = this.learned.get(k) ?? -1n;
+      for (const [o, seq] of m) if (o > through && seq < from) from = seq;
+    }
+    await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, learned, unstored, surfaces, birthsFrom: from, events, state }, nowMs);
     this.lineage = this.lineage.slice(taken.length);
     this.batchesSinceSnapshot = 0;
     this.savedEvents = events;
@@ -432,10 +502,24 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
       ? SemanticOnlineClusterer.restore(restored.state)
       : // Ids of their own per embedder: a store that has run with both never gives one id to two problems.
         new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: kind === 'minilm' ? 'm_' : 's_' });
-    return new ClusterAssigner(semanticModel(c, embedder), restored ?? { offsets: {} }, restored?.events ?? 0, deps, version);
+    const model = semanticModel(c, embedder);
+    return new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log));
   }
   const c = restored
     ? OnlineClusterer.restore(restored.state)
     : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
-  return new ClusterAssigner(lexicalModel(c), restored ?? { offsets: {} }, restored?.events ?? 0, deps, version);
+  const model = lexicalModel(c);
+  return new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log));
+}
+
+/**
+ * Clusters born after the checkpoint (or since the start, without one): their numbers are reserved, so
+ * new clusters never take an id stored rows give another problem, and the events that started them give
+ * them their ids again when relearned (ClusterAssigner's `reborn`).
+ */
+async function reserveBorn(client: ClickHouseClient, model: LiveModel, pipeline: string, version: number, restored: ModelSnapshot | null, log: Logger): Promise<Birth[]> {
+  model.reserve((await maxBirthSeq(client, pipeline, version)) + 1);
+  const births = await birthsFrom(client, pipeline, version, restored?.birthsFrom ?? 0);
+  if (births.length > 0) log.info({ clusters: births.length, model_version: version }, 'clusters born after the checkpoint keep their ids when relearned');
+  return births;
 }

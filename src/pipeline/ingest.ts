@@ -35,6 +35,8 @@ export interface Assigner {
   /** Offsets already inside the restored snapshot, per partition (-1n: none). */
   coveredThrough(topic: string, partition: number): bigint;
   noteBatch(topic: string, partition: number, lastOffset: bigint): void;
+  /** Records the clusters the model started so far; resolves once they are stored (before rows name them). */
+  flushBirths?(): Promise<void>;
   /**
    * Brackets every batch (partitions are handled concurrently): a snapshot taken while another batch has
    * placed events it has not stored yet would hold events its offsets do not cover.
@@ -291,7 +293,8 @@ export class Ingestor {
     try {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
       // Relearned in this delivery order, which need not be the order partitions were consumed in before the
-      // restart: a cluster made after the checkpoint may then take another id than it had (known, not mended).
+      // restart: an event that started a cluster gives it its recorded id again (cluster_births), and new ones
+      // are numbered past every recorded id. One may start elsewhere now, a second cluster of the same problem.
       for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
     } finally {
       release?.();
@@ -436,6 +439,8 @@ export class Ingestor {
       this.deps.metrics.inc('spent_tokens_repaired', { table }, missing.length);
       await insert(table, missing, `${token}/repair/${nowMs}`);
     };
+    // The clusters these rows name are recorded before the rows: a restart reserves their numbers.
+    if (assigner?.flushBirths) await this.retry(ctx, 'cluster_births', () => assigner.flushBirths!());
     // The ledger row is written first; the data tables are independent of each other (each carries its own
     // token), so they are inserted concurrently. Counts are a projection inside the assignments' parts.
     await Promise.all([write('case_events', events), write('dead_letters', dead), write('assignments', assignments)]);

@@ -10,4 +10,5 @@ export { affectedCustomers, pinOwner, ownerPins, clusterExists, clusterState, ty
 export { clusterCosts, clusterExamples, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type WindowTotals } from './cost.js';
 export { goneClusterRows, goneClusters, type GoneCluster } from './gone.js';
 export { clusterSpans, loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';
+export { birthsFrom, maxBirthSeq, recordBirths, type Birth } from './births.js';
 export { recordDeliveries, registerSinks, undeliveredEpisodes, type DeliveryRecord, type Undelivered } from './deliveries.js';

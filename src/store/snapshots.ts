@@ -38,6 +38,8 @@ export interface ModelSnapshot {
   unstored?: Record<string, [string, string, number][]>;
   /** Words for the stems of the live clusters' terms ("declin" → "declined"), so labels read the same after a restart. */
   surfaces?: [string, string][];
+  /** cluster_births from this sequence number on are the restart's to read (absent in older snapshots: all). */
+  birthsFrom?: number;
 }
 
 /** Snapshots are keyed by what they cover, so re-saving the same one is a no-op. */
@@ -52,7 +54,7 @@ export async function saveSnapshot(client: ClickHouseClient, s: ModelSnapshot, n
         offsets: JSON.stringify(s.offsets),
         events: s.events,
         state: await encodeState(s.state),
-        placements: JSON.stringify({ learned: s.learned ?? {}, unstored: s.unstored ?? {}, ...(s.surfaces ? { surfaces: s.surfaces } : {}) }),
+        placements: JSON.stringify({ learned: s.learned ?? {}, unstored: s.unstored ?? {}, ...(s.surfaces ? { surfaces: s.surfaces } : {}), ...(s.birthsFrom === undefined ? {} : { birthsFrom: s.birthsFrom }) }),
         taken_at: chTime(nowMs),
       },
     ],
@@ -81,6 +83,6 @@ export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: str
     offsets: JSON.parse(row.offsets) as Record<string, string>,
     events: Number(row.events),
     state: await decodeState(row.state),
-    ...(row.placements === '' ? {} : (JSON.parse(row.placements) as Pick<ModelSnapshot, 'learned' | 'unstored' | 'surfaces'>)),
+    ...(row.placements === '' ? {} : (JSON.parse(row.placements) as Pick<ModelSnapshot, 'learned' | 'unstored' | 'surfaces' | 'birthsFrom'>)),
   };
 }

@@ -34,6 +34,8 @@ class ScriptedModel implements LiveModel {
   describe(ids: readonly string[]): ClusterSummary[] {
     return ids.flatMap((id) => this.live.get(id) ?? []);
   }
+  readonly nextSeq = 0;
+  reserve(): void {}
   snapshot(): string {
     return JSON.stringify({ events: this.events });
   }

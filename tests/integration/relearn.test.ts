@@ -122,6 +122,75 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     expect(await learned(config, after)).toBe(20);
   });
 
+  /**
+   * Two partitions, three problems each (two wordings apiece), twelve events per partition stored by a first
+   * process that never checkpoints; the model creates their clusters in the order it meets them.
+   */
+  async function twoPartitions() {
+    const config = testConfig({ 'cluster.pipeline': uniqueName('order') });
+    const topic = uniqueName('order');
+    const problems = [
+      ['parcel delivered to the wrong address again', 'the courier left my parcel at the wrong address'],
+      ['refund for the cancelled subscription never arrived', 'still waiting for the subscription refund'],
+      ['cannot log in after the password reset', 'password reset link does not let me log in'],
+      ['invoice shows the wrong tax number', 'the tax number on my invoice is wrong'],
+      ['bluetooth headset keeps disconnecting from the phone', 'headset bluetooth drops the connection'],
+      ['printer paper jam error every morning', 'paper jam on the printer every day'],
+    ];
+    const problemOf = (partition: number, offset: number) => partition * 3 + (offset % 3);
+    const part = (partition: number, from: number, count: number): SourceMessage[] =>
+      Array.from({ length: count }, (_, i) => ({
+        offset: BigInt(from + i),
+        key: null,
+        value: Buffer.from(JSON.stringify({ ...goodEvent(from + i), event_id: `p${partition}-${from + i}`, description: problems[problemOf(partition, from + i)]![Math.floor((from + i) / 3) % 2] })),
+        timestampMs: 0,
+      }));
+    const deliver = (ing: Ingestor, partition: number, messages: SourceMessage[], generation: number) => ing.handle({ topic, partition, generation, messages }, live);
+    const first = ingestor(config, await createAssigner(config, store.client, silentLog));
+    await deliver(first, 0, part(0, 0, 12), 1);
+    await deliver(first, 1, part(1, 0, 12), 1);
+    /** After the replay: new events of every problem, then what an analyst relies on. */
+    const check = async (ing: Ingestor) => {
+      await deliver(ing, 0, part(0, 12, 6), 3);
+      await deliver(ing, 1, part(1, 12, 6), 3);
+      const rows = await select<{ p: number; o: string; cluster_id: string }>(
+        store.client,
+        'SELECT source_partition AS p, toString(source_offset) AS o, cluster_id FROM assignments WHERE source_topic = {topic:String}',
+        { topic },
+      );
+      expect(rows).toHaveLength(36);
+      const problemsOf = new Map<string, Set<number>>();
+      for (const r of rows) problemsOf.set(r.cluster_id, (problemsOf.get(r.cluster_id) ?? new Set()).add(problemOf(Number(r.p), Number(r.o))));
+      // No id names two problems: cluster_counts would add them together. (Before: the restart gave partition 1's
+      // first problem c_0, and its new events were stored under the id partition 0's first problem had.)
+      for (const [id, ps] of problemsOf) expect([id, [...ps]]).toEqual([id, [...ps].slice(0, 1)]);
+      // Partition 0's new events join clusters its rows from before the restart name for the same problem.
+      const earlier = new Set(rows.filter((r) => Number(r.p) === 0 && Number(r.o) < 12).map((r) => `${Number(r.o) % 3}/${r.cluster_id}`));
+      for (const r of rows.filter((r) => Number(r.p) === 0 && Number(r.o) >= 12)) expect(earlier).toContain(`${Number(r.o) % 3}/${r.cluster_id}`);
+    };
+    return { config, part, deliver, check };
+  }
+
+  it('after a restart that relearns two partitions in another order, each stored cluster id still names one problem', async () => {
+    const { config, part, deliver, check } = await twoPartitions();
+    // A crash before any checkpoint: the next process relearns both partitions, partition 1 first.
+    const next = ingestor(config, await createAssigner(config, store.client, silentLog));
+    await deliver(next, 1, part(1, 0, 12), 2);
+    await deliver(next, 0, part(0, 0, 12), 2);
+    await check(next);
+  });
+
+  it('the same when a checkpoint is taken after relearning only partition 1, and a third process relearns partition 0', async () => {
+    const { config, part, deliver, check } = await twoPartitions();
+    const second = await createAssigner(config, store.client, silentLog);
+    await deliver(ingestor(config, second), 1, part(1, 0, 12), 2);
+    // Its checkpoint holds numbers reserved for partition 0's clusters that it has not made again yet.
+    await second.maybeSnapshot(true);
+    const third = ingestor(config, await createAssigner(config, store.client, silentLog));
+    await deliver(third, 0, part(0, 0, 12), 2);
+    await check(third);
+  });
+
   it('an event dated decades ahead does not move the model clock: the small clusters of the day stay live', async () => {
     const config = testConfig({ 'cluster.pipeline': uniqueName('future') });
     const now = Date.UTC(2026, 10, 20);

@@ -84,4 +84,24 @@ describe('DenseOnlineClusterer', () => {
     const live = new Set(ids.map((id) => c.resolve(id)));
     expect(live.size).toBe(c.liveClusters);
   });
+
+  it('a reserved id is taken by the vector that names it; new clusters take ids past the reservation, also after a restore', () => {
+    const { rows } = topics(2, 60, 16, 5);
+    // Each row its own cluster, nearly: every add creates one.
+    const c = new DenseOnlineClusterer(16, { warmup: 20, z: 6, mergeZ: 1, mergeEvery: 1_000_000 });
+    c.warmUp(rows.slice(0, 20));
+    expect(c.add(rows[0]!).clusterId).toBe(0);
+    c.reserve(5);
+    expect(c.nextClusterId).toBe(5);
+    expect(c.add(rows[30]!, 3)).toMatchObject({ clusterId: 3, change: 'cluster_created' });
+    expect(c.add(rows[40]!).clusterId).toBe(5);
+    // Not reserved (at or past the next id): the next id.
+    expect(c.add(rows[50]!, 9).clusterId).toBe(6);
+    // Reserved ids never born resolve to themselves; merged ones to their survivor.
+    expect([1, 2, 4].map((id) => c.resolve(id))).toEqual([1, 2, 4]);
+    for (const m of c.mergePass()) expect(c.resolve(m.drop)).toBe(m.keep);
+    const back = DenseOnlineClusterer.restore(c.snapshot());
+    expect(back.nextClusterId).toBe(7);
+    expect(back.add(rows[59]!, 4).clusterId).toBe(4);
+  });
 });

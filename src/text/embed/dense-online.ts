@@ -214,8 +214,22 @@ export class DenseOnlineClusterer {
     }
   }
 
-  /** Assigns one raw (model-output) vector. Call warmUp first, or the vectors are used uncentred. */
-  add(raw: Float32Array): DenseAssignment {
+  /** The id the next new cluster takes. */
+  get nextClusterId(): number {
+    return this.nextId;
+  }
+
+  /** New clusters take ids from `id` on; the ids below it this model has not used stay free for add()'s `birthId`. */
+  reserve(id: number): void {
+    // parent is indexed by id: the reserved ids are their own roots until one is born.
+    while (this.nextId < id) this.parent[this.nextId] = this.nextId++;
+  }
+
+  /**
+   * Assigns one raw (model-output) vector. Call warmUp first, or the vectors are used uncentred. If it starts
+   * a cluster, that cluster takes `birthId` when given and reserved (below the next id), else the next id.
+   */
+  add(raw: Float32Array, birthId?: number): DenseAssignment {
     const v = this.centre(raw);
     if (this.warmPending > 0) this.warmPending--;
     else {
@@ -246,9 +260,11 @@ export class DenseOnlineClusterer {
       this.sums.push(Float32Array.from(v));
       this.raws.push(Float32Array.from(raw));
       this.sizes.push(1);
-      this.ids.push(this.nextId);
-      this.parent.push(this.nextId);
-      out = { clusterId: this.nextId++, similarity: 1, change: 'cluster_created', merged: [] };
+      let id = this.nextId;
+      if (birthId !== undefined && birthId < this.nextId) id = birthId;
+      else this.parent[this.nextId++] = id;
+      this.ids.push(id);
+      out = { clusterId: id, similarity: 1, change: 'cluster_created', merged: [] };
     }
     if (++this.sinceMerge >= this.opts.mergeEvery) {
       this.sinceMerge = 0;

@@ -1,0 +1,53 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { select } from './select.js';
+import { chTime, insertIdempotent } from './writer.js';
+
+/** A cluster a live model started, and the event that started it (partition -1: an event without a location). */
+export interface Birth {
+  clusterId: string;
+  seq: number;
+  topic: string;
+  partition: number;
+  offset: bigint;
+  bornAtMs: number;
+}
+
+/** Records births (see schemas/clickhouse/012_cluster_births.sql); a repeat of one is harmless. */
+export async function recordBirths(client: ClickHouseClient, pipeline: string, modelVersion: number, births: readonly Birth[]): Promise<void> {
+  if (births.length === 0) return;
+  const rows = births.map((b) => ({
+    pipeline,
+    model_version: modelVersion,
+    cluster_id: b.clusterId,
+    seq: b.seq,
+    source_topic: b.topic,
+    source_partition: b.partition,
+    source_offset: b.offset.toString(),
+    born_at: chTime(b.bornAtMs),
+  }));
+  // Sequence numbers are never handed out twice: the first and last with the count name these rows.
+  await insertIdempotent(client, 'cluster_births', rows, `births/${pipeline}/${modelVersion}/${births[0]!.seq}/${births[births.length - 1]!.seq}/${births.length}`);
+}
+
+/** The highest sequence number any cluster of this model was born with, or -1. */
+export async function maxBirthSeq(client: ClickHouseClient, pipeline: string, modelVersion: number): Promise<number> {
+  const [row] = await select<{ n: number; m: number }>(
+    client,
+    'SELECT count() AS n, max(seq) AS m FROM cluster_births WHERE pipeline = {pipeline:String} AND model_version = {version:UInt32}',
+    { pipeline, version: modelVersion },
+  );
+  return row && Number(row.n) > 0 ? Number(row.m) : -1;
+}
+
+/** Births with a sequence number of at least `fromSeq`, of events with a location. */
+export async function birthsFrom(client: ClickHouseClient, pipeline: string, modelVersion: number, fromSeq: number): Promise<Birth[]> {
+  const rows = await select<{ cluster_id: string; seq: number; source_topic: string; source_partition: number; o: string; at: number }>(
+    client,
+    `SELECT cluster_id, seq, source_topic, source_partition, toString(source_offset) AS o, toInt64(toUnixTimestamp64Milli(born_at)) AS at
+     FROM cluster_births FINAL
+     WHERE pipeline = {pipeline:String} AND model_version = {version:UInt32} AND seq >= {from:UInt64} AND source_partition >= 0
+     ORDER BY seq`,
+    { pipeline, version: modelVersion, from: fromSeq },
+  );
+  return rows.map((r) => ({ clusterId: r.cluster_id, seq: Number(r.seq), topic: r.source_topic, partition: Number(r.source_partition), offset: BigInt(r.o), bornAtMs: Number(r.at) }));
+}
