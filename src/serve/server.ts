@@ -109,7 +109,7 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
     case 'summary':
       return send(res, 200, await ingestSummary(o.client));
     case 'clusters':
-      return send(res, 200, await topClusters(o.client, { sinceMs, limit: Math.min(500, limit) }));
+      return send(res, 200, await topClusters(o.client, { sinceMs, limit: Math.min(500, limit), ...(o.owners ? { cost: o.owners.cost } : {}) }));
     case 'cluster': {
       const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners) : null;
       return d ? send(res, 200, d) : send(res, 404, { error: 'no such cluster' });

@@ -36,6 +36,19 @@ function costParams(cfg: CostConfig) {
   };
 }
 
+/** Cost under the cost model per cluster, of the events in the hours from `sinceMs`'s on (cluster_counts' buckets). */
+export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clusterIds: readonly string[], sinceMs: number): Promise<Map<string, number>> {
+  const { expr, params } = costParams(cfg);
+  const rows = await select<{ cluster_id: string; cost: number }>(
+    client,
+    `SELECT cluster_id, round(sum(${expr}), 2) AS cost FROM assignments
+     WHERE cluster_id IN {ids:Array(String)} AND toStartOfHour(occurred_at) >= fromUnixTimestamp64Milli({since:Int64})
+     GROUP BY cluster_id`,
+    { ...params, ids: clusterIds, since: sinceMs },
+  );
+  return new Map(rows.map((r) => [r.cluster_id, Number(r.cost)]));
+}
+
 /** Per cluster in [since, until): volume and cost under the cost model, with what routing needs. */
 export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, sinceMs: number, clusterIds?: string[]): Promise<ClusterCostRow[]> {
   const { expr, params } = costParams(cfg);

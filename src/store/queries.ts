@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { OwnersConfig } from '../owners/index.js';
-import { clusterRoute } from './cost.js';
+import type { CostConfig } from '../owners/index.js';
+import { clusterRoute, pricedCosts } from './cost.js';
 import { select } from './select.js';
 import { chTime } from './writer.js';
 
@@ -16,8 +17,13 @@ export interface ClusterSummary {
   last_seen: string;
 }
 
-export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: number; limit: number }): Promise<ClusterSummary[]> {
-  return select<ClusterSummary>(
+/**
+ * The clusters with most distinct cases since `sinceMs` (whole hours from it on, as cluster_counts has them).
+ * With `cost`, their cost is priced by that model (`recur cost`'s: channel prices and the hourly rate for
+ * contacts without a cost of their own); without it, the sum of the costs the events carried.
+ */
+export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: number; limit: number; cost?: CostConfig }): Promise<ClusterSummary[]> {
+  const rows = await select<ClusterSummary>(
     client,
     `SELECT c.cluster_id AS cluster_id, any(v.label) AS label, any(v.top_terms) AS top_terms,
             toUInt64(sum(c.contacts)) AS contacts, toUInt64(uniqExactMerge(c.cases)) AS cases,
@@ -28,6 +34,9 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
      GROUP BY c.cluster_id ORDER BY cases DESC, cluster_id LIMIT {limit:UInt32}`,
     { since: chTime(opts.sinceMs ?? 0), limit: opts.limit },
   );
+  if (!opts.cost || rows.length === 0) return rows;
+  const priced = await pricedCosts(client, opts.cost, rows.map((r) => r.cluster_id), opts.sinceMs ?? 0);
+  return rows.map((r) => ({ ...r, cost: priced.get(r.cluster_id) ?? 0 }));
 }
 
 export async function clusterDetail(client: ClickHouseClient, clusterId: string, repeatWindowDays = 7, owners?: OwnersConfig) {

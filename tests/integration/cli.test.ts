@@ -108,6 +108,22 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ events_stored: 3, events_dead_lettered: 1 });
   });
 
+  it('clusters and cost price a cluster alike: contacts without a cost of their own at their channel price', () => {
+    const dir = tempDir();
+    // No cost or handle time on these events: only the cost model's channel prices can price them.
+    const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify(goodEvent(i)));
+    expect(recur(['run', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], { input: `${lines.join('\n')}\n` }).code).toBe(0);
+    const clusters = recur(['clusters', '--data-dir', dir, '--json', '--since', 'all']);
+    const costs = recur(['cost', '--by', 'cluster', '--all', '--data-dir', dir, '--json', '--since', 'all']);
+    expect(clusters.code, clusters.stderr).toBe(0);
+    expect(costs.code, costs.stderr).toBe(0);
+    const listed = (JSON.parse(clusters.stdout) as { cluster_id: string; cost: number }[]).map((r) => [r.cluster_id, r.cost]).sort();
+    const charged = (JSON.parse(costs.stdout) as { cluster_id: string; cost: number }[]).map((r) => [r.cluster_id, r.cost]).sort();
+    expect(listed.length).toBeGreaterThan(1);
+    expect(listed.every(([, cost]) => (cost as number) > 0)).toBe(true);
+    expect(listed).toEqual(charged);
+  });
+
   it('demo runs the shipped sample on embedded defaults and reports the clusters it found', () => {
     const dir = tempDir();
     // A server configured for production (here one that is gone) is not where a demo writes.

@@ -6,7 +6,9 @@ import { eventTimeRange, topClusters } from '../../store/index.js';
 const HELP = `usage: recur clusters [--since 7d|all] [--limit 20] [--json]
 
 Recurring problems, most distinct cases first: label, distinguishing terms, contacts, cases,
-customers and cost in the window (all stored events when --since is not given).`;
+customers and cost in the window (all stored events when --since is not given), the cost priced as
+recur cost prices it (owners.cost: a contact's own cost, else its handle time at the hourly rate, else
+its channel's price).`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parse(argv, { since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } }, false);
@@ -15,7 +17,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const since = str(values, 'since');
   const sinceMs = since && since !== 'all' ? Date.now() - duration(since, 'since') : 0;
   return withStore(config, async (store) => {
-    const rows = await topClusters(store.client, { sinceMs, limit: int(values, 'limit') ?? 20 });
+    const rows = await topClusters(store.client, { sinceMs, limit: int(values, 'limit') ?? 20, cost: config.owners.cost });
     if (rows.length === 0 && sinceMs > 0) {
       // The window is in event time: after a backfill of older data it can be empty.
       const range = await eventTimeRange(store.client);

@@ -42,7 +42,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     const demoConfig = input === SAMPLE ? { ...config, trends: { ...config.trends, maxFutureHours: 1e6 } } : config;
     const run = await runJob({ config: demoConfig, log, store, source, finite: true });
     const summary = await ingestSummary(store.client);
-    const clusters = await topClusters(store.client, { limit: 10 });
+    const clusters = await topClusters(store.client, { limit: 10, cost: config.owners.cost });
     const episodes = await listEpisodes(store.client, 0);
     const report = { input, store: store.location, seconds: run.seconds, ...summary, clusters_found: run.clusters, top_clusters: clusters, episodes };
     if (values['json']) {
