@@ -1,7 +1,8 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../cluster/prng.js';
-import { splitLines } from './file.js';
+import { LineSource, splitLines } from './file.js';
+import type { SourceBatch } from './types.js';
 
 async function lines(chunks: Buffer[], max?: number): Promise<string[]> {
   const out: string[] = [];
@@ -39,5 +40,28 @@ describe('splitLines', () => {
     expect(got[1]).toBe('{"next":1}');
     // Within one read too.
     expect((await lines([Buffer.from(`${'b'.repeat(5000)}\nok\n`)], 1024)).map((l) => l.length)).toEqual([1025, 2]);
+  });
+});
+
+describe('LineSource', () => {
+  it('hands a live pipe\'s lines to the pipeline when it pauses, not only when a whole batch has come', async () => {
+    const pipe = new PassThrough();
+    const source = LineSource.fromStdin(pipe, 'live', 20_000);
+    const batches: SourceBatch[] = [];
+    let seen!: () => void;
+    const first = new Promise<void>((r) => (seen = r));
+    const running = source.run(async (b) => {
+      batches.push(b);
+      seen();
+      return { storedThrough: b.messages[b.messages.length - 1]!.offset };
+    });
+    pipe.write('{"a":1}\n{"a":2}\n{"a":3}\n');
+    // The pipe stays open: before, these three lines waited for 19,997 more or the end of input.
+    const outcome = await Promise.race([first.then(() => 'handled'), new Promise((r) => setTimeout(() => r('still waiting'), 3_000))]);
+    expect(outcome).toBe('handled');
+    expect(batches[0]!.messages.map((m) => m.value!.toString())).toEqual(['{"a":1}', '{"a":2}', '{"a":3}']);
+    pipe.end('{"a":4}\n');
+    await running;
+    expect(batches.flatMap((b) => b.messages.map((m) => Number(m.offset)))).toEqual([0, 1, 2, 3]);
   });
 });

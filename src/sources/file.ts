@@ -12,6 +12,9 @@ export function linesPerBatch(chunkRows: number): number {
   return chunkRows * 4;
 }
 
+/** How long a partial batch from a live pipe or stdin waits for more lines. */
+export const LINGER_MS = 250;
+
 /**
  * NDJSON from a file or stdin, fed through the same pipeline as Kafka. A file's "topic" is its name plus
  * a content hash, and its offsets are line numbers, so re-running the same file is idempotent
@@ -61,8 +64,18 @@ export class LineSource implements Source {
       batch = [];
       await handler({ topic: this.topic, partition: 0, messages, generation: 0, behind: behind && this.backlog }, ctx);
     };
-    for await (const line of splitLines(this.open(), this.maxLineBytes)) {
-      if (this.stopped) break;
+    const lines = splitLines(this.open(), this.maxLineBytes)[Symbol.asyncIterator]();
+    for (let next = lines.next(); ; next = lines.next()) {
+      // A live pipe (`tail -f log | recur run --input -`) may pause with a partial batch read: after
+      // LINGER_MS without a line it goes to the pipeline, not when batchRows lines have come (perhaps never).
+      if (!this.backlog && batch.length > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = await Promise.race([next.then(() => false), new Promise<true>((r) => (timer = setTimeout(() => r(true), LINGER_MS)))]);
+        clearTimeout(timer);
+        if (idle && !this.stopped) await flush(false);
+      }
+      const { done, value: line } = await next;
+      if (done || this.stopped) break;
       const current = offset++;
       if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
       batch.push({ offset: current, key: null, value: stripCr(line), timestampMs: 0 });
