@@ -40,7 +40,18 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
 }
 
 export async function clusterDetail(client: ClickHouseClient, clusterId: string, repeatWindowDays = 7, owners?: OwnersConfig) {
-  const [meta] = await select<Record<string, unknown>>(client, 'SELECT * FROM v_clusters WHERE cluster_id = {id:String}', { id: clusterId });
+  // A cluster is described at the model's next checkpoint; until then its stored events say what it is.
+  const [described] = await select<Record<string, unknown>>(client, 'SELECT * FROM v_clusters WHERE cluster_id = {id:String}', { id: clusterId });
+  const [meta] = described
+    ? [described]
+    : await select<Record<string, unknown>>(
+        client,
+        `SELECT cluster_id, '' AS label, CAST([], 'Array(String)') AS top_terms, CAST([], 'Array(String)') AS examples, toUInt64(count()) AS size,
+                min(occurred_at) AS first_seen, max(occurred_at) AS last_seen, max(model_version) AS model_version, 'live' AS state,
+                '' AS merged_into, max(ingested_at) AS updated_at
+         FROM assignments WHERE cluster_id = {id:String} GROUP BY cluster_id`,
+        { id: clusterId },
+      );
   if (!meta) return null;
   // Where the problem stands and who owns it: what a reader of one cluster acts on.
   const [status] = await select<{ status: string; status_changed_at: string; status_note: string }>(

@@ -174,6 +174,27 @@ describe('recur CLI (real process, embedded chDB)', () => {
     }
   });
 
+  it('status of one cluster while a pipeline runs on the embedded store: one JSON document, read through the pipeline', async () => {
+    const dir = tempDir();
+    const env = { RECUR_SERVE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)) };
+    const run = recurAsync(['run', '--serve', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], env, 'pipe');
+    try {
+      run.child.stdin!.write(Array.from({ length: 20 }, (_, i) => `${JSON.stringify(goodEvent(i))}\n`).join(''));
+      const api = `http://127.0.0.1:${env.RECUR_SERVE_PORT}/api`;
+      const id = await waitFor('a stored cluster', async () => ((await (await fetch(`${api}/clusters`)).json()) as { cluster_id: string }[])[0]?.cluster_id);
+      const r = recur(['status', id, '--json', '--data-dir', dir], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ pipeline: 'running', clusters: [{ cluster_id: id, status: 'open', changed_at: null }] });
+      const missing = recur(['status', 'c_999999', '--data-dir', dir], { env });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/no cluster "c_999999"/);
+    } finally {
+      run.child.stdin!.end();
+      run.child.kill('SIGTERM');
+      await run.done;
+    }
+  });
+
   it('gives a clear error when another process holds the embedded store', async () => {
     const dir = tempDir();
     const { recurAsync } = await import('../helpers/cli.js');

@@ -8,7 +8,8 @@ const HELP = `usage: recur status set <cluster> <status> [--note TEXT]
        recur status [<cluster>] [--json]
 
 Without "set": the health of a running \`recur run --serve\` (pipeline and each alert sink; exit 1 when a
-sink is unhealthy), then the cluster statuses.
+sink is unhealthy), else the cluster statuses. With <cluster>: that cluster's status (with --json, one
+document; from the running pipeline when there is one, since it holds the embedded store).
 
 Moves a cluster through ${STATUSES.join(' → ')}. Once a cluster is fix_available or
 resolved, volume that comes back raises a regression episode.`;
@@ -37,13 +38,26 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     });
   }
   // A running `recur run --serve` holds the embedded store: ask it for pipeline and sink health first.
-  const live = await fetch(`http://${config.serve.host}:${config.serve.port}/api/status`, { signal: AbortSignal.timeout(1500) })
+  const base = `http://${config.serve.host}:${config.serve.port}/api`;
+  const live = await fetch(`${base}/status`, { signal: AbortSignal.timeout(1500) })
     .then((r) => (r.ok ? (r.json() as Promise<{ sinks?: Record<string, unknown>[] }>) : null))
     .catch(() => null);
   if (live?.sinks) {
-    if (values['json']) print({ pipeline: 'running', sinks: live.sinks });
-    else print(['pipeline: running', ...live.sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)].join('\n'));
-    if (positionals.length === 0) return live.sinks.every((h) => h['healthy']) ? 0 : 1;
+    const health = ['pipeline: running', ...live.sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)];
+    const id = positionals[0];
+    if (id === undefined) {
+      print(values['json'] ? { pipeline: 'running', sinks: live.sinks } : health.join('\n'));
+      return live.sinks.every((h) => h['healthy']) ? 0 : 1;
+    }
+    // One cluster: the running process reads it (its embedded store is locked to it), in the same document.
+    const res = await fetch(`${base}/cluster/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) });
+    if (res.status !== 200 && res.status !== 404) throw new Error(`the running pipeline answered ${res.status} for cluster "${id}"`);
+    const d = res.status === 200 ? ((await res.json()) as { status: string; status_changed_at: string | null }) : null;
+    const clusters = d ? [{ cluster_id: id, status: d.status, changed_at: d.status_changed_at === null ? null : new Date(`${d.status_changed_at.replace(' ', 'T')}Z`).toISOString() }] : [];
+    if (values['json']) print({ pipeline: 'running', sinks: live.sinks, clusters });
+    else print([...health, ...clusters.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd())].join('\n'));
+    if (!d) process.stderr.write(`recur: no cluster "${id}"\n`);
+    return d ? 0 : 1;
   }
   return withStore(config, async (store) => {
     const all = [...(await clusterStatuses(store.client)).values()].filter((s) => !positionals[0] || s.cluster_id === positionals[0]);
