@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { readSecret, type Config } from '../config/index.js';
 import { errorMessage, PipelineError } from '../errors.js';
+import { committedOffset, startOf, type PartitionMarks, type Start } from './start.js';
 import type { BatchHandler, RunOptions, Source, SourceBatch } from './types.js';
 
 /**
@@ -63,6 +64,9 @@ export function kafkaClient(cfg: Config['kafka'], log: Logger): Kafka {
 export class KafkaSource implements Source {
   readonly name: string;
   private readonly consumer: Consumer;
+  /** Reads log starts and committed offsets on joining the group; connected on first use. */
+  private readonly admin: Admin;
+  private adminConnected: Promise<void> | null = null;
   private running = false;
   private stopping = false;
   private fatal: unknown = null;
@@ -85,6 +89,8 @@ export class KafkaSource implements Source {
       maxBytes: Math.max(10 * 1024 * 1024, 2 * cfg.fetchMaxBytesPerPartition),
       retry: { retries: 10 },
     });
+    // Few retries: the partitions wait for it, and without it they start as they did before (position()).
+    this.admin = kafka.admin({ retry: { retries: 2 } });
   }
 
   async run(handler: BatchHandler, opts: RunOptions = {}): Promise<void> {
@@ -115,18 +121,23 @@ export class KafkaSource implements Source {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.generation++;
       this.log.info({ member_id: e.payload.memberId, assignment: e.payload.memberAssignment, generation: this.generation }, 'joined consumer group');
+      // A partition new to this process replays from the model checkpoint (computed now, as the group is
+      // joined; marked done once sought: a rejoin meanwhile computes it again). The others go on as they were.
+      const fresh: Fresh[] = [];
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
         for (const partition of partitions) {
-          const key = `${topic}\u0000${partition}`;
-          if (resumed.has(key)) continue;
-          resumed.add(key);
-          const from = opts.resumeFrom?.(topic, partition) ?? null;
-          if (from === null) continue;
-          // Lands before the partition's first fetch; ignored by the broker if it is past the end.
-          this.consumer.seek({ topic, partition, offset: from.toString() });
-          this.log.info({ topic, partition, offset: from.toString() }, 'replaying from the model checkpoint');
+          if (!resumed.has(partitionKey(topic, partition))) fresh.push({ topic, partition, checkpoint: opts.resumeFrom?.(topic, partition) ?? null });
         }
       }
+      const topics = Object.keys(e.payload.memberAssignment).map((topic) => ({ topic }));
+      if (fresh.length === 0) {
+        this.consumer.resume(topics); // what a positioning this join superseded left paused
+        return;
+      }
+      // Held until their start is known: a first fetch below the log start loses records (position()).
+      // kafkajs fetches nothing for a paused partition and keeps heartbeating; recur pauses nothing else.
+      this.consumer.pause(topics);
+      void this.position(fresh, topics, resumed, this.generation);
     });
     // kafkajs' own crash handling disconnects (emitting STOP) before it emits CRASH and, unless the error is
     // final, starts the consumer again (kafkajs/src/consumer/index.js, onCrash): only our stop() ends the run.
@@ -218,13 +229,90 @@ export class KafkaSource implements Source {
     this.log.info({ topic: this.cfg.topic, group_id: this.cfg.groupId }, 'consumer running');
     // consumer.run returns once the loop started; stay here until stop() or a fatal crash.
     // What ends the consumer is said in the broker's words, without kafkajs' stack (explainKafkaError).
-    await Promise.race([crashed, stopped]).catch((err: unknown) => {
-      throw explainKafkaError(err, this.cfg.brokers);
-    });
+    try {
+      await Promise.race([crashed, stopped]).catch((err: unknown) => {
+        throw explainKafkaError(err, this.cfg.brokers);
+      });
+    } finally {
+      const connected = this.adminConnected;
+      this.adminConnected = null;
+      if (connected) await connected.then(() => this.admin.disconnect()).catch(() => {});
+    }
     if (this.fatal) throw explainKafkaError(this.fatal, this.cfg.brokers);
   }
 
   private stoppedRun: (() => void) | null = null;
+
+  /**
+   * Seeks partitions new to this process where they start (startOf: the checkpoint, or the log start when
+   * that or the committed offset is below it, with a warning saying how many offsets are gone), then
+   * resumes them. One read of the log starts and committed offsets per such join; without them (failed:
+   * logged), the checkpoints are sought as they are. A newer join meanwhile supersedes this one.
+   */
+  private async position(fresh: Fresh[], paused: { topic: string }[], resumed: Set<string>, generation: number): Promise<void> {
+    if (this.stopping) return; // run() is closing the admin client
+    const marks = await this.readMarks([...new Set(fresh.map((f) => f.topic))]).catch((err: unknown) => {
+      if (!this.stopping) this.log.warn({ err: errorMessage(err) }, 'cannot read the log start offsets: partitions start without checking them');
+      return null;
+    });
+    if (this.generation !== generation || this.stopping) return;
+    try {
+      for (const { topic, partition, checkpoint } of fresh) {
+        const key = partitionKey(topic, partition);
+        const mark = marks?.get(key) ?? null;
+        const start = startOf(checkpoint, mark);
+        if (start.seek !== null) this.consumer.seek({ topic, partition, offset: start.seek.toString() });
+        resumed.add(key);
+        this.logStart(topic, partition, start, checkpoint, mark);
+      }
+    } catch (err) {
+      // kafkajs has no consumer group (it crashed and restarts): its next join positions them anew.
+      this.log.warn({ err: errorMessage(err) }, 'cannot position the assigned partitions');
+    } finally {
+      try {
+        this.consumer.resume(paused);
+      } catch {
+        // As above: no consumer group to resume, and the one kafkajs starts next pauses nothing.
+      }
+    }
+  }
+
+  private logStart(topic: string, partition: number, start: Start, checkpoint: bigint | null, mark: PartitionMarks | null): void {
+    if (start.seek === null) return;
+    if (start.from === 'checkpoint') {
+      this.log.info({ topic, partition, offset: start.seek.toString() }, 'replaying from the model checkpoint');
+      return;
+    }
+    const at = { topic, partition, log_start: start.seek.toString(), offsets_gone: Number(start.gone), committed: mark?.committed?.toString() ?? null };
+    if (start.below === 'checkpoint') {
+      this.log.warn({ ...at, replay_from: checkpoint?.toString() }, 'part of the replay range is gone from the topic (retention or DeleteRecords): the model cannot relearn it; replaying from the log start');
+    } else {
+      this.log.warn(at, 'offsets after the committed one are gone from the topic (retention or DeleteRecords) before they were stored; reading from the log start');
+    }
+  }
+
+  /** Each partition's log start and the group's committed offset, by partitionKey. */
+  private async readMarks(topics: string[]): Promise<Map<string, PartitionMarks>> {
+    this.adminConnected ??= this.admin.connect().catch((err: unknown) => {
+      this.adminConnected = null;
+      throw err;
+    });
+    await this.adminConnected;
+    const [watermarks, commits] = await Promise.all([
+      Promise.all(topics.map(async (topic) => ({ topic, offsets: await this.admin.fetchTopicOffsets(topic) }))),
+      this.admin.fetchOffsets({ groupId: this.cfg.groupId, topics }),
+    ]);
+    const committed = new Map<string, string>();
+    for (const { topic, partitions } of commits) for (const p of partitions) committed.set(partitionKey(topic, p.partition), p.offset);
+    const marks = new Map<string, PartitionMarks>();
+    for (const { topic, offsets } of watermarks) {
+      for (const o of offsets) {
+        const key = partitionKey(topic, o.partition);
+        marks.set(key, { logStart: BigInt(o.low), committed: committedOffset(committed.get(key)) });
+      }
+    }
+    return marks;
+  }
 
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -262,6 +350,13 @@ export class KafkaSource implements Source {
       }
     }
   }
+}
+
+/** A partition this process is assigned for the first time, and where the model checkpoint replays it from. */
+type Fresh = { topic: string; partition: number; checkpoint: bigint | null };
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 const TOPIC_NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);

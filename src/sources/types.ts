@@ -39,6 +39,7 @@ export interface RunOptions {
   /**
    * Where to start reading a partition the first time this process is assigned it, when the model
    * checkpoint covers less than the committed offset: replaying from the checkpoint rebuilds the model.
+   * A Kafka source raises it to the partition's log start when it is below (those records are gone).
    */
   resumeFrom?(topic: string, partition: number): bigint | null;
 }

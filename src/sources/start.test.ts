@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { committedOffset, startOf } from './start.js';
+
+describe('startOf', () => {
+  const marks = { logStart: 6n, committed: 8n };
+
+  it('replays from the checkpoint when it is still in the log', () => {
+    expect(startOf(6n, marks)).toEqual({ seek: 6n, from: 'checkpoint' });
+    expect(startOf(7n, marks)).toEqual({ seek: 7n, from: 'checkpoint' });
+  });
+
+  it('raises a checkpoint below the log start to it, counting the offsets gone', () => {
+    expect(startOf(2n, marks)).toEqual({ seek: 6n, from: 'log_start', below: 'checkpoint', gone: 4n });
+    expect(startOf(0n, { logStart: 6n, committed: null })).toEqual({ seek: 6n, from: 'log_start', below: 'checkpoint', gone: 6n });
+  });
+
+  it('without a checkpoint, raises a committed offset below the log start to it', () => {
+    expect(startOf(null, { logStart: 6n, committed: 2n })).toEqual({ seek: 6n, from: 'log_start', below: 'committed', gone: 4n });
+  });
+
+  it('leaves a committed offset still in the log, or none, to kafkajs', () => {
+    expect(startOf(null, marks)).toEqual({ seek: null });
+    expect(startOf(null, { logStart: 6n, committed: 6n })).toEqual({ seek: null });
+    expect(startOf(null, { logStart: 6n, committed: null })).toEqual({ seek: null });
+  });
+
+  it('without marks (they could not be read), seeks the checkpoint as before', () => {
+    expect(startOf(2n, null)).toEqual({ seek: 2n, from: 'checkpoint' });
+    expect(startOf(null, null)).toEqual({ seek: null });
+  });
+});
+
+describe('committedOffset', () => {
+  it('reads -1 (none) and the special offsets of kafkajs resets as no offset', () => {
+    expect(committedOffset('-1')).toBeNull();
+    expect(committedOffset('-2')).toBeNull();
+    expect(committedOffset(undefined)).toBeNull();
+    expect(committedOffset('0')).toBe(0n);
+    expect(committedOffset('9007199254740993')).toBe(9007199254740993n);
+  });
+});
