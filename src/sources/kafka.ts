@@ -87,6 +87,11 @@ export class KafkaSource implements Source {
       heartbeatInterval: Math.max(1000, Math.floor(cfg.sessionTimeoutMs / 10)),
       maxBytesPerPartition: cfg.fetchMaxBytesPerPartition,
       maxBytes: Math.max(10 * 1024 * 1024, 2 * cfg.fetchMaxBytesPerPartition),
+      // How long a fetch waits for data, and how long kafkajs sleeps when all its partitions are paused
+      // (while a join positions them: position()) and stop() waits for the fetch in flight. kafkajs' 5 s
+      // default held every start that long; the Java client's fetch.max.wait.ms is 500 ms. A backlog is
+      // fetched at once either way; an idle consumer asks once a second.
+      maxWaitTimeInMs: 1000,
       retry: { retries: 10 },
     });
     // Few retries: the partitions wait for it, and without it they start as they did before (position()).
