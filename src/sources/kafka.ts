@@ -252,20 +252,32 @@ export class KafkaSource implements Source {
    * Seeks partitions new to this process where they start (startOf: the checkpoint, or the log start when
    * that or the committed offset is below it, with a warning saying how many offsets are gone), then
    * resumes them. One read of the log starts and committed offsets per such join; without them (failed:
-   * logged), the checkpoints are sought as they are. A newer join meanwhile supersedes this one.
+   * logged), the checkpoints are sought as they are — unless kafka.fromBeginning is false: a partition
+   * without a committed offset starts at the log end, so the read is retried while they wait (heartbeating).
+   * A newer join meanwhile supersedes this one.
    */
   private async position(fresh: Fresh[], paused: { topic: string }[], resumed: Set<string>, generation: number): Promise<void> {
-    if (this.stopping) return; // run() is closing the admin client
-    const marks = await this.readMarks([...new Set(fresh.map((f) => f.topic))]).catch((err: unknown) => {
-      if (!this.stopping) this.log.warn({ err: errorMessage(err) }, 'cannot read the log start offsets: partitions start without checking them');
-      return null;
-    });
+    let marks: Map<string, PartitionMarks> | null = null;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopping) return; // run() is closing the admin client
+      marks = await this.readMarks([...new Set(fresh.map((f) => f.topic))]).catch((err: unknown) => {
+        if (!this.stopping) {
+          this.log.warn(
+            { err: errorMessage(err), attempt },
+            this.cfg.fromBeginning ? 'cannot read the log start offsets: partitions start without checking them' : 'cannot read the log offsets: the new partitions wait and it is tried again',
+          );
+        }
+        return null;
+      });
+      if (marks !== null || this.cfg.fromBeginning || this.generation !== generation) break;
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** Math.min(attempt, 5))));
+    }
     if (this.generation !== generation || this.stopping) return;
     try {
       for (const { topic, partition, checkpoint } of fresh) {
         const key = partitionKey(topic, partition);
         const mark = marks?.get(key) ?? null;
-        const start = startOf(checkpoint, mark);
+        const start = startOf(checkpoint, mark, this.cfg.fromBeginning);
         if (start.seek !== null) this.consumer.seek({ topic, partition, offset: start.seek.toString() });
         resumed.add(key);
         this.logStart(topic, partition, start, checkpoint, mark);
@@ -286,6 +298,10 @@ export class KafkaSource implements Source {
     if (start.seek === null) return;
     if (start.from === 'checkpoint') {
       this.log.info({ topic, partition, offset: start.seek.toString() }, 'replaying from the model checkpoint');
+      return;
+    }
+    if (start.from === 'log_end') {
+      this.log.info({ topic, partition, offset: start.seek.toString() }, 'no committed offset: reading what is produced from now on (kafka.fromBeginning false)');
       return;
     }
     const at = { topic, partition, log_start: start.seek.toString(), offsets_gone: Number(start.gone), committed: mark?.committed?.toString() ?? null };
@@ -313,7 +329,7 @@ export class KafkaSource implements Source {
     for (const { topic, offsets } of watermarks) {
       for (const o of offsets) {
         const key = partitionKey(topic, o.partition);
-        marks.set(key, { logStart: BigInt(o.low), committed: committedOffset(committed.get(key)) });
+        marks.set(key, { logStart: BigInt(o.low), logEnd: BigInt(o.high), committed: committedOffset(committed.get(key)) });
       }
     }
     return marks;
@@ -338,7 +354,10 @@ export class KafkaSource implements Source {
     for (let attempt = 0; ; attempt++) {
       if (this.stopping) return false;
       try {
-        await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: this.cfg.fromBeginning });
+        // Always from the beginning: kafkajs also resets to this default when a running partition falls behind
+        // retention (OFFSET_OUT_OF_RANGE), and the end would skip what is still in the log. kafka.fromBeginning
+        // false is position()'s seek to the log end for a partition without a committed offset.
+        await this.consumer.subscribe({ topic: this.cfg.topic, fromBeginning: true });
         if (said > 0) this.log.info({ topic: this.cfg.topic }, 'topic is there: subscribed');
         return true;
       } catch (err) {

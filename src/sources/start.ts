@@ -12,6 +12,8 @@
 export interface PartitionMarks {
   /** The first offset still in the log. */
   logStart: bigint;
+  /** The offset the next record produced will take (the high watermark). */
+  logEnd: bigint;
   /** The group's committed offset (the next one to read); null when there is none. */
   committed: bigint | null;
 }
@@ -21,14 +23,19 @@ export type Start =
   | { seek: null }
   /** Replay from the model checkpoint. */
   | { seek: bigint; from: 'checkpoint' }
+  /** No committed offset, and kafka.fromBeginning false: only what is produced from now on. */
+  | { seek: bigint; from: 'log_end' }
   /** The checkpoint or the committed offset is below the log start: `gone` offsets of it are deleted. */
   | { seek: bigint; from: 'log_start'; below: 'checkpoint' | 'committed'; gone: bigint };
 
 /**
  * `checkpoint`: where the model checkpoint wants this partition replayed from (null: no replay). `marks`:
  * null when they could not be read; then the checkpoint is sought as it is (the broker decides).
+ * `fromBeginning`: kafka.fromBeginning. The consumer itself always subscribes from the beginning, so that a
+ * reset after OFFSET_OUT_OF_RANGE while running (a partition fallen behind retention) lands on the log
+ * start, not the end; "from the end" for a partition without a committed offset is this seek.
  */
-export function startOf(checkpoint: bigint | null, marks: PartitionMarks | null): Start {
+export function startOf(checkpoint: bigint | null, marks: PartitionMarks | null, fromBeginning = true): Start {
   const logStart = marks?.logStart ?? null;
   if (checkpoint !== null) {
     if (logStart !== null && checkpoint < logStart) return { seek: logStart, from: 'log_start', below: 'checkpoint', gone: logStart - checkpoint };
@@ -36,6 +43,7 @@ export function startOf(checkpoint: bigint | null, marks: PartitionMarks | null)
   }
   const committed = marks?.committed ?? null;
   if (logStart !== null && committed !== null && committed < logStart) return { seek: logStart, from: 'log_start', below: 'committed', gone: logStart - committed };
+  if (marks && committed === null && !fromBeginning) return { seek: marks.logEnd, from: 'log_end' };
   return { seek: null };
 }
 
