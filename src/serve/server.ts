@@ -23,6 +23,8 @@ export interface ServeOptions {
   repeatWindowDays?: number;
   /** Extra status sections (sinks, model) for /api/status and `recur status`. */
   status?: () => Record<string, unknown>;
+  /** The store's location (an embedded data directory): /api/store, so a CLI command on the same store reads through this process. */
+  store?: string;
 }
 
 const ID = /^[A-Za-z0-9_:.-]{1,128}$/;
@@ -120,6 +122,8 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
       return send(res, 200, await listEpisodes(o.client, sinceMs));
     case 'status':
       return send(res, 200, o.status?.() ?? {});
+    case 'store':
+      return send(res, 200, { location: o.store ?? null });
     default:
       return send(res, 404, { error: 'not found' });
   }

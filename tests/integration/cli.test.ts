@@ -174,7 +174,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
     }
   });
 
-  it('status of one cluster while a pipeline runs on the embedded store: one JSON document, read through the pipeline', async () => {
+  it('while a pipeline runs on the embedded store, status, clusters, show, affected and trends answer through it (status of one cluster in one JSON document)', async () => {
     const dir = tempDir();
     const env = { RECUR_SERVE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)) };
     const run = recurAsync(['run', '--serve', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], env, 'pipe');
@@ -188,6 +188,19 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const missing = recur(['status', 'c_999999', '--data-dir', dir], { env });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no cluster "c_999999"/);
+      // The read commands answer through it too (they failed on the store's lock), with what the store holds.
+      const json = (args: string[]) => {
+        const out = recur([...args, '--json', '--data-dir', dir], { env });
+        expect(out.code, out.stderr).toBe(0);
+        return JSON.parse(out.stdout) as unknown;
+      };
+      const clusters = json(['clusters', '--since', 'all']) as { cluster_id: string; contacts: number }[];
+      expect(clusters.reduce((n, c) => n + c.contacts, 0)).toBe(20);
+      expect(json(['show', id])).toMatchObject({ cluster_id: id, status: 'open' });
+      expect(json(['affected', id])).toEqual(expect.arrayContaining([expect.objectContaining({ customer_id: expect.stringMatching(/^cust-/) })]));
+      expect(json(['trends', '--since', 'all'])).toEqual(expect.any(Array));
+      const unknown = recur(['affected', 'c_999999', '--data-dir', dir], { env });
+      expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'recur: no cluster "c_999999"']);
     } finally {
       run.child.stdin!.end();
       run.child.kill('SIGTERM');

@@ -1,7 +1,7 @@
-import { configFrom, duration, parse, print, str, UsageError, withStore } from '../args.js';
+import { configFrom, duration, parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { csvText } from '../table.js';
-import { affectedCustomers, clusterExists } from '../../store/index.js';
+import { withReader } from '../reader.js';
 
 const HELP = `usage: recur affected <cluster> [--since 30d|all] [--format csv|json]
 
@@ -19,12 +19,12 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const since = str(values, 'since') ?? 'all';
   const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
   const config = configFrom(values, ctx.env);
-  return withStore(config, async (store) => {
-    if (!(await clusterExists(store.client, id))) {
+  return withReader(config, async (read) => {
+    const rows = await read.affected(id, sinceMs);
+    if (rows === null) {
       process.stderr.write(`recur: no cluster "${id}"\n`);
       return 1;
     }
-    const rows = await affectedCustomers(store.client, id, sinceMs);
     if (format === 'json') print(rows);
     else {
       const lines = ['customer_id,cases,contacts,channels,first_contact,last_contact,case_ids'];

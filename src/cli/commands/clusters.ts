@@ -1,7 +1,7 @@
-import { withStore, configFrom, duration, int, parse, print, str } from '../args.js';
+import { configFrom, duration, int, parse, print, str } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { table } from '../table.js';
-import { eventTimeRange, topClusters } from '../../store/index.js';
+import { withReader } from '../reader.js';
 
 const HELP = `usage: recur clusters [--since 7d|all] [--limit 20] [--json]
 
@@ -16,12 +16,12 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   const since = str(values, 'since');
   const sinceMs = since && since !== 'all' ? Date.now() - duration(since, 'since') : 0;
-  return withStore(config, async (store) => {
-    const rows = await topClusters(store.client, { sinceMs, limit: int(values, 'limit') ?? 20, cost: config.owners.cost });
+  return withReader(config, async (read) => {
+    const rows = await read.topClusters(sinceMs, int(values, 'limit') ?? 20);
     if (rows.length === 0 && sinceMs > 0) {
       // The window is in event time: after a backfill of older data it can be empty.
-      const range = await eventTimeRange(store.client);
-      if (range) process.stderr.write(`recur: no contact in the last ${since}; the newest event is from ${new Date(range.max).toISOString()} (--since all lists everything)\n`);
+      const newest = await read.newestEvent();
+      if (newest !== null) process.stderr.write(`recur: no contact in the last ${since}; the newest event is from ${new Date(newest).toISOString()} (--since all lists everything)\n`);
     }
     if (values['json']) print(rows);
     else print(table(rows as never, [['cluster_id', 'cluster'], ['cases', 'cases'], ['customers', 'customers'], ['contacts', 'contacts'], ['cost', 'cost'], ['label', 'label', 60]]));

@@ -23,6 +23,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       port: int(values, 'port') ?? config.serve.port,
       owners: config.owners,
       repeatWindowDays: config.trends.repeatWindowDays,
+      store: store.location,
       // No pipeline here: its counters are `recur run --serve`'s. This process holds chDB, so its own CPU and memory.
       metrics: () => new Metrics().prometheus(),
     });

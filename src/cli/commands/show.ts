@@ -1,6 +1,6 @@
-import { withStore, configFrom, parse, print, UsageError } from '../args.js';
+import { configFrom, parse, print, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
-import { clusterDetail } from '../../store/index.js';
+import { withReader } from '../reader.js';
 
 const HELP = `usage: recur show <cluster> [--json]
 
@@ -13,8 +13,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const id = positionals[0];
   if (!id) throw new UsageError('recur show needs a cluster id (see `recur clusters`)');
   const config = configFrom(values, ctx.env);
-  return withStore(config, async (store) => {
-    const detail = await clusterDetail(store.client, id, config.trends.repeatWindowDays, config.owners);
+  return withReader(config, async (read) => {
+    const detail = await read.clusterDetail(id);
     if (!detail) {
       process.stderr.write(`recur: no cluster "${id}"\n`);
       return 1;

@@ -1,7 +1,7 @@
-import { configFrom, duration, parse, print, str, withStore } from '../args.js';
+import { configFrom, duration, parse, print, str } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { table } from '../table.js';
-import { episodeExtent, listEpisodes } from '../../store/index.js';
+import { withReader } from '../reader.js';
 
 const HELP = `usage: recur trends [--since 7d|all] [--json]
 
@@ -15,11 +15,12 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   const since = str(values, 'since') ?? '7d';
   const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
-  return withStore(config, async (store) => {
-    const rows = await listEpisodes(store.client, sinceMs);
-    if (rows.length === 0 && since !== 'all') {
+  return withReader(config, async (read) => {
+    const rows = await read.listEpisodes(sinceMs);
+    const extent = rows.length === 0 && since !== 'all' ? await read.episodeExtent() : null;
+    if (extent) {
       // Windows are in event time: after a backfill of older data the default period can be empty.
-      const { episodes, newest_end } = await episodeExtent(store.client);
+      const { episodes, newest_end } = extent;
       if (episodes > 0) process.stderr.write(`recur: no episode reaches into the last ${since}; ${episodes} older, the newest ended ${newest_end} UTC (--since all lists them)\n`);
     }
     if (values['json']) print(rows);

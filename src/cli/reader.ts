@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import type { Config } from '../config/index.js';
+import { PipelineError } from '../errors.js';
+import {
+  affectedCustomers,
+  clusterDetail,
+  clusterExists,
+  episodeExtent,
+  eventTimeRange,
+  listEpisodes,
+  topClusters,
+  type AffectedRow,
+  type ClusterSummary,
+  type EpisodeRow,
+} from '../store/index.js';
+import { withStore } from './args.js';
+
+/** What the read commands (clusters, show, trends, affected) ask of the store. */
+export interface Reader {
+  topClusters(sinceMs: number, limit: number): Promise<ClusterSummary[]>;
+  clusterDetail(id: string): Promise<Record<string, unknown> | null>;
+  listEpisodes(sinceMs: number): Promise<EpisodeRow[]>;
+  affected(id: string, sinceMs: number): Promise<AffectedRow[] | null>;
+  /** Hints for an empty answer (the newest event, the newest episode): null when not asked of the store. */
+  newestEvent(): Promise<number | null>;
+  episodeExtent(): Promise<{ episodes: number; newest_end: string } | null>;
+}
+
+/**
+ * Runs a read command against the store, or — when a running `recur run --serve` or `recur serve` holds the
+ * same embedded store (chDB locks its directory to one process; it says which in /api/store) — against that
+ * process's JSON API, which answers with the same queries. Otherwise the store is opened, and a lock held by
+ * a process that does not serve is the usual error (it says what to do).
+ */
+export async function withReader<T>(config: Config, fn: (read: Reader) => Promise<T>): Promise<T> {
+  if (!config.clickhouse.url) {
+    const api = apiBase(config);
+    const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(1_500) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
+      .catch(() => null);
+    if (served?.location === resolve(config.clickhouse.dataDir)) return fn(apiReader(api));
+  }
+  return withStore(config, (store) => {
+    const { client } = store;
+    return fn({
+      topClusters: (sinceMs, limit) => topClusters(client, { sinceMs, limit, cost: config.owners.cost }),
+      clusterDetail: (id) => clusterDetail(client, id, config.trends.repeatWindowDays, config.owners),
+      listEpisodes: (sinceMs) => listEpisodes(client, sinceMs),
+      affected: async (id, sinceMs) => ((await clusterExists(client, id)) ? affectedCustomers(client, id, sinceMs) : null),
+      newestEvent: async () => (await eventTimeRange(client))?.max ?? null,
+      episodeExtent: () => episodeExtent(client),
+    });
+  });
+}
+
+/** The API of a process serving on this machine: a wildcard listen address is reached on loopback. */
+function apiBase(config: Config): string {
+  const host = ['0.0.0.0', '::', '[::]', ''].includes(config.serve.host) ? '127.0.0.1' : config.serve.host;
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${config.serve.port}/api`;
+}
+
+function apiReader(api: string): Reader {
+  /** GET, JSON; null for 404 (no such cluster). */
+  const get = async <T>(path: string, params: Record<string, number> = {}): Promise<T | null> => {
+    const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
+    const res = await fetch(`${api}/${path}${q.size ? `?${q}` : ''}`, { signal: AbortSignal.timeout(60_000) });
+    if (res.status === 404) return null;
+    if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const days = (sinceMs: number) => (sinceMs > 0 ? Math.max(1e-6, (Date.now() - sinceMs) / 86_400_000) : 0);
+  return {
+    topClusters: async (sinceMs, limit) => (await get<ClusterSummary[]>('clusters', { since_days: days(sinceMs), limit })) ?? [],
+    clusterDetail: (id) => get<Record<string, unknown>>(`cluster/${encodeURIComponent(id)}`),
+    listEpisodes: async (sinceMs) => (await get<EpisodeRow[]>('trends', { since_days: days(sinceMs) })) ?? [],
+    affected: async (id, sinceMs) => ((await get(`cluster/${encodeURIComponent(id)}`)) ? get<AffectedRow[]>(`affected/${encodeURIComponent(id)}`, { since_days: days(sinceMs) }) : null),
+    newestEvent: async () => null,
+    episodeExtent: async () => null,
+  };
+}
