@@ -173,6 +173,8 @@ export class ClusterAssigner implements Assigner {
     }
     this.maxUnstored = Math.max(200_000, 8 * (deps.chunkRows ?? 0));
     for (const b of births) {
+      // A stdin or pipe run's input is never delivered again (its topic names the run): nothing to make again.
+      if (b.topic.startsWith('stdin:') || b.topic.startsWith('pipe:')) continue;
       const k = partitionKey(b.topic, b.partition);
       if (b.offset <= (this.learned.get(k) ?? -1n)) continue;
       let m = this.reborn.get(k);
@@ -432,18 +434,19 @@ export class ClusterAssigner implements Assigner {
     // Each through the merges seen so far: a restarted process does not know them, and would store the rows in a cluster merged away.
     const unstored: Record<string, [string, string, number][]> = {};
     for (const [k, m] of this.unstored) unstored[k] = m.offsets.map((o, i) => [o.toString(), this.resolve(m.placements[i]!.clusterId), m.placements[i]!.similarity]);
+    // Births the next restart must read: after this model's (those it has not made yet), and those still to be
+    // made again. Taken with the state: a batch running during the writes below makes clusters this state lacks.
+    let from = this.clusterer.nextSeq;
+    for (const [k, m] of this.reborn) {
+      const through = this.learned.get(k) ?? -1n;
+      for (const [o, seq] of m) if (o > through && seq < from) from = seq;
+    }
     const state = this.clusterer.snapshot(); // taken now: the reads and inserts below yield to other batches
     // Every batch before this checkpoint is stored (none was in flight), so the gone clusters' stored rows are complete.
     const known = this.describe(gone.filter((g) => g.state === 'merged').map((g) => g.id));
     const goneRows = await goneClusterRows(client, gone, { model_version: this.modelVersion, updated_at: chTime(nowMs) }, known);
     await insertIdempotent(client, 'clusters', [...clusters, ...goneRows], `clusters/${token}`);
     await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
-    // Births the next restart must read: after this model's (those it has not made yet), and those still to be made again.
-    let from = this.clusterer.nextSeq;
-    for (const [k, m] of this.reborn) {
-      const through = this.learned.get(k) ?? -1n;
-      for (const [o, seq] of m) if (o > through && seq < from) from = seq;
-    }
     await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, learned, unstored, surfaces, birthsFrom: from, events, state }, nowMs);
     this.lineage = this.lineage.slice(taken.length);
     this.batchesSinceSnapshot = 0;

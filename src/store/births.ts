@@ -25,8 +25,9 @@ export async function recordBirths(client: ClickHouseClient, pipeline: string, m
     source_offset: b.offset.toString(),
     born_at: chTime(b.bornAtMs),
   }));
-  // Sequence numbers are never handed out twice: the first and last with the count name these rows.
-  await insertIdempotent(client, 'cluster_births', rows, `births/${pipeline}/${modelVersion}/${births[0]!.seq}/${births[births.length - 1]!.seq}/${births.length}`);
+  // No token: a repeat is one more row under the same (pipeline, model_version, seq) key, collapsed by the
+  // ReplacingMergeTree and read with FINAL or max().
+  await insertIdempotent(client, 'cluster_births', rows, null);
 }
 
 /** The highest sequence number any cluster of this model was born with, or -1. */

@@ -191,6 +191,22 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     await check(third);
   });
 
+  it('a checkpoint written while another partition\'s event starts a cluster: that event gives the cluster its id again after a restart', async () => {
+    const config = testConfig({ 'cluster.pipeline': uniqueName('racing') });
+    const day = Date.UTC(2026, 10, 1);
+    const at = (partition: number) => ({ topic: 'racing', partition, offset: 0n });
+    const first = await createAssigner(config, store.client, silentLog);
+    first.assign('card declined at the shop', 'a', day, at(0));
+    // The checkpoint captures the model now, then writes while partition 1's event starts a cluster (and its
+    // birth is recorded, as a chunk's store does before its rows).
+    const saving = first.maybeSnapshot(true);
+    const placed = first.assign('parcel delivered to the wrong address', 'b', day, at(1))!;
+    await first.flushBirths();
+    await saving;
+    const restarted = await createAssigner(config, store.client, silentLog);
+    expect(restarted.assign('parcel delivered to the wrong address', 'b', day, at(1))!.clusterId).toBe(placed.clusterId);
+  });
+
   it('an event dated decades ahead does not move the model clock: the small clusters of the day stay live', async () => {
     const config = testConfig({ 'cluster.pipeline': uniqueName('future') });
     const now = Date.UTC(2026, 10, 20);
