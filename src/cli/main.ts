@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;
-    process.stderr.write(`recur: ${sig}, stopping: what is stored stays, the batch in progress is read again on the next start (30 s at most)\n`);
+    if (!process.env['RECUR_RELAYED_STDIN']) process.stderr.write(`recur: ${sig}, stopping: what is stored stays, the batch in progress is read again on the next start (30 s at most)\n`);
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
     void Promise.allSettled(shutdown.map((fn) => fn()));

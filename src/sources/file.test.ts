@@ -64,4 +64,21 @@ describe('LineSource', () => {
     await running;
     expect(batches.flatMap((b) => b.messages.map((m) => Number(m.offset)))).toEqual([0, 1, 2, 3]);
   });
+
+  it('stops at once while a live pipe waits for its next line', async () => {
+    const pipe = new PassThrough();
+    const source = LineSource.fromStdin(pipe, 'live', 20_000);
+    const handled: number[] = [];
+    const running = source.run(async (b) => {
+      handled.push(...b.messages.map((m) => Number(m.offset)));
+      return { storedThrough: b.messages[b.messages.length - 1]!.offset };
+    });
+    pipe.write('{"a":1}\n');
+    await new Promise((r) => setTimeout(r, 500));
+    await source.stop();
+    // Before, the run went on waiting for the pipe's next line or its end (SIGTERM then took 30 s and exit 1).
+    const outcome = await Promise.race([running.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still reading'), 2_000))]);
+    expect(outcome).toBe('ended');
+    expect(handled).toEqual([0]);
+  });
 });

@@ -23,6 +23,7 @@ export const LINGER_MS = 250;
 export class LineSource implements Source {
   readonly name: string;
   private stopped = false;
+  private stream: Readable | null = null;
 
   constructor(
     private readonly open: () => Readable,
@@ -64,28 +65,47 @@ export class LineSource implements Source {
       batch = [];
       await handler({ topic: this.topic, partition: 0, messages, generation: 0, behind: behind && this.backlog }, ctx);
     };
-    const lines = splitLines(this.open(), this.maxLineBytes)[Symbol.asyncIterator]();
-    for (let next = lines.next(); ; next = lines.next()) {
-      // A live pipe (`tail -f log | recur run --input -`) may pause with a partial batch read: after
-      // LINGER_MS without a line it goes to the pipeline, not when batchRows lines have come (perhaps never).
-      if (!this.backlog && batch.length > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const idle = await Promise.race([next.then(() => false), new Promise<true>((r) => (timer = setTimeout(() => r(true), LINGER_MS)))]);
-        clearTimeout(timer);
-        if (idle && !this.stopped) await flush(false);
+    this.stream = this.open();
+    const reads = splitLineGroups(this.stream, this.maxLineBytes)[Symbol.asyncIterator]();
+    try {
+      for (let next = reads.next(); ; next = reads.next()) {
+        // A live pipe (`tail -f log | recur run --input -`) may pause with a partial batch read: after
+        // LINGER_MS without input it goes to the pipeline, not when batchRows lines have come (perhaps never).
+        // Checked once per read of the input, not per line.
+        if (!this.backlog && batch.length > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          const idle = await Promise.race([next.then(() => false), new Promise<true>((r) => (timer = setTimeout(() => r(true), LINGER_MS)))]);
+          clearTimeout(timer);
+          if (idle && !this.stopped) await flush(false);
+        }
+        let read: IteratorResult<Buffer[]>;
+        try {
+          read = await next;
+        } catch (err) {
+          if (this.stopped) break; // stop() closed the input under the read
+          throw err;
+        }
+        if (read.done || this.stopped) break;
+        for (const line of read.value) {
+          const current = offset++;
+          if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
+          batch.push({ offset: current, key: null, value: stripCr(line), timestampMs: 0 });
+          if (batch.length >= this.batchRows) await flush(true);
+          if (this.stopped) break;
+        }
+        if (this.stopped) break;
       }
-      const { done, value: line } = await next;
-      if (done || this.stopped) break;
-      const current = offset++;
-      if (line.length === 0 || (line.length === 1 && line[0] === 0x0d)) continue;
-      batch.push({ offset: current, key: null, value: stripCr(line), timestampMs: 0 });
-      if (batch.length >= this.batchRows) await flush(true);
+      if (!this.stopped) await flush(false);
+    } finally {
+      // Ended, stopped or failed: the input is closed (an open pipe would keep the process alive).
+      this.stream.destroy();
     }
-    if (!this.stopped) await flush(false);
   }
 
+  /** Stops reading: a live pipe waiting for its next line is closed, so the run ends now, not at the pipe's end. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stream?.destroy();
   }
 }
 
@@ -113,6 +133,11 @@ function stripCr(line: Buffer): Buffer {
  * enough for the decoder to refuse it as oversize, however long it is.
  */
 export async function* splitLines(stream: Readable, maxLineBytes = Number.POSITIVE_INFINITY): AsyncGenerator<Buffer> {
+  for await (const group of splitLineGroups(stream, maxLineBytes)) yield* group;
+}
+
+/** splitLines' lines, as many at a time as each read of the stream completes (an empty group when it completes none). */
+export async function* splitLineGroups(stream: Readable, maxLineBytes = Number.POSITIVE_INFINITY): AsyncGenerator<Buffer[]> {
   let parts: Buffer[] = [];
   let kept = 0;
   const keep = (piece: Buffer) => {
@@ -124,20 +149,22 @@ export async function* splitLines(stream: Readable, maxLineBytes = Number.POSITI
   };
   for await (const chunk of stream) {
     const buf = chunk as Buffer;
+    const lines: Buffer[] = [];
     let start = 0;
     for (let i = buf.indexOf(0x0a, start); i !== -1; i = buf.indexOf(0x0a, start)) {
       if (parts.length === 0) {
         const line = buf.subarray(start, i);
-        yield line.length > maxLineBytes + 1 ? line.subarray(0, maxLineBytes + 1) : line;
+        lines.push(line.length > maxLineBytes + 1 ? line.subarray(0, maxLineBytes + 1) : line);
       } else {
         keep(buf.subarray(start, i));
-        yield Buffer.concat(parts, kept);
+        lines.push(Buffer.concat(parts, kept));
         parts = [];
         kept = 0;
       }
       start = i + 1;
     }
     if (start < buf.length) keep(buf.subarray(start));
+    yield lines;
   }
-  if (parts.length) yield Buffer.concat(parts, kept);
+  if (parts.length) yield [Buffer.concat(parts, kept)];
 }

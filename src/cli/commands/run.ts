@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { configFrom, parse, print, str, warnOnStderr, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
@@ -33,7 +35,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const stdinFd = str(values, 'stdin-fd');
   const input = stdinFd ? '-' : str(values, 'input');
   return withStore(config, async (store) => {
-    const stdin = stdinFd ? createReadStream('', { fd: Number(stdinFd) }) : process.stdin;
+    const stdin = stdinFd ? readFd(Number(stdinFd)) : process.stdin;
     const setup = await createSource(config, log, input, stdin);
     ctx.onShutdown(() => setup.source.stop());
     log.info({ source: setup.source.name, store: store.kind, location: store.location }, 'pipeline starting');
@@ -76,6 +78,15 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
 }
 
 /**
+ * The relayed stdin. A pipe or socket is read as a socket: a file stream reads in the thread pool, and a read
+ * waiting on a quiet pipe could not be cancelled, so a stop waited for the next line (SIGTERM took 30 s).
+ */
+function readFd(fd: number): Readable {
+  const st = fstatSync(fd);
+  return st.isFIFO() || st.isSocket() ? new Socket({ fd, readable: true, writable: false }) : createReadStream('', { fd });
+}
+
+/**
  * Embedded chDB reads file descriptor 0 itself whenever it holds data (clickhouse-local treats it as
  * insert input), so with `--input -` the pipeline runs in a child whose fd 0 is empty and whose
  * fd 3 is our stdin.
@@ -84,6 +95,8 @@ async function relayStdin(argv: string[], ctx: CommandContext): Promise<number> 
   const args = argv.flatMap((a, i) => (a === '-' && argv[i - 1] === '--input' ? [] : a === '--input' ? ['--stdin-fd', '3'] : [a]));
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'run', ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 0],
+    // This process says what a signal does; the child, signalled by it, does not say it a second time.
+    env: { ...process.env, RECUR_RELAYED_STDIN: '1' },
   });
   ctx.onShutdown(async () => {
     child.kill('SIGTERM');
