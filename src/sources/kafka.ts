@@ -67,6 +67,8 @@ export class KafkaSource implements Source {
   /** Reads log starts and committed offsets on joining the group; connected on first use. */
   private readonly admin: Admin;
   private adminConnected: Promise<void> | null = null;
+  /** run() has ended: a positioning still retrying gives up (and does not connect the admin client again). */
+  private ended = false;
   private running = false;
   private stopping = false;
   private fatal: unknown = null;
@@ -134,15 +136,17 @@ export class KafkaSource implements Source {
           if (!resumed.has(partitionKey(topic, partition))) fresh.push({ topic, partition, checkpoint: opts.resumeFrom?.(topic, partition) ?? null });
         }
       }
-      const topics = Object.keys(e.payload.memberAssignment).map((topic) => ({ topic }));
       if (fresh.length === 0) {
-        this.consumer.resume(topics); // what a positioning this join superseded left paused
+        // What a positioning this join superseded left paused.
+        this.consumer.resume(Object.keys(e.payload.memberAssignment).map((topic) => ({ topic })));
         return;
       }
-      // Held until their start is known: a first fetch below the log start loses records (position()).
-      // kafkajs fetches nothing for a paused partition and keeps heartbeating; recur pauses nothing else.
-      this.consumer.pause(topics);
-      void this.position(fresh, topics, resumed, this.generation);
+      // Held until their start is known: a first fetch below the log start loses records (position()). Only
+      // these: the partitions this process holds already go on. kafkajs fetches nothing for a paused
+      // partition and keeps heartbeating; recur pauses nothing else.
+      const held = [...new Set(fresh.map((f) => f.topic))].map((topic) => ({ topic, partitions: fresh.filter((f) => f.topic === topic).map((f) => f.partition) }));
+      this.consumer.pause(held);
+      void this.position(fresh, held, resumed, this.generation);
     });
     // kafkajs' own crash handling disconnects (emitting STOP) before it emits CRASH and, unless the error is
     // final, starts the consumer again (kafkajs/src/consumer/index.js, onCrash): only our stop() ends the run.
@@ -239,6 +243,7 @@ export class KafkaSource implements Source {
         throw explainKafkaError(err, this.cfg.brokers);
       });
     } finally {
+      this.ended = true;
       const connected = this.adminConnected;
       this.adminConnected = null;
       if (connected) await connected.then(() => this.admin.disconnect()).catch(() => {});
@@ -256,12 +261,12 @@ export class KafkaSource implements Source {
    * without a committed offset starts at the log end, so the read is retried while they wait (heartbeating).
    * A newer join meanwhile supersedes this one.
    */
-  private async position(fresh: Fresh[], paused: { topic: string }[], resumed: Set<string>, generation: number): Promise<void> {
+  private async position(fresh: Fresh[], paused: { topic: string; partitions: number[] }[], resumed: Set<string>, generation: number): Promise<void> {
     let marks: Map<string, PartitionMarks> | null = null;
     for (let attempt = 0; ; attempt++) {
-      if (this.stopping) return; // run() is closing the admin client
+      if (this.stopping || this.ended) return; // run() is closing the admin client
       marks = await this.readMarks([...new Set(fresh.map((f) => f.topic))]).catch((err: unknown) => {
-        if (!this.stopping) {
+        if (!this.stopping && !this.ended) {
           this.log.warn(
             { err: errorMessage(err), attempt },
             this.cfg.fromBeginning ? 'cannot read the log start offsets: partitions start without checking them' : 'cannot read the log offsets: the new partitions wait and it is tried again',
@@ -272,7 +277,7 @@ export class KafkaSource implements Source {
       if (marks !== null || this.cfg.fromBeginning || this.generation !== generation) break;
       await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** Math.min(attempt, 5))));
     }
-    if (this.generation !== generation || this.stopping) return;
+    if (this.generation !== generation || this.stopping || this.ended) return;
     try {
       for (const { topic, partition, checkpoint } of fresh) {
         const key = partitionKey(topic, partition);
@@ -329,7 +334,7 @@ export class KafkaSource implements Source {
     for (const { topic, offsets } of watermarks) {
       for (const o of offsets) {
         const key = partitionKey(topic, o.partition);
-        marks.set(key, { logStart: BigInt(o.low), logEnd: BigInt(o.high), committed: committedOffset(committed.get(key)) });
+        marks.set(key, { logStart: BigInt(o.low), logEnd: BigInt(o.high), committed: committedOffset(committed.get(key), BigInt(o.low)) });
       }
     }
     return marks;

@@ -37,11 +37,11 @@ describe('startOf', () => {
 });
 
 describe('committedOffset', () => {
-  it('reads -1 (none) and the special offsets of kafkajs resets as no offset', () => {
-    expect(committedOffset('-1')).toBeNull();
-    expect(committedOffset('-2')).toBeNull();
-    expect(committedOffset(undefined)).toBeNull();
-    expect(committedOffset('0')).toBe(0n);
-    expect(committedOffset('9007199254740993')).toBe(9007199254740993n);
+  it('reads -1 as no offset, and -2 (kafkajs\' commit of its reset to the earliest offset) as the log start', () => {
+    expect(committedOffset('-1', 6n)).toBeNull();
+    expect(committedOffset(undefined, 6n)).toBeNull();
+    expect(committedOffset('-2', 6n)).toBe(6n);
+    expect(committedOffset('0', 6n)).toBe(0n);
+    expect(committedOffset('9007199254740993', 6n)).toBe(9007199254740993n);
   });
 });

@@ -47,9 +47,14 @@ export function startOf(checkpoint: bigint | null, marks: PartitionMarks | null,
   return { seek: null };
 }
 
-/** A committed offset as the broker returns it: kafkajs reads "none" as -1 (and its own resets commit -1 or -2). */
-export function committedOffset(offset: string | undefined): bigint | null {
+/**
+ * A committed offset as the broker returns it: -1 is none (kafkajs also commits it for a reset to the end);
+ * -2 is kafkajs' own commit of a reset to the earliest offset (the consumer subscribes from the beginning, so
+ * a partition that fell behind retention gets it): the log start.
+ */
+export function committedOffset(offset: string | undefined, logStart: bigint): bigint | null {
   if (offset === undefined || offset === '') return null;
   const n = BigInt(offset);
+  if (n === -2n) return logStart;
   return n < 0n ? null : n;
 }
