@@ -154,6 +154,11 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const id = JSON.parse(demo.stdout).top_clusters[0].cluster_id as string;
     expect(recur(['status', 'set', id, 'fix_pending', '--data-dir', dir]).code).toBe(0);
     expect(recur(['owner', 'set', id, 'billing', '--data-dir', dir]).code).toBe(0);
+    // recur status <cluster> answers as it does with a pipeline running: one document, open when never set.
+    expect(JSON.parse(recur(['status', id, '--json', '--data-dir', dir]).stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
+    const other = (JSON.parse(demo.stdout).top_clusters as { cluster_id: string }[])[1]!.cluster_id;
+    expect(JSON.parse(recur(['status', other, '--json', '--data-dir', dir]).stdout)).toEqual({ pipeline: 'not running', clusters: [{ cluster_id: other, status: 'open', changed_at: null }] });
+    expect(recur(['status', 'c_999999', '--data-dir', dir]).code).toBe(1);
     const show = recur(['show', id, '--data-dir', dir]);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^status: {3}fix_pending since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d · owner billing \(pinned\)$/m);

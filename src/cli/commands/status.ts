@@ -60,9 +60,22 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     return d ? 0 : 1;
   }
   return withStore(config, async (store) => {
-    const all = [...(await clusterStatuses(store.client)).values()].filter((s) => !positionals[0] || s.cluster_id === positionals[0]);
-    const rows = all.map((s) => ({ cluster_id: s.cluster_id, status: s.status, changed_at: new Date(s.changed_at).toISOString() }));
-    print(values['json'] ? rows : rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)');
+    const id = positionals[0];
+    const all = [...(await clusterStatuses(store.client)).values()].filter((s) => id === undefined || s.cluster_id === id);
+    const rows: { cluster_id: string; status: string; changed_at: string | null }[] = all.map((s) => ({ cluster_id: s.cluster_id, status: s.status, changed_at: new Date(s.changed_at).toISOString() }));
+    if (id === undefined) {
+      print(values['json'] ? rows : rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)');
+      return 0;
+    }
+    // One cluster: answered as with a pipeline running (open when never set; exit 1 when there is no such cluster).
+    if (rows.length === 0) {
+      if (!(await clusterExists(store.client, id))) {
+        process.stderr.write(`recur: no cluster "${id}"\n`);
+        return 1;
+      }
+      rows.push({ cluster_id: id, status: 'open', changed_at: null });
+    }
+    print(values['json'] ? { pipeline: 'not running', clusters: rows } : rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd()).join('\n'));
     return 0;
   });
 }
