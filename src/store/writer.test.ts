@@ -23,6 +23,25 @@ describe('tabSeparated', () => {
     expect(tabSeparated(huge, ['s']).toString('utf8')).toBe(`${huge[0]!.s}\nafter\n`);
   });
 
+  it('writes a lone surrogate as U+FFFD, as Buffer#write does, even at the end of a line or field', () => {
+    const rows = [{ a: 'x\ud83d', b: '\ude00y' }, { a: '\ud83d', b: '\ud83d' }, { a: '😀', b: '\udfff\ud800' }];
+    const expected = rows.map((r) => `${r.a}\t${r.b}\n`).join('');
+    expect(tabSeparated(rows, ['a', 'b']).equals(Buffer.from(expected, 'utf8'))).toBe(true);
+    expect(tabSeparated(rows, ['b']).toString('utf8')).toBe('\ufffdy\n\ufffd\n\ufffd\ufffd\n');
+  });
+
+  it('fills the buffer to its last byte and grows it exactly when a line feed does not fit', () => {
+    // One row: a first buffer of 4096 bytes. Lines of 4094 to 4097 bytes around its end, in 1-3 byte characters.
+    for (const ch of ['x', 'é', '漢']) {
+      for (let bytes = 4094; bytes <= 4097; bytes++) {
+        const s = ch.repeat(Math.floor(bytes / Buffer.byteLength(ch))) + 'x'.repeat(bytes % Buffer.byteLength(ch));
+        const rows = [{ s }, { s: 'after' }];
+        expect(tabSeparated([rows[0]!], ['s']).equals(Buffer.from(`${s}\n`))).toBe(true);
+        expect(tabSeparated(rows, ['s']).equals(Buffer.from(`${s}\nafter\n`))).toBe(true);
+      }
+    }
+  });
+
   it('refuses values it cannot write faithfully', () => {
     expect(() => toTabSeparated([{ a: { nested: 1 } }], ['a'])).toThrow(/cannot write a object/);
   });
