@@ -139,7 +139,8 @@ describe('decoding without zod for the common case', () => {
         else e[f] = pick(variants[f]!);
       }
       if (u() < 0.3) e[pick(['crm', 'constructor', 'toString', 'hasOwnProperty', 'x-y'])] = pick([1, 'v', null, { a: 1 }, [2]]);
-      let text = JSON.stringify(e);
+      // Contract order (the event is returned as parsed) or another order (rebuilt in contract order).
+      let text = JSON.stringify(u() < 0.3 ? Object.fromEntries(Object.entries(e).sort(() => u() - 0.5)) : e);
       if (u() < 0.05) text = text.replace(/^\{/, '{"__proto__":{"polluted":true},');
       texts.push(text);
     }
@@ -153,6 +154,16 @@ describe('decoding without zod for the common case', () => {
     // The fast path really carries the valid events (the assertion above holds either way).
     expect(fastParse(JSON.parse(JSON.stringify(full)) as Record<string, unknown>)).toBeDefined();
     expect(fast).toBeGreaterThan(texts.length / 4);
+  });
+
+  it('returns an event in contract order as parsed, and rebuilds any other in contract order with ids trimmed', () => {
+    const inOrder = decodeEventText(JSON.stringify(full));
+    expect(inOrder.ok && Object.keys(inOrder.event)).toEqual(Object.keys(full));
+    const { description, ...rest } = full;
+    const rebuilt = decodeEventText(JSON.stringify({ crm: 1, description, ...rest, event_id: ' e1 ' }));
+    expect(rebuilt.ok && [Object.keys(rebuilt.event), rebuilt.event.event_id, rebuilt.extra]).toEqual([[...Object.keys(full), 'crm'], 'e1', { crm: 1 }]);
+    const padded = decodeEventText(JSON.stringify({ ...full, case_id: '\u00a0c1\t' }));
+    expect(padded.ok && [Object.keys(padded.event), padded.event.case_id]).toEqual([Object.keys(full), 'c1']);
   });
 
   it("finds the contract's date-time pattern inside the schema (else every event would go through zod)", () => {
