@@ -52,3 +52,22 @@ describe('stored rows mask PII inside JSON', () => {
     expect(d.payload_bytes).toBe(big.length);
   });
 });
+
+describe('caseEventRow', () => {
+  const ev = { event_id: 'e', case_id: 'c', channel: 'chat' as const, occurred_at: '2026-11-02T10:00:00.000Z', description: 'mail a@example.com' };
+
+  it('masks subject, tags and extra fields when present and counts every hit', () => {
+    const { row } = caseEventRow({ ...ev, subject: 'call +44 7700 900123', tags: ['b@example.com', 'vip'] }, { note: 'c@example.com' }, at, mask, 'now');
+    expect([row.subject, row.tags, row.extra, row.pii_masked]).toEqual(['call <PHONE>', ['<EMAIL>', 'vip'], '{"note":"<EMAIL>"}', 3]);
+  });
+
+  it('writes an absent subject, tags and extra as empty without masking them, and counts the rest', () => {
+    const seen: string[] = [];
+    const spy: Masker = (t) => (seen.push(t), mask(t));
+    const { row } = caseEventRow(ev, {}, at, spy, 'now');
+    expect([row.subject, row.tags, row.extra, row.pii_masked, row.description]).toEqual(['', [], '', 1, 'mail <EMAIL>']);
+    expect(seen).toEqual([ev.description]);
+    // An inherited key is not an extra field (Object.keys counts own keys only).
+    expect(caseEventRow(ev, Object.create({ inherited: 'd@example.com' }) as Record<string, unknown>, at, mask, 'now').row.extra).toBe('');
+  });
+});
