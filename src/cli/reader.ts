@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
 import {
   affectedCustomers,
+  chargeBack,
   clusterDetail,
   clusterExists,
   episodeExtent,
@@ -10,17 +11,20 @@ import {
   listEpisodes,
   topClusters,
   type AffectedRow,
+  type ClusterCostRow,
   type ClusterSummary,
   type EpisodeRow,
 } from '../store/index.js';
 import { withStore } from './args.js';
 
-/** What the read commands (clusters, show, trends, affected) ask of the store. */
+/** What the read commands (clusters, show, trends, affected, cost) ask of the store. */
 export interface Reader {
   topClusters(sinceMs: number, limit: number): Promise<ClusterSummary[]>;
   clusterDetail(id: string): Promise<Record<string, unknown> | null>;
   listEpisodes(sinceMs: number): Promise<EpisodeRow[]>;
   affected(id: string, sinceMs: number): Promise<AffectedRow[] | null>;
+  /** Charge-back per cluster with its owner (`recur cost`). */
+  chargeBack(sinceMs: number, includeResolved: boolean): Promise<(ClusterCostRow & { owner: string })[]>;
   /** Hints for an empty answer (the newest event, the newest episode): null when not asked of the store. */
   newestEvent(): Promise<number | null>;
   episodeExtent(): Promise<{ episodes: number; newest_end: string } | null>;
@@ -47,6 +51,7 @@ export async function withReader<T>(config: Config, fn: (read: Reader) => Promis
       clusterDetail: (id) => clusterDetail(client, id, config.trends.repeatWindowDays, config.owners),
       listEpisodes: (sinceMs) => listEpisodes(client, sinceMs),
       affected: async (id, sinceMs) => ((await clusterExists(client, id)) ? affectedCustomers(client, id, sinceMs) : null),
+      chargeBack: (sinceMs, all) => chargeBack(client, config.owners, sinceMs, all),
       newestEvent: async () => (await eventTimeRange(client))?.max ?? null,
       episodeExtent: () => episodeExtent(client),
     });
@@ -74,6 +79,7 @@ function apiReader(api: string): Reader {
     clusterDetail: (id) => get<Record<string, unknown>>(`cluster/${encodeURIComponent(id)}`),
     listEpisodes: async (sinceMs) => (await get<EpisodeRow[]>('trends', { since_days: days(sinceMs) })) ?? [],
     affected: async (id, sinceMs) => ((await get(`cluster/${encodeURIComponent(id)}`)) ? get<AffectedRow[]>(`affected/${encodeURIComponent(id)}`, { since_days: days(sinceMs) }) : null),
+    chargeBack: async (sinceMs, all) => (await get<(ClusterCostRow & { owner: string })[]>('cost', { since_days: days(sinceMs), ...(all ? { all: 1 } : {}) })) ?? [],
     newestEvent: async () => null,
     episodeExtent: async () => null,
   };

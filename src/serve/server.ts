@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { affectedCustomers, clusterDetail, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
+import { affectedCustomers, chargeBack, clusterDetail, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
 import type { OwnersConfig } from '../owners/index.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
@@ -124,6 +124,8 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
       return send(res, 200, o.status?.() ?? {});
     case 'store':
       return send(res, 200, { location: o.store ?? null });
+    case 'cost':
+      return o.owners ? send(res, 200, await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1')) : send(res, 404, { error: 'no cost model configured' });
     default:
       return send(res, 404, { error: 'not found' });
   }

@@ -36,6 +36,20 @@ function costParams(cfg: CostConfig) {
   };
 }
 
+/**
+ * The charge-back per cluster since `sinceMs` (`recur cost`): its cost under the cost model and the owner its
+ * routing rules or a pin give it; resolved clusters only with `includeResolved`.
+ */
+export async function chargeBack(client: ClickHouseClient, owners: OwnersConfig, sinceMs: number, includeResolved: boolean): Promise<(ClusterCostRow & { owner: string })[]> {
+  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs), ownerPins(client)]);
+  return rows
+    .filter((r) => includeResolved || r.status !== 'resolved')
+    .map((r) => ({
+      ...r,
+      owner: routeOwner({ clusterId: r.cluster_id, label: r.label, topTerms: r.top_terms, products: r.products, categories: r.categories, channels: r.channels }, owners, pins).owner,
+    }));
+}
+
 /** Cost under the cost model per cluster, of the events in the hours from `sinceMs`'s on (cluster_counts' buckets). */
 export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clusterIds: readonly string[], sinceMs: number): Promise<Map<string, number>> {
   const { expr, params } = costParams(cfg);

@@ -7,7 +7,7 @@ export { topClusters, clusterDetail, ingestSummary, type ClusterSummary } from '
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
 export { bucketCounts, hourlyBucketCounts, bucketMembers, eventTimeRange, loadTrendProgress, saveTrendProgress, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, type BucketCounts, type EpisodeRow } from './trends.js';
 export { affectedCustomers, pinOwner, ownerPins, clusterExists, clusterState, type AffectedRow } from './customers.js';
-export { clusterCosts, clusterExamples, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type WindowTotals } from './cost.js';
+export { chargeBack, clusterCosts, clusterExamples, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type WindowTotals } from './cost.js';
 export { goneClusterRows, goneClusters, type GoneCluster } from './gone.js';
 export { clusterSpans, loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';
 export { birthsFrom, maxBirthSeq, recordBirths, type Birth } from './births.js';

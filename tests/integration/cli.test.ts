@@ -179,7 +179,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
     }
   });
 
-  it('while a pipeline runs on the embedded store, status, clusters, show, affected and trends answer through it (status of one cluster in one JSON document)', async () => {
+  it('while a pipeline runs on the embedded store, status, clusters, show, affected, trends and cost answer through it (status of one cluster in one JSON document)', async () => {
     const dir = tempDir();
     const env = { RECUR_SERVE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)) };
     const run = recurAsync(['run', '--serve', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], env, 'pipe');
@@ -204,6 +204,9 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(json(['show', id])).toMatchObject({ cluster_id: id, status: 'open' });
       expect(json(['affected', id])).toEqual(expect.arrayContaining([expect.objectContaining({ customer_id: expect.stringMatching(/^cust-/) })]));
       expect(json(['trends', '--since', 'all'])).toEqual(expect.any(Array));
+      const charged = json(['cost', '--by', 'cluster', '--since', 'all']) as { contacts: number; owner: string }[];
+      expect(charged.reduce((n, c) => n + c.contacts, 0)).toBe(20);
+      expect(charged.every((c) => c.owner !== '')).toBe(true);
       const unknown = recur(['affected', 'c_999999', '--data-dir', dir], { env });
       expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'recur: no cluster "c_999999"']);
     } finally {

@@ -1,8 +1,7 @@
-import { configFrom, duration, parse, print, str, UsageError, withStore } from '../args.js';
+import { configFrom, duration, parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { table } from '../table.js';
-import { routeOwner } from '../../owners/index.js';
-import { clusterCosts, ownerPins } from '../../store/index.js';
+import { withReader } from '../reader.js';
 
 const HELP = `usage: recur cost [--by owner|cluster] [--since 30d] [--all] [--json]
 
@@ -18,13 +17,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const since = str(values, 'since') ?? '30d';
   const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
   const config = configFrom(values, ctx.env);
-  return withStore(config, async (store) => {
-    const [rows, pins] = await Promise.all([clusterCosts(store.client, config.owners.cost, sinceMs), ownerPins(store.client)]);
-    const open = rows.filter((r) => values['all'] || r.status !== 'resolved');
-    const withOwner = open.map((r) => ({
-      ...r,
-      owner: routeOwner({ clusterId: r.cluster_id, label: r.label, topTerms: r.top_terms, products: r.products, categories: r.categories, channels: r.channels }, config.owners, pins).owner,
-    }));
+  return withReader(config, async (read) => {
+    const withOwner = await read.chargeBack(sinceMs, values['all'] === true);
     if (by === 'cluster') {
       if (values['json']) print(withOwner);
       else print(table(withOwner as never, [['cluster_id', 'cluster'], ['owner', 'owner'], ['status', 'status'], ['cases', 'cases'], ['contacts', 'contacts'], ['cost', 'cost'], ['label', 'label', 40]]));
