@@ -1,4 +1,4 @@
-import type { MessageProducer } from '../sources/kafka.js';
+import type { MessageProducer } from '../sources/kafka-producer.js';
 import { isRetriable, errorMessage } from '../errors.js';
 import type { AlertPayload } from './payload.js';
 import { SinkError, type AlertSink } from './types.js';

@@ -2,4 +2,5 @@
 // Sources hand batches to a handler and commit only what the handler says is stored.
 export * from './types.js';
 export { LineSource, linesPerBatch } from './file.js';
-export { KafkaSource, kafkaClient, createProducer, type MessageProducer } from './kafka.js';
+export { KafkaSource, kafkaClient } from './kafka.js';
+export { createProducer, type MessageProducer } from './kafka-producer.js';

@@ -1,7 +1,9 @@
 import { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { isRetriable, PipelineError } from '../errors.js';
-import { explainKafkaError, kafkaLogLevel, MAX_SEND_BYTES, sendParts } from './kafka.js';
+import { kafkaLogLevel } from './kafka.js';
+import { explainKafkaError } from './kafka-errors.js';
+import { MAX_SEND_BYTES, sendParts } from './kafka-producer.js';
 
 // What an operator reads when the brokers cannot be reached: kafkajs' own error classes, as its connect()
 // throws them after its retries (a non-retriable error wrapping the connection error). Its type declarations

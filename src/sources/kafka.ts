@@ -1,19 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { readSecret, type Config } from '../config/index.js';
-import { errorMessage, PipelineError } from '../errors.js';
+import { errorMessage } from '../errors.js';
+import { explainConnect, explainKafkaError, membershipLost, topicNotReady } from './kafka-errors.js';
 import { committedOffset, startOf, type PartitionMarks, type Start } from './start.js';
 import type { BatchHandler, RunOptions, Source, SourceBatch } from './types.js';
 
 /**
- * kafkajs stays behind this file (it is unmaintained since 2023, tulios/kafkajs#1603): the rest of recur
- * sees `Source` and `MessageProducer` only.
+ * kafkajs stays behind this file, kafka-producer.ts and kafka-errors.ts (it is unmaintained since 2023,
+ * tulios/kafkajs#1603): the rest of recur sees `Source` and `MessageProducer` only.
  */
-export interface MessageProducer {
-  send(topic: string, messages: { key?: string; value: string | Buffer; headers?: Record<string, string> }[]): Promise<void>;
-  close(): Promise<void>;
-}
 
 /**
  * The level recur logs a kafkajs message at. Two of kafkajs' own are lowered:
@@ -386,108 +383,4 @@ type Fresh = { topic: string; partition: number; checkpoint: bigint | null };
 
 function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
-}
-
-const TOPIC_NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
-
-/** An error and its causes, outermost first (kafkajs wraps what its retries gave up on), at most five. */
-function* causeChain(err: unknown): Generator<Error> {
-  let e: unknown = err;
-  for (let i = 0; i < 5 && e instanceof Error; i++) {
-    yield e;
-    e = (e as { cause?: unknown }).cause;
-  }
-}
-
-/** The first kafkajs protocol error in the chain whose type is one of `types`; else null. */
-function protocolError(err: unknown, types: ReadonlySet<string>): Error | null {
-  for (const e of causeChain(err)) if (types.has(String((e as { type?: unknown }).type))) return e;
-  return null;
-}
-
-/** Whether kafkajs failed because the topic does not exist yet or has no leader yet (both pass with time). */
-export function topicNotReady(err: unknown): boolean {
-  return protocolError(err, TOPIC_NOT_READY) !== null;
-}
-
-const MEMBERSHIP_LOST = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID']);
-
-/** The kafkajs protocol error saying this member no longer owns its partitions, unwrapped; else null. */
-function membershipLost(err: unknown): Error | null {
-  return protocolError(err, MEMBERSHIP_LOST);
-}
-
-export async function createProducer(kafka: Kafka, brokers: readonly string[] = []): Promise<MessageProducer> {
-  // The partitioner is named (kafkajs' default since 2.0: murmur2, as the Java client) so kafkajs does not
-  // warn about its change of default on every start.
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
-  await explainConnect(() => producer.connect(), brokers);
-  return {
-    async send(topic, messages) {
-      // kafkajs sends a partition's messages as one record batch, and the broker refuses one over its
-      // message.max.bytes (1 MB by default) for good: a chunk's dead letters (up to 64 KiB each) go in parts.
-      for (const part of sendParts(messages)) await producer.send({ topic, acks: -1, messages: part });
-    },
-    close: () => producer.disconnect(),
-  };
-}
-
-/** Bytes per send, under the broker's default message.max.bytes with room for the batch's own framing. */
-export const MAX_SEND_BYTES = 900 * 1024;
-
-type Outgoing = { key?: string; value: string | Buffer; headers?: Record<string, string> };
-
-/** Messages in order, in parts of at most MAX_SEND_BYTES (a larger message alone in its part). */
-export function sendParts<T extends Outgoing>(messages: readonly T[]): T[][] {
-  const parts: T[][] = [];
-  let part: T[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    let size = Buffer.byteLength(m.value) + (m.key ? Buffer.byteLength(m.key) : 0) + 64;
-    for (const [k, v] of Object.entries(m.headers ?? {})) size += Buffer.byteLength(k) + Buffer.byteLength(v);
-    if (part.length > 0 && bytes + size > MAX_SEND_BYTES) {
-      parts.push(part);
-      [part, bytes] = [[], 0];
-    }
-    part.push(m);
-    bytes += size;
-  }
-  if (part.length > 0) parts.push(part);
-  return parts;
-}
-
-/**
- * Connects, or fails with what an operator can act on: which brokers could not be reached and why (after
- * kafkajs' own retries), or that the credentials were refused, instead of kafkajs' error class and stack.
- */
-async function explainConnect(connect: () => Promise<void>, brokers: readonly string[]): Promise<void> {
-  try {
-    await connect();
-  } catch (err) {
-    throw explainKafkaError(err, brokers);
-  }
-}
-
-/**
- * kafkajs' errors in terms an operator can act on, as a PipelineError: a connection or authentication
- * failure anywhere in the cause chain names the brokers and what to check; any other kafkajs error is what
- * the broker answered (and its cause), without kafkajs' stack. Other errors are returned as they are.
- */
-export function explainKafkaError(err: unknown, brokers: readonly string[]): unknown {
-  const where = brokers.length ? brokers.join(',') : 'the configured brokers';
-  for (const e of causeChain(err)) {
-    if (e.name === 'KafkaJSSASLAuthenticationError') return new PipelineError('source_unavailable', 'source', `Kafka at ${where} refused the credentials: ${e.message}`, { cause: err });
-    if (e.name === 'KafkaJSConnectionError')
-      return new PipelineError('source_unavailable', 'source', `cannot reach Kafka at ${where}: ${e.message} (kafka.brokers, RECUR_KAFKA_BROKERS or --brokers)`, { retriable: true, cause: err });
-    if (e.name === 'KafkaJSConnectionClosedError')
-      return new PipelineError('source_unavailable', 'source', `Kafka at ${where} closed the connection: ${e.message} (a TLS or SASL setting that does not match the listener's? kafka.ssl, kafka.sasl)`, { retriable: true, cause: err });
-    if (e.name === 'KafkaJSRequestTimeoutError')
-      return new PipelineError('source_unavailable', 'source', `Kafka at ${where} did not answer in time: ${e.message}`, { retriable: true, cause: err });
-  }
-  if (err instanceof Error && err.name.startsWith('KafkaJS')) {
-    const cause = (err as { cause?: unknown }).cause;
-    const why = cause instanceof Error && cause.message !== err.message ? ` (${cause.message})` : '';
-    return new PipelineError('source_unavailable', 'source', `kafka: ${err.message}${why}`, { retriable: (err as { retriable?: boolean }).retriable ?? false, cause: err });
-  }
-  return err;
 }
