@@ -147,6 +147,14 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(c.stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
   });
 
+  it('demo refuses a --data-dir that is not its own instead of emptying it', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    const r = recur(['demo', '--data-dir', dir]);
+    expect([r.code, r.stderr.trim()]).toEqual([2, expect.stringMatching(/is not a demo store/)]);
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine');
+  });
+
   it('show and the dashboard API give a cluster its status and owner', async () => {
     const dir = tempDir();
     const demo = recur(['demo', '--data-dir', dir, '--json']);
@@ -168,6 +176,10 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const srv = recurAsync(['serve', '--data-dir', dir, '--port', '0']);
     try {
       const url = await waitFor('server listening', async () => /serving (http:\/\/\S+)/.exec(srv.output().stderr)?.[1]);
+      // A demo pointed at the store the server holds is refused by the store's lock: it used to empty the
+      // directory under the server (500s after).
+      const demoAgain = recur(['demo', '--data-dir', dir]);
+      expect([demoAgain.code, demoAgain.stderr]).toEqual([1, expect.stringMatching(/in use by another recur process/)]);
       const d = (await (await fetch(`${url}/api/cluster/${id}`)).json()) as Record<string, unknown>;
       expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
       // It holds chDB in-process: /metrics gives its resident memory, which includes the engine's.

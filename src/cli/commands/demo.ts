@@ -1,10 +1,13 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { fileURLToPath } from 'node:url';
-import { configFrom, parse, print } from '../args.js';
+import { configFrom, parse, print, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
 import { table } from '../table.js';
 import { ingestSummary, listEpisodes, migrate, openStore, topClusters } from '../../store/index.js';
+import { select } from '../../store/select.js';
 import { runJob } from '../../pipeline/job.js';
 import { LineSource, linesPerBatch } from '../../sources/index.js';
 
@@ -15,7 +18,7 @@ const HELP = `usage: recur demo [--input FILE.ndjson] [--data-dir DIR] [--json]
 Runs the whole job on embedded defaults — no broker, no server: the sample stream that ships with recur
 (examples/sample-events.ndjson: two weeks of omnichannel support cases with PII, invalid lines and one
 injected surge) through validation, PII masking, clustering and counting into chDB in ./.recur/demo
-(recreated each run), then prints what it found. A configured ClickHouse server is not used unless
+(emptied each run; another --data-dir must be empty, new, or a demo's), then prints what it found. A configured ClickHouse server is not used unless
 --clickhouse-url names it, and the demo's alerts go to the log only, never to configured webhooks or topics.`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
@@ -30,10 +33,20 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   delete embedded.url;
   if (configuredUrl !== undefined && !explicitUrl) process.stderr.write(`recur: demo runs on embedded chDB in ${loaded.clickhouse.dataDir}, not on the configured server (pass --clickhouse-url to use one)\n`);
   const config = { ...loaded, clickhouse: explicitUrl ? loaded.clickhouse : embedded, alerts: { ...loaded.alerts, kafka: false, webhooks: [] } };
-  if (config.clickhouse.url === undefined) rmSync(config.clickhouse.dataDir, { recursive: true, force: true });
+  const dir = config.clickhouse.url === undefined ? resolve(config.clickhouse.dataDir) : null;
+  // Emptied each run, so only a directory that is the demo's: a --data-dir pointed at a real store or at
+  // anything else is refused, not deleted.
+  if (dir && dir !== resolve('.recur/demo') && existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(join(dir, DEMO_MARK))) {
+    throw new UsageError(`${dir} is not a demo store (recur demo empties its directory each run): give --data-dir an empty or new directory`);
+  }
   const log = createLogger(config.log.level);
+  // Opened first: a store another process holds is refused by its lock, not emptied under it.
   const store = await openStore(config.clickhouse);
   try {
+    if (dir) {
+      await dropEverything(store.client);
+      writeFileSync(join(dir, DEMO_MARK), 'recur demo store: emptied by each `recur demo` run\n');
+    }
     await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
     const input = typeof values['input'] === 'string' ? values['input'] : SAMPLE;
     const source = LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes);
@@ -67,5 +80,17 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     return 0;
   } finally {
     await store.close();
+  }
+}
+
+/** Marks a data directory as the demo's own (recur demo empties it each run). */
+const DEMO_MARK = '.recur-demo';
+
+/** The demo store's tables and views, dropped: the run starts from nothing (migrations apply again). */
+async function dropEverything(client: ClickHouseClient): Promise<void> {
+  const objects = await select<{ name: string; view: number }>(client, "SELECT name, engine LIKE '%View' AS view FROM system.tables WHERE database = currentDatabase()");
+  // Views first: a view's table goes only once nothing selects from it.
+  for (const o of objects.sort((a, b) => Number(b.view) - Number(a.view))) {
+    await client.command({ query: 'DROP TABLE IF EXISTS {name:Identifier} SYNC', query_params: { name: o.name } });
   }
 }
