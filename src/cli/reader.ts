@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SERVING_FILE } from '../serve/index.js';
 import type { Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
 import {
@@ -38,11 +40,8 @@ export interface Reader {
  */
 export async function withReader<T>(config: Config, fn: (read: Reader) => Promise<T>): Promise<T> {
   if (!config.clickhouse.url) {
-    const api = apiBase(config);
-    const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(1_500) })
-      .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
-      .catch(() => null);
-    if (served?.location === resolve(config.clickhouse.dataDir)) return fn(apiReader(api));
+    const api = await servingApi(config);
+    if (api) return fn(apiReader(api));
   }
   return withStore(config, (store) => {
     const { client } = store;
@@ -58,10 +57,34 @@ export async function withReader<T>(config: Config, fn: (read: Reader) => Promis
   });
 }
 
-/** The API of a process serving on this machine: a wildcard listen address is reached on loopback. */
-function apiBase(config: Config): string {
-  const host = ['0.0.0.0', '::', '[::]', ''].includes(config.serve.host) ? '127.0.0.1' : config.serve.host;
-  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${config.serve.port}/api`;
+/**
+ * The API of the process serving this embedded store, if one does: the one it announced in the store's
+ * directory (SERVING_FILE; `recur serve --port` included), else the one on serve.host:serve.port; either only
+ * when it says it holds this store (/api/store).
+ */
+export async function servingApi(config: Config): Promise<string | null> {
+  const dir = resolve(config.clickhouse.dataDir);
+  const candidates: string[] = [];
+  try {
+    const a = JSON.parse(readFileSync(join(dir, SERVING_FILE), 'utf8')) as { host?: unknown; port?: unknown };
+    if (typeof a.host === 'string' && typeof a.port === 'number') candidates.push(apiBase(a.host, a.port));
+  } catch {
+    // none announced (or unreadable): the configured address
+  }
+  candidates.push(apiBase(config.serve.host, config.serve.port));
+  for (const api of new Set(candidates)) {
+    const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(1_500) })
+      .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
+      .catch(() => null);
+    if (served?.location === dir) return api;
+  }
+  return null;
+}
+
+/** A listen address as a client reaches it: a wildcard on loopback. */
+function apiBase(host: string, port: number): string {
+  const h = ['0.0.0.0', '::', '[::]', ''].includes(host) ? '127.0.0.1' : host;
+  return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}/api`;
 }
 
 function apiReader(api: string): Reader {

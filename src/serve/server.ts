@@ -1,8 +1,11 @@
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { affectedCustomers, chargeBack, clusterDetail, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
+import { affectedCustomers, chargeBack, clusterDetail, clusterStatuses, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
 import type { OwnersConfig } from '../owners/index.js';
+import { PipelineError } from '../errors.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
 export interface Health {
@@ -23,7 +26,7 @@ export interface ServeOptions {
   repeatWindowDays?: number;
   /** Extra status sections (sinks, model) for /api/status and `recur status`. */
   status?: () => Record<string, unknown>;
-  /** The store's location (an embedded data directory): /api/store, so a CLI command on the same store reads through this process. */
+  /** The embedded store's data directory: /api/store and SERVING_FILE, so a CLI command on the same store reads through this process. */
   store?: string;
 }
 
@@ -41,14 +44,32 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      reject(new PipelineError('config_invalid', 'cli', `cannot serve on ${o.host}:${o.port}: ${why} (serve.port, RECUR_SERVE_PORT or --port; 0 picks a free one)`, { cause: err }));
+    });
     server.listen(o.port, o.host, () => resolve());
   });
   const addr = server.address();
-  const url = `http://${o.host}:${typeof addr === 'object' && addr ? addr.port : o.port}`;
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const url = `http://${o.host}:${port}`;
+  // Beside the embedded store it holds: where the read commands on the same store find this process.
+  const announced = o.store ? join(o.store, SERVING_FILE) : null;
+  if (announced) writeFileSync(announced, `${JSON.stringify({ host: o.host, port, pid: process.pid })}\n`);
   o.log.info({ url }, 'serving dashboard, API and metrics');
-  return { server, url, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise((resolve) => {
+        if (announced) rmSync(announced, { force: true });
+        server.close(() => resolve());
+      }),
+  };
 }
+
+/** In an embedded store's directory while a process serves it: `{host, port, pid}`. */
+export const SERVING_FILE = 'serving.json';
 
 /** Without a pipeline to report on (`recur serve`): healthy while the store answers, within 2 s. */
 async function storeHealth(client: ClickHouseClient): Promise<{ ok: boolean; detail: Record<string, unknown> }> {
@@ -124,6 +145,8 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
       return send(res, 200, o.status?.() ?? {});
     case 'store':
       return send(res, 200, { location: o.store ?? null });
+    case 'statuses':
+      return send(res, 200, [...(await clusterStatuses(o.client)).values()]);
     case 'cost':
       return o.owners ? send(res, 200, await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1')) : send(res, 404, { error: 'no cost model configured' });
     default:

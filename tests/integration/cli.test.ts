@@ -180,6 +180,18 @@ describe('recur CLI (real process, embedded chDB)', () => {
       // directory under the server (500s after).
       const demoAgain = recur(['demo', '--data-dir', dir]);
       expect([demoAgain.code, demoAgain.stderr]).toEqual([1, expect.stringMatching(/in use by another recur process/)]);
+      // The read commands find it on the port it took (it says so beside the store), and status among them.
+      const listed = recur(['clusters', '--json', '--data-dir', dir]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect((JSON.parse(listed.stdout) as { cluster_id: string }[]).map((c) => c.cluster_id)).toContain(id);
+      const st = recur(['status', id, '--json', '--data-dir', dir]);
+      expect(st.code, st.stderr).toBe(0);
+      expect(JSON.parse(st.stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
+      expect(JSON.parse(recur(['status', '--json', '--data-dir', dir]).stdout)).toEqual([expect.objectContaining({ cluster_id: id, status: 'fix_pending' })]);
+      // Its port taken: said plainly, exit 2, no stack trace.
+      const port = new URL(url).port;
+      const taken = recur(['serve', '--data-dir', tempDir(), '--port', port]);
+      expect([taken.code, taken.stderr.trim()]).toEqual([2, `recur: cannot serve on 127.0.0.1:${port}: the port is in use (serve.port, RECUR_SERVE_PORT or --port; 0 picks a free one)`]);
       const d = (await (await fetch(`${url}/api/cluster/${id}`)).json()) as Record<string, unknown>;
       expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
       // It holds chDB in-process: /metrics gives its resident memory, which includes the engine's.

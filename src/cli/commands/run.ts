@@ -58,7 +58,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
             port: config.serve.port,
             owners: config.owners,
             repeatWindowDays: config.trends.repeatWindowDays,
-            store: store.location,
+            ...(store.kind === 'chdb' ? { store: store.location } : {}),
             metrics: () => metrics.prometheus(),
             health,
             status: () => ({ sinks: alerts.health(), metrics: metrics.snapshot() }),

@@ -7,8 +7,10 @@ import { Metrics } from '../../pipeline/metrics.js';
 const HELP = `usage: recur serve [--port 8470]
 
 Serves the dashboard (/), the JSON API (/api/summary, /api/clusters, /api/cluster/<id>, /api/trends,
-/api/affected/<id>), /metrics and /healthz on serve.host (127.0.0.1) until SIGTERM. With embedded
-chDB it holds the data directory: run it instead of, not beside, \`recur run\` (which has --serve).`;
+/api/affected/<id>, /api/cost, /api/statuses, /api/status, /api/store), /metrics and /healthz on
+serve.host (127.0.0.1) until SIGTERM. With embedded chDB it holds the data directory: run it instead of,
+not beside, \`recur run\` (which has --serve); the read commands (clusters, show, trends, affected, cost,
+status) on the same --data-dir answer through it (it writes serving.json there while it serves).`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parse(argv, { port: { type: 'string' } }, false);
@@ -23,7 +25,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       port: int(values, 'port') ?? config.serve.port,
       owners: config.owners,
       repeatWindowDays: config.trends.repeatWindowDays,
-      store: store.location,
+      ...(store.kind === 'chdb' ? { store: store.location } : {}),
       // No pipeline here: its counters are `recur run --serve`'s. This process holds chDB, so its own CPU and memory.
       metrics: () => new Metrics().prometheus(),
     });

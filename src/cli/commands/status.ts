@@ -1,4 +1,5 @@
 import { configFrom, parse, print, str, UsageError, withStore } from '../args.js';
+import { servingApi } from '../reader.js';
 import type { CommandContext } from '../main.js';
 import { clusterExists, clusterState, clusterStatuses, setClusterStatus } from '../../store/index.js';
 
@@ -37,45 +38,56 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       return 0;
     });
   }
-  // A running `recur run --serve` holds the embedded store: ask it for pipeline and sink health first.
-  const base = `http://${config.serve.host}:${config.serve.port}/api`;
+  // A process serving this embedded store (`recur run --serve`, `recur serve`) holds it: it answers. A running
+  // pipeline also reports its own and its sinks' health.
+  const api = config.clickhouse.url ? null : await servingApi(config);
+  const base = api ?? `http://${config.serve.host}:${config.serve.port}/api`;
   const live = await fetch(`${base}/status`, { signal: AbortSignal.timeout(1500) })
     .then((r) => (r.ok ? (r.json() as Promise<{ sinks?: Record<string, unknown>[] }>) : null))
     .catch(() => null);
-  if (live?.sinks) {
-    const health = ['pipeline: running', ...live.sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)];
-    const id = positionals[0];
-    if (id === undefined) {
-      print(values['json'] ? { pipeline: 'running', sinks: live.sinks } : health.join('\n'));
-      return live.sinks.every((h) => h['healthy']) ? 0 : 1;
-    }
-    // One cluster: the running process reads it (its embedded store is locked to it), in the same document.
-    const res = await fetch(`${base}/cluster/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) });
-    if (res.status !== 200 && res.status !== 404) throw new Error(`the running pipeline answered ${res.status} for cluster "${id}"`);
-    const d = res.status === 200 ? ((await res.json()) as { status: string; status_changed_at: string | null }) : null;
-    const clusters = d ? [{ cluster_id: id, status: d.status, changed_at: d.status_changed_at === null ? null : new Date(`${d.status_changed_at.replace(' ', 'T')}Z`).toISOString() }] : [];
-    if (values['json']) print({ pipeline: 'running', sinks: live.sinks, clusters });
-    else print([...health, ...clusters.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd())].join('\n'));
-    if (!d) process.stderr.write(`recur: no cluster "${id}"\n`);
-    return d ? 0 : 1;
+  const sinks = live?.sinks;
+  const health = sinks ? ['pipeline: running', ...sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)] : [];
+  const id = positionals[0];
+  if (sinks && id === undefined) {
+    print(values['json'] ? { pipeline: 'running', sinks } : health.join('\n'));
+    return sinks.every((h) => h['healthy']) ? 0 : 1;
   }
-  return withStore(config, async (store) => {
-    const id = positionals[0];
-    const all = [...(await clusterStatuses(store.client)).values()].filter((s) => id === undefined || s.cluster_id === id);
-    const rows: { cluster_id: string; status: string; changed_at: string | null }[] = all.map((s) => ({ cluster_id: s.cluster_id, status: s.status, changed_at: new Date(s.changed_at).toISOString() }));
-    if (id === undefined) {
-      print(values['json'] ? rows : rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)');
-      return 0;
+  const read = async (): Promise<{ statuses: Status[]; exists: boolean }> => {
+    if (api) {
+      const statuses = await getJson<Status[]>(`${api}/statuses`);
+      const exists = id === undefined || (await fetch(`${api}/cluster/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(30_000) })).status === 200;
+      return { statuses: statuses ?? [], exists };
     }
-    // One cluster: answered as with a pipeline running (open when never set; exit 1 when there is no such cluster).
-    if (rows.length === 0) {
-      if (!(await clusterExists(store.client, id))) {
-        process.stderr.write(`recur: no cluster "${id}"\n`);
-        return 1;
-      }
-      rows.push({ cluster_id: id, status: 'open', changed_at: null });
-    }
-    print(values['json'] ? { pipeline: 'not running', clusters: rows } : rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd()).join('\n'));
+    return withStore(config, async (store) => ({
+      statuses: [...(await clusterStatuses(store.client)).values()],
+      exists: id === undefined || (await clusterExists(store.client, id)),
+    }));
+  };
+  const { statuses, exists } = await read();
+  const rows: { cluster_id: string; status: string; changed_at: string | null }[] = statuses
+    .filter((s) => id === undefined || s.cluster_id === id)
+    .map((s) => ({ cluster_id: s.cluster_id, status: s.status, changed_at: new Date(s.changed_at).toISOString() }));
+  if (id === undefined) {
+    print(values['json'] ? rows : rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)');
     return 0;
-  });
+  }
+  // One cluster, in one document: open when its status was never set; exit 1 when there is no such cluster.
+  if (rows.length === 0) {
+    if (!exists) {
+      process.stderr.write(`recur: no cluster "${id}"\n`);
+      return 1;
+    }
+    rows.push({ cluster_id: id, status: 'open', changed_at: null });
+  }
+  if (values['json']) print({ pipeline: sinks ? 'running' : 'not running', ...(sinks ? { sinks } : {}), clusters: rows });
+  else print([...health, ...rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd())].join('\n'));
+  return 0;
+}
+
+type Status = { cluster_id: string; status: string; changed_at: number };
+
+async function getJson<T>(url: string): Promise<T | null> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (!res.ok) throw new Error(`the recur process serving ${url} answered ${res.status}`);
+  return (await res.json()) as T;
 }
