@@ -26,6 +26,11 @@ export interface ServeOptions {
   repeatWindowDays?: number;
   /** Extra status sections (sinks, model) for /api/status and `recur status`. */
   status?: () => Record<string, unknown>;
+  /**
+   * A running pipeline's live model: the label, terms and examples of clusters the store does not describe yet
+   * (it does from the model's next checkpoint on), so answers and owner routing do not go without them.
+   */
+  describe?: (ids: readonly string[]) => ReadonlyMap<string, { label: string; topTerms: string[]; examples: string[] }>;
   /** The embedded store's data directory: /api/store and SERVING_FILE, so a CLI command on the same store reads through this process. */
   store?: string;
 }
@@ -132,15 +137,15 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
     case 'summary':
       return send(res, 200, await ingestSummary(o.client));
     case 'clusters':
-      return send(res, 200, await topClusters(o.client, { sinceMs, limit: Math.min(500, limit), ...(o.owners ? { cost: o.owners.cost } : {}) }));
+      return send(res, 200, described(o, await topClusters(o.client, { sinceMs, limit: Math.min(500, limit), ...(o.owners ? { cost: o.owners.cost } : {}) })));
     case 'cluster': {
       const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners) : null;
-      return d ? send(res, 200, d) : send(res, 404, { error: 'no such cluster' });
+      return d ? send(res, 200, described(o, [d as typeof d & { cluster_id: string; label: string }])[0]) : send(res, 404, { error: 'no such cluster' });
     }
     case 'affected':
       return id ? send(res, 200, await affectedCustomers(o.client, id, sinceMs)) : send(res, 400, { error: 'cluster id required' });
     case 'trends':
-      return send(res, 200, await listEpisodes(o.client, sinceMs));
+      return send(res, 200, described(o, await listEpisodes(o.client, sinceMs)));
     case 'status':
       return send(res, 200, o.status?.() ?? {});
     case 'store':
@@ -148,8 +153,20 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
     case 'statuses':
       return send(res, 200, [...(await clusterStatuses(o.client)).values()]);
     case 'cost':
-      return o.owners ? send(res, 200, await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1')) : send(res, 404, { error: 'no cost model configured' });
+      return o.owners ? send(res, 200, await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1', (rows) => described(o, rows))) : send(res, 404, { error: 'no cost model configured' });
     default:
       return send(res, 404, { error: 'not found' });
   }
+}
+
+/** Rows whose cluster the store does not describe yet, described by the live model (when there is one). */
+function described<T extends { cluster_id: string; label: string }>(o: ServeOptions, rows: T[]): T[] {
+  const missing = o.describe ? rows.filter((r) => r.label === '').map((r) => r.cluster_id) : [];
+  if (missing.length === 0) return rows;
+  const live = o.describe!(missing);
+  return rows.map((r) => {
+    const d = r.label === '' ? live.get(r.cluster_id) : undefined;
+    if (!d) return r;
+    return { ...r, label: d.label, ...('top_terms' in r ? { top_terms: d.topTerms } : {}), ...('examples' in r ? { examples: d.examples } : {}) };
+  });
 }

@@ -40,9 +40,16 @@ function costParams(cfg: CostConfig) {
  * The charge-back per cluster since `sinceMs` (`recur cost`): its cost under the cost model and the owner its
  * routing rules or a pin give it; resolved clusters only with `includeResolved`.
  */
-export async function chargeBack(client: ClickHouseClient, owners: OwnersConfig, sinceMs: number, includeResolved: boolean): Promise<(ClusterCostRow & { owner: string })[]> {
+export async function chargeBack(
+  client: ClickHouseClient,
+  owners: OwnersConfig,
+  sinceMs: number,
+  includeResolved: boolean,
+  /** Labels and terms of clusters not described in the store yet (a running pipeline's live model): routing reads them. */
+  describe?: <T extends { cluster_id: string; label: string }>(rows: T[]) => T[],
+): Promise<(ClusterCostRow & { owner: string })[]> {
   const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs), ownerPins(client)]);
-  return rows
+  return (describe ? describe(rows) : rows)
     .filter((r) => includeResolved || r.status !== 'resolved')
     .map((r) => ({
       ...r,

@@ -49,7 +49,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
         finite: input !== undefined,
         ...(setup.deadLetters ? { deadLetters: setup.deadLetters } : {}),
         ...(setup.producer ? { producer: setup.producer } : {}),
-        onReady: async ({ metrics, health, alerts }) => {
+        onReady: async ({ assigner, metrics, health, alerts }) => {
           if (!values['serve']) return;
           const srv = await startServer({
             client: store.client,
@@ -62,6 +62,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
             metrics: () => metrics.prometheus(),
             health,
             status: () => ({ sinks: alerts.health(), metrics: metrics.snapshot() }),
+            describe: (ids) => assigner.describe(ids),
           });
           closers.push(srv.close);
         },
