@@ -70,7 +70,7 @@ export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clu
   return new Map(rows.map((r) => [r.cluster_id, Number(r.cost)]));
 }
 
-/** Per cluster in [since, until): volume and cost under the cost model, with what routing needs. */
+/** Per cluster, of the events in the hours from `sinceMs`'s on (as cluster_counts buckets them, so recur clusters and recur cost agree): volume and cost under the cost model, with what routing needs. */
 export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, sinceMs: number, clusterIds?: string[]): Promise<ClusterCostRow[]> {
   const { expr, params } = costParams(cfg);
   return select<ClusterCostRow>(
@@ -86,7 +86,7 @@ export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, si
             FROM assignments AS a
             LEFT JOIN v_clusters AS v ON v.cluster_id = a.cluster_id
             LEFT JOIN (SELECT cluster_id, toString(status) AS status FROM cluster_status FINAL) AS s ON s.cluster_id = a.cluster_id
-            WHERE a.occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
+            WHERE toStartOfHour(a.occurred_at) >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
               ${clusterIds ? 'AND a.cluster_id IN {ids:Array(String)}' : ''}
             GROUP BY a.cluster_id ORDER BY cost DESC, cluster_id`,
     { ...params, since: sinceMs, ...(clusterIds ? { ids: clusterIds } : {}) },

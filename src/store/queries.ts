@@ -15,6 +15,9 @@ export interface ClusterSummary {
   cost: number;
   first_seen: string;
   last_seen: string;
+  /** live, or merged (into `merged_into`) or retired: its history stays under its own id. */
+  state: string;
+  merged_into: string;
 }
 
 /**
@@ -28,7 +31,8 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
     `SELECT c.cluster_id AS cluster_id, any(v.label) AS label, any(v.top_terms) AS top_terms,
             toUInt64(sum(c.contacts)) AS contacts, toUInt64(uniqExactMerge(c.cases)) AS cases,
             toUInt64(uniqExactMerge(c.customers)) AS customers, round(sum(c.cost), 2) AS cost,
-            toString(min(c.bucket)) AS first_seen, toString(max(c.bucket)) AS last_seen
+            toString(min(c.bucket)) AS first_seen, toString(max(c.bucket)) AS last_seen,
+            if(any(v.state) = '', 'live', any(v.state)) AS state, any(v.merged_into) AS merged_into
      FROM cluster_counts AS c LEFT JOIN v_clusters AS v ON v.cluster_id = c.cluster_id
      WHERE c.bucket >= parseDateTime64BestEffort({since:String})
      GROUP BY c.cluster_id ORDER BY cases DESC, cluster_id LIMIT {limit:UInt32}`,

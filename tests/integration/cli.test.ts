@@ -145,6 +145,11 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const c = recur(['clusters', '--since', '7d', '--data-dir', dir]);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
+    // A cluster merged away keeps its history under its own id, and the list says where it went.
+    const all = recur(['clusters', '--since', 'all', '--limit', '1000', '--data-dir', dir, '--json']);
+    const merged = (JSON.parse(all.stdout) as { cluster_id: string; state: string; merged_into: string }[]).find((x) => x.state === 'merged');
+    expect(merged?.merged_into).toMatch(/^c_\d+$/);
+    expect(recur(['clusters', '--since', 'all', '--limit', '1000', '--data-dir', dir]).stdout).toMatch(new RegExp(`^${merged!.cluster_id} .* merged into ${merged!.merged_into} `, 'm'));
   });
 
   it('demo refuses a --data-dir that is not its own instead of emptying it', () => {

@@ -24,7 +24,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       if (newest !== null) process.stderr.write(`recur: no contact in the last ${since}; the newest event is from ${new Date(newest).toISOString()} (--since all lists everything)\n`);
     }
     if (values['json']) print(rows);
-    else print(table(rows as never, [['cluster_id', 'cluster'], ['cases', 'cases'], ['customers', 'customers'], ['contacts', 'contacts'], ['cost', 'cost'], ['label', 'label', 60]]));
+    else {
+      // A cluster merged away or retired keeps its history under its own id: said beside it, not hidden.
+      const shown = rows.map((r) => ({ ...r, state: r.state === 'merged' && r.merged_into ? `merged into ${r.merged_into}` : r.state }));
+      print(table(shown as never, [['cluster_id', 'cluster'], ['cases', 'cases'], ['customers', 'customers'], ['contacts', 'contacts'], ['cost', 'cost'], ['state', 'state'], ['label', 'label', 60]]));
+    }
     return 0;
   });
 }
