@@ -8,7 +8,7 @@ import { UsageError } from './args.js';
 export interface CommandContext {
   env: Record<string, string | undefined>;
   /** Registers work to run on SIGTERM/SIGINT; the process exits after it or after 30 s. */
-  onShutdown(fn: () => Promise<void>): void;
+  onShutdown(fn: () => Promise<void>, says?: string): void;
 }
 
 type Command = { summary: string; load: () => Promise<{ default: (argv: string[], ctx: CommandContext) => Promise<number> }> };
@@ -72,11 +72,13 @@ async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS[name];
   if (!cmd) throw new UsageError(`unknown command "${name}"; run "recur --help"`);
   const shutdown: (() => Promise<void>)[] = [];
+  /** What stopping means for the running command's data, said on the signal (the last one registered). */
+  let says = '';
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;
-    if (!process.env['RECUR_RELAYED_STDIN']) process.stderr.write(`recur: ${sig}, stopping: what is stored stays, the batch in progress is read again on the next start (30 s at most)\n`);
+    if (!process.env['RECUR_RELAYED_STDIN']) process.stderr.write(`recur: ${sig}, stopping${says ? `: ${says}` : ''} (30 s at most)\n`);
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
     void Promise.allSettled(shutdown.map((fn) => fn()));
@@ -84,7 +86,13 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const mod = await cmd.load();
-  return mod.default(rest, { env: process.env, onShutdown: (fn) => shutdown.push(fn) });
+  return mod.default(rest, {
+    env: process.env,
+    onShutdown: (fn, what) => {
+      shutdown.push(fn);
+      if (what) says = what;
+    },
+  });
 }
 
 main(process.argv.slice(2)).then(

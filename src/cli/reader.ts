@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SERVING_FILE } from '../serve/index.js';
 import type { Config } from '../config/index.js';
@@ -42,6 +42,7 @@ export async function withReader<T>(config: Config, fn: (read: Reader) => Promis
   if (!config.clickhouse.url) {
     const api = await servingApi(config);
     if (api) return fn(apiReader(api));
+    storeMustExist(config);
   }
   return withStore(config, (store) => {
     const { client } = store;
@@ -79,6 +80,15 @@ export async function servingApi(config: Config): Promise<string | null> {
     if (served?.location === dir) return api;
   }
   return null;
+}
+
+/**
+ * A read of an embedded store that is not there fails: opening it would make an empty one, and a mistyped
+ * --data-dir would read as "nothing stored" with exit 0.
+ */
+export function storeMustExist(config: Config): void {
+  const dir = resolve(config.clickhouse.dataDir);
+  if (!existsSync(dir)) throw new PipelineError('config_invalid', 'cli', `no store at ${dir}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`);
 }
 
 /** A listen address as a client reaches it: a wildcard on loopback. */

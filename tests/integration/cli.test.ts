@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -150,6 +150,14 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const merged = (JSON.parse(all.stdout) as { cluster_id: string; state: string; merged_into: string }[]).find((x) => x.state === 'merged');
     expect(merged?.merged_into).toMatch(/^c_\d+$/);
     expect(recur(['clusters', '--since', 'all', '--limit', '1000', '--data-dir', dir]).stdout).toMatch(new RegExp(`^${merged!.cluster_id} .* merged into ${merged!.merged_into} `, 'm'));
+  });
+
+  it('a read command on a --data-dir with no store says so (exit 2), not an empty answer from a store it made', () => {
+    const missing = join(tempDir(), 'mistyped');
+    const r = recur(['clusters', '--data-dir', missing]);
+    expect([r.code, r.stderr.trim()]).toEqual([2, `recur: no store at ${missing}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`]);
+    expect(recur(['status', '--data-dir', missing]).code).toBe(2);
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('demo refuses a --data-dir that is not its own instead of emptying it', () => {

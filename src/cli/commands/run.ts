@@ -37,7 +37,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   return withStore(config, async (store) => {
     const stdin = stdinFd ? readFd(Number(stdinFd)) : process.stdin;
     const setup = await createSource(config, log, input, stdin);
-    ctx.onShutdown(() => setup.source.stop());
+    ctx.onShutdown(() => setup.source.stop(), stopping(setup.source.name));
     log.info({ source: setup.source.name, store: store.kind, location: store.location }, 'pipeline starting');
     const closers: (() => Promise<void>)[] = [];
     try {
@@ -101,6 +101,13 @@ async function relayStdin(argv: string[], ctx: CommandContext): Promise<number> 
   });
   ctx.onShutdown(async () => {
     child.kill('SIGTERM');
-  });
+  }, stopping('stdin:'));
   return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
+
+/** What a stop means for the input's events not stored yet, by the kind of source (its name's prefix). */
+function stopping(source: string): string {
+  if (source.startsWith('kafka:')) return 'what is stored stays, the batch in progress is read again on the next start';
+  if (source.startsWith('file:')) return 'what is stored stays; the same file run again stores only what is missing';
+  return 'what is stored stays; lines not stored yet are not read again (a pipe or stdin is read once)';
 }

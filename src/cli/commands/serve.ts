@@ -30,7 +30,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       metrics: () => new Metrics().prometheus(),
     });
     process.stderr.write(`recur: serving ${srv.url}\n`);
-    await new Promise<void>((resolve) => ctx.onShutdown(async () => resolve()));
+    await new Promise<void>((resolve) => ctx.onShutdown(async () => resolve(), 'the server closes'));
     await srv.close();
     return 0;
   });

@@ -1,5 +1,5 @@
 import { configFrom, parse, print, str, UsageError, withStore } from '../args.js';
-import { servingApi } from '../reader.js';
+import { servingApi, storeMustExist } from '../reader.js';
 import type { CommandContext } from '../main.js';
 import { clusterExists, clusterState, clusterStatuses, setClusterStatus } from '../../store/index.js';
 
@@ -58,6 +58,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       const exists = id === undefined || (await fetch(`${api}/cluster/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(30_000) })).status === 200;
       return { statuses: statuses ?? [], exists };
     }
+    if (!config.clickhouse.url) storeMustExist(config);
     return withStore(config, async (store) => ({
       statuses: [...(await clusterStatuses(store.client)).values()],
       exists: id === undefined || (await clusterExists(store.client, id)),
