@@ -134,6 +134,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
           `clusters: ${plan.before} before, ${plan.clusters.length} after (${summary.kept} ids kept); ${plan.moved} events moved`,
           `lineage: ${kinds('split')} splits, ${kinds('merge')} merges, ${kinds('new')} new, ${kinds('retired')} retired`,
           ...plan.lineage.slice(0, 20).map((l) => `  ${l.kind.padEnd(7)} ${l.from.join(', ') || '-'} → ${l.to.join(', ') || '-'}`),
+          ...(plan.lineage.length > 20 ? [`  … ${plan.lineage.length - 20} more (--json lists all)`] : []),
         ].join('\n'),
       );
     }

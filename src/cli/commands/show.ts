@@ -28,7 +28,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
           ...goneLine(d),
           `status:   ${d['status']}${d['status_changed_at'] ? ` since ${String(d['status_changed_at']).slice(0, 19)}` : ''}${d['status_note'] ? ` (${d['status_note']})` : ''} · owner ${d['owner']} (${d['owner_reason']})`,
           `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
-          `size:     ${d['size']} events, first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
+          `size:     ${d['size']} events in the model (with the clusters merged into it), first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
           `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
           `repeats:  ${d['repeat_contacts']} contacts from customers back within ${d['repeat_window_days']} days`,
           'examples:',
