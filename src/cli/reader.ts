@@ -27,7 +27,7 @@ export interface Reader {
   affected(id: string, sinceMs: number): Promise<AffectedRow[] | null>;
   /** Charge-back per cluster with its owner (`recur cost`). */
   chargeBack(sinceMs: number, includeResolved: boolean): Promise<(ClusterCostRow & { owner: string })[]>;
-  /** Hints for an empty answer (the newest event, the newest episode): null when not asked of the store. */
+  /** Hints for an empty answer: the newest event, and how many episodes there are and when the newest ended. */
   newestEvent(): Promise<number | null>;
   episodeExtent(): Promise<{ episodes: number; newest_end: string } | null>;
 }
@@ -113,7 +113,10 @@ function apiReader(api: string): Reader {
     listEpisodes: async (sinceMs) => (await get<EpisodeRow[]>('trends', { since_days: days(sinceMs) })) ?? [],
     affected: async (id, sinceMs) => ((await get(`cluster/${encodeURIComponent(id)}`)) ? get<AffectedRow[]>(`affected/${encodeURIComponent(id)}`, { since_days: days(sinceMs) }) : null),
     chargeBack: async (sinceMs, all) => (await get<(ClusterCostRow & { owner: string })[]>('cost', { since_days: days(sinceMs), ...(all ? { all: 1 } : {}) })) ?? [],
-    newestEvent: async () => null,
-    episodeExtent: async () => null,
+    newestEvent: async () => (await get<{ newest_event: number | null }>('extent'))?.newest_event ?? null,
+    episodeExtent: async () => {
+      const e = await get<{ episodes: number; newest_end: string }>('extent');
+      return e ? { episodes: e.episodes, newest_end: e.newest_end } : null;
+    },
   };
 }

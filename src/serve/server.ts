@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { affectedCustomers, chargeBack, clusterDetail, clusterExists, clusterStatuses, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
+import { affectedCustomers, chargeBack, clusterDetail, clusterExists, clusterStatuses, episodeExtent, eventTimeRange, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
 import type { OwnersConfig } from '../owners/index.js';
 import { PipelineError } from '../errors.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -152,6 +152,11 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
       return send(res, 200, o.status?.() ?? {});
     case 'store':
       return send(res, 200, { location: o.store ?? null });
+    case 'extent': {
+      // Where the stored data ends in event time: what the read commands say when a window is empty.
+      const [range, episodes] = await Promise.all([eventTimeRange(o.client), episodeExtent(o.client)]);
+      return send(res, 200, { newest_event: range?.max ?? null, ...episodes });
+    }
     case 'statuses':
       return send(res, 200, [...(await clusterStatuses(o.client)).values()]);
     case 'cost':

@@ -201,6 +201,10 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(st.code, st.stderr).toBe(0);
       expect(JSON.parse(st.stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
       expect(JSON.parse(recur(['status', '--json', '--data-dir', dir]).stdout)).toEqual([expect.objectContaining({ cluster_id: id, status: 'fix_pending' })]);
+      // An empty window says where the data ends, through the server as from the store.
+      const t = recur(['trends', '--data-dir', dir]);
+      expect([t.code, t.stderr]).toEqual([0, expect.stringMatching(/no episode reaches into the last 7d; \d+ older, the newest ended 2026-11-\d\d/)]);
+      expect(recur(['clusters', '--since', '7d', '--data-dir', dir]).stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
       // Its port taken: said plainly, exit 2, no stack trace.
       const port = new URL(url).port;
       const taken = recur(['serve', '--data-dir', tempDir(), '--port', port]);

@@ -7,7 +7,7 @@ import { Metrics } from '../../pipeline/metrics.js';
 const HELP = `usage: recur serve [--port 8470]
 
 Serves the dashboard (/), the JSON API (/api/summary, /api/clusters, /api/cluster/<id>, /api/trends,
-/api/affected/<id>, /api/cost, /api/statuses, /api/status, /api/store), /metrics and /healthz on
+/api/affected/<id>, /api/cost, /api/statuses, /api/status, /api/store, /api/extent), /metrics and /healthz on
 serve.host (127.0.0.1) until SIGTERM. With embedded chDB it holds the data directory: run it instead of,
 not beside, \`recur run\` (which has --serve); the read commands (clusters, show, trends, affected, cost,
 status) on the same --data-dir answer through it (it writes serving.json there while it serves).`;
