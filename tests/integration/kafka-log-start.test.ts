@@ -84,6 +84,16 @@ async function sendAfter(topic: string, source: ReturnType<typeof start>, partit
   expect(source.failed()).toBeNull();
 }
 
+/** Waits for the source to join the group, then for `after` on each of `partitions` (sendAfter); stops it. */
+async function readUntilAfter(topic: string, source: ReturnType<typeof start>, partitions: number[]): Promise<void> {
+  try {
+    await waitFor('the source to join the group', async () => source.failed() ?? source.assigned());
+    await sendAfter(topic, source, partitions);
+  } finally {
+    await source.stop();
+  }
+}
+
 const range = (p: number, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `p${p}-${from + i}`);
 
 describe('KafkaSource when records it would read from are gone from the topic (real broker)', () => {
@@ -96,12 +106,7 @@ describe('KafkaSource when records it would read from are gone from the topic (r
     // Partition 0's checkpoint (2) is below its log start (6); partition 1's (5) is above its log start (3).
     const from = [2n, 5n];
     const source = start(topic, groupId, 2, { resumeFrom: (_t, p) => from[p] ?? null });
-    try {
-      await waitFor('the source to join the group', async () => source.failed() ?? source.assigned());
-      await sendAfter(topic, source, [0, 1]);
-    } finally {
-      await source.stop();
-    }
+    await readUntilAfter(topic, source, [0, 1]);
     expect(source.seen[0]).toEqual([...range(0, 6, 10), 'after']);
     expect(source.seen[1]).toEqual([...range(1, 5, 10), 'after']);
     expect(source.gone()).toEqual([expect.objectContaining({ level: 40, topic, partition: 0, replay_from: '2', log_start: '6', offsets_gone: 4 })]);
@@ -114,12 +119,7 @@ describe('KafkaSource when records it would read from are gone from the topic (r
     await moveLogStart(topic, [6]);
     await commit(groupId, topic, [2]);
     const source = start(topic, groupId, 1);
-    try {
-      await waitFor('the source to join the group', async () => source.failed() ?? source.assigned());
-      await sendAfter(topic, source, [0]);
-    } finally {
-      await source.stop();
-    }
+    await readUntilAfter(topic, source, [0]);
     expect(source.seen[0]).toEqual([...range(0, 6, 10), 'after']);
     expect(source.gone()).toEqual([expect.objectContaining({ level: 40, topic, partition: 0, committed: '2', log_start: '6', offsets_gone: 4 })]);
   });
@@ -157,12 +157,7 @@ describe('KafkaSource when records it would read from are gone from the topic (r
     await createTopic(topic, 1);
     await fill(topic, 1, 5);
     const source = start(topic, groupId, 1);
-    try {
-      await waitFor('the source to join the group', async () => source.failed() ?? source.assigned());
-      await sendAfter(topic, source, [0]);
-    } finally {
-      await source.stop();
-    }
+    await readUntilAfter(topic, source, [0]);
     expect(source.seen[0]).toEqual(['after']);
   });
 
