@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SERVING_FILE } from '../serve/index.js';
 import type { Config } from '../config/index.js';
@@ -77,7 +77,7 @@ export async function servingApi(config: Config): Promise<string | null> {
     const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(1_500) })
       .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
       .catch(() => null);
-    if (served?.location === dir) return api;
+    if (typeof served?.location === 'string' && samePath(served.location, dir)) return api;
   }
   return null;
 }
@@ -88,7 +88,20 @@ export async function servingApi(config: Config): Promise<string | null> {
  */
 export function storeMustExist(config: Config): void {
   const dir = resolve(config.clickhouse.dataDir);
-  if (!existsSync(dir)) throw new PipelineError('config_invalid', 'cli', `no store at ${dir}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`);
+  // chDB makes metadata/ in every store it opens: a directory without it holds no store.
+  if (!existsSync(join(dir, 'metadata'))) throw new PipelineError('config_invalid', 'cli', `no store at ${dir}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`);
+}
+
+/** Whether two paths name the same directory (through symlinks). */
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
 }
 
 /** A listen address as a client reaches it: a wildcard on loopback. */
@@ -102,7 +115,8 @@ function apiReader(api: string): Reader {
   const get = async <T>(path: string, params: Record<string, number> = {}): Promise<T | null> => {
     const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
     const res = await fetch(`${api}/${path}${q.size ? `?${q}` : ''}`, { signal: AbortSignal.timeout(60_000) });
-    if (res.status === 404) return null;
+    // No such cluster; or an id the API refuses (no cluster has such an id).
+    if (res.status === 404 || (res.status === 400 && /^(cluster|affected)\//.test(path))) return null;
     if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as T;
   };

@@ -51,7 +51,7 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
-      reject(new PipelineError('config_invalid', 'cli', `cannot serve on ${o.host}:${o.port}: ${why} (serve.port, RECUR_SERVE_PORT or --port; 0 picks a free one)`, { cause: err }));
+      reject(new PipelineError('config_invalid', 'cli', `cannot serve on ${o.host}:${o.port}: ${why} (serve.port or RECUR_SERVE_PORT, and recur serve's --port; 0 picks a free one)`, { cause: err }));
     });
     server.listen(o.port, o.host, () => resolve());
   });
@@ -131,7 +131,12 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
     default:
       return send(res, 404, { error: 'not found' });
   }
-  const id = parts[2];
+  let id = parts[2];
+  try {
+    if (id !== undefined) id = decodeURIComponent(id); // clients encode ids (c_v2_3 is plain, a:b arrives as a%3Ab)
+  } catch {
+    return send(res, 400, { error: 'bad cluster id' });
+  }
   if (id !== undefined && !ID.test(id)) return send(res, 400, { error: 'bad cluster id' });
   switch (parts[1]) {
     case 'summary':

@@ -48,7 +48,8 @@ export async function chargeBack(
   /** Labels and terms of clusters not described in the store yet (a running pipeline's live model): routing reads them. */
   describe?: <T extends { cluster_id: string; label: string }>(rows: T[]) => T[],
 ): Promise<(ClusterCostRow & { owner: string })[]> {
-  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs), ownerPins(client)]);
+  // Whole hours from `sinceMs`'s on, as recur clusters counts them, so the two agree at the window's edge.
+  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs, undefined, true), ownerPins(client)]);
   return (describe ? describe(rows) : rows)
     .filter((r) => includeResolved || r.status !== 'resolved')
     .map((r) => ({
@@ -70,8 +71,8 @@ export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clu
   return new Map(rows.map((r) => [r.cluster_id, Number(r.cost)]));
 }
 
-/** Per cluster, of the events in the hours from `sinceMs`'s on (as cluster_counts buckets them, so recur clusters and recur cost agree): volume and cost under the cost model, with what routing needs. */
-export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, sinceMs: number, clusterIds?: string[]): Promise<ClusterCostRow[]> {
+/** Per cluster since `sinceMs` (with `wholeHours`, from the start of its hour, as cluster_counts buckets events): volume and cost under the cost model, with what routing needs. */
+export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, sinceMs: number, clusterIds?: string[], wholeHours = false): Promise<ClusterCostRow[]> {
   const { expr, params } = costParams(cfg);
   return select<ClusterCostRow>(
     client,
@@ -86,7 +87,7 @@ export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, si
             FROM assignments AS a
             LEFT JOIN v_clusters AS v ON v.cluster_id = a.cluster_id
             LEFT JOIN (SELECT cluster_id, toString(status) AS status FROM cluster_status FINAL) AS s ON s.cluster_id = a.cluster_id
-            WHERE toStartOfHour(a.occurred_at) >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
+            WHERE ${wholeHours ? 'toStartOfHour(a.occurred_at)' : 'a.occurred_at'} >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
               ${clusterIds ? 'AND a.cluster_id IN {ids:Array(String)}' : ''}
             GROUP BY a.cluster_id ORDER BY cost DESC, cluster_id`,
     { ...params, since: sinceMs, ...(clusterIds ? { ids: clusterIds } : {}) },

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -158,6 +158,11 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect([r.code, r.stderr.trim()]).toEqual([2, `recur: no store at ${missing}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`]);
     expect(recur(['status', '--data-dir', missing]).code).toBe(2);
     expect(existsSync(missing)).toBe(false);
+    // A directory that is there but holds no store (notes, a parent directory) is no store either.
+    const notes = tempDir();
+    writeFileSync(join(notes, 'notes.txt'), 'mine');
+    expect(recur(['clusters', '--data-dir', notes]).code).toBe(2);
+    expect(readdirSync(notes)).toEqual(['notes.txt']);
   });
 
   it('demo refuses a --data-dir that is not its own instead of emptying it', () => {
@@ -208,7 +213,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
       // Its port taken: said plainly, exit 2, no stack trace.
       const port = new URL(url).port;
       const taken = recur(['serve', '--data-dir', tempDir(), '--port', port]);
-      expect([taken.code, taken.stderr.trim()]).toEqual([2, `recur: cannot serve on 127.0.0.1:${port}: the port is in use (serve.port, RECUR_SERVE_PORT or --port; 0 picks a free one)`]);
+      expect([taken.code, taken.stderr.trim()]).toEqual([2, `recur: cannot serve on 127.0.0.1:${port}: the port is in use (serve.port or RECUR_SERVE_PORT, and recur serve's --port; 0 picks a free one)`]);
       const d = (await (await fetch(`${url}/api/cluster/${id}`)).json()) as Record<string, unknown>;
       expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
       // It holds chDB in-process: /metrics gives its resident memory, which includes the engine's.
@@ -223,6 +228,9 @@ describe('recur CLI (real process, embedded chDB)', () => {
   it('while a pipeline runs on the embedded store, status, clusters, show, affected, trends and cost answer through it (status of one cluster in one JSON document)', async () => {
     const dir = tempDir();
     const env = { RECUR_SERVE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)) };
+    // Another store, with no pipeline: its status must not be the one running on that port.
+    const elsewhere = tempDir();
+    expect(recur(['run', '--input', '-', '--data-dir', elsewhere], { input: `${JSON.stringify(goodEvent(0))}\n` }).code).toBe(0);
     const run = recurAsync(['run', '--serve', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], env, 'pipe');
     try {
       run.child.stdin!.write(Array.from({ length: 20 }, (_, i) => `${JSON.stringify(goodEvent(i))}\n`).join(''));
@@ -231,6 +239,8 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const r = recur(['status', id, '--json', '--data-dir', dir], { env });
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ pipeline: 'running', clusters: [{ cluster_id: id, status: 'open', changed_at: null }] });
+      const other = recur(['status', '--json', '--data-dir', elsewhere], { env });
+      expect([other.code, JSON.parse(other.stdout)]).toEqual([0, []]);
       const missing = recur(['status', 'c_999999', '--data-dir', dir], { env });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no cluster "c_999999"/);

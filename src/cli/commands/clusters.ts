@@ -1,4 +1,4 @@
-import { configFrom, duration, int, parse, print, str } from '../args.js';
+import { configFrom, duration, int, parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { table } from '../table.js';
 import { withReader } from '../reader.js';
@@ -16,8 +16,10 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   const since = str(values, 'since');
   const sinceMs = since && since !== 'all' ? Date.now() - duration(since, 'since') : 0;
+  const limit = int(values, 'limit') ?? 20;
+  if (limit < 1) throw new UsageError(`--limit takes a whole number from 1, got ${limit}`);
   return withReader(config, async (read) => {
-    const rows = await read.topClusters(sinceMs, int(values, 'limit') ?? 20);
+    const rows = await read.topClusters(sinceMs, limit);
     if (rows.length === 0 && sinceMs > 0) {
       // The window is in event time: after a backfill of older data it can be empty.
       const newest = await read.newestEvent();

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fileURLToPath } from 'node:url';
@@ -36,17 +36,19 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const dir = config.clickhouse.url === undefined ? resolve(config.clickhouse.dataDir) : null;
   // Emptied each run, so only a directory that is the demo's: a --data-dir pointed at a real store or at
   // anything else is refused, not deleted.
-  if (dir && dir !== resolve('.recur/demo') && existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(join(dir, DEMO_MARK))) {
+  if (dir && existsSync(dir) && readdirSync(dir).length > 0 && !existsSync(join(dir, DEMO_MARK)) && !isDefaultDemo(dir)) {
     throw new UsageError(`${dir} is not a demo store (recur demo empties its directory each run): give --data-dir an empty or new directory`);
+  }
+  if (dir) {
+    // Marked before the store is made in it: a first run that dies midway leaves a directory the next run empties.
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, DEMO_MARK), 'recur demo store: emptied by each `recur demo` run\n');
   }
   const log = createLogger(config.log.level);
   // Opened first: a store another process holds is refused by its lock, not emptied under it.
   const store = await openStore(config.clickhouse);
   try {
-    if (dir) {
-      await dropEverything(store.client);
-      writeFileSync(join(dir, DEMO_MARK), 'recur demo store: emptied by each `recur demo` run\n');
-    }
+    if (dir) await dropEverything(store.client);
     await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
     const input = typeof values['input'] === 'string' ? values['input'] : SAMPLE;
     const source = LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes);
@@ -93,4 +95,12 @@ async function dropEverything(client: ClickHouseClient): Promise<void> {
   for (const o of objects.sort((a, b) => Number(b.view) - Number(a.view))) {
     await client.command({ query: 'DROP TABLE IF EXISTS {name:Identifier} SYNC', query_params: { name: o.name } });
   }
+}
+
+/**
+ * The default ./.recur/demo, as earlier versions made it (unmarked): the demo's own, unless it is a symlink
+ * (to a store of someone's, perhaps).
+ */
+function isDefaultDemo(dir: string): boolean {
+  return dir === resolve('.recur/demo') && !lstatSync(dir).isSymbolicLink();
 }

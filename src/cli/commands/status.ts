@@ -1,5 +1,6 @@
 import { configFrom, parse, print, str, UsageError, withStore } from '../args.js';
 import { servingApi, storeMustExist } from '../reader.js';
+import { PipelineError } from '../../errors.js';
 import type { CommandContext } from '../main.js';
 import { clusterExists, clusterState, clusterStatuses, setClusterStatus } from '../../store/index.js';
 
@@ -40,11 +41,15 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   }
   // A process serving this embedded store (`recur run --serve`, `recur serve`) holds it: it answers. A running
   // pipeline also reports its own and its sinks' health.
+  // With a server store any process may be the pipeline on serve.port; an embedded store's is the one that
+  // says it holds this store (another store's pipeline on that port is not this one's).
   const api = config.clickhouse.url ? null : await servingApi(config);
-  const base = api ?? `http://${config.serve.host}:${config.serve.port}/api`;
-  const live = await fetch(`${base}/status`, { signal: AbortSignal.timeout(1500) })
-    .then((r) => (r.ok ? (r.json() as Promise<{ sinks?: Record<string, unknown>[] }>) : null))
-    .catch(() => null);
+  const base = config.clickhouse.url ? `http://${config.serve.host}:${config.serve.port}/api` : api;
+  const live = base
+    ? await fetch(`${base}/status`, { signal: AbortSignal.timeout(1500) })
+        .then((r) => (r.ok ? (r.json() as Promise<{ sinks?: Record<string, unknown>[] }>) : null))
+        .catch(() => null)
+    : null;
   const sinks = live?.sinks;
   const health = sinks ? ['pipeline: running', ...sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)] : [];
   const id = positionals[0];
@@ -55,7 +60,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const read = async (): Promise<{ statuses: Status[]; exists: boolean }> => {
     if (api) {
       const statuses = await getJson<Status[]>(`${api}/statuses`);
-      const exists = id === undefined || (await fetch(`${api}/cluster/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(30_000) })).status === 200;
+      const exists = id === undefined || (await clusterAnswered(`${api}/cluster/${encodeURIComponent(id)}`));
       return { statuses: statuses ?? [], exists };
     }
     if (!config.clickhouse.url) storeMustExist(config);
@@ -89,6 +94,13 @@ type Status = { cluster_id: string; status: string; changed_at: number };
 
 async function getJson<T>(url: string): Promise<T | null> {
   const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) throw new Error(`the recur process serving ${url} answered ${res.status}`);
+  if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${url} answered ${res.status}`);
   return (await res.json()) as T;
+}
+
+/** Whether the serving process knows the cluster: 200 yes, 404 no; anything else is its failure, not an answer. */
+async function clusterAnswered(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  if (res.status === 200 || res.status === 404) return res.status === 200;
+  throw new PipelineError('store_unavailable', 'store', `the recur process serving ${url} answered ${res.status}`);
 }
