@@ -8,23 +8,28 @@ import {
   chargeBack,
   clusterDetail,
   clusterExists,
+  clusterStatuses,
   episodeExtent,
   eventTimeRange,
   listEpisodes,
   topClusters,
   type AffectedRow,
   type ClusterCostRow,
+  type ClusterStatusRow,
   type ClusterSummary,
   type EpisodeRow,
 } from '../store/index.js';
 import { withStore } from './args.js';
 
-/** What the read commands (clusters, show, trends, affected, cost) ask of the store. */
+/** What the read commands (clusters, show, trends, affected, cost, status) ask of the store. */
 export interface Reader {
   topClusters(sinceMs: number, limit: number): Promise<ClusterSummary[]>;
   clusterDetail(id: string): Promise<Record<string, unknown> | null>;
   listEpisodes(sinceMs: number): Promise<EpisodeRow[]>;
   affected(id: string, sinceMs: number): Promise<AffectedRow[] | null>;
+  /** Statuses set by hand (`recur status set`), and whether a cluster has stored events at all. */
+  statuses(): Promise<ClusterStatusRow[]>;
+  clusterExists(id: string): Promise<boolean>;
   /** Charge-back per cluster with its owner (`recur cost`). */
   chargeBack(sinceMs: number, includeResolved: boolean): Promise<(ClusterCostRow & { owner: string })[]>;
   /** Hints for an empty answer: the newest event, and how many episodes there are and when the newest ended. */
@@ -38,9 +43,14 @@ export interface Reader {
  * process's JSON API, which answers with the same queries. Otherwise the store is opened, and a lock held by
  * a process that does not serve is the usual error (it says what to do).
  */
-export async function withReader<T>(config: Config, fn: (read: Reader) => Promise<T>): Promise<T> {
+export async function withReader<T>(
+  config: Config,
+  fn: (read: Reader) => Promise<T>,
+  /** servingApi(config), when the caller has asked already. */
+  served?: string | null,
+): Promise<T> {
   if (!config.clickhouse.url) {
-    const api = await servingApi(config);
+    const api = served === undefined ? await servingApi(config) : served;
     if (api) return fn(apiReader(api));
     storeMustExist(config);
   }
@@ -50,7 +60,9 @@ export async function withReader<T>(config: Config, fn: (read: Reader) => Promis
       topClusters: (sinceMs, limit) => topClusters(client, { sinceMs, limit, cost: config.owners.cost }),
       clusterDetail: (id) => clusterDetail(client, id, config.trends.repeatWindowDays, config.owners),
       listEpisodes: (sinceMs) => listEpisodes(client, sinceMs),
-      affected: async (id, sinceMs) => ((await clusterExists(client, id)) ? affectedCustomers(client, id, sinceMs) : null),
+      affected: (id, sinceMs) => affectedCustomers(client, id, sinceMs),
+      statuses: async () => [...(await clusterStatuses(client)).values()],
+      clusterExists: (id) => clusterExists(client, id),
       chargeBack: (sinceMs, all) => chargeBack(client, config.owners, sinceMs, all),
       newestEvent: async () => (await eventTimeRange(client))?.max ?? null,
       episodeExtent: () => episodeExtent(client),
@@ -86,7 +98,7 @@ export async function servingApi(config: Config): Promise<string | null> {
  * A read of an embedded store that is not there fails: opening it would make an empty one, and a mistyped
  * --data-dir would read as "nothing stored" with exit 0.
  */
-export function storeMustExist(config: Config): void {
+function storeMustExist(config: Config): void {
   const dir = resolve(config.clickhouse.dataDir);
   // chDB makes metadata/ in every store it opens: a directory without it holds no store.
   if (!existsSync(join(dir, 'metadata'))) throw new PipelineError('config_invalid', 'cli', `no store at ${dir}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`);
@@ -125,7 +137,9 @@ function apiReader(api: string): Reader {
     topClusters: async (sinceMs, limit) => (await get<ClusterSummary[]>('clusters', { since_days: days(sinceMs), limit })) ?? [],
     clusterDetail: (id) => get<Record<string, unknown>>(`cluster/${encodeURIComponent(id)}`),
     listEpisodes: async (sinceMs) => (await get<EpisodeRow[]>('trends', { since_days: days(sinceMs) })) ?? [],
-    affected: async (id, sinceMs) => ((await get(`cluster/${encodeURIComponent(id)}`)) ? get<AffectedRow[]>(`affected/${encodeURIComponent(id)}`, { since_days: days(sinceMs) }) : null),
+    affected: (id, sinceMs) => get<AffectedRow[]>(`affected/${encodeURIComponent(id)}`, { since_days: days(sinceMs) }),
+    statuses: async () => (await get<ClusterStatusRow[]>('statuses')) ?? [],
+    clusterExists: async (id) => (await get(`cluster/${encodeURIComponent(id)}`)) !== null,
     chargeBack: async (sinceMs, all) => (await get<(ClusterCostRow & { owner: string })[]>('cost', { since_days: days(sinceMs), ...(all ? { all: 1 } : {}) })) ?? [],
     newestEvent: async () => (await get<{ newest_event: number | null }>('extent'))?.newest_event ?? null,
     episodeExtent: async () => {

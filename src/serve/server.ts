@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { affectedCustomers, chargeBack, clusterDetail, clusterExists, clusterStatuses, episodeExtent, eventTimeRange, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
+import { affectedCustomers, chargeBack, clusterDetail, clusterStatuses, episodeExtent, eventTimeRange, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
 import type { OwnersConfig } from '../owners/index.js';
 import { PipelineError } from '../errors.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -147,10 +147,12 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
       const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners) : null;
       return d ? send(res, 200, described(o, [d as typeof d & { cluster_id: string; label: string }])[0]) : send(res, 404, { error: 'no such cluster' });
     }
-    case 'affected':
+    case 'affected': {
       if (!id) return send(res, 400, { error: 'cluster id required' });
       // No such cluster is a 404, as /api/cluster/<id> says it; a cluster nobody contacted about in the window, [].
-      return (await clusterExists(o.client, id)) ? send(res, 200, await affectedCustomers(o.client, id, sinceMs)) : send(res, 404, { error: 'no such cluster' });
+      const rows = await affectedCustomers(o.client, id, sinceMs);
+      return rows ? send(res, 200, rows) : send(res, 404, { error: 'no such cluster' });
+    }
     case 'trends':
       return send(res, 200, described(o, await listEpisodes(o.client, sinceMs)));
     case 'status':

@@ -12,8 +12,12 @@ export interface AffectedRow {
   case_ids: string[];
 }
 
-/** Customers (and their cases) on a cluster since a time: whom to tell when the fix ships. */
-export async function affectedCustomers(client: ClickHouseClient, clusterId: string, sinceMs: number): Promise<AffectedRow[]> {
+/**
+ * Customers (and their cases) on a cluster since a time: whom to tell when the fix ships. Null when there is no
+ * such cluster (none of its events is stored), [] when nobody contacted about it in the window.
+ */
+export async function affectedCustomers(client: ClickHouseClient, clusterId: string, sinceMs: number): Promise<AffectedRow[] | null> {
+  if (!(await clusterExists(client, clusterId))) return null;
   return select<AffectedRow>(
     client,
     `SELECT customer_id, toUInt64(uniqExact(case_id)) AS cases, toUInt64(count()) AS contacts,

@@ -177,7 +177,7 @@ describe('trend detection through real Kafka and ClickHouse', () => {
 
     // `recur affected` and `recur cost` agree with a recount from the raw rows.
     const surgeEvents = events.filter((e) => byEvent.get(String(e['event_id'])) === surgeCluster);
-    const affected = await affectedCustomers(store.client, surgeCluster, 0);
+    const affected = (await affectedCustomers(store.client, surgeCluster, 0))!;
     const byCustomer = new Map<string, Set<string>>();
     for (const e of surgeEvents) byCustomer.set(String(e['customer_id']), (byCustomer.get(String(e['customer_id'])) ?? new Set()).add(String(e['case_id'])));
     expect(affected.length).toBe(byCustomer.size);

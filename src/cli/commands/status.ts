@@ -1,8 +1,7 @@
 import { configFrom, parse, print, str, UsageError, withStore } from '../args.js';
-import { servingApi, storeMustExist } from '../reader.js';
-import { PipelineError } from '../../errors.js';
+import { servingApi, withReader } from '../reader.js';
 import type { CommandContext } from '../main.js';
-import { clusterExists, clusterState, clusterStatuses, setClusterStatus } from '../../store/index.js';
+import { clusterExists, clusterState, setClusterStatus } from '../../store/index.js';
 
 export const STATUSES = ['open', 'acknowledged', 'fix_pending', 'fix_available', 'resolved'] as const;
 
@@ -39,10 +38,10 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       return 0;
     });
   }
-  // A process serving this embedded store (`recur run --serve`, `recur serve`) holds it: it answers. A running
-  // pipeline also reports its own and its sinks' health.
-  // With a server store any process may be the pipeline on serve.port; an embedded store's is the one that
-  // says it holds this store (another store's pipeline on that port is not this one's).
+  // A process serving this embedded store (`recur run --serve`, `recur serve`) holds it: it answers, and a
+  // running pipeline also reports its own and its sinks' health. With a server store any process may be the
+  // pipeline on serve.port; an embedded store's is the one that says it holds this store (another store's
+  // pipeline on that port is not this one's).
   const api = config.clickhouse.url ? null : await servingApi(config);
   const base = config.clickhouse.url ? `http://${config.serve.host}:${config.serve.port}/api` : api;
   const live = base
@@ -57,19 +56,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     print(values['json'] ? { pipeline: 'running', sinks } : health.join('\n'));
     return sinks.every((h) => h['healthy']) ? 0 : 1;
   }
-  const read = async (): Promise<{ statuses: Status[]; exists: boolean }> => {
-    if (api) {
-      const statuses = await getJson<Status[]>(`${api}/statuses`);
-      const exists = id === undefined || (await clusterAnswered(`${api}/cluster/${encodeURIComponent(id)}`));
-      return { statuses: statuses ?? [], exists };
-    }
-    if (!config.clickhouse.url) storeMustExist(config);
-    return withStore(config, async (store) => ({
-      statuses: [...(await clusterStatuses(store.client)).values()],
-      exists: id === undefined || (await clusterExists(store.client, id)),
-    }));
-  };
-  const { statuses, exists } = await read();
+  const { statuses, exists } = await withReader(
+    config,
+    async (read) => ({ statuses: await read.statuses(), exists: id === undefined || (await read.clusterExists(id)) }),
+    api,
+  );
   const rows: { cluster_id: string; status: string; changed_at: string | null }[] = statuses
     .filter((s) => id === undefined || s.cluster_id === id)
     .map((s) => ({ cluster_id: s.cluster_id, status: s.status, changed_at: new Date(s.changed_at).toISOString() }));
@@ -88,19 +79,4 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (values['json']) print({ pipeline: sinks ? 'running' : 'not running', ...(sinks ? { sinks } : {}), clusters: rows });
   else print([...health, ...rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd())].join('\n'));
   return 0;
-}
-
-type Status = { cluster_id: string; status: string; changed_at: number };
-
-async function getJson<T>(url: string): Promise<T | null> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${url} answered ${res.status}`);
-  return (await res.json()) as T;
-}
-
-/** Whether the serving process knows the cluster: 200 yes, 404 no; anything else is its failure, not an answer. */
-async function clusterAnswered(url: string): Promise<boolean> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  if (res.status === 200 || res.status === 404) return res.status === 200;
-  throw new PipelineError('store_unavailable', 'store', `the recur process serving ${url} answered ${res.status}`);
 }
