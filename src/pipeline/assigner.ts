@@ -9,6 +9,8 @@ import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed
 import { birthsFrom, chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, maxBirthSeq, recordBirths, saveSnapshot, type Birth, type ModelSnapshot } from '../store/index.js';
 import type { Assigner, Placement } from './ingest.js';
 import type { Located } from './rows.js';
+import { readOnce } from '../sources/file.js';
+import { partitionKey } from '../sources/types.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
 const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
@@ -173,8 +175,8 @@ export class ClusterAssigner implements Assigner {
     }
     this.maxUnstored = Math.max(200_000, 8 * (deps.chunkRows ?? 0));
     for (const b of births) {
-      // A stdin or pipe run's input is never delivered again (its topic names the run): nothing to make again.
-      if (b.topic.startsWith('stdin:') || b.topic.startsWith('pipe:')) continue;
+      // A stdin or pipe run's input is never delivered again: nothing to make again.
+      if (readOnce(b.topic)) continue;
       const k = partitionKey(b.topic, b.partition);
       if (b.offset <= (this.learned.get(k) ?? -1n)) continue;
       let m = this.reborn.get(k);
@@ -454,11 +456,6 @@ export class ClusterAssigner implements Assigner {
     this.savedAt = nowMs;
     this.deps.log.debug({ events, clusters: clusters.length }, 'model snapshot saved');
   }
-}
-
-/** The key of a partition in the model's per-partition maps and its checkpoint ("topic\u0000partition"). */
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }
 
 /** Index of the first element of ascending `xs` above `x` (xs.length if none). */

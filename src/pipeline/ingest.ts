@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { decodeEvent } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
 import { chTime, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange, type StoredPlacement } from '../store/writer.js';
-import type { BatchContext, BatchOutcome, SourceBatch, SourceMessage } from '../sources/index.js';
+import { partitionKey, type BatchContext, type BatchOutcome, type SourceBatch, type SourceMessage } from '../sources/types.js';
 import { caseEventRow, deadLetterRow, type Located, type Masker } from './rows.js';
 import type { Metrics } from './metrics.js';
 import { retryUntil } from './retry.js';
@@ -132,7 +132,7 @@ export class Ingestor {
   constructor(private readonly deps: IngestDeps) {}
 
   async handle(batch: SourceBatch, ctx: BatchContext): Promise<BatchOutcome> {
-    const key = `${batch.topic}\u0000${batch.partition}`;
+    const key = partitionKey(batch.topic, batch.partition);
     let st = this.partitions.get(key);
     // After a rebalance another consumer may have written intents for this partition: read them again.
     if (!st || st.generation !== batch.generation) {

@@ -12,6 +12,11 @@ export function linesPerBatch(chunkRows: number): number {
   return chunkRows * 4;
 }
 
+/** Whether a source's input is read once (stdin, a pipe): its topic names the run, and nothing of it comes again. */
+export function readOnce(topic: string): boolean {
+  return topic.startsWith('stdin:') || topic.startsWith('pipe:');
+}
+
 /** How long a partial batch from a live pipe or stdin waits for more lines. */
 export const LINGER_MS = 250;
 

@@ -5,7 +5,7 @@ import { readSecret, type Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { explainConnect, explainKafkaError, membershipLost, topicNotReady } from './kafka-errors.js';
 import { committedOffset, startOf, type PartitionMarks, type Start } from './start.js';
-import type { BatchHandler, RunOptions, Source, SourceBatch } from './types.js';
+import { partitionKey, type BatchHandler, type RunOptions, type Source, type SourceBatch } from './types.js';
 
 /**
  * kafkajs stays behind this file, kafka-producer.ts and kafka-errors.ts (it is unmaintained since 2023,
@@ -381,6 +381,3 @@ export class KafkaSource implements Source {
 /** A partition this process is assigned for the first time, and where the model checkpoint replays it from. */
 type Fresh = { topic: string; partition: number; checkpoint: bigint | null };
 
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}

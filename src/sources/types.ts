@@ -51,3 +51,8 @@ export interface Source {
   run(handler: BatchHandler, opts?: RunOptions): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** A topic-partition as one string ("topic\u0000partition"): the key of per-partition maps, and of the model checkpoint's. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}

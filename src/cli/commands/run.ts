@@ -8,6 +8,7 @@ import { createLogger } from '../log.js';
 import { runJob } from '../../pipeline/job.js';
 import { createSource } from '../../pipeline/wire.js';
 import { startServer } from '../../serve/index.js';
+import { readOnce } from '../../sources/index.js';
 
 const HELP = `usage: recur run [--input FILE.ndjson | --input -] [--json]
 
@@ -108,6 +109,6 @@ async function relayStdin(argv: string[], ctx: CommandContext): Promise<number> 
 /** What a stop means for the input's events not stored yet, by the kind of source (its name's prefix). */
 function stopping(source: string): string {
   if (source.startsWith('kafka:')) return 'what is stored stays, the batch in progress is read again on the next start';
-  if (source.startsWith('file:')) return 'what is stored stays; the same file run again stores only what is missing';
-  return 'what is stored stays; lines not stored yet are not read again (a pipe or stdin is read once)';
+  if (readOnce(source)) return 'what is stored stays; lines not stored yet are not read again (a pipe or stdin is read once)';
+  return 'what is stored stays; the same file run again stores only what is missing';
 }
