@@ -12,6 +12,9 @@ import {
   episodeExtent,
   eventTimeRange,
   listEpisodes,
+  markClusterStatus,
+  ownerPins,
+  pinClusterOwner,
   topClusters,
   type AffectedRow,
   type ClusterCostRow,
@@ -30,6 +33,8 @@ export interface Reader {
   /** Statuses set by hand (`recur status set`), and whether a cluster has stored events at all. */
   statuses(): Promise<ClusterStatusRow[]>;
   clusterExists(id: string): Promise<boolean>;
+  /** Owners pinned by hand (`recur owner set`). */
+  ownerPins(): Promise<{ cluster_id: string; owner: string }[]>;
   /** Charge-back per cluster with its owner (`recur cost`). */
   chargeBack(sinceMs: number, includeResolved: boolean): Promise<(ClusterCostRow & { owner: string })[]>;
   /** Hints for an empty answer: the newest event, and how many episodes there are and when the newest ended. */
@@ -63,11 +68,38 @@ export async function withReader<T>(
       affected: (id, sinceMs) => affectedCustomers(client, id, sinceMs),
       statuses: async () => [...(await clusterStatuses(client)).values()],
       clusterExists: (id) => clusterExists(client, id),
+      ownerPins: async () => [...(await ownerPins(client))].map(([cluster_id, owner]) => ({ cluster_id, owner })),
       chargeBack: (sinceMs, all) => chargeBack(client, config.owners, sinceMs, all),
       newestEvent: async () => (await eventTimeRange(client))?.max ?? null,
       episodeExtent: () => episodeExtent(client),
     });
   });
+}
+
+/** What `recur status set` and `recur owner set|unset` change. */
+export interface Writer {
+  /** null: no such cluster; else its state (merged, retired), for what to tell the user. */
+  setStatus(id: string, status: string, note: string): Promise<{ state?: string; merged_into?: string } | null>;
+  /** team '' unpins; false: no such cluster. */
+  pinOwner(id: string, team: string): Promise<boolean>;
+}
+
+/**
+ * Runs a change against the store, or through the process serving the same embedded store (it holds chDB's lock,
+ * so nothing else can write to it), with the write token it keeps beside the store. As withReader otherwise.
+ */
+export async function withWriter<T>(config: Config, fn: (write: Writer) => Promise<T>): Promise<T> {
+  if (!config.clickhouse.url) {
+    const serving = await findServing(config);
+    if (serving?.token) return fn(apiWriter(serving.api, serving.token));
+    storeMustExist(config);
+  }
+  return withStore(config, (store) =>
+    fn({
+      setStatus: (id, status, note) => markClusterStatus(store.client, id, status, note, Date.now()),
+      pinOwner: (id, team) => pinClusterOwner(store.client, id, team, Date.now()),
+    }),
+  );
 }
 
 /**
@@ -76,20 +108,26 @@ export async function withReader<T>(
  * when it says it holds this store (/api/store).
  */
 export async function servingApi(config: Config): Promise<string | null> {
+  return (await findServing(config))?.api ?? null;
+}
+
+/** servingApi, with the write token the process announced (null when found on the configured port only). */
+async function findServing(config: Config): Promise<{ api: string; token: string | null } | null> {
   const dir = resolve(config.clickhouse.dataDir);
-  const candidates: string[] = [];
+  const candidates: { api: string; token: string | null }[] = [];
   try {
-    const a = JSON.parse(readFileSync(join(dir, SERVING_FILE), 'utf8')) as { host?: unknown; port?: unknown };
-    if (typeof a.host === 'string' && typeof a.port === 'number') candidates.push(apiBase(a.host, a.port));
+    const a = JSON.parse(readFileSync(join(dir, SERVING_FILE), 'utf8')) as { host?: unknown; port?: unknown; token?: unknown };
+    if (typeof a.host === 'string' && typeof a.port === 'number') candidates.push({ api: apiBase(a.host, a.port), token: typeof a.token === 'string' ? a.token : null });
   } catch {
     // none announced (or unreadable): the configured address
   }
-  candidates.push(apiBase(config.serve.host, config.serve.port));
-  for (const api of new Set(candidates)) {
-    const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(1_500) })
+  const configured = apiBase(config.serve.host, config.serve.port);
+  if (!candidates.some((c) => c.api === configured)) candidates.push({ api: configured, token: null });
+  for (const c of candidates) {
+    const served = await fetch(`${c.api}/store`, { signal: AbortSignal.timeout(1_500) })
       .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
       .catch(() => null);
-    if (typeof served?.location === 'string' && samePath(served.location, dir)) return api;
+    if (typeof served?.location === 'string' && samePath(served.location, dir)) return c;
   }
   return null;
 }
@@ -140,11 +178,38 @@ function apiReader(api: string): Reader {
     affected: (id, sinceMs) => get<AffectedRow[]>(`affected/${encodeURIComponent(id)}`, { since_days: days(sinceMs) }),
     statuses: async () => (await get<ClusterStatusRow[]>('statuses')) ?? [],
     clusterExists: async (id) => (await get(`cluster/${encodeURIComponent(id)}`)) !== null,
+    ownerPins: async () => (await get<{ cluster_id: string; owner: string }[]>('owners')) ?? [],
     chargeBack: async (sinceMs, all) => (await get<(ClusterCostRow & { owner: string })[]>('cost', { since_days: days(sinceMs), ...(all ? { all: 1 } : {}) })) ?? [],
     newestEvent: async () => (await get<{ newest_event: number | null }>('extent'))?.newest_event ?? null,
     episodeExtent: async () => {
       const e = await get<{ episodes: number; newest_end: string }>('extent');
       return e ? { episodes: e.episodes, newest_end: e.newest_end } : null;
     },
+  };
+}
+
+function apiWriter(api: string, token: string): Writer {
+  /** POST JSON with the token; null for 404 (no such cluster). */
+  const post = async <T>(path: string, body: unknown): Promise<T | null> => {
+    const res = await fetch(`${api}/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    if (res.status === 404 || res.status === 400) {
+      const { error } = (await res.json().catch(() => ({ error: '' }))) as { error?: string };
+      if (res.status === 404 || error === 'bad cluster id') return null;
+      throw new PipelineError('config_invalid', 'cli', `the recur process serving ${api} refused: ${error}`);
+    }
+    if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  return {
+    setStatus: async (id, status, note) => {
+      const r = await post<{ state?: string; merged_into?: string }>(`status/${encodeURIComponent(id)}`, { status, note });
+      return r ? { ...(r.state !== undefined ? { state: r.state } : {}), ...(r.merged_into !== undefined ? { merged_into: r.merged_into } : {}) } : null;
+    },
+    pinOwner: async (id, team) => (await post(`owner/${encodeURIComponent(id)}`, { team: team === '' ? null : team })) !== null,
   };
 }

@@ -1,9 +1,25 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { affectedCustomers, chargeBack, clusterDetail, clusterStatuses, episodeExtent, eventTimeRange, ingestSummary, listEpisodes, topClusters } from '../store/index.js';
+import {
+  affectedCustomers,
+  chargeBack,
+  clusterDetail,
+  clusterStatuses,
+  episodeExtent,
+  eventTimeRange,
+  ingestSummary,
+  listEpisodes,
+  markClusterStatus,
+  ownerPins,
+  pinClusterOwner,
+  statusProblem,
+  teamProblem,
+  topClusters,
+} from '../store/index.js';
 import type { OwnersConfig } from '../owners/index.js';
 import { PipelineError } from '../errors.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -42,8 +58,13 @@ const ID = /^[A-Za-z0-9_:.-]{1,128}$/;
  * in embedded mode this is how other processes reach the data the running pipeline holds.
  */
 export async function startServer(o: ServeOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  // Serving an embedded store, this process is the only one that can write to it: `recur status set` and
+  // `recur owner set` write through it, with this token from SERVING_FILE (readable by its owner only), so
+  // neither another user nor a web page the browser shows (it cannot read the file, nor send the header
+  // without a CORS preflight this server never grants) can change what owners decided.
+  const token = o.store ? randomBytes(24).toString('base64url') : null;
   const server = createServer((req, res) => {
-    handle(o, req, res).catch((err: unknown) => {
+    handle(o, token, req, res).catch((err: unknown) => {
       o.log.warn({ err: (err as Error).message, path: req.url }, 'api request failed');
       send(res, 500, { error: 'internal error' });
     });
@@ -60,7 +81,11 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
   const url = `http://${o.host}:${port}`;
   // Beside the embedded store it holds: where the read commands on the same store find this process.
   const announced = o.store ? join(o.store, SERVING_FILE) : null;
-  if (announced) writeFileSync(announced, `${JSON.stringify({ host: o.host, port, pid: process.pid })}\n`);
+  if (announced) {
+    // Made anew, so a file left by a process that died does not keep its looser mode.
+    rmSync(announced, { force: true });
+    writeFileSync(announced, `${JSON.stringify({ host: o.host, port, pid: process.pid, token })}\n`, { mode: 0o600 });
+  }
   o.log.info({ url }, 'serving dashboard, API and metrics');
   return {
     server,
@@ -73,7 +98,7 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
   };
 }
 
-/** In an embedded store's directory while a process serves it: `{host, port, pid}`. */
+/** In an embedded store's directory while a process serves it: `{host, port, pid, token}` (mode 0600; token: the writes' bearer token). */
 export const SERVING_FILE = 'serving.json';
 
 /** Without a pipeline to report on (`recur serve`): healthy while the store answers, within 2 s. */
@@ -107,11 +132,12 @@ export function hostAllowed(servedOn: string, hostHeader: string | undefined): b
   return LOOPBACK.has(name.toLowerCase());
 }
 
-async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: ServeOptions, token: string | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!hostAllowed(o.host, req.headers.host)) return send(res, 421, { error: 'unknown host' });
-  if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
   const url = new URL(req.url ?? '/', 'http://localhost');
   const parts = url.pathname.split('/').filter(Boolean);
+  if (req.method === 'POST' && parts[0] === 'api' && (parts[1] === 'status' || parts[1] === 'owner') && parts.length === 3) return write(o, token, req, res, parts[1], parts[2]!);
+  if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
   const sinceDays = Number(url.searchParams.get('since_days') ?? '0');
   if (!Number.isFinite(sinceDays) || sinceDays < 0 || sinceDays > 36_500) return send(res, 400, { error: 'since_days takes a number of days from 0 to 36500' });
   const sinceMs = sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
@@ -166,11 +192,66 @@ async function handle(o: ServeOptions, req: IncomingMessage, res: ServerResponse
     }
     case 'statuses':
       return send(res, 200, [...(await clusterStatuses(o.client)).values()]);
+    case 'owners':
+      return send(res, 200, [...(await ownerPins(o.client))].map(([cluster_id, owner]) => ({ cluster_id, owner })));
     case 'cost':
       return o.owners ? send(res, 200, await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1', (rows) => described(o, rows))) : send(res, 404, { error: 'no cost model configured' });
     default:
       return send(res, 404, { error: 'not found' });
   }
+}
+
+const MAX_WRITE_BODY = 4096;
+
+/**
+ * POST /api/status/<id> {"status", "note"} and POST /api/owner/<id> {"team": name | null}: what `recur status set`
+ * and `recur owner set|unset` do, for the process holding an embedded store. Bearer token from SERVING_FILE.
+ */
+async function write(o: ServeOptions, token: string | null, req: IncomingMessage, res: ServerResponse, what: 'status' | 'owner', rawId: string): Promise<void> {
+  if (token === null) return send(res, 405, { error: 'this process does not hold an embedded store: write to the store itself' });
+  const given = Buffer.from(/^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
+  const want = Buffer.from(token);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) return send(res, 401, { error: 'writes need the token in the store directory\'s serving.json' });
+  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send application/json' });
+  let id: string;
+  try {
+    id = decodeURIComponent(rawId);
+  } catch {
+    return send(res, 400, { error: 'bad cluster id' });
+  }
+  if (!ID.test(id)) return send(res, 400, { error: 'bad cluster id' });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_WRITE_BODY) return send(res, 413, { error: `a body of at most ${MAX_WRITE_BODY} bytes` });
+    chunks.push(chunk);
+  }
+  let body: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    body = parsed as Record<string, unknown>;
+  } catch {
+    return send(res, 400, { error: 'the body must be a JSON object' });
+  }
+  if (what === 'status') {
+    const status = typeof body['status'] === 'string' ? body['status'] : '';
+    const note = body['note'] ?? '';
+    const problem = statusProblem(status) ?? (typeof note === 'string' && note.length <= 2000 ? null : 'note must be text of at most 2000 characters');
+    if (problem) return send(res, 400, { error: problem });
+    const state = await markClusterStatus(o.client, id, status, note as string, Date.now());
+    if (!state) return send(res, 404, { error: 'no such cluster' });
+    o.log.info({ cluster_id: id, status }, 'cluster status set through the API');
+    return send(res, 200, { cluster_id: id, status, ...state });
+  }
+  const team = body['team'];
+  if (team !== null && typeof team !== 'string') return send(res, 400, { error: 'team must be a team name, or null to unpin' });
+  const problem = team === null ? null : teamProblem(team);
+  if (problem) return send(res, 400, { error: problem });
+  if (!(await pinClusterOwner(o.client, id, team ?? '', Date.now()))) return send(res, 404, { error: 'no such cluster' });
+  o.log.info({ cluster_id: id, owner: team }, 'cluster owner pinned through the API');
+  return send(res, 200, { cluster_id: id, owner: team });
 }
 
 /** Rows whose cluster the store does not describe yet, described by the live model (when there is one). */

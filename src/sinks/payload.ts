@@ -2,10 +2,11 @@
 // from it by `scripts/gen-alert-schema.ts` (payload.test.ts fails when the two disagree).
 import { z } from 'zod';
 import { ALERT_KINDS, type AlertKind, type TrendEvent } from '../trends/episodes.js';
+import { CLUSTER_STATUSES } from '../trends/alerts.js';
 import { OWNER_REASONS, type OwnerReason, type OwnerRoute } from '../owners/index.js';
 
 export const CLUSTER_ID_PATTERN = /^[A-Za-z0-9_:.-]+$/;
-export const CLUSTER_STATUSES = ['open', 'acknowledged', 'fix_pending', 'fix_available', 'resolved'] as const;
+export { CLUSTER_STATUSES };
 export const MAX_EXAMPLES = 5;
 export const MAX_EXAMPLE_CHARS = 500;
 

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime } from './writer.js';
 import { select } from './select.js';
+import { setClusterStatus } from './trends.js';
+import { CLUSTER_STATUSES } from '../trends/alerts.js';
 
 export interface AffectedRow {
   customer_id: string;
@@ -29,6 +31,39 @@ export async function affectedCustomers(client: ClickHouseClient, clusterId: str
             GROUP BY customer_id ORDER BY last_contact DESC, customer_id`,
     { id: clusterId, since: sinceMs },
   );
+}
+
+/** Why a status is refused, or null: the CLI and the serving process's API say the same. */
+export function statusProblem(status: string): string | null {
+  return (CLUSTER_STATUSES as readonly string[]).includes(status) ? null : `status must be one of ${CLUSTER_STATUSES.join(', ')}; got "${status}"`;
+}
+
+/** Why a team name is refused, or null. */
+export function teamProblem(team: string): string | null {
+  return /^[\w.-]{1,64}$/.test(team) ? null : `team names are 1 to 64 letters, digits, "_", "-" and "."; got "${team}"`;
+}
+
+/**
+ * `recur status set`, by whichever process holds the store: null when there is no such cluster; else the
+ * cluster's state (merged into another, retired; undefined before its first checkpoint), for what to tell the user.
+ */
+export async function markClusterStatus(
+  client: ClickHouseClient,
+  clusterId: string,
+  status: string,
+  note: string,
+  nowMs: number,
+): Promise<{ state?: string; merged_into?: string } | null> {
+  if (!(await clusterExists(client, clusterId))) return null;
+  await setClusterStatus(client, clusterId, status, note, nowMs);
+  return (await clusterState(client, clusterId)) ?? {};
+}
+
+/** `recur owner set|unset` (team ''), by whichever process holds the store: false when there is no such cluster. */
+export async function pinClusterOwner(client: ClickHouseClient, clusterId: string, team: string, nowMs: number): Promise<boolean> {
+  if (!(await clusterExists(client, clusterId))) return false;
+  await pinOwner(client, clusterId, team, nowMs);
+  return true;
 }
 
 export async function pinOwner(client: ClickHouseClient, clusterId: string, owner: string, nowMs: number): Promise<void> {

@@ -7,7 +7,9 @@ import { createDetectorState, growthLlr, stepDetector, type DetectorState, type 
 import { alphaFor, negBinUpperTail, surprisal } from './stats.js';
 import { advanceEpisode, openEpisode, snapshot, type AlertKind, type Episode, type EpisodeSample, type TrendEvent } from './episodes.js';
 
-export type ClusterStatus = 'open' | 'acknowledged' | 'fix_pending' | 'fix_available' | 'resolved';
+/** A cluster's way from reported to fixed (`recur status set`); fix_available and resolved are watched for a regression. */
+export const CLUSTER_STATUSES = ['open', 'acknowledged', 'fix_pending', 'fix_available', 'resolved'] as const;
+export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 const FIXED: ReadonlySet<ClusterStatus> = new Set(['fix_available', 'resolved']);
 
 /** One cluster's counts for one closed bucket. */

@@ -20,6 +20,7 @@ export {
   evaluateCluster,
   type ClusterBucketInput,
   type ClusterMeta,
+  CLUSTER_STATUSES,
   type ClusterStatus,
   type ClusterTrendState,
 } from './alerts.js';

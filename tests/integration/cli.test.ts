@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -264,6 +264,30 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(charged.map((c) => c.owner)).toContain('finance');
       const unknown = recur(['affected', 'c_999999', '--data-dir', dir], { env });
       expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'recur: no cluster "c_999999"']);
+
+      // Owners mark a fix and pin a team while the pipeline runs: through it (the store's lock refused them),
+      // and the pipeline's own store says so (where the regression watch reads the status from).
+      const set = recur(['status', 'set', id, 'fix_available', '--note', 'shipped in 4.2', '--data-dir', dir], { env });
+      expect([set.code, set.stdout.trim()], set.stderr).toEqual([0, `${id}: fix_available`]);
+      expect(recur(['owner', 'set', id, 'billing', '--data-dir', dir], { env }).code).toBe(0);
+      expect(json(['owner'])).toEqual([{ cluster_id: id, owner: 'billing' }]);
+      expect(await (await fetch(`${api}/cluster/${id}`)).json()).toMatchObject({ status: 'fix_available', owner: 'billing', owner_reason: 'pinned' });
+      expect(recur(['owner', 'unset', id, '--data-dir', dir], { env }).code).toBe(0);
+      expect(json(['owner'])).toEqual([]);
+      expect(recur(['status', 'set', 'c_999999', 'resolved', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });
+      expect(recur(['owner', 'set', 'c_999999', 'billing', '--data-dir', dir], { env }).code).toBe(1);
+      // Only with the token beside the store (mode 0600): not another user, nor a page in a browser (a simple
+      // cross-site POST carries no token, and a custom header needs a preflight this server never grants).
+      expect(statSync(join(dir, 'serving.json')).mode & 0o777).toBe(0o600);
+      const { token } = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { token: string };
+      const post = (headers: Record<string, string>, body = JSON.stringify({ status: 'resolved' })) => fetch(`${api}/status/${id}`, { method: 'POST', headers, body }).then((r) => r.status);
+      expect(await post({ 'content-type': 'text/plain' })).toBe(401);
+      expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token.slice(1)}x` })).toBe(401);
+      expect(await post({ 'content-type': 'text/plain', authorization: `Bearer ${token}` })).toBe(415);
+      expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token}` }, '{"status":"gone"}')).toBe(400);
+      expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token}` }, 'x'.repeat(5000))).toBe(413);
+      // None of the refused writes changed it.
+      expect(await (await fetch(`${api}/statuses`)).json()).toEqual([expect.objectContaining({ cluster_id: id, status: 'fix_available' })]);
     } finally {
       run.child.stdin!.end();
       run.child.kill('SIGTERM');

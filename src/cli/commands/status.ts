@@ -1,9 +1,8 @@
-import { configFrom, parse, print, str, UsageError, withStore } from '../args.js';
-import { servingApi, withReader } from '../reader.js';
+import { configFrom, parse, print, str, UsageError } from '../args.js';
+import { servingApi, withReader, withWriter } from '../reader.js';
 import type { CommandContext } from '../main.js';
-import { clusterExists, clusterState, setClusterStatus } from '../../store/index.js';
-
-export const STATUSES = ['open', 'acknowledged', 'fix_pending', 'fix_available', 'resolved'] as const;
+import { statusProblem } from '../../store/index.js';
+import { CLUSTER_STATUSES as STATUSES } from '../../trends/index.js';
 
 const HELP = `usage: recur status set <cluster> <status> [--note TEXT]
        recur status [<cluster>] [--json]
@@ -13,7 +12,8 @@ sink is unhealthy), else the cluster statuses. With <cluster>: that cluster's st
 document; from the running pipeline when there is one, since it holds the embedded store).
 
 Moves a cluster through ${STATUSES.join(' → ')}. Once a cluster is fix_available or
-resolved, volume that comes back raises a regression episode.`;
+resolved, volume that comes back raises a regression episode. While a \`recur run --serve\` or \`recur serve\`
+holds the embedded store, the change is made through it (with the token it keeps in the store's serving.json).`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(argv, { note: { type: 'string' }, json: { type: 'boolean' } });
@@ -22,19 +22,19 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (positionals[0] === 'set') {
     const [, id, status] = positionals;
     if (!id || !status) throw new UsageError('usage: recur status set <cluster> <status> [--note TEXT]');
-    if (!(STATUSES as readonly string[]).includes(status)) throw new UsageError(`status must be one of ${STATUSES.join(', ')}; got "${status}"`);
-    return withStore(config, async (store) => {
-      if (!(await clusterExists(store.client, id))) {
+    const problem = statusProblem(status);
+    if (problem) throw new UsageError(problem);
+    return withWriter(config, async (write) => {
+      const gone = await write.setStatus(id, status, str(values, 'note') ?? '');
+      if (!gone) {
         process.stderr.write(`recur: no cluster "${id}"\n`);
         return 1;
       }
-      await setClusterStatus(store.client, id, status, str(values, 'note') ?? '', Date.now());
       print(values['json'] ? { cluster_id: id, status } : `${id}: ${status}`);
       // Volume that comes back lands in the cluster this one was merged into: that is where a regression shows.
-      const gone = await clusterState(store.client, id);
-      if (gone?.state === 'merged' && gone.merged_into)
+      if (gone.state === 'merged' && gone.merged_into)
         process.stderr.write(`recur: note: ${id} was merged into ${gone.merged_into}; its new cases land there, so set ${gone.merged_into}'s status too for a regression to be watched\n`);
-      else if (gone?.state === 'retired') process.stderr.write(`recur: note: ${id} is retired; new cases no longer join it\n`);
+      else if (gone.state === 'retired') process.stderr.write(`recur: note: ${id} is retired; new cases no longer join it\n`);
       return 0;
     });
   }
