@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SERVING_FILE } from '../serve/index.js';
+import { SERVING_FILE, TOKEN_FILE } from '../serve/index.js';
 import type { Config } from '../config/index.js';
 import { PipelineError } from '../errors.js';
 import {
@@ -91,7 +91,11 @@ export interface Writer {
 export async function withWriter<T>(config: Config, fn: (write: Writer) => Promise<T>): Promise<T> {
   if (!config.clickhouse.url) {
     const serving = await findServing(config);
-    if (serving?.token) return fn(apiWriter(serving.api, serving.token));
+    if (serving) {
+      if (serving.token === null)
+        throw new PipelineError('store_locked', 'store', `the recur process serving ${serving.api} holds this store, and changes go through it with the token in ${join(resolve(config.clickhouse.dataDir), TOKEN_FILE)}, which cannot be read here (run this as the user running it)`);
+      return fn(apiWriter(serving.api, serving.token));
+    }
     storeMustExist(config);
   }
   return withStore(config, (store) =>
@@ -111,25 +115,41 @@ export async function servingApi(config: Config): Promise<string | null> {
   return (await findServing(config))?.api ?? null;
 }
 
-/** servingApi, with the write token the process announced (null when found on the configured port only). */
+/** servingApi, with the write token the process keeps beside the store (null: unreadable here, or none). */
 async function findServing(config: Config): Promise<{ api: string; token: string | null } | null> {
   const dir = resolve(config.clickhouse.dataDir);
-  const candidates: { api: string; token: string | null }[] = [];
+  const candidates: string[] = [];
   try {
-    const a = JSON.parse(readFileSync(join(dir, SERVING_FILE), 'utf8')) as { host?: unknown; port?: unknown; token?: unknown };
-    if (typeof a.host === 'string' && typeof a.port === 'number') candidates.push({ api: apiBase(a.host, a.port), token: typeof a.token === 'string' ? a.token : null });
+    const a = JSON.parse(readFileSync(join(dir, SERVING_FILE), 'utf8')) as { host?: unknown; port?: unknown };
+    if (typeof a.host === 'string' && typeof a.port === 'number') candidates.push(apiBase(a.host, a.port));
   } catch {
     // none announced (or unreadable): the configured address
   }
-  const configured = apiBase(config.serve.host, config.serve.port);
-  if (!candidates.some((c) => c.api === configured)) candidates.push({ api: configured, token: null });
-  for (const c of candidates) {
-    const served = await fetch(`${c.api}/store`, { signal: AbortSignal.timeout(1_500) })
+  candidates.push(apiBase(config.serve.host, config.serve.port));
+  for (const api of new Set(candidates)) {
+    const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(1_500) })
       .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
       .catch(() => null);
-    if (typeof served?.location === 'string' && samePath(served.location, dir)) return c;
+    if (typeof served?.location !== 'string' || !samePath(served.location, dir)) continue;
+    let token: string | null = null;
+    try {
+      token = readFileSync(join(dir, TOKEN_FILE), 'utf8').trim() || null;
+    } catch {
+      // another user's process, or an older recur's: reads only
+    }
+    return { api, token };
   }
   return null;
+}
+
+/** fetch, its failure (refused, timed out) said as the process it tried to reach, not as a TypeError. */
+async function call(api: string, path: string, init: RequestInit = {}): Promise<Response> {
+  try {
+    return await fetch(`${api}/${path}`, { signal: AbortSignal.timeout(60_000), ...init });
+  } catch (err) {
+    const why = err instanceof Error && err.name === 'TimeoutError' ? 'no answer within 60 s' : ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+    throw new PipelineError('store_unavailable', 'store', `cannot reach the recur process serving ${api}: ${why}`, { cause: err });
+  }
 }
 
 /**
@@ -164,7 +184,7 @@ function apiReader(api: string): Reader {
   /** GET, JSON; null for 404 (no such cluster). */
   const get = async <T>(path: string, params: Record<string, number> = {}): Promise<T | null> => {
     const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
-    const res = await fetch(`${api}/${path}${q.size ? `?${q}` : ''}`, { signal: AbortSignal.timeout(60_000) });
+    const res = await call(api, `${path}${q.size ? `?${q}` : ''}`);
     // No such cluster; or an id the API refuses (no cluster has such an id).
     if (res.status === 404 || (res.status === 400 && /^(cluster|affected)\//.test(path))) return null;
     if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);
@@ -191,15 +211,14 @@ function apiReader(api: string): Reader {
 function apiWriter(api: string, token: string): Writer {
   /** POST JSON with the token; null for 404 (no such cluster). */
   const post = async <T>(path: string, body: unknown): Promise<T | null> => {
-    const res = await fetch(`${api}/${path}`, {
+    const res = await call(api, path, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
     });
-    if (res.status === 404 || res.status === 400) {
+    if (res.status === 404) return null;
+    if (res.status === 400) {
       const { error } = (await res.json().catch(() => ({ error: '' }))) as { error?: string };
-      if (res.status === 404 || error === 'bad cluster id') return null;
       throw new PipelineError('config_invalid', 'cli', `the recur process serving ${api} refused: ${error}`);
     }
     if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);

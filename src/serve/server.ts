@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -14,6 +14,7 @@ import {
   ingestSummary,
   listEpisodes,
   markClusterStatus,
+  noteProblem,
   ownerPins,
   pinClusterOwner,
   statusProblem,
@@ -59,7 +60,7 @@ const ID = /^[A-Za-z0-9_:.-]{1,128}$/;
  */
 export async function startServer(o: ServeOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   // Serving an embedded store, this process is the only one that can write to it: `recur status set` and
-  // `recur owner set` write through it, with this token from SERVING_FILE (readable by its owner only), so
+  // `recur owner set` write through it, with this token from TOKEN_FILE (readable by its owner only), so
   // neither another user nor a web page the browser shows (it cannot read the file, nor send the header
   // without a CORS preflight this server never grants) can change what owners decided.
   const token = o.store ? randomBytes(24).toString('base64url') : null;
@@ -79,13 +80,12 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   const url = `http://${o.host}:${port}`;
-  // Beside the embedded store it holds: where the read commands on the same store find this process.
+  // Beside the embedded store it holds: where the read commands on the same store find this process, and the
+  // token the changes need (a file of its own, 0600: the address stays readable to whoever may read the store).
   const announced = o.store ? join(o.store, SERVING_FILE) : null;
-  if (announced) {
-    // Made anew, so a file left by a process that died does not keep its looser mode.
-    rmSync(announced, { force: true });
-    writeFileSync(announced, `${JSON.stringify({ host: o.host, port, pid: process.pid, token })}\n`, { mode: 0o600 });
-  }
+  const tokenFile = o.store ? join(o.store, TOKEN_FILE) : null;
+  if (tokenFile && token) replaceFile(tokenFile, `${token}\n`, 0o600);
+  if (announced) replaceFile(announced, `${JSON.stringify({ host: o.host, port, pid: process.pid })}\n`, 0o644);
   o.log.info({ url }, 'serving dashboard, API and metrics');
   return {
     server,
@@ -93,13 +93,27 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
     close: () =>
       new Promise((resolve) => {
         if (announced) rmSync(announced, { force: true });
+        if (tokenFile) rmSync(tokenFile, { force: true });
         server.close(() => resolve());
       }),
   };
 }
 
-/** In an embedded store's directory while a process serves it: `{host, port, pid, token}` (mode 0600; token: the writes' bearer token). */
+/** In an embedded store's directory while a process serves it: `{host, port, pid}`. */
 export const SERVING_FILE = 'serving.json';
+/** Beside it, mode 0600: the bearer token of the API's writes (POST /api/status/<id>, /api/owner/<id>). */
+export const TOKEN_FILE = 'serving.token';
+
+/**
+ * Written whole under another name, then renamed over `path`: a reader sees the old file or the new one, never
+ * none or half of one, and the new one has `mode` even where a file a killed process left had another.
+ */
+function replaceFile(path: string, text: string, mode: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, text, { mode, flag: 'wx' });
+  renameSync(tmp, path);
+}
 
 /** Without a pipeline to report on (`recur serve`): healthy while the store answers, within 2 s. */
 async function storeHealth(client: ClickHouseClient): Promise<{ ok: boolean; detail: Record<string, unknown> }> {
@@ -201,7 +215,25 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
   }
 }
 
-const MAX_WRITE_BODY = 4096;
+/** Room for the longest note (MAX_NOTE_CHARS of 4-byte UTF-8, JSON-escaped control characters at most 6 bytes each). */
+const MAX_WRITE_BODY = 16 * 1024;
+
+/**
+ * The whole body, or null when it is longer than `limit` (said by Content-Length, or found while reading). Either
+ * way it is read to its end, kept only up to the limit, so the client gets the answer, not a reset connection.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = Number(req.headers['content-length'] ?? 0) > limit ? Infinity : 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size <= limit ? Buffer.concat(chunks) : null));
+    req.on('error', reject);
+  });
+}
 
 /**
  * POST /api/status/<id> {"status", "note"} and POST /api/owner/<id> {"team": name | null}: what `recur status set`
@@ -211,25 +243,21 @@ async function write(o: ServeOptions, token: string | null, req: IncomingMessage
   if (token === null) return send(res, 405, { error: 'this process does not hold an embedded store: write to the store itself' });
   const given = Buffer.from(/^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
   const want = Buffer.from(token);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) return send(res, 401, { error: 'writes need the token in the store directory\'s serving.json' });
+  if (given.length !== want.length || !timingSafeEqual(given, want)) return send(res, 401, { error: `writes need the token in the store directory's ${TOKEN_FILE}` });
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send application/json' });
-  let id: string;
+  let id: string | null;
   try {
     id = decodeURIComponent(rawId);
   } catch {
-    return send(res, 400, { error: 'bad cluster id' });
+    id = null;
   }
-  if (!ID.test(id)) return send(res, 400, { error: 'bad cluster id' });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_WRITE_BODY) return send(res, 413, { error: `a body of at most ${MAX_WRITE_BODY} bytes` });
-    chunks.push(chunk);
-  }
+  // An id no cluster can have: no such cluster, as the store would say.
+  if (id === null || !ID.test(id)) return send(res, 404, { error: 'no such cluster' });
+  const raw = await readBody(req, MAX_WRITE_BODY);
+  if (raw === null) return send(res, 413, { error: `a body of at most ${MAX_WRITE_BODY} bytes` });
   let body: Record<string, unknown>;
   try {
-    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const parsed: unknown = JSON.parse(raw.toString('utf8'));
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     body = parsed as Record<string, unknown>;
   } catch {
@@ -238,9 +266,10 @@ async function write(o: ServeOptions, token: string | null, req: IncomingMessage
   if (what === 'status') {
     const status = typeof body['status'] === 'string' ? body['status'] : '';
     const note = body['note'] ?? '';
-    const problem = statusProblem(status) ?? (typeof note === 'string' && note.length <= 2000 ? null : 'note must be text of at most 2000 characters');
+    if (typeof note !== 'string') return send(res, 400, { error: 'note must be text' });
+    const problem = statusProblem(status) ?? noteProblem(note);
     if (problem) return send(res, 400, { error: problem });
-    const state = await markClusterStatus(o.client, id, status, note as string, Date.now());
+    const state = await markClusterStatus(o.client, id, status, note, Date.now());
     if (!state) return send(res, 404, { error: 'no such cluster' });
     o.log.info({ cluster_id: id, status }, 'cluster status set through the API');
     return send(res, 200, { cluster_id: id, status, ...state });

@@ -38,6 +38,14 @@ export function statusProblem(status: string): string | null {
   return (CLUSTER_STATUSES as readonly string[]).includes(status) ? null : `status must be one of ${CLUSTER_STATUSES.join(', ')}; got "${status}"`;
 }
 
+/** The longest note a status change keeps. */
+export const MAX_NOTE_CHARS = 2000;
+
+/** Why a status change's note is refused, or null. */
+export function noteProblem(note: string): string | null {
+  return [...note].length <= MAX_NOTE_CHARS ? null : `a note is at most ${MAX_NOTE_CHARS} characters; got ${[...note].length}`;
+}
+
 /** Why a team name is refused, or null. */
 export function teamProblem(team: string): string | null {
   return /^[\w.-]{1,64}$/.test(team) ? null : `team names are 1 to 64 letters, digits, "_", "-" and "."; got "${team}"`;

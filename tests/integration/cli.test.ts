@@ -231,6 +231,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
     // Another store, with no pipeline: its status must not be the one running on that port.
     const elsewhere = tempDir();
     expect(recur(['run', '--input', '-', '--data-dir', elsewhere], { input: `${JSON.stringify(goodEvent(0))}\n` }).code).toBe(0);
+    writeFileSync(join(dir, 'serving.token'), 'left by a process that was killed\n', { mode: 0o644 });
     const run = recurAsync(['run', '--serve', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], env, 'pipe');
     try {
       run.child.stdin!.write(Array.from({ length: 20 }, (_, i) => `${JSON.stringify(goodEvent(i))}\n`).join(''));
@@ -275,17 +276,22 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(recur(['owner', 'unset', id, '--data-dir', dir], { env }).code).toBe(0);
       expect(json(['owner'])).toEqual([]);
       expect(recur(['status', 'set', 'c_999999', 'resolved', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });
-      expect(recur(['owner', 'set', 'c_999999', 'billing', '--data-dir', dir], { env }).code).toBe(1);
-      // Only with the token beside the store (mode 0600): not another user, nor a page in a browser (a simple
-      // cross-site POST carries no token, and a custom header needs a preflight this server never grants).
-      expect(statSync(join(dir, 'serving.json')).mode & 0o777).toBe(0o600);
-      const { token } = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { token: string };
+      expect(recur(['owner', 'set', 'c_999999', 'billing', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });
+      expect(recur(['status', 'set', id, 'resolved', '--note', 'x'.repeat(2001), '--data-dir', dir], { env })).toMatchObject({ code: 2, stderr: expect.stringMatching(/a note is at most 2000 characters/) });
+      // Only with the token beside the store (mode 0600, though a stale file of another mode was there): not
+      // another user, nor a page in a browser (a simple cross-site POST carries no token, and a custom header
+      // needs a preflight this server never grants).
+      expect(statSync(join(dir, 'serving.token')).mode & 0o777).toBe(0o600);
+      const token = readFileSync(join(dir, 'serving.token'), 'utf8').trim();
+      expect(readFileSync(join(dir, 'serving.json'), 'utf8')).not.toContain(token);
       const post = (headers: Record<string, string>, body = JSON.stringify({ status: 'resolved' })) => fetch(`${api}/status/${id}`, { method: 'POST', headers, body }).then((r) => r.status);
       expect(await post({ 'content-type': 'text/plain' })).toBe(401);
       expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token.slice(1)}x` })).toBe(401);
       expect(await post({ 'content-type': 'text/plain', authorization: `Bearer ${token}` })).toBe(415);
       expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token}` }, '{"status":"gone"}')).toBe(400);
-      expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token}` }, 'x'.repeat(5000))).toBe(413);
+      expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token}` }, 'x'.repeat(2_000_000))).toBe(413);
+      // The longest note, in four-byte characters, is taken.
+      expect(await post({ 'content-type': 'application/json', authorization: `Bearer ${token}` }, JSON.stringify({ status: 'fix_available', note: '😀'.repeat(2000) }))).toBe(200);
       // None of the refused writes changed it.
       expect(await (await fetch(`${api}/statuses`)).json()).toEqual([expect.objectContaining({ cluster_id: id, status: 'fix_available' })]);
     } finally {
@@ -293,6 +299,8 @@ describe('recur CLI (real process, embedded chDB)', () => {
       run.child.kill('SIGTERM');
       await run.done;
     }
+    // Stopped, it no longer announces itself, nor keeps its token.
+    expect([existsSync(join(dir, 'serving.json')), existsSync(join(dir, 'serving.token'))]).toEqual([false, false]);
   });
 
   it('gives a clear error when another process holds the embedded store', async () => {

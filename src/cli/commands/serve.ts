@@ -7,10 +7,12 @@ import { Metrics } from '../../pipeline/metrics.js';
 const HELP = `usage: recur serve [--port 8470]
 
 Serves the dashboard (/), the JSON API (/api/summary, /api/clusters, /api/cluster/<id>, /api/trends,
-/api/affected/<id>, /api/cost, /api/statuses, /api/status, /api/store, /api/extent), /metrics and /healthz on
-serve.host (127.0.0.1) until SIGTERM. With embedded chDB it holds the data directory: run it instead of,
-not beside, \`recur run\` (which has --serve); the read commands (clusters, show, trends, affected, cost,
-status) on the same --data-dir answer through it (it writes serving.json there while it serves).`;
+/api/affected/<id>, /api/cost, /api/statuses, /api/owners, /api/status, /api/store, /api/extent), /metrics and
+/healthz on serve.host (127.0.0.1) until SIGTERM. With embedded chDB it holds the data directory: run it
+instead of, not beside, \`recur run\` (which has --serve); the read commands (clusters, show, trends, affected,
+cost, status, owner) on the same --data-dir answer through it, and so do \`recur status set\` and \`recur owner
+set|unset\` (POST /api/status/<id>, /api/owner/<id>, with the token in serving.token, mode 0600). It writes
+serving.json and serving.token there while it serves.`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parse(argv, { port: { type: 'string' } }, false);

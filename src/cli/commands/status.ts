@@ -1,7 +1,7 @@
 import { configFrom, parse, print, str, UsageError } from '../args.js';
 import { servingApi, withReader, withWriter } from '../reader.js';
 import type { CommandContext } from '../main.js';
-import { statusProblem } from '../../store/index.js';
+import { noteProblem, statusProblem } from '../../store/index.js';
 import { CLUSTER_STATUSES as STATUSES } from '../../trends/index.js';
 
 const HELP = `usage: recur status set <cluster> <status> [--note TEXT]
@@ -13,7 +13,7 @@ document; from the running pipeline when there is one, since it holds the embedd
 
 Moves a cluster through ${STATUSES.join(' → ')}. Once a cluster is fix_available or
 resolved, volume that comes back raises a regression episode. While a \`recur run --serve\` or \`recur serve\`
-holds the embedded store, the change is made through it (with the token it keeps in the store's serving.json).`;
+holds the embedded store, the change is made through it (with the token it keeps beside the store).`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values, positionals } = parse(argv, { note: { type: 'string' }, json: { type: 'boolean' } });
@@ -22,7 +22,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (positionals[0] === 'set') {
     const [, id, status] = positionals;
     if (!id || !status) throw new UsageError('usage: recur status set <cluster> <status> [--note TEXT]');
-    const problem = statusProblem(status);
+    const problem = statusProblem(status) ?? noteProblem(str(values, 'note') ?? '');
     if (problem) throw new UsageError(problem);
     return withWriter(config, async (write) => {
       const gone = await write.setStatus(id, status, str(values, 'note') ?? '');
