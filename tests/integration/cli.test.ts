@@ -31,6 +31,12 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`recur: cannot open ${missing}: no such file or directory`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    // And so do the commands that read files of other kinds.
+    const csv = join(dir, 'nope.csv');
+    for (const args of [['detect', '--input', csv, '--output', join(dir, 'out.csv')], ['eval', 'clustering', '--input', csv, '--text-column', 'text', '--label-column', 'label']]) {
+      const o = recur(args);
+      expect([o.code, o.stderr.trim()], args[0]).toEqual([1, `recur: cannot open ${csv}: no such file or directory`]);
+    }
   });
 
   it('exits 2 naming the key when the config is bad', () => {

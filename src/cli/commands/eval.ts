@@ -69,7 +69,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       ...(made?.embedder ? { embedder: made.embedder } : {}),
     });
   } catch (err) {
-    if (err instanceof RangeError || (err as Error).name === 'CsvError' || (err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError((err as Error).message);
+    // A file that cannot be opened is named as every command names it (exit 1); a file that is not the CSV asked for is a usage error.
+    if (err instanceof RangeError || (err as Error).name === 'CsvError') throw new UsageError((err as Error).message);
     throw err;
   }
   const file = str(values, 'assignments');
