@@ -55,6 +55,8 @@ describe('alert kinds', () => {
     expect(ev.map((e) => [e.type, e.episode.kind])).toEqual([['opened', 'new']]);
     expect(ev[0]!.episode.id).toBe(episodeId('young', 'new', T0));
     expect(ev[0]!.episode.openedAt).toBe(clockAt(2));
+    // It starts at the cluster's birth, so it counts every case and customer since then, not the last bucket's.
+    expect(ev[0]!.episode).toMatchObject({ startBucket: T0, observed: 6, customers: 6 });
     for (let i = 0; i < 5; i++) feed(sim, 0);
     expect(sim.events.filter((e) => e.episode.kind === 'new').map((e) => e.type)).toEqual(['opened', 'closed']);
     for (let i = 0; i < 5; i++) feed(sim, 3);
@@ -77,6 +79,9 @@ describe('alert kinds', () => {
     expect(opened[0]!.episode.id).toBe(episodeId('cl-1', 'spike', bucketAt(start)));
     const updated = feed(sim, Math.round(dailyMean(8, 14) * 8));
     expect(updated.map((e) => e.type)).toEqual(['updated']);
+    // Cases and distinct customers over the episode's buckets (each case here is its own customer), not the peak bucket's.
+    const both = Math.round(dailyMean(8, 13) * 5) + Math.round(dailyMean(8, 14) * 8);
+    expect(updated[0]!.episode).toMatchObject({ observed: both, customers: both });
     expect(updated[0]!.episode.peakObserved).toBeGreaterThan(opened[0]!.episode.peakObserved);
     expect(updated[0]!.episode.id).toBe(opened[0]!.episode.id);
     let closedAtBucket = -1;
@@ -181,11 +186,13 @@ describe('alert kinds', () => {
 
   it('spike: a 3x surge on a sparse cluster that no bucket or short window shows opens on surge evidence; one customer does not', () => {
     /** 21 days of about 1 case/h, then 8 hours at 3x: the extra cases from many customers, or from one. */
+    const fed = new Map<number, string[]>();
     const surge = (c: typeof cfg, heavy: boolean): TrendEvent[] => {
       const sim: Sim = { st: createClusterState('sparse', T0 - 90 * 86_400_000), u: seeded(5), events: [], t: 0 };
       const at = (): number => dailyMean(1, sim.t % 24);
       const step = (extra: string[]): void => {
         const ids = [...Array.from({ length: poisson(sim.u, at()) }, (_, k) => `bg-${sim.t}-${k}`), ...extra];
+        fed.set(bucketAt(sim.t), ids);
         sim.events.push(...evaluateCluster(sim.st, { clusterId: 'sparse', cases: ids.length, customers: new Set(ids).size, customerIds: ids }, {}, bucketAt(sim.t), clockAt(sim.t), c));
         sim.t += 1;
       };
@@ -196,8 +203,13 @@ describe('alert kinds', () => {
     };
     const opened = surge(cfg, false).filter((e) => e.type === 'opened');
     expect(opened.map((e) => e.episode.kind)).toEqual(['spike']);
-    // The episode starts where the surge evidence began, before the bucket that opened it.
-    expect(opened[0]!.episode.startBucket).toBeLessThan(opened[0]!.episode.lastBucket);
+    // The episode starts where the surge evidence began, before the bucket that opened it, and counts the
+    // cases and distinct customers of all its buckets.
+    const ep = opened[0]!.episode;
+    expect(ep.startBucket).toBeLessThan(ep.lastBucket);
+    const inEpisode = [...fed].filter(([b]) => b >= ep.startBucket && b <= ep.lastBucket).map(([, ids]) => ids);
+    expect(ep.observed).toBe(inEpisode.reduce((n, ids) => n + ids.length, 0));
+    expect(ep.customers).toBe(new Set(inEpisode.flat()).size);
     // Without the surge CUSUM the same surge goes unreported.
     expect(surge(resolveTrendConfig({ detector: { surgeShift: null } }), false).filter((e) => e.type === 'opened')).toEqual([]);
     expect(surge(cfg, true).filter((e) => e.type === 'opened')).toEqual([]);

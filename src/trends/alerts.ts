@@ -139,7 +139,7 @@ function stepCluster(
   const cases = Math.max(0, input.cases);
   const bucketCustomers = Math.max(0, Math.min(input.customers, cases || input.customers));
   const step = stepDetector(st.detector, slot, cases, cfg.detectorResolved);
-  trackVolume(st, input, bucketCustomers, step, bucket, cfg);
+  const freshToSpike = trackVolume(st, input, bucketCustomers, step, bucket, cfg);
   trackFix(st, meta, bucket);
   st.lastBucket = bucket;
 
@@ -149,7 +149,8 @@ function stepCluster(
   const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
   const newOpen = young && !st.newFired && st.totalCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
   if (newOpen) st.newFired = true;
-  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, step.expected, st.totalCases, st.lifeCustomers, st.firstSeenAt, cfg);
+  // It starts at the cluster's birth: it opens with every case since then (its customers are the lifetime's).
+  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, step.expected, st.totalCases, st.lifeCustomers, st.firstSeenAt, cfg, st.totalCases);
 
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
@@ -173,6 +174,11 @@ function stepCluster(
     step.surge >= cfg.spike.openEvidence &&
     runGate(st, st.surgeRun, cfg.spike.minRatio, cfg.spike.openEvidence, step.phi, step.surgeRun, cfg);
   const spikeOpen = warm && (pointOpen || aggOpen || surgeOpen);
+  // With ids, a spike's customers are the distinct ones over its buckets (those of the surge run it opens on);
+  // without, the largest bucket's (a lower bound).
+  const spikeEp = st.episodes.spike;
+  const spikeCustomers =
+    input.customerIds === undefined ? bucketCustomers : spikeEp ? spikeEp.customers + freshToSpike : pointOpen || aggOpen ? bucketCustomers : st.surgeRun.customers;
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
   advanceKind(
     st,
@@ -185,9 +191,12 @@ function stepCluster(
     cases,
     step.expected,
     step.surprise,
-    bucketCustomers,
+    spikeCustomers,
     pointOpen || aggOpen ? bucket : st.surgeRun.start,
     cfg,
+    // Opened on a run of surge evidence, it starts where the run did, with the run's cases and expectation.
+    pointOpen || aggOpen ? cases : st.surgeRun.obs,
+    pointOpen || aggOpen ? step.expected : st.surgeRun.exp,
   );
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
   // spike cools down: growth must build anew after that, or the tail of one surge alerts again
@@ -218,6 +227,8 @@ function stepCluster(
     st.growthRun.customers,
     st.growthRun.start,
     cfg,
+    st.growthRun.obs,
+    st.growthRun.exp,
   );
   // A growth episode that subsided closes while its CUSUM may still be above zero: the run must build
   // anew, or when the cooldown ends the same run (same start, so the same episode id) opens it again.
@@ -239,6 +250,8 @@ function stepCluster(
  * of cooldown. The sample (this bucket's observed, expected, score, customers) is built only for
  * a kind with an episode open or opening: nearly every cluster in nearly every bucket has neither.
  * A module function rather than a closure in stepCluster, which runs for every cluster in every bucket.
+ * An episode that starts before this bucket opens with the cases and expectation since its start
+ * (`openObserved`, `openExpected`), so its counts cover the window it names.
  */
 function advanceKind(
   st: ClusterTrendState,
@@ -254,6 +267,8 @@ function advanceKind(
   customers: number,
   startBucket: number,
   cfg: ResolvedTrendConfig,
+  openObserved = cases,
+  openExpected = expected,
 ): void {
   const ep = st.episodes[kind];
   if (ep) {
@@ -266,7 +281,7 @@ function advanceKind(
     return;
   }
   if (!wantOpen || bucket < (st.cooldownUntil[kind] ?? -Infinity)) return;
-  const opened = openEpisode(st.clusterId, kind, startBucket, sampleOf(bucket, now, cases, expected, score, customers));
+  const opened = openEpisode(st.clusterId, kind, startBucket, sampleOf(bucket, now, cases, expected, score, customers), openObserved, openExpected);
   st.episodes[kind] = opened;
   events.push({ type: 'opened', episode: snapshot(opened) });
 }
@@ -325,7 +340,7 @@ function trackVolume(
   step: DetectorStep,
   bucket: number,
   cfg: ResolvedTrendConfig,
-): void {
+): number {
   const ids = input.customerIds;
   const d = st.detector;
   st.totalCases += input.cases;
@@ -338,12 +353,16 @@ function trackVolume(
   const inSurge = d.surgeRun > 0;
   let freshGrowth = customers;
   let freshSurge = customers;
+  // Customers new to the open spike episode (this bucket's, when none is open: it may open on this bucket).
+  const spikeStart = st.episodes.spike?.startBucket ?? bucket;
+  let freshSpike = customers;
   if (ids && ids.length > 0) {
     // Ids may be a sample of the bucket's customers: the rest are new to the run as far as we know.
     const extra = Math.max(0, customers - ids.length);
-    const fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [st.growthRun.start, st.surgeRun.start]);
+    const fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [st.growthRun.start, st.surgeRun.start, spikeStart]);
     freshGrowth = fresh[0]! + extra;
     freshSurge = fresh[1]! + extra;
+    freshSpike = fresh[2]! + extra;
     const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
     if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
@@ -358,7 +377,7 @@ function trackVolume(
     let keepFrom = bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000);
     if (inGrowth) keepFrom = Math.min(keepFrom, st.growthRun.start);
     if (inSurge) keepFrom = Math.min(keepFrom, st.surgeRun.start);
-    pruneCustomers(st.customers, keepFrom);
+    pruneCustomers(st.customers, Math.min(keepFrom, spikeStart));
   }
 
   const w = cfg.regression.windowBuckets;
@@ -378,6 +397,7 @@ function trackVolume(
     st.custEw += a * (customers - st.custEw);
     st.caseEw += a * (input.cases - st.caseEw);
   }
+  return freshSpike;
 }
 
 /** Distinct customers per case in ordinary buckets (1 until cases are seen). */

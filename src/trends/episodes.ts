@@ -52,7 +52,8 @@ export interface EpisodeSample {
   customers: number;
 }
 
-export function openEpisode(clusterId: string, kind: AlertKind, startBucket: number, s: EpisodeSample): Episode {
+/** `observed` and `expected`: since `startBucket` (default: the opening bucket's own, when the episode starts with it). */
+export function openEpisode(clusterId: string, kind: AlertKind, startBucket: number, s: EpisodeSample, observed = s.observed, expected = s.expected): Episode {
   return {
     id: episodeId(clusterId, kind, startBucket),
     clusterId,
@@ -63,8 +64,8 @@ export function openEpisode(clusterId: string, kind: AlertKind, startBucket: num
     openedAt: s.now,
     updatedAt: s.now,
     closedAt: null,
-    observed: s.observed,
-    expected: s.expected,
+    observed,
+    expected,
     score: s.score,
     peakScore: s.score,
     peakObserved: s.observed,
