@@ -88,6 +88,12 @@ export const configSchema = z.object({
       snapshotEveryBatches: positiveInt.default(20),
       /** …and at most once per this many milliseconds (a replay after a crash relearns what came after). */
       snapshotMinIntervalMs: z.number().int().nonnegative().default(30_000),
+      /**
+       * With events the checkpoint does not hold, one is written after this many milliseconds however few chunks
+       * came (a slow or quiet stream): the most a kill loses of a stdin run's model (its input is not read
+       * again), and how long the stored clusters go without labels, terms and owners.
+       */
+      snapshotMaxIntervalMs: positiveInt.default(60_000),
     })
     .prefault({}),
   mask: z.object({ extraRules: z.array(maskRuleSchema).default([]) }).prefault({}),

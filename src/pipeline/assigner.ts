@@ -158,6 +158,8 @@ export class ClusterAssigner implements Assigner {
       pipeline: string;
       snapshotEvery: number;
       snapshotMinIntervalMs: number;
+      /** With anything new, a checkpoint after this long however few chunks came (default: by chunks only). */
+      snapshotMaxIntervalMs?: number;
       now: () => number;
       /** Rows per chunk (ingest.maxBatchRows): unstored placements are kept for several chunks' worth. */
       chunkRows?: number;
@@ -317,10 +319,17 @@ export class ClusterAssigner implements Assigner {
 
   /**
    * Both bounds: a checkpoint of a large model is tens of MB of JSON (20 MB at 8,000 clusters), so at
-   * backfill speed a batch count alone would checkpoint every few seconds.
+   * backfill speed a batch count alone would checkpoint every few seconds. A slow or quiet stream may never
+   * reach the count: with anything written since the last checkpoint, snapshotMaxIntervalMs is enough.
    */
   snapshotDue(): boolean {
-    return !this.snapshotting && this.batchesSinceSnapshot >= this.deps.snapshotEvery && this.deps.now() - this.savedAt >= this.deps.snapshotMinIntervalMs;
+    const since = this.deps.now() - this.savedAt;
+    return (
+      !this.snapshotting &&
+      this.batchesSinceSnapshot > 0 &&
+      since >= this.deps.snapshotMinIntervalMs &&
+      (this.batchesSinceSnapshot >= this.deps.snapshotEvery || since >= (this.deps.snapshotMaxIntervalMs ?? Infinity))
+    );
   }
 
   beginBatch(): void {
@@ -483,6 +492,7 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
     pipeline,
     snapshotEvery: config.ingest.snapshotEveryBatches,
     snapshotMinIntervalMs: config.ingest.snapshotMinIntervalMs,
+    snapshotMaxIntervalMs: config.ingest.snapshotMaxIntervalMs,
     now,
     chunkRows: config.ingest.maxBatchRows,
   };

@@ -55,6 +55,18 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
   await trends?.init();
   await o.onReady?.({ assigner, trends, metrics, health, alerts });
   let checkpoint: Promise<void> = Promise.resolve();
+  // A checkpoint's state is captured between batches; its writes then run while the next batches are processed
+  // (a checkpoint not yet written only means a longer replay). One at a time: a call while one is being written
+  // returns at once.
+  const saveIfDue = (): void => {
+    const saving = assigner.maybeSnapshot(false).catch((err: unknown) => {
+      o.log.warn({ err: errorMessage(err) }, 'model snapshot not saved; the previous one stands');
+    });
+    checkpoint = Promise.all([checkpoint, saving]).then(() => {});
+  };
+  // A quiet stream has no batch to checkpoint after: the time rule (ingest.snapshotMaxIntervalMs) is checked here too.
+  const quiet = setInterval(saveIfDue, Math.min(5_000, o.config.ingest.snapshotMaxIntervalMs));
+  quiet.unref();
   const summary = await runPipeline({
     config: o.config,
     log: o.log,
@@ -70,20 +82,14 @@ export async function runJob(o: JobOptions): Promise<JobResult> {
       health.noteBatch();
       metrics.set('clusters', assigner.clusterCount());
       sinkHealthMetrics(metrics, alerts.health());
-      // A checkpoint's state is captured here, between batches; its writes then run while the next batches
-      // are processed (a checkpoint not yet written only means a longer replay). One at a time: a call
-      // while one is being written returns at once.
       let t = performance.now();
-      const saving = assigner.maybeSnapshot(false).catch((err: unknown) => {
-        o.log.warn({ err: errorMessage(err) }, 'model snapshot not saved; the previous one stands');
-      });
-      checkpoint = Promise.all([checkpoint, saving]).then(() => {});
+      saveIfDue();
       metrics.observe('stage_seconds', (performance.now() - t) / 1000, { stage: 'snapshot' });
       t = performance.now();
       await trends?.onBatchStored();
       metrics.observe('stage_seconds', (performance.now() - t) / 1000, { stage: 'detect' });
     },
-  });
+  }).finally(() => clearInterval(quiet));
   await checkpoint;
   await assigner.maybeSnapshot(true);
   if (o.finite) await trends?.flush();

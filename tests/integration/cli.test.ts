@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,28 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const rows = JSON.parse(clusters.stdout) as { contacts: number }[];
     // Counts are exactly the valid events: the re-run was absorbed, not recounted.
     expect(rows.reduce((s, r) => s + r.contacts, 0)).toBe(a.events_stored);
+  });
+
+  it('checkpoints a stream that went quiet by time: killed after, its clusters keep their labels', async () => {
+    const dir = tempDir();
+    const fifo = join(tempDir(), 'events.pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // A trickle never reaches the 20 chunks of ingest.snapshotEveryBatches: only the time rule checkpoints it.
+    const run = recurAsync(['run', '--input', fifo, '--data-dir', dir, '--log-level', 'debug'], { RECUR_INGEST_SNAPSHOT_MAX_INTERVAL_MS: '1000', RECUR_INGEST_SNAPSHOT_MIN_INTERVAL_MS: '0' });
+    const writer = createWriteStream(fifo);
+    writer.write(Array.from({ length: 20 }, (_, i) => `${JSON.stringify(goodEvent(i))}\n`).join(''));
+    try {
+      await waitFor('a checkpoint of the quiet stream', async () => /model snapshot saved/.test(run.output().stderr));
+    } finally {
+      run.child.kill('SIGKILL');
+      await run.done;
+      writer.destroy();
+    }
+    const out = recur(['clusters', '--json', '--since', 'all', '--data-dir', dir]);
+    expect(out.code, out.stderr).toBe(0);
+    const clusters = JSON.parse(out.stdout) as { label: string; contacts: number }[];
+    expect(clusters.reduce((n, c) => n + c.contacts, 0)).toBe(20);
+    expect(clusters.filter((c) => c.label === '')).toEqual([]);
   });
 
   it('reads a named pipe given as --input (as <(zcat f.gz) gives), not an empty second read of it', async () => {
