@@ -184,7 +184,7 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
     case 'clusters':
       return send(res, 200, described(o, await topClusters(o.client, { sinceMs, limit: Math.min(500, limit), ...(o.owners ? { cost: o.owners.cost } : {}) })));
     case 'cluster': {
-      const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners) : null;
+      const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners, (rows) => described(o, rows)) : null;
       return d ? send(res, 200, described(o, [d as typeof d & { cluster_id: string; label: string }])[0]) : send(res, 404, { error: 'no such cluster' });
     }
     case 'affected': {

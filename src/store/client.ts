@@ -121,7 +121,7 @@ function classifyOpenError(err: unknown, location: string): PipelineError {
     return new PipelineError(
       'store_locked',
       'store',
-      `the embedded store ${location} is in use by another recur process; stop it, run it with --serve (the CLI then reads and writes through it), or point --clickhouse-url at a server`,
+      `the embedded store ${location} is in use by another recur process; stop it, or point --clickhouse-url at a server (held by a recur run --serve or recur serve that answers, the read, status and owner commands go through it)`,
       { cause: err },
     );
   }

@@ -166,8 +166,15 @@ export async function clusterExamples(client: ClickHouseClient, ids: string[]): 
 }
 
 /** Who owns a cluster and why (pinned, a routing rule, or the default), from its stored terms and contacts. */
-export async function clusterRoute(client: ClickHouseClient, owners: OwnersConfig, clusterId: string): Promise<OwnerRoute> {
-  const [[row], pins] = await Promise.all([clusterCosts(client, owners.cost, 0, [clusterId]), ownerPins(client)]);
+export async function clusterRoute(
+  client: ClickHouseClient,
+  owners: OwnersConfig,
+  clusterId: string,
+  /** As chargeBack's: the live model's description of a cluster the store does not describe yet. */
+  describe?: <T extends { cluster_id: string; label: string }>(rows: T[]) => T[],
+): Promise<OwnerRoute> {
+  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, 0, [clusterId]), ownerPins(client)]);
+  const [row] = describe ? describe(rows) : rows;
   return routeOwner(
     { clusterId, label: row?.label ?? '', topTerms: row?.top_terms ?? [], products: row?.products ?? [], categories: row?.categories ?? [], channels: row?.channels ?? [] },
     owners,

@@ -63,7 +63,8 @@ export async function markClusterStatus(
   nowMs: number,
 ): Promise<{ state?: string; merged_into?: string } | null> {
   if (!(await clusterExists(client, clusterId))) return null;
-  await setClusterStatus(client, clusterId, status, note, nowMs);
+  // One line of text: control characters (line breaks, terminal escapes) would rewrite the screen of whoever reads it in `recur show`.
+  await setClusterStatus(client, clusterId, status, note.replace(/\p{Cc}+/gu, ' ').trim(), nowMs);
   return (await clusterState(client, clusterId)) ?? {};
 }
 

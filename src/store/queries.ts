@@ -43,7 +43,14 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
   return rows.map((r) => ({ ...r, cost: priced.get(r.cluster_id) ?? 0 }));
 }
 
-export async function clusterDetail(client: ClickHouseClient, clusterId: string, repeatWindowDays = 7, owners?: OwnersConfig) {
+export async function clusterDetail(
+  client: ClickHouseClient,
+  clusterId: string,
+  repeatWindowDays = 7,
+  owners?: OwnersConfig,
+  /** A running pipeline's live description of clusters the store does not describe yet: the owner is routed by it. */
+  describe?: <T extends { cluster_id: string; label: string }>(rows: T[]) => T[],
+) {
   // A cluster is described at the model's next checkpoint; until then its stored events say what it is.
   const [described] = await select<Record<string, unknown>>(client, 'SELECT * FROM v_clusters WHERE cluster_id = {id:String}', { id: clusterId });
   const [meta] = described
@@ -63,7 +70,7 @@ export async function clusterDetail(client: ClickHouseClient, clusterId: string,
     'SELECT toString(status) AS status, toString(changed_at) AS status_changed_at, note AS status_note FROM cluster_status FINAL WHERE cluster_id = {id:String}',
     { id: clusterId },
   );
-  const route = owners ? await clusterRoute(client, owners, clusterId) : undefined;
+  const route = owners ? await clusterRoute(client, owners, clusterId, describe) : undefined;
   const daily = await select<Record<string, unknown>>(
     client,
     `SELECT toString(day) AS day, toUInt64(contacts) AS contacts, toUInt64(cases) AS cases, toUInt64(customers) AS customers

@@ -233,7 +233,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const st = recur(['status', id, '--json', '--data-dir', dir]);
       expect(st.code, st.stderr).toBe(0);
       expect(JSON.parse(st.stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
-      expect(JSON.parse(recur(['status', '--json', '--data-dir', dir]).stdout)).toEqual([expect.objectContaining({ cluster_id: id, status: 'fix_pending' })]);
+      expect(JSON.parse(recur(['status', '--json', '--data-dir', dir]).stdout)).toEqual({ pipeline: 'not running', clusters: [expect.objectContaining({ cluster_id: id, status: 'fix_pending' })] });
       // An empty window says where the data ends, through the server as from the store.
       const t = recur(['trends', '--data-dir', dir]);
       expect([t.code, t.stderr]).toEqual([0, expect.stringMatching(/no episode reaches into the last 7d; \d+ older, the newest ended 2026-11-\d\d/)]);
@@ -269,7 +269,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ pipeline: 'running', clusters: [{ cluster_id: id, status: 'open', changed_at: null }] });
       const other = recur(['status', '--json', '--data-dir', elsewhere], { env });
-      expect([other.code, JSON.parse(other.stdout)]).toEqual([0, []]);
+      expect([other.code, JSON.parse(other.stdout)]).toEqual([0, { pipeline: 'not running', clusters: [] }]);
       const missing = recur(['status', 'c_999999', '--data-dir', dir], { env });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no cluster "c_999999"/);
@@ -291,16 +291,22 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(clusters.every((c) => (c as { label?: string }).label !== '')).toBe(true);
       expect((json(['show', id]) as { label: string; top_terms: string[] }).top_terms.length).toBeGreaterThan(0);
       expect(charged.map((c) => c.owner)).toContain('finance');
+      // And show routes it as cost does, by the live model's terms (it said the default owner).
+      const fin = (charged as unknown as { cluster_id: string; owner: string }[]).find((c) => c.owner === 'finance')!;
+      expect(json(['show', fin.cluster_id])).toMatchObject({ owner: 'finance', owner_reason: 'rule' });
       const unknown = recur(['affected', 'c_999999', '--data-dir', dir], { env });
       expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'recur: no cluster "c_999999"']);
 
       // Owners mark a fix and pin a team while the pipeline runs: through it (the store's lock refused them),
       // and the pipeline's own store says so (where the regression watch reads the status from).
-      const set = recur(['status', 'set', id, 'fix_available', '--note', 'shipped in 4.2', '--data-dir', dir], { env });
+      const set = recur(['status', 'set', id, 'fix_available', '--note', 'shipped\nin 4.2\x1b[2J', '--data-dir', dir], { env });
       expect([set.code, set.stdout.trim()], set.stderr).toEqual([0, `${id}: fix_available`]);
       expect(recur(['owner', 'set', id, 'billing', '--data-dir', dir], { env }).code).toBe(0);
       expect(json(['owner'])).toEqual([{ cluster_id: id, owner: 'billing' }]);
-      expect(await (await fetch(`${api}/cluster/${id}`)).json()).toMatchObject({ status: 'fix_available', owner: 'billing', owner_reason: 'pinned' });
+      // recur status gives the pipeline's health and the statuses set so far (it gave the health alone).
+      expect(json(['status'])).toMatchObject({ pipeline: 'running', sinks: expect.any(Array), clusters: [{ cluster_id: id, status: 'fix_available' }] });
+      // The note is kept as one line of text: no line break or terminal escape reaches whoever reads it in show.
+      expect(await (await fetch(`${api}/cluster/${id}`)).json()).toMatchObject({ status: 'fix_available', status_note: 'shipped in 4.2 [2J', owner: 'billing', owner_reason: 'pinned' });
       expect(recur(['owner', 'unset', id, '--data-dir', dir], { env }).code).toBe(0);
       expect(json(['owner'])).toEqual([]);
       expect(recur(['status', 'set', 'c_999999', 'resolved', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });

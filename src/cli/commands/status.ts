@@ -8,8 +8,8 @@ const HELP = `usage: recur status set <cluster> <status> [--note TEXT]
        recur status [<cluster>] [--json]
 
 Without "set": the health of a running \`recur run --serve\` (pipeline and each alert sink; exit 1 when a
-sink is unhealthy), else the cluster statuses. With <cluster>: that cluster's status (with --json, one
-document; from the running pipeline when there is one, since it holds the embedded store).
+sink is unhealthy) and the statuses set so far; with <cluster>, that cluster's (open when never set). With
+--json, one document: {pipeline, sinks (when one runs), clusters}.
 
 Moves a cluster through ${STATUSES.join(' → ')}. Once a cluster is fix_available or
 resolved, volume that comes back raises a regression episode. While a \`recur run --serve\` or \`recur serve\`
@@ -52,10 +52,6 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const sinks = live?.sinks;
   const health = sinks ? ['pipeline: running', ...sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)] : [];
   const id = positionals[0];
-  if (sinks && id === undefined) {
-    print(values['json'] ? { pipeline: 'running', sinks } : health.join('\n'));
-    return sinks.every((h) => h['healthy']) ? 0 : 1;
-  }
   const { statuses, exists } = await withReader(
     config,
     async (read) => ({ statuses: await read.statuses(), exists: id === undefined || (await read.clusterExists(id)) }),
@@ -64,9 +60,12 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const rows: { cluster_id: string; status: string; changed_at: string | null }[] = statuses
     .filter((s) => id === undefined || s.cluster_id === id)
     .map((s) => ({ cluster_id: s.cluster_id, status: s.status, changed_at: new Date(s.changed_at).toISOString() }));
+  // One document either way: the pipeline's health (when one runs) and the statuses set so far.
+  const doc = { pipeline: sinks ? 'running' : 'not running', ...(sinks ? { sinks } : {}), clusters: rows };
   if (id === undefined) {
-    print(values['json'] ? rows : rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)');
-    return 0;
+    const list = rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)';
+    print(values['json'] ? doc : [...health, list].join('\n'));
+    return sinks && !sinks.every((h) => h['healthy']) ? 1 : 0;
   }
   // One cluster, in one document: open when its status was never set; exit 1 when there is no such cluster.
   if (rows.length === 0) {
@@ -76,7 +75,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     }
     rows.push({ cluster_id: id, status: 'open', changed_at: null });
   }
-  if (values['json']) print({ pipeline: sinks ? 'running' : 'not running', ...(sinks ? { sinks } : {}), clusters: rows });
+  if (values['json']) print(doc);
   else print([...health, ...rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd())].join('\n'));
   return 0;
 }
