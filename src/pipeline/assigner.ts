@@ -136,6 +136,8 @@ export class ClusterAssigner implements Assigner {
   private savedEvents: number;
   /** When the last checkpoint was taken (deps.now()): the start counts as one. */
   private savedAt: number;
+  /** When the last checkpoint was begun, saved or not. */
+  private attemptedAt = -Infinity;
   private inFlight = 0;
   private snapshotting = false;
   /**
@@ -323,11 +325,14 @@ export class ClusterAssigner implements Assigner {
    * reach the count: with anything written since the last checkpoint, snapshotMaxIntervalMs is enough.
    */
   snapshotDue(): boolean {
-    const since = this.deps.now() - this.savedAt;
+    const now = this.deps.now();
+    const since = now - this.savedAt;
     return (
       !this.snapshotting &&
       this.batchesSinceSnapshot > 0 &&
       since >= this.deps.snapshotMinIntervalMs &&
+      // A checkpoint that failed (the store down) is not tried again before the interval either.
+      now - this.attemptedAt >= this.deps.snapshotMinIntervalMs &&
       (this.batchesSinceSnapshot >= this.deps.snapshotEvery || since >= (this.deps.snapshotMaxIntervalMs ?? Infinity))
     );
   }
@@ -398,6 +403,7 @@ export class ClusterAssigner implements Assigner {
     const events = this.clusterer.events;
     if (events === this.savedEvents) return;
     this.snapshotting = true;
+    this.attemptedAt = this.deps.now();
     try {
       await this.snapshot(events);
     } finally {
@@ -408,6 +414,8 @@ export class ClusterAssigner implements Assigner {
   private async snapshot(events: number): Promise<void> {
     const { client, pipeline, now } = this.deps;
     const nowMs = now();
+    // The batches this checkpoint covers: those stored while it is written count towards the next one.
+    const covered = this.batchesSinceSnapshot;
     const token = `${pipeline}/${this.modelVersion}/${events}`;
     const live = this.clusterer.clusters({ terms: 8, examples: 3 });
     const surfaces = this.tokenizer.surfacesOf(live.flatMap((c) => c.topTerms));
@@ -460,7 +468,7 @@ export class ClusterAssigner implements Assigner {
     await insertIdempotent(client, 'cluster_lineage', lineage, `lineage/${token}`);
     await saveSnapshot(client, { pipeline, modelVersion: this.modelVersion, offsets, learned, unstored, surfaces, birthsFrom: from, events, state }, nowMs);
     this.lineage = this.lineage.slice(taken.length);
-    this.batchesSinceSnapshot = 0;
+    this.batchesSinceSnapshot -= covered;
     this.savedEvents = events;
     this.savedAt = nowMs;
     this.deps.log.debug({ events, clusters: clusters.length }, 'model snapshot saved');

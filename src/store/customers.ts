@@ -3,6 +3,7 @@ import { chTime } from './writer.js';
 import { select } from './select.js';
 import { setClusterStatus } from './trends.js';
 import { CLUSTER_STATUSES } from '../trends/alerts.js';
+import { oneLine } from '../text/normalize.js';
 
 export interface AffectedRow {
   customer_id: string;
@@ -63,8 +64,8 @@ export async function markClusterStatus(
   nowMs: number,
 ): Promise<{ state?: string; merged_into?: string } | null> {
   if (!(await clusterExists(client, clusterId))) return null;
-  // One line of text: control characters (line breaks, terminal escapes) would rewrite the screen of whoever reads it in `recur show`.
-  await setClusterStatus(client, clusterId, status, note.replace(/\p{Cc}+/gu, ' ').trim(), nowMs);
+  // One line of text: control characters (line breaks, terminal escapes, bidi overrides) would rewrite the screen of whoever reads it in `recur show`.
+  await setClusterStatus(client, clusterId, status, oneLine(note), nowMs);
   return (await clusterState(client, clusterId)) ?? {};
 }
 

@@ -32,6 +32,11 @@ export function normalizeText(s: string): string {
   return t.trim();
 }
 
+/** normalizeText on one line: text a person typed that is printed inline (a status note), no break or control in it. */
+export function oneLine(s: string): string {
+  return normalizeText(s).replace(/\n/g, ' ');
+}
+
 // A character outside printable ASCII, or two spaces in a row.
 const UNCLEAN = /[^ -~]| {2}/;
 

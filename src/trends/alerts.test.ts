@@ -95,6 +95,18 @@ describe('alert kinds', () => {
     expect(c.episode.quietBuckets).toBe(cfg.episode.quietBuckets);
   });
 
+  it("spike: the same customers back every hour are counted once, however many (past the customer window's size)", () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 13) feed(sim, ordinary(sim));
+    const regulars = Array.from({ length: 200 }, (_, i) => `regular-${i}`);
+    const ev = [...feed(sim, 200, {}, regulars), ...feed(sim, 200, {}, regulars), ...feed(sim, 200, {}, regulars), ...feed(sim, 200, {}, regulars)];
+    expect(ev.map((e) => e.type)).toContain('opened');
+    const spike = sim.st.episodes.spike!;
+    expect(spike.observed).toBe(800);
+    // 200 distinct: more than the window holds, so evicted ones coming back would have counted again (796 before).
+    expect(spike.customers).toBe(200);
+  });
+
   it('customer gate: one customer writing twenty times in an hour is not a spike', () => {
     const sim = established(21);
     while (sim.t % 24 !== 13) feed(sim, ordinary(sim));

@@ -174,11 +174,7 @@ function stepCluster(
     step.surge >= cfg.spike.openEvidence &&
     runGate(st, st.surgeRun, cfg.spike.minRatio, cfg.spike.openEvidence, step.phi, step.surgeRun, cfg);
   const spikeOpen = warm && (pointOpen || aggOpen || surgeOpen);
-  // With ids, a spike's customers are the distinct ones over its buckets (those of the surge run it opens on);
-  // without, the largest bucket's (a lower bound).
-  const spikeEp = st.episodes.spike;
-  const spikeCustomers =
-    input.customerIds === undefined ? bucketCustomers : spikeEp ? spikeEp.customers + freshToSpike : pointOpen || aggOpen ? bucketCustomers : st.surgeRun.customers;
+  const spikeCustomers = spikeInvolved(st, input.customerIds, bucketCustomers, freshToSpike, pointOpen || aggOpen);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
   advanceKind(
     st,
@@ -284,6 +280,22 @@ function advanceKind(
   const opened = openEpisode(st.clusterId, kind, startBucket, sampleOf(bucket, now, cases, expected, score, customers), openObserved, openExpected);
   st.episodes[kind] = opened;
   events.push({ type: 'opened', episode: snapshot(opened) });
+}
+
+/**
+ * Distinct customers of the spike episode (open, or opening on this bucket): with ids, those over its buckets
+ * (the surge run's, for one opening on a run), exact while the customer window holds them all — up to
+ * CUSTOMER_CAP; past it an evicted customer who comes back would count again, so the count stops there and
+ * the largest bucket's may raise it (a lower bound). Without ids, the largest bucket's.
+ */
+function spikeInvolved(st: ClusterTrendState, ids: readonly string[] | undefined, bucketCustomers: number, freshToSpike: number, opensOnBucket: boolean): number {
+  const ep = st.episodes.spike;
+  if (ids === undefined) return bucketCustomers;
+  // advanceEpisode keeps the largest count it is given. Ids that are a sample of the bucket's customers say
+  // nothing of whether the others were seen before in the episode.
+  if (ep) return ep.customers <= CUSTOMER_CAP && ids.length >= bucketCustomers ? ep.customers + freshToSpike : bucketCustomers;
+  if (opensOnBucket) return bucketCustomers;
+  return st.surgeRun.customers <= CUSTOMER_CAP ? st.surgeRun.customers : Math.max(bucketCustomers, CUSTOMER_CAP);
 }
 
 /**

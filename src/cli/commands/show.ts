@@ -1,6 +1,7 @@
 import { configFrom, parse, print, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { withReader } from '../reader.js';
+import { oneLine } from '../../text/normalize.js';
 
 const HELP = `usage: recur show <cluster> [--json]
 
@@ -26,7 +27,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
         [
           `${d['cluster_id']}: ${d['label'] || '(no stored label)'}`,
           ...goneLine(d),
-          `status:   ${d['status']}${d['status_changed_at'] ? ` since ${String(d['status_changed_at']).slice(0, 19)}` : ''}${d['status_note'] ? ` (${d['status_note']})` : ''} · owner ${d['owner']} (${d['owner_reason']})`,
+          `status:   ${d['status']}${d['status_changed_at'] ? ` since ${String(d['status_changed_at']).slice(0, 19)}` : ''}${d['status_note'] ? ` (${oneLine(String(d['status_note']))})` : ''} · owner ${d['owner']} (${d['owner_reason']})`,
           `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
           `size:     ${d['size']} events in the model (with the clusters merged into it), first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
           `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
