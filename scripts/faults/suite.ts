@@ -85,6 +85,8 @@ async function seq(steps: (false | (() => Promise<Result>))[]): Promise<Result[]
       out.push(await step());
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
+      // Where it was thrown, for the next time: the table only has room for the message.
+      process.stderr.write(`scenario threw: ${err instanceof Error ? (err.stack ?? msg) : msg}\n`);
       out.push({ scenario: `error`, faults: step.toString().slice(0, 60), runs: 0, events: 0, bad: 0, audit: null, worst_recovery_ms: null, offsets_at_end: false, negative_control: false, notes: [], failures: [`scenario threw: ${msg}`], seconds: 0 });
     }
   }
