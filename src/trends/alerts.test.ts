@@ -56,7 +56,7 @@ describe('alert kinds', () => {
     expect(ev[0]!.episode.id).toBe(episodeId('young', 'new', T0));
     expect(ev[0]!.episode.openedAt).toBe(clockAt(2));
     // It starts at the cluster's birth, so it counts every case and customer since then, not the last bucket's.
-    expect(ev[0]!.episode).toMatchObject({ startBucket: T0, observed: 6, customers: 6 });
+    expect(ev[0]!.episode).toMatchObject({ startBucket: T0, observed: 6, expected: 0, customers: 6 });
     for (let i = 0; i < 5; i++) feed(sim, 0);
     expect(sim.events.filter((e) => e.episode.kind === 'new').map((e) => e.type)).toEqual(['opened', 'closed']);
     for (let i = 0; i < 5; i++) feed(sim, 3);

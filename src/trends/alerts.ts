@@ -149,8 +149,10 @@ function stepCluster(
   const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
   const newOpen = young && !st.newFired && st.totalCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
   if (newOpen) st.newFired = true;
-  // It starts at the cluster's birth: it opens with every case since then (its customers are the lifetime's).
-  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, step.expected, st.totalCases, st.lifeCustomers, st.firstSeenAt, cfg, st.totalCases);
+  // It starts at the cluster's birth: it opens with every case since then (its customers are the lifetime's), and
+  // nothing was expected of a problem that did not exist (the young detector's expectation is learnt from the
+  // cluster's own first cases: no baseline to set them against).
+  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, 0, st.totalCases, st.lifeCustomers, st.firstSeenAt, cfg, st.totalCases);
 
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
