@@ -222,7 +222,7 @@ function stepCluster(
     cases,
     step.expected,
     step.growth,
-    st.growthRun.customers,
+    runInvolved(st.growthRun, input.customerIds !== undefined, bucketCustomers),
     st.growthRun.start,
     cfg,
     st.growthRun.obs,
@@ -297,7 +297,13 @@ function spikeInvolved(st: ClusterTrendState, ids: readonly string[] | undefined
   // nothing of whether the others were seen before in the episode.
   if (ep) return ep.customers <= CUSTOMER_CAP && ids.length >= bucketCustomers ? ep.customers + freshToSpike : bucketCustomers;
   if (opensOnBucket) return bucketCustomers;
-  return st.surgeRun.customers <= CUSTOMER_CAP ? st.surgeRun.customers : Math.max(bucketCustomers, CUSTOMER_CAP);
+  return runInvolved(st.surgeRun, true, bucketCustomers);
+}
+
+/** A run's distinct customers as spikeInvolved counts them: exact up to CUSTOMER_CAP, then a lower bound (without ids, the bucket's). */
+function runInvolved(r: EvidenceRun, haveIds: boolean, bucketCustomers: number): number {
+  if (!haveIds) return bucketCustomers;
+  return r.customers <= CUSTOMER_CAP ? r.customers : Math.max(bucketCustomers, CUSTOMER_CAP);
 }
 
 /**
