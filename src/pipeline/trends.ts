@@ -212,7 +212,12 @@ export class TrendStage {
 
   private statusCache: { at: number; value: Awaited<ReturnType<typeof clusterStatuses>> } | null = null;
 
-  /** Owner statuses change by hand, rarely: read them at most every 30 s of wall time. */
+  /** A status was set through this process (its API): the next bucket close reads them again. */
+  statusesChanged(): void {
+    this.statusCache = null;
+  }
+
+  /** Owner statuses change by hand, rarely: read them at most every 30 s of wall time (at once after statusesChanged). */
   private async statuses(): Promise<Awaited<ReturnType<typeof clusterStatuses>>> {
     const t = this.now();
     if (!this.statusCache || t - this.statusCache.at > 30_000) this.statusCache = { at: t, value: await clusterStatuses(this.client) };

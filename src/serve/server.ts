@@ -48,6 +48,8 @@ export interface ServeOptions {
    * (it does from the model's next checkpoint on), so answers and owner routing do not go without them.
    */
   describe?: (ids: readonly string[]) => ReadonlyMap<string, { label: string; topTerms: string[]; examples: string[] }>;
+  /** Told after a status is set through the API (a running pipeline's trend stage reads statuses again). */
+  statusesChanged?: () => void;
   /** The embedded store's data directory: /api/store and SERVING_FILE, so a CLI command on the same store reads through this process. */
   store?: string;
 }
@@ -271,6 +273,7 @@ async function write(o: ServeOptions, token: string | null, req: IncomingMessage
     if (problem) return send(res, 400, { error: problem });
     const state = await markClusterStatus(o.client, id, status, note, Date.now());
     if (!state) return send(res, 404, { error: 'no such cluster' });
+    o.statusesChanged?.();
     o.log.info({ cluster_id: id, status }, 'cluster status set through the API');
     return send(res, 200, { cluster_id: id, status, ...state });
   }

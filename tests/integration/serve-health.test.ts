@@ -1,9 +1,11 @@
 // `recur serve`'s /healthz reports on the store it serves from: 200 while it answers, 503 when it does not.
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
-import { startServer } from '../../src/serve/index.js';
-import { embeddedStore, silentLog, testConfig } from '../helpers/env.js';
+import { startServer, TOKEN_FILE } from '../../src/serve/index.js';
+import { embeddedStore, silentLog, tempDir, testConfig } from '../helpers/env.js';
 
 describe('/healthz without a pipeline (embedded chDB, and a server that is gone)', () => {
   const config = testConfig();
@@ -42,6 +44,24 @@ describe('/healthz without a pipeline (embedded chDB, and a server that is gone)
       expect(await get('/api/clusters?limit=-1')).toBe(400);
       expect(await get('/api/trends?since_days=1e9')).toBe(400);
       expect(await get('/api/clusters?limit=5&since_days=7')).toBe(200);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("a status set through the API is told to the pipeline (its trend stage reads statuses again), a refused one is not", async () => {
+    await db.store.client.insert({ table: 'assignments', values: [{ cluster_id: 'c_told', event_id: 'e-told' }], format: 'JSONEachRow' });
+    const dir = tempDir();
+    let told = 0;
+    const srv = await startServer({ client: db.store.client, log: silentLog, host: '127.0.0.1', port: 0, store: dir, statusesChanged: () => told++ });
+    try {
+      const token = readFileSync(join(dir, TOKEN_FILE), 'utf8').trim();
+      const post = (body: unknown) =>
+        fetch(`${srv.url}/api/status/c_told`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then((r) => r.status);
+      expect(await post({ status: 'fixed' })).toBe(400);
+      expect(told).toBe(0);
+      expect(await post({ status: 'fix_available' })).toBe(200);
+      expect(told).toBe(1);
     } finally {
       await srv.close();
     }

@@ -50,7 +50,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
         finite: input !== undefined,
         ...(setup.deadLetters ? { deadLetters: setup.deadLetters } : {}),
         ...(setup.producer ? { producer: setup.producer } : {}),
-        onReady: async ({ assigner, metrics, health, alerts }) => {
+        onReady: async ({ assigner, trends, metrics, health, alerts }) => {
           if (!values['serve']) return;
           const srv = await startServer({
             client: store.client,
@@ -64,6 +64,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
             health,
             status: () => ({ sinks: alerts.health(), metrics: metrics.snapshot() }),
             describe: (ids) => assigner.describe(ids),
+            ...(trends ? { statusesChanged: () => trends.statusesChanged() } : {}),
           });
           closers.push(srv.close);
         },
