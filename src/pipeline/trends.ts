@@ -214,14 +214,21 @@ export class TrendStage {
 
   /** A status was set through this process (its API): the next bucket close reads them again. */
   statusesChanged(): void {
+    this.statusGen++;
     this.statusCache = null;
   }
+
+  /** Bumped by statusesChanged: a read begun before a change is used once, not cached. */
+  private statusGen = 0;
 
   /** Owner statuses change by hand, rarely: read them at most every 30 s of wall time (at once after statusesChanged). */
   private async statuses(): Promise<Awaited<ReturnType<typeof clusterStatuses>>> {
     const t = this.now();
-    if (!this.statusCache || t - this.statusCache.at > 30_000) this.statusCache = { at: t, value: await clusterStatuses(this.client) };
-    return this.statusCache.value;
+    if (this.statusCache && t - this.statusCache.at <= 30_000) return this.statusCache.value;
+    const gen = this.statusGen;
+    const value = await clusterStatuses(this.client);
+    if (gen === this.statusGen) this.statusCache = { at: t, value };
+    return value;
   }
 
   /**
