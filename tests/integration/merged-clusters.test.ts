@@ -78,6 +78,45 @@ describe('clusters merged away or retired keep their description (embedded chDB)
 
   afterAll(async () => store?.close());
 
+  it('checkpoints a quiet stream by time, not again right after one failed, and counts a batch stored during a write towards the next', async () => {
+    const m = new ScriptedModel();
+    m.add('c_9', ['parcel', 'late']);
+    m.next = { clusterId: 'c_9' };
+    let now = DAY;
+    let down = false;
+    // The store refusing writes, as chDB out of disk or a server gone would.
+    const client = new Proxy(store.client, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'insert') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof target.insert>) => {
+          if (down) throw new Error('store down');
+          return target.insert(...args);
+        };
+      },
+    });
+    const a = new ClusterAssigner(m, { offsets: {} }, 0, { client, log: silentLog, pipeline: 'cadence', snapshotEvery: 20, snapshotMinIntervalMs: 30_000, snapshotMaxIntervalMs: 60_000, now: () => now });
+    a.assign('parcel late', 'e-cadence-1', DAY);
+    a.noteBatch('t', 0, 0n);
+    expect(a.snapshotDue()).toBe(false);
+    now += 60_000; // one chunk of 20, but a minute with nothing saved
+    expect(a.snapshotDue()).toBe(true);
+    down = true;
+    await expect(a.maybeSnapshot(false)).rejects.toThrow(/store down/);
+    down = false;
+    now += 5_000;
+    expect(a.snapshotDue()).toBe(false); // not tried again at once (the 5 s timer would, every 5 s)
+    now += 30_000;
+    expect(a.snapshotDue()).toBe(true);
+    const saving = a.maybeSnapshot(false);
+    // Stored while that checkpoint is written: not in it, so the next one is due for it.
+    a.assign('parcel still late', 'e-cadence-2', DAY);
+    a.noteBatch('t', 0, 1n);
+    await saving;
+    now += 60_000;
+    expect(a.snapshotDue()).toBe(true);
+  });
+
   it('a merged cluster keeps its stored label, counts its own stored events and points at its survivor', async () => {
     model.add('c_1', ['card', 'arrive']);
     model.add('c_2', ['card', 'late']);
