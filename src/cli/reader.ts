@@ -13,7 +13,7 @@ import {
   eventTimeRange,
   listEpisodes,
   markClusterStatus,
-  ownerPins,
+  ownerPinRows,
   pinClusterOwner,
   topClusters,
   type AffectedRow,
@@ -68,7 +68,7 @@ export async function withReader<T>(
       affected: (id, sinceMs) => affectedCustomers(client, id, sinceMs),
       statuses: async () => [...(await clusterStatuses(client)).values()],
       clusterExists: (id) => clusterExists(client, id),
-      ownerPins: async () => [...(await ownerPins(client))].map(([cluster_id, owner]) => ({ cluster_id, owner })),
+      ownerPins: () => ownerPinRows(client),
       chargeBack: (sinceMs, all) => chargeBack(client, config.owners, sinceMs, all),
       newestEvent: async () => (await eventTimeRange(client))?.max ?? null,
       episodeExtent: () => episodeExtent(client),
@@ -152,6 +152,12 @@ async function call(api: string, path: string, init: RequestInit = {}): Promise<
   }
 }
 
+/** An answer's JSON, or an error saying what the serving process answered. */
+async function answered<T>(api: string, res: Response): Promise<T> {
+  if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
 /**
  * A read of an embedded store that is not there fails: opening it would make an empty one, and a mistyped
  * --data-dir would read as "nothing stored" with exit 0.
@@ -187,8 +193,7 @@ function apiReader(api: string): Reader {
     const res = await call(api, `${path}${q.size ? `?${q}` : ''}`);
     // No such cluster; or an id the API refuses (no cluster has such an id).
     if (res.status === 404 || (res.status === 400 && /^(cluster|affected)\//.test(path))) return null;
-    if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as T;
+    return answered<T>(api, res);
   };
   const days = (sinceMs: number) => (sinceMs > 0 ? Math.max(1e-6, (Date.now() - sinceMs) / 86_400_000) : 0);
   return {
@@ -221,8 +226,7 @@ function apiWriter(api: string, token: string): Writer {
       const { error } = (await res.json().catch(() => ({ error: '' }))) as { error?: string };
       throw new PipelineError('config_invalid', 'cli', `the recur process serving ${api} refused: ${error}`);
     }
-    if (!res.ok) throw new PipelineError('store_unavailable', 'store', `the recur process serving ${api} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as T;
+    return answered<T>(api, res);
   };
   return {
     setStatus: async (id, status, note) => {

@@ -15,7 +15,7 @@ import {
   listEpisodes,
   markClusterStatus,
   noteProblem,
-  ownerPins,
+  ownerPinRows,
   pinClusterOwner,
   statusProblem,
   teamProblem,
@@ -55,6 +55,16 @@ export interface ServeOptions {
 }
 
 const ID = /^[A-Za-z0-9_:.-]{1,128}$/;
+
+/** A path segment as a cluster id (clients encode ids: c_v2_3 is plain, a:b arrives as a%3Ab); null when no cluster can have it. */
+function clusterIdOf(segment: string): string | null {
+  try {
+    const id = decodeURIComponent(segment);
+    return ID.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Dashboard page, JSON API, /metrics (Prometheus text) and /healthz. Queries go through store/ only;
@@ -173,13 +183,8 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
     default:
       return send(res, 404, { error: 'not found' });
   }
-  let id = parts[2];
-  try {
-    if (id !== undefined) id = decodeURIComponent(id); // clients encode ids (c_v2_3 is plain, a:b arrives as a%3Ab)
-  } catch {
-    return send(res, 400, { error: 'bad cluster id' });
-  }
-  if (id !== undefined && !ID.test(id)) return send(res, 400, { error: 'bad cluster id' });
+  const id = parts[2] === undefined ? undefined : clusterIdOf(parts[2]);
+  if (id === null) return send(res, 400, { error: 'bad cluster id' });
   switch (parts[1]) {
     case 'summary':
       return send(res, 200, await ingestSummary(o.client));
@@ -209,7 +214,7 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
     case 'statuses':
       return send(res, 200, [...(await clusterStatuses(o.client)).values()]);
     case 'owners':
-      return send(res, 200, [...(await ownerPins(o.client))].map(([cluster_id, owner]) => ({ cluster_id, owner })));
+      return send(res, 200, await ownerPinRows(o.client));
     case 'cost':
       return o.owners ? send(res, 200, await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1', (rows) => described(o, rows))) : send(res, 404, { error: 'no cost model configured' });
     default:
@@ -247,14 +252,9 @@ async function write(o: ServeOptions, token: string | null, req: IncomingMessage
   const want = Buffer.from(token);
   if (given.length !== want.length || !timingSafeEqual(given, want)) return send(res, 401, { error: `writes need the token in the store directory's ${TOKEN_FILE}` });
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return send(res, 415, { error: 'send application/json' });
-  let id: string | null;
-  try {
-    id = decodeURIComponent(rawId);
-  } catch {
-    id = null;
-  }
+  const id = clusterIdOf(rawId);
   // An id no cluster can have: no such cluster, as the store would say.
-  if (id === null || !ID.test(id)) return send(res, 404, { error: 'no such cluster' });
+  if (id === null) return send(res, 404, { error: 'no such cluster' });
   const raw = await readBody(req, MAX_WRITE_BODY);
   if (raw === null) return send(res, 413, { error: `a body of at most ${MAX_WRITE_BODY} bytes` });
   let body: Record<string, unknown>;

@@ -37,6 +37,12 @@ function costParams(cfg: CostConfig) {
 }
 
 /**
+ * A running pipeline's live model describing the rows whose cluster the store does not describe yet (label,
+ * terms): owner routing reads them. Rows it does not know come back as they were.
+ */
+export type Describe = <T extends { cluster_id: string; label: string }>(rows: T[]) => T[];
+
+/**
  * The charge-back per cluster since `sinceMs` (`recur cost`): its cost under the cost model and the owner its
  * routing rules or a pin give it; resolved clusters only with `includeResolved`.
  */
@@ -45,8 +51,7 @@ export async function chargeBack(
   owners: OwnersConfig,
   sinceMs: number,
   includeResolved: boolean,
-  /** Labels and terms of clusters not described in the store yet (a running pipeline's live model): routing reads them. */
-  describe?: <T extends { cluster_id: string; label: string }>(rows: T[]) => T[],
+  describe?: Describe,
 ): Promise<(ClusterCostRow & { owner: string })[]> {
   // Whole hours from `sinceMs`'s on, as recur clusters counts them, so the two agree at the window's edge.
   const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs, undefined, true), ownerPins(client)]);
@@ -170,8 +175,7 @@ export async function clusterRoute(
   client: ClickHouseClient,
   owners: OwnersConfig,
   clusterId: string,
-  /** As chargeBack's: the live model's description of a cluster the store does not describe yet. */
-  describe?: <T extends { cluster_id: string; label: string }>(rows: T[]) => T[],
+  describe?: Describe,
 ): Promise<OwnerRoute> {
   const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, 0, [clusterId]), ownerPins(client)]);
   const [row] = describe ? describe(rows) : rows;

@@ -86,6 +86,11 @@ export async function ownerPins(client: ClickHouseClient): Promise<Map<string, s
   return new Map(rows.filter((r) => r.owner !== '').map((r) => [r.cluster_id, r.owner]));
 }
 
+/** The pins as rows, as `recur owner --json` and /api/owners give them. */
+export async function ownerPinRows(client: ClickHouseClient): Promise<{ cluster_id: string; owner: string }[]> {
+  return [...(await ownerPins(client))].map(([cluster_id, owner]) => ({ cluster_id, owner }));
+}
+
 export async function clusterExists(client: ClickHouseClient, clusterId: string): Promise<boolean> {
   const [r] = await select<{ n: number }>(
     client,

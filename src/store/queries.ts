@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { OwnersConfig } from '../owners/index.js';
 import type { CostConfig } from '../owners/index.js';
-import { clusterRoute, pricedCosts } from './cost.js';
+import { clusterRoute, pricedCosts, type Describe } from './cost.js';
 import { select } from './select.js';
 import { chTime } from './writer.js';
 
@@ -48,8 +48,8 @@ export async function clusterDetail(
   clusterId: string,
   repeatWindowDays = 7,
   owners?: OwnersConfig,
-  /** A running pipeline's live description of clusters the store does not describe yet: the owner is routed by it. */
-  describe?: <T extends { cluster_id: string; label: string }>(rows: T[]) => T[],
+  /** The owner is routed by it. */
+  describe?: Describe,
 ) {
   // A cluster is described at the model's next checkpoint; until then its stored events say what it is.
   const [described] = await select<Record<string, unknown>>(client, 'SELECT * FROM v_clusters WHERE cluster_id = {id:String}', { id: clusterId });
