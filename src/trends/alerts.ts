@@ -373,16 +373,17 @@ function trackVolume(
   const inSurge = d.surgeRun > 0;
   let freshGrowth = customers;
   let freshSurge = customers;
-  // Customers new to the open spike episode (this bucket's, when none is open: it may open on this bucket).
-  const spikeStart = st.episodes.spike?.startBucket ?? bucket;
+  // Customers new to the open spike episode (spikeInvolved reads them only while one is open).
+  const spikeStart = st.episodes.spike?.startBucket;
   let freshSpike = customers;
   if (ids && ids.length > 0) {
     // Ids may be a sample of the bucket's customers: the rest are new to the run as far as we know.
     const extra = Math.max(0, customers - ids.length);
-    const fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, [st.growthRun.start, st.surgeRun.start, spikeStart]);
+    const sinces = spikeStart === undefined ? [st.growthRun.start, st.surgeRun.start] : [st.growthRun.start, st.surgeRun.start, spikeStart];
+    const fresh = addCustomers(st.customers, ids, bucket, CUSTOMER_CAP, sinces);
     freshGrowth = fresh[0]! + extra;
     freshSurge = fresh[1]! + extra;
-    freshSpike = fresh[2]! + extra;
+    if (spikeStart !== undefined) freshSpike = fresh[2]! + extra;
     const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
     if (young && st.lifeCustomers < CUSTOMER_CAP) st.lifeCustomers = Math.max(st.lifeCustomers, distinctSince(st.customers, st.firstSeenAt));
   } else {
@@ -397,7 +398,8 @@ function trackVolume(
     let keepFrom = bucket - Math.max(cfg.regression.windowBuckets * cfg.bucketMs, 2 * 86_400_000);
     if (inGrowth) keepFrom = Math.min(keepFrom, st.growthRun.start);
     if (inSurge) keepFrom = Math.min(keepFrom, st.surgeRun.start);
-    pruneCustomers(st.customers, Math.min(keepFrom, spikeStart));
+    if (spikeStart !== undefined) keepFrom = Math.min(keepFrom, spikeStart);
+    pruneCustomers(st.customers, keepFrom);
   }
 
   const w = cfg.regression.windowBuckets;
