@@ -1,6 +1,6 @@
 // One sink's lane of the DeliveryQueue: a FIFO in which an episode's queued update is replaced by a newer
-// one (its opened and closed always stay), one delivery in flight, retries with backoff, and the sink's
-// health counters.
+// one (its opened and closed always stay), one delivery in flight (a batch of up to maxBatch payloads for a
+// sink that takes batches), retries with backoff, and the sink's health counters.
 import { errorMessage, isRetriable } from '../errors.js';
 import type { AlertPayload } from './payload.js';
 import { backoffDelay } from './backoff.js';
@@ -9,6 +9,8 @@ import { SinkError, type AlertSink } from './types.js';
 
 export interface Settings {
   capacity: number;
+  /** Payloads handed to a sink's deliverBatch at once (sinks without it take one at a time). */
+  maxBatch: number;
   overflow: OverflowPolicy;
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -25,7 +27,8 @@ export class Lane {
   /** FIFO of payloads; `byEpisode` points at the newest queued payload of each episode. */
   private pending: AlertPayload[] = [];
   private readonly byEpisode = new Map<string, AlertPayload>();
-  private inFlight: AlertPayload | null = null;
+  /** The delivery in flight, in queue order (empty when none). */
+  private inFlight: AlertPayload[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
   private lastPermanent = false;
@@ -60,11 +63,11 @@ export class Lane {
   }
 
   get idle(): boolean {
-    return this.pending.length === 0 && this.inFlight === null;
+    return this.pending.length === 0 && this.inFlight.length === 0;
   }
 
   get backlog(): number {
-    return this.pending.length + (this.inFlight ? 1 : 0);
+    return this.pending.length + this.inFlight.length;
   }
 
   reject(p: AlertPayload): void {
@@ -87,7 +90,7 @@ export class Lane {
       this.emit('superseded', older, 0);
       return true;
     }
-    if (this.inFlight && this.inFlight.episode_id === p.episode_id && this.inFlight.version >= p.version) {
+    if (this.inFlight.some((f) => f.episode_id === p.episode_id && f.version >= p.version)) {
       this.h.superseded++;
       this.emit('superseded', p, 0);
       return true;
@@ -115,34 +118,36 @@ export class Lane {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const p = this.pending.shift();
-      if (!p) {
+      if (this.pending.length === 0) {
         this.s.changed();
         await new Promise<void>((r) => (this.wake = r));
         this.wake = null;
         continue;
       }
-      this.forget(p);
-      this.inFlight = p;
+      const batch = this.pending.splice(0, this.sink.deliverBatch ? this.s.maxBatch : 1);
+      for (const p of batch) this.forget(p);
+      this.inFlight = batch;
       try {
-        await this.attempt(p);
+        await this.attempt(batch);
       } finally {
-        this.inFlight = null;
+        this.inFlight = [];
         this.h.retrying = 0;
       }
     }
     this.s.changed();
   }
 
-  private async attempt(p: AlertPayload): Promise<void> {
+  /** Delivers `batch` (in queue order), retrying the whole of it; an update a newer one superseded meanwhile is left out. */
+  private async attempt(batch: AlertPayload[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.sink.deliver(p);
-        this.h.delivered++;
+        if (this.sink.deliverBatch) await this.sink.deliverBatch(batch);
+        else await this.sink.deliver(batch[0]!);
+        this.h.delivered += batch.length;
         this.h.consecutive_failures = 0;
         this.lastPermanent = false;
         this.h.last_delivered_at = new Date(this.s.now()).toISOString();
-        this.emit('delivered', p, attempt);
+        for (const p of batch) this.emit('delivered', p, attempt);
         return;
       } catch (err) {
         const message = errorMessage(err);
@@ -150,26 +155,29 @@ export class Lane {
         this.h.last_error = message;
         this.h.last_error_at = new Date(this.s.now()).toISOString();
         if (!isRetriable(err)) {
-          this.h.failed_permanent++;
+          this.h.failed_permanent += batch.length;
           this.lastPermanent = true;
-          this.emit('failed_permanent', p, attempt, { error: message });
+          for (const p of batch) this.emit('failed_permanent', p, attempt, { error: message });
           return;
         }
         this.lastPermanent = false;
         if (this.stopped) return;
         const hint = err instanceof SinkError ? err.retryAfterMs : undefined;
         const delay = backoffDelay(attempt, this.s.initialBackoffMs, this.s.maxBackoffMs, this.s.random, hint);
-        this.h.retries++;
-        this.h.retrying = 1;
-        this.emit('retry', p, attempt, { delay_ms: delay, error: message });
+        this.h.retries += batch.length;
+        this.h.retrying = batch.length;
+        for (const p of batch) this.emit('retry', p, attempt, { delay_ms: delay, error: message });
         await this.s.sleep(delay, this.s.signal).catch(() => undefined);
         if (this.stopped) return;
-        const newer = this.byEpisode.get(p.episode_id);
-        if (p.type === 'updated' && newer && newer.version > p.version) {
+        batch = batch.filter((p) => {
+          const newer = this.byEpisode.get(p.episode_id);
+          if (p.type !== 'updated' || !newer || newer.version <= p.version) return true;
           this.h.superseded++;
           this.emit('superseded', p, attempt);
-          return;
-        }
+          return false;
+        });
+        this.inFlight = batch;
+        if (batch.length === 0) return;
       }
     }
   }

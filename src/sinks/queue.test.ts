@@ -13,7 +13,7 @@ type Behaviour = 'ok' | 'retry' | 'fail' | 'hang';
 class ScriptedSink implements AlertSink {
   readonly got: AlertPayload[] = [];
   readonly delivered: AlertPayload[] = [];
-  private gate: Promise<void> | null = null;
+  protected gate: Promise<void> | null = null;
   private open: (() => void) | null = null;
   constructor(
     readonly name: string,
@@ -36,6 +36,21 @@ class ScriptedSink implements AlertSink {
     if (b === 'retry') throw new SinkError('503 from test', { retriable: true });
     if (b === 'fail') throw new PipelineError('sink_failed', 'sink', '404 from test', { retriable: false });
     this.delivered.push(p);
+  }
+}
+
+/** A ScriptedSink that takes batches: each request's payloads, in order, are kept in `batches`. */
+class BatchSink extends ScriptedSink {
+  readonly batches: string[][] = [];
+  async deliverBatch(ps: readonly AlertPayload[]): Promise<void> {
+    this.batches.push(ids([...ps]));
+    this.got.push(...ps);
+    if (this.gate) await this.gate;
+    const b = this.script.shift() ?? this.then;
+    if (b === 'hang') return new Promise(() => {});
+    if (b === 'retry') throw new SinkError('503 from test', { retriable: true });
+    if (b === 'fail') throw new PipelineError('sink_failed', 'sink', '404 from test', { retriable: false });
+    this.delivered.push(...ps);
   }
 }
 
@@ -235,5 +250,69 @@ describe('DeliveryQueue', () => {
     expect(await q.settled(2000)).toBe(true);
     expect(q.health()[0]).toMatchObject({ failed_permanent: 1, healthy: false });
     expect(() => new DeliveryQueue([s, s])).toThrow(TypeError);
+  });
+
+  describe('a sink that takes batches', () => {
+    const at = (c: string, n: number) => `${c}@${T0 + HOUR + n}`;
+
+    it('gets what queued behind a delivery in one request, in queue order, at most maxBatch at a time', async () => {
+      const s = new BatchSink('kafka');
+      s.hold();
+      const { q, events } = queue([s], { maxBatch: 3 });
+      q.enqueue(v('a', 0)); // alone in flight
+      await tick();
+      for (const c of ['b', 'c', 'd', 'e']) q.enqueue(v(c, 0));
+      q.enqueue(v('b', 1));
+      s.release();
+      expect(await q.settled(2000)).toBe(true);
+      expect(s.batches).toEqual([[at('a', 0)], [at('b', 0), at('c', 0), at('d', 0)], [at('e', 0), at('b', 1)]]);
+      expect(q.health()[0]).toMatchObject({ delivered: 6, pending: 0 });
+      // Every payload is reported on its own, as one sent alone would be.
+      expect(events.filter((e) => e.outcome === 'delivered')).toHaveLength(6);
+    });
+
+    it('retries a failed batch whole, leaving out an update a newer queued one superseded during the backoff', async () => {
+      const s = new BatchSink('kafka', ['ok', 'retry']);
+      s.hold();
+      let release!: () => void;
+      const { q, events } = queue([s], { sleep: () => new Promise<void>((r) => (release = r)) });
+      q.enqueue(v('x', 0));
+      await tick();
+      q.enqueue(v('a', 0));
+      q.enqueue(v('b', 0));
+      q.enqueue(v('b', 1)); // b's opened and first update go in one batch, behind x
+      s.release();
+      for (let i = 0; i < 10; i++) await tick();
+      expect(s.batches).toEqual([[at('x', 0)], [at('a', 0), at('b', 0), at('b', 1)]]);
+      expect(q.health()[0]).toMatchObject({ retrying: 3, retries: 3 });
+      expect(q.backlog()).toBe(3);
+      q.enqueue(v('b', 1)); // the same version again while it waits in flight: nothing new
+      q.enqueue(v('b', 2)); // newer: b@1 is left out of the retry
+      release();
+      expect(await q.settled(2000)).toBe(true);
+      expect(s.batches.slice(2)).toEqual([[at('a', 0), at('b', 0)], [at('b', 2)]]);
+      expect(ids(s.delivered)).toEqual([at('x', 0), at('a', 0), at('b', 0), at('b', 2)]);
+      expect(q.health()[0]).toMatchObject({ delivered: 4, superseded: 2, retrying: 0, consecutive_failures: 0 });
+      expect(events.filter((e) => e.outcome === 'retry').map((e) => e.attempt)).toEqual([1, 1, 1]);
+    });
+
+    it('counts a permanently refused batch against each of its payloads', async () => {
+      const s = new BatchSink('kafka', [], 'fail');
+      s.hold();
+      const { q, events } = queue([s]);
+      q.enqueue(v('a', 0));
+      await tick();
+      q.enqueue(v('b', 0));
+      q.enqueue(v('c', 0));
+      s.release();
+      expect(await q.settled(2000)).toBe(true);
+      expect(s.batches).toHaveLength(2);
+      expect(q.health()[0]).toMatchObject({ failed_permanent: 3, delivered: 0, healthy: false, consecutive_failures: 2 });
+      expect(events.filter((e) => e.outcome === 'failed_permanent')).toHaveLength(3);
+    });
+
+    it('refuses a maxBatch below 1', () => {
+      expect(() => new DeliveryQueue([new BatchSink('k')], { maxBatch: 0 })).toThrow(RangeError);
+    });
   });
 });

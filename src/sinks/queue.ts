@@ -1,5 +1,5 @@
 // Fans each alert out to every sink independently: one lane per sink, one delivery in flight per lane
-// (so versions of an episode reach a sink in order), capped exponential backoff with full jitter for
+// (so versions of an episode reach a sink in order; a batch of them for a sink that takes batches), capped exponential backoff with full jitter for
 // retriable failures, a bounded queue that never blocks the caller, and per-sink health.
 import type { AlertPayload } from './payload.js';
 import type { AlertSink } from './types.js';
@@ -27,9 +27,9 @@ export interface SinkHealth {
   healthy: boolean;
   delivered: number;
   failed_permanent: number;
-  /** Payloads currently waiting for a retry (0 or 1: one in flight per sink). */
+  /** Payloads currently waiting for a retry (those of the one delivery in flight per sink). */
   retrying: number;
-  /** Retry attempts scheduled so far. */
+  /** Retries scheduled so far, per payload (a batch's retry counts each of its payloads). */
   retries: number;
   /** Payloads queued, not yet attempted. */
   pending: number;
@@ -48,6 +48,8 @@ export interface SinkHealth {
 export interface DeliveryQueueOptions {
   /** Queued payloads per sink (at most one per episode, thanks to coalescing). Default 10,000. */
   capacity?: number;
+  /** Payloads per delivery to a sink that takes batches (Kafka). Default 500. */
+  maxBatch?: number;
   /** On a full lane: drop its oldest queued payload (default) or refuse the new one. */
   overflow?: OverflowPolicy;
   initialBackoffMs?: number;
@@ -73,6 +75,7 @@ export class DeliveryQueue {
     const onEvent = o.onEvent;
     const settings: Settings = {
       capacity: o.capacity ?? 10_000,
+      maxBatch: o.maxBatch ?? 500,
       overflow: o.overflow ?? 'drop_oldest',
       initialBackoffMs: o.initialBackoffMs ?? 500,
       maxBackoffMs: o.maxBackoffMs ?? 60_000,
@@ -93,6 +96,7 @@ export class DeliveryQueue {
       signal: this.abort.signal,
     };
     if (!(settings.capacity >= 1)) throw new RangeError('capacity must be at least 1');
+    if (!(settings.maxBatch >= 1)) throw new RangeError('maxBatch must be at least 1');
     this.lanes = sinks.map((s) => new Lane(s, settings));
   }
 

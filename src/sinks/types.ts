@@ -8,6 +8,13 @@ import type { AlertPayload } from './payload.js';
 export interface AlertSink {
   readonly name: string;
   deliver(p: AlertPayload): Promise<void>;
+  /**
+   * Several payloads in one request, in the order given, where the destination takes them so (a Kafka
+   * produce request). Resolves once it acknowledged all of them; throws as `deliver` does when it did not,
+   * and the queue then tries the whole batch again: as with one payload, a receiver may see one twice and
+   * tells them apart by episode_id and version. Without it, payloads go one by one.
+   */
+  deliverBatch?(ps: readonly AlertPayload[]): Promise<void>;
 }
 
 /** A sink failure; `retryAfterMs` carries a server's Retry-After hint (429/503) to the queue. */

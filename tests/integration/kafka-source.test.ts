@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { KafkaSource, createProducer, kafkaClient } from '../../src/sources/index.js';
+import { KafkaSource, createProducer, kafkaClient, type MessageProducer } from '../../src/sources/index.js';
+import { DeliveryQueue } from '../../src/sinks/queue.js';
+import { KafkaAlertSink } from '../../src/sinks/kafka.js';
+import { samplePayload, T0, HOUR } from '../../src/sinks/fixtures.test-util.js';
 import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/env.js';
 
 // The first `recur run` against a fresh broker meets a topic that does not exist yet: the broker creates it
@@ -109,5 +112,43 @@ describe('KafkaSource on a topic that does not exist yet (real broker)', () => {
     const offsets = await a.fetchTopicOffsets(topic);
     await a.disconnect();
     expect(offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)).toBe(20);
+  });
+
+  it('sends a backlog of alerts in a few produce requests, every one of them on the topic and each episode in order', async () => {
+    const cfg = testConfig();
+    const real = await createProducer(kafkaClient(cfg.kafka, silentLog));
+    let sends = 0;
+    // The real producer, counting the requests the sink makes of it.
+    const producer: MessageProducer = { send: (t, ms) => (sends++, real.send(t, ms)), close: () => real.close() };
+    const topic = `${cfg.kafka.topic}.alerts`;
+    const q = new DeliveryQueue([new KafkaAlertSink(producer, topic)]);
+    // 600 episodes opened and closed: 1,200 alerts, none of which coalescing may merge.
+    const episodes = Array.from({ length: 600 }, (_, i) => `c-${i}`);
+    try {
+      for (const c of episodes) q.enqueue(samplePayload(c, 'opened', T0 + HOUR));
+      for (const c of episodes) q.enqueue(samplePayload(c, 'closed', T0 + 2 * HOUR));
+      expect(await q.settled(60_000)).toBe(true);
+    } finally {
+      await q.drain(1000);
+      await real.close();
+    }
+    expect(q.health()[0]).toMatchObject({ delivered: 1200, failed_permanent: 0, dropped: 0 });
+    // enqueue returns at once, so the lane wakes to all 1,200: batches of 500, 500 and 200.
+    expect(sends).toBe(3);
+    const consumer = admin().consumer({ groupId: `${cfg.kafka.groupId}-alerts` });
+    const got: { key: string; type: string }[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void got.push({ key: message.key!.toString(), type: (JSON.parse(message.value!.toString()) as { type: string }).type }) });
+      await waitFor('1,200 alerts consumed', async () => got.length >= 1200, 30_000);
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(got).toHaveLength(1200);
+    const byKey = new Map<string, string[]>();
+    for (const g of got) byKey.set(g.key, [...(byKey.get(g.key) ?? []), g.type]);
+    expect(byKey.size).toBe(600);
+    for (const types of byKey.values()) expect(types).toEqual(['opened', 'closed']);
   });
 });
