@@ -23,6 +23,18 @@ describe('tabSeparated', () => {
     expect(tabSeparated(huge, ['s']).toString('utf8')).toBe(`${huge[0]!.s}\nafter\n`);
   });
 
+  it('writes every row in column order, whatever order its own keys are in, a missing column as \\N', () => {
+    const columns = ['a', 'b', 'c'];
+    const rows = [
+      { a: 1, b: 'x', c: 2 }, // the columns' own order
+      { c: 3, a: 4, b: 'y' }, // another order
+      { a: 5, c: 6 }, // b missing
+      { a: 7, b: 'z', c: 8, d: 'not a column' }, // an extra key
+      Object.assign(Object.create({ a: 'inherited' }) as object, { b: 'w', c: 9 }), // a only inherited
+    ];
+    expect(toTabSeparated(rows, columns)).toBe('1\tx\t2\n4\ty\t3\n5\t\\N\t6\n7\tz\t8\ninherited\tw\t9\n');
+  });
+
   it('writes a lone surrogate as U+FFFD, as Buffer#write does, even at the end of a line or field', () => {
     const rows = [{ a: 'x\ud83d', b: '\ude00y' }, { a: '\ud83d', b: '\ud83d' }, { a: '😀', b: '\udfff\ud800' }];
     const expected = rows.map((r) => `${r.a}\t${r.b}\n`).join('');

@@ -114,11 +114,18 @@ export function tabSeparated(rows: readonly object[], columns: readonly string[]
   let at = 0;
   for (const r of rows) {
     const row = r as Record<string, unknown>;
+    // The row's own keys in order, each checked against its column: V8 reads a value in a for-in over the
+    // object's own keys straight from its slot, where row[columns[c]] looks each name up (23 per event).
     let line = '';
-    for (let c = 0; c < columns.length; c++) {
+    let c = 0;
+    for (const k in row) {
+      if (k !== columns[c]) break;
       if (c > 0) line += '\t';
-      line += tsvField(row[columns[c]!]);
+      line += tsvField(row[k]);
+      c++;
     }
+    // Keys in another order, missing or extra: by name, every column (a missing one is \N).
+    if (c !== columns.length) line = lineByName(row, columns);
     line += '\n';
     // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 units); only when that
     // bound does not fit is the exact size counted (a model checkpoint is one line of tens of MB).
@@ -133,6 +140,15 @@ export function tabSeparated(rows: readonly object[], columns: readonly string[]
     at += buf.write(line, at, 'utf8');
   }
   return buf.subarray(0, at);
+}
+
+function lineByName(row: Record<string, unknown>, columns: readonly string[]): string {
+  let line = '';
+  for (let c = 0; c < columns.length; c++) {
+    if (c > 0) line += '\t';
+    line += tsvField(row[columns[c]!]);
+  }
+  return line;
 }
 
 function tsvField(v: unknown): string {
