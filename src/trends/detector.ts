@@ -158,11 +158,6 @@ export function createDetectorState(): DetectorState {
   };
 }
 
-function r5(x: number): number {
-  return x === 0 ? 0 : Number(x.toPrecision(5));
-}
-
-
 interface Season {
   /** Hour-of-day profile in counts, shrunk towards the overall mean while young. */
   daily: number;
@@ -342,14 +337,13 @@ function learn(s: DetectorState, slot: number, x: number, mu: number, phi: numbe
   const d = Math.floor(slot / 24);
   const { daily, fd, fw } = season(s, slot, cfg);
   const m0 = cfg.minExpected;
-  // Profiles are stored to 5 significant digits: they are estimates, and it halves the JSON.
-  s.hod[h] = r5(s.hod[h]! + Math.max(alphaFor(cfg.dailyHalfLifeDays * perHour), 1 / (s.hodN[h]! + 1)) * (xs / (fd * fw) - s.hod[h]!));
+  s.hod[h] = s.hod[h]! + Math.max(alphaFor(cfg.dailyHalfLifeDays * perHour), 1 / (s.hodN[h]! + 1)) * (xs / (fd * fw) - s.hod[h]!);
   s.hodN[h] = Math.min(s.hodN[h]! + 1, 1e6);
   const adw = Math.max(alphaFor(cfg.weeklyHalfLifeWeeks * 24 * perHour), 1 / (s.dowN[d]! + 1));
-  s.dow[d] = r5(s.dow[d]! + adw * (Math.min((xs + m0) / (daily * fw + m0), 50) - s.dow[d]!));
+  s.dow[d] = s.dow[d]! + adw * (Math.min((xs + m0) / (daily * fw + m0), 50) - s.dow[d]!);
   s.dowN[d] = Math.min(s.dowN[d]! + 1, 1e6);
   const aw = Math.max(alphaFor(cfg.weeklyHalfLifeWeeks * perHour), 1 / (s.weekN[slot]! + 1));
-  s.week[slot] = r5(s.week[slot]! + aw * (Math.min((xs + m0) / (daily * fd + m0), 50) - s.week[slot]!));
+  s.week[slot] = s.week[slot]! + aw * (Math.min((xs + m0) / (daily * fd + m0), 50) - s.week[slot]!);
   s.weekN[slot] = Math.min(s.weekN[slot]! + 1, 1e6);
   s.n += 1;
 }
