@@ -328,8 +328,9 @@ function learn(s: DetectorState, slot: number, x: number, mu: number, phi: numbe
   s.recX += al * (xc - s.recX);
   s.recB += al * (base - s.recB);
 
-  // Profiles learn the count with the recent level divided out, so a level shift is carried by
-  // the ratio at first and folds into the profiles over their (longer) half-lives.
+  // Profiles learn the count with the recent level divided out: they keep the series' shape, and the
+  // ratio its level. A lasting shift stays in the ratio (which follows it within its half-life) and never
+  // folds into the profiles, since they learn the count divided by it.
   const ratio = (s.recX + cfg.minExpected) / (s.recB + cfg.minExpected);
   const xs = xc / Math.max(ratio, 1e-3);
   s.mean += Math.max(alphaFor(cfg.dailyHalfLifeDays * 24 * perHour), 1 / (s.n + 1)) * (xc - s.mean);
