@@ -150,6 +150,16 @@ export class Lane {
         for (const p of batch) this.emit('delivered', p, attempt);
         return;
       } catch (err) {
+        // The head of the batch the destination took before it failed is delivered, not sent again.
+        const taken = err instanceof SinkError ? Math.min(err.delivered, batch.length) : 0;
+        if (taken > 0) {
+          this.h.delivered += taken;
+          this.h.last_delivered_at = new Date(this.s.now()).toISOString();
+          for (const p of batch.slice(0, taken)) this.emit('delivered', p, attempt);
+          batch = batch.slice(taken);
+          this.inFlight = batch;
+          if (batch.length === 0) return;
+        }
         const message = errorMessage(err);
         this.h.consecutive_failures++;
         this.h.last_error = message;
@@ -177,6 +187,7 @@ export class Lane {
           return false;
         });
         this.inFlight = batch;
+        this.h.retrying = batch.length;
         if (batch.length === 0) return;
       }
     }

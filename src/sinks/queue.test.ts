@@ -39,13 +39,22 @@ class ScriptedSink implements AlertSink {
   }
 }
 
-/** A ScriptedSink that takes batches: each request's payloads, in order, are kept in `batches`. */
+/**
+ * A ScriptedSink that takes batches: each request's payloads, in order, are kept in `batches`. `partial` scripts
+ * a failure after the destination took the first payloads: [how many, retriable].
+ */
 class BatchSink extends ScriptedSink {
   readonly batches: string[][] = [];
+  partial: [number, boolean][] = [];
   async deliverBatch(ps: readonly AlertPayload[]): Promise<void> {
     this.batches.push(ids([...ps]));
     this.got.push(...ps);
     if (this.gate) await this.gate;
+    const part = this.partial.shift();
+    if (part) {
+      this.delivered.push(...ps.slice(0, part[0]));
+      throw new SinkError('second request refused', { retriable: part[1], delivered: part[0] });
+    }
     const b = this.script.shift() ?? this.then;
     if (b === 'hang') return new Promise(() => {});
     if (b === 'retry') throw new SinkError('503 from test', { retriable: true });
@@ -313,6 +322,57 @@ describe('DeliveryQueue', () => {
 
     it('refuses a maxBatch below 1', () => {
       expect(() => new DeliveryQueue([new BatchSink('k')], { maxBatch: 0 })).toThrow(RangeError);
+    });
+
+    it('sends again only what the destination did not take of a batch that failed part way', async () => {
+      const s = new BatchSink('kafka');
+      s.partial = [[2, true]]; // the first request (a, b) taken, the second (c) refused
+      const { q, events } = queue([s]);
+      for (const c of ['a', 'b', 'c']) q.enqueue(v(c, 0));
+      expect(await q.settled(2000)).toBe(true);
+      expect(s.batches).toEqual([[at('a', 0), at('b', 0), at('c', 0)], [at('c', 0)]]);
+      expect(ids(s.delivered)).toEqual([at('a', 0), at('b', 0), at('c', 0)]);
+      expect(q.health()[0]).toMatchObject({ delivered: 3, retries: 1, retrying: 0, consecutive_failures: 0 });
+      expect(events.map((e) => `${e.outcome}:${e.attempt}`)).toEqual(['delivered:1', 'delivered:1', 'retry:1', 'delivered:2']);
+    });
+
+    it('counts as delivered the head a destination took before refusing the rest for good', async () => {
+      const s = new BatchSink('kafka');
+      s.hold();
+      s.partial = [[1, false]];
+      const { q } = queue([s]);
+      for (const c of ['a', 'b', 'c']) q.enqueue(v(c, 0));
+      s.release();
+      expect(await q.settled(2000)).toBe(true);
+      expect(q.health()[0]).toMatchObject({ delivered: 1, failed_permanent: 2, healthy: false });
+    });
+
+    it('holds a batch in flight as one: a member already sent is not queued again, and what a retry leaves out leaves the backlog', async () => {
+      const s = new BatchSink('kafka', ['ok', 'retry', 'retry']);
+      s.hold();
+      const sleeps: (() => void)[] = [];
+      const { q } = queue([s], { sleep: () => new Promise<void>((r) => sleeps.push(r)) });
+      q.enqueue(v('x', 0));
+      await tick();
+      q.enqueue(v('a', 0));
+      q.enqueue(v('b', 1)); // an update of b's episode, second in the next batch
+      s.release();
+      for (let i = 0; i < 10 && sleeps.length < 1; i++) await tick();
+      expect(s.batches).toEqual([[at('x', 0)], [at('a', 0), at('b', 1)]]);
+      q.enqueue(v('b', 1)); // the same version as the batch's second member: already in flight
+      expect(q.backlog()).toBe(2);
+      q.enqueue(v('b', 2)); // newer: b@1 is left out of the retry
+      s.hold(); // the retry of a waits at the sink until looked at
+      sleeps.shift()!();
+      for (let i = 0; i < 10 && s.batches.length < 3; i++) await tick();
+      expect(s.batches.at(-1)).toEqual([at('a', 0)]);
+      expect(q.backlog()).toBe(2); // a in flight, b@2 queued
+      expect(q.health()[0]).toMatchObject({ retrying: 1, superseded: 2 });
+      s.release();
+      for (let i = 0; i < 10 && sleeps.length < 1; i++) await tick();
+      sleeps.shift()!();
+      expect(await q.settled(2000)).toBe(true);
+      expect(ids(s.delivered)).toEqual([at('x', 0), at('a', 0), at('b', 2)]);
     });
   });
 });

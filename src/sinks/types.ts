@@ -17,12 +17,17 @@ export interface AlertSink {
   deliverBatch?(ps: readonly AlertPayload[]): Promise<void>;
 }
 
-/** A sink failure; `retryAfterMs` carries a server's Retry-After hint (429/503) to the queue. */
+/**
+ * A sink failure; `retryAfterMs` carries a server's Retry-After hint (429/503) to the queue, and `delivered` how
+ * many payloads at the head of a batch the destination took before the failure (they are not sent again).
+ */
 export class SinkError extends PipelineError {
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, opts: { retriable: boolean; cause?: unknown; retryAfterMs?: number }) {
+  readonly delivered: number;
+  constructor(message: string, opts: { retriable: boolean; cause?: unknown; retryAfterMs?: number; delivered?: number }) {
     super('sink_failed', 'sink', message, opts);
     this.name = 'SinkError';
     this.retryAfterMs = opts.retryAfterMs;
+    this.delivered = opts.delivered ?? 0;
   }
 }

@@ -102,7 +102,7 @@ describe('detector', () => {
     }
   });
 
-  it("state stays the same size however long the series runs (it is persisted per cluster)", () => {
+  it("state stays the same size however long the series runs (one is held per live cluster)", () => {
     const after = (days: number) => JSON.stringify(warm(days, 7).st).length;
     const tenDays = after(10);
     expect(after(60)).toBeLessThanOrEqual(tenDays * 1.1);

@@ -4,6 +4,7 @@ import { KafkaSource, createProducer, kafkaClient, type MessageProducer } from '
 import { DeliveryQueue } from '../../src/sinks/queue.js';
 import { KafkaAlertSink } from '../../src/sinks/kafka.js';
 import { samplePayload, T0, HOUR } from '../../src/sinks/fixtures.test-util.js';
+import { MAX_EXAMPLES, MAX_EXAMPLE_CHARS } from '../../src/sinks/payload.js';
 import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/env.js';
 
 // The first `recur run` against a fresh broker meets a topic that does not exist yet: the broker creates it
@@ -135,20 +136,49 @@ describe('KafkaSource on a topic that does not exist yet (real broker)', () => {
     expect(q.health()[0]).toMatchObject({ delivered: 1200, failed_permanent: 0, dropped: 0 });
     // enqueue returns at once, so the lane wakes to all 1,200: batches of 500, 500 and 200.
     expect(sends).toBe(3);
-    const consumer = admin().consumer({ groupId: `${cfg.kafka.groupId}-alerts` });
-    const got: { key: string; type: string }[] = [];
-    await consumer.connect();
+    expect(await alertsOn(topic, cfg.kafka.groupId, 1200)).toEqual(new Map(episodes.map((c) => [samplePayload(c).episode_id, ['opened', 'closed']])));
+  });
+
+  it('sends a batch of alerts larger than the broker takes in one request in parts, in order, and all of it', async () => {
+    const cfg = testConfig();
+    const real = await createProducer(kafkaClient(cfg.kafka, silentLog));
+    let sends = 0;
+    const producer: MessageProducer = { send: (t, ms) => (sends++, real.send(t, ms)), close: () => real.close() };
+    const topic = `${cfg.kafka.topic}.alerts`; // created on first send, with the broker's defaults (1 MB a request)
+    const q = new DeliveryQueue([new KafkaAlertSink(producer, topic)]);
+    // 300 episodes with the most an alert carries of examples (about 3.5 KB each): 600 alerts, two batches of
+    // over 1 MB each.
+    const big = (c: string, type: 'opened' | 'closed', at: number) => ({ ...samplePayload(c, type, at), examples: Array.from({ length: MAX_EXAMPLES }, () => 'x'.repeat(MAX_EXAMPLE_CHARS)) });
+    const episodes = Array.from({ length: 300 }, (_, i) => `c-${i}`);
     try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({ eachMessage: async ({ message }) => void got.push({ key: message.key!.toString(), type: (JSON.parse(message.value!.toString()) as { type: string }).type }) });
-      await waitFor('1,200 alerts consumed', async () => got.length >= 1200, 30_000);
+      for (const c of episodes) q.enqueue(big(c, 'opened', T0 + HOUR));
+      for (const c of episodes) q.enqueue(big(c, 'closed', T0 + 2 * HOUR));
+      expect(await q.settled(60_000)).toBe(true);
     } finally {
-      await consumer.disconnect();
+      await q.drain(1000);
+      await real.close();
     }
-    expect(got).toHaveLength(1200);
-    const byKey = new Map<string, string[]>();
-    for (const g of got) byKey.set(g.key, [...(byKey.get(g.key) ?? []), g.type]);
-    expect(byKey.size).toBe(600);
-    for (const types of byKey.values()) expect(types).toEqual(['opened', 'closed']);
+    expect(q.health()[0]).toMatchObject({ delivered: 600, failed_permanent: 0 });
+    expect(sends).toBeGreaterThan(2); // a batch of 500 went in parts
+    expect(await alertsOn(topic, cfg.kafka.groupId, 600)).toEqual(new Map(episodes.map((c) => [samplePayload(c).episode_id, ['opened', 'closed']])));
   });
 });
+
+/** The types of the alerts on `topic`, per key (episode) in the order they are there, once `n` are read. */
+async function alertsOn(topic: string, groupId: string, n: number): Promise<Map<string, string[]>> {
+  const consumer = admin().consumer({ groupId: `${groupId}-alerts` });
+  const got: { key: string; type: string }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void got.push({ key: message.key!.toString(), type: (JSON.parse(message.value!.toString()) as { type: string }).type }) });
+    await waitFor(`${n} alerts consumed`, async () => got.length >= n, 30_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  expect(got).toHaveLength(n);
+  const byKey = new Map<string, string[]>();
+  for (const g of got) byKey.set(g.key, [...(byKey.get(g.key) ?? []), g.type]);
+  return byKey;
+}
+
