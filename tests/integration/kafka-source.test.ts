@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { KafkaSource, createProducer, kafkaClient, type MessageProducer } from '../../src/sources/index.js';
-import { DeliveryQueue } from '../../src/sinks/queue.js';
+import { DeliveryQueue, type SinkHealth } from '../../src/sinks/queue.js';
 import { KafkaAlertSink } from '../../src/sinks/kafka.js';
 import { samplePayload, T0, HOUR } from '../../src/sinks/fixtures.test-util.js';
-import { MAX_EXAMPLES, MAX_EXAMPLE_CHARS } from '../../src/sinks/payload.js';
+import { MAX_EXAMPLES, MAX_EXAMPLE_CHARS, type AlertPayload } from '../../src/sinks/payload.js';
 import { admin, createTopic, silentLog, testConfig, waitFor } from '../helpers/env.js';
 
 // The first `recur run` against a fresh broker meets a topic that does not exist yet: the broker creates it
@@ -115,54 +115,50 @@ describe('KafkaSource on a topic that does not exist yet (real broker)', () => {
     expect(offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)).toBe(20);
   });
 
+});
+
+describe('the Kafka alert sink behind the delivery queue (real broker)', () => {
   it('sends a backlog of alerts in a few produce requests, every one of them on the topic and each episode in order', async () => {
     const cfg = testConfig();
-    const real = await createProducer(kafkaClient(cfg.kafka, silentLog));
-    let sends = 0;
-    // The real producer, counting the requests the sink makes of it.
-    const producer: MessageProducer = { send: (t, ms) => (sends++, real.send(t, ms)), close: () => real.close() };
     const topic = `${cfg.kafka.topic}.alerts`;
-    const q = new DeliveryQueue([new KafkaAlertSink(producer, topic)]);
     // 600 episodes opened and closed: 1,200 alerts, none of which coalescing may merge.
     const episodes = Array.from({ length: 600 }, (_, i) => `c-${i}`);
-    try {
-      for (const c of episodes) q.enqueue(samplePayload(c, 'opened', T0 + HOUR));
-      for (const c of episodes) q.enqueue(samplePayload(c, 'closed', T0 + 2 * HOUR));
-      expect(await q.settled(60_000)).toBe(true);
-    } finally {
-      await q.drain(1000);
-      await real.close();
-    }
-    expect(q.health()[0]).toMatchObject({ delivered: 1200, failed_permanent: 0, dropped: 0 });
+    const sent = await deliverAll(cfg, topic, [...episodes.map((c) => samplePayload(c, 'opened', T0 + HOUR)), ...episodes.map((c) => samplePayload(c, 'closed', T0 + 2 * HOUR))]);
+    expect(sent.health).toMatchObject({ delivered: 1200, failed_permanent: 0, dropped: 0 });
     // enqueue returns at once, so the lane wakes to all 1,200: batches of 500, 500 and 200.
-    expect(sends).toBe(3);
+    expect(sent.requests).toBe(3);
     expect(await alertsOn(topic, cfg.kafka.groupId, 1200)).toEqual(new Map(episodes.map((c) => [samplePayload(c).episode_id, ['opened', 'closed']])));
   });
 
   it('sends a batch of alerts larger than the broker takes in one request in parts, in order, and all of it', async () => {
     const cfg = testConfig();
-    const real = await createProducer(kafkaClient(cfg.kafka, silentLog));
-    let sends = 0;
-    const producer: MessageProducer = { send: (t, ms) => (sends++, real.send(t, ms)), close: () => real.close() };
     const topic = `${cfg.kafka.topic}.alerts`; // created on first send, with the broker's defaults (1 MB a request)
-    const q = new DeliveryQueue([new KafkaAlertSink(producer, topic)]);
-    // 300 episodes with the most an alert carries of examples (about 3.5 KB each): 600 alerts, two batches of
-    // over 1 MB each.
+    // 300 episodes with the most an alert carries of examples (about 3.5 KB each): 600 alerts, a first batch of
+    // 500 (1.7 MB).
     const big = (c: string, type: 'opened' | 'closed', at: number) => ({ ...samplePayload(c, type, at), examples: Array.from({ length: MAX_EXAMPLES }, () => 'x'.repeat(MAX_EXAMPLE_CHARS)) });
     const episodes = Array.from({ length: 300 }, (_, i) => `c-${i}`);
-    try {
-      for (const c of episodes) q.enqueue(big(c, 'opened', T0 + HOUR));
-      for (const c of episodes) q.enqueue(big(c, 'closed', T0 + 2 * HOUR));
-      expect(await q.settled(60_000)).toBe(true);
-    } finally {
-      await q.drain(1000);
-      await real.close();
-    }
-    expect(q.health()[0]).toMatchObject({ delivered: 600, failed_permanent: 0 });
-    expect(sends).toBeGreaterThan(2); // a batch of 500 went in parts
+    const sent = await deliverAll(cfg, topic, [...episodes.map((c) => big(c, 'opened', T0 + HOUR)), ...episodes.map((c) => big(c, 'closed', T0 + 2 * HOUR))]);
+    expect(sent.health).toMatchObject({ delivered: 600, failed_permanent: 0 });
+    expect(sent.requests).toBeGreaterThan(2); // the batch of 500 went in parts
     expect(await alertsOn(topic, cfg.kafka.groupId, 600)).toEqual(new Map(episodes.map((c) => [samplePayload(c).episode_id, ['opened', 'closed']])));
   });
 });
+
+/** `payloads` through a delivery queue's Kafka sink on the real producer, counting the produce requests it makes. */
+async function deliverAll(cfg: ReturnType<typeof testConfig>, topic: string, payloads: AlertPayload[]): Promise<{ health: SinkHealth; requests: number }> {
+  const real = await createProducer(kafkaClient(cfg.kafka, silentLog));
+  let requests = 0;
+  const producer: MessageProducer = { send: (t, ms) => (requests++, real.send(t, ms)), close: () => real.close() };
+  const q = new DeliveryQueue([new KafkaAlertSink(producer, topic)]);
+  try {
+    for (const p of payloads) q.enqueue(p);
+    expect(await q.settled(60_000)).toBe(true);
+  } finally {
+    await q.drain(1000);
+    await real.close();
+  }
+  return { health: q.health()[0]!, requests };
+}
 
 /** The types of the alerts on `topic`, per key (episode) in the order they are there, once `n` are read. */
 async function alertsOn(topic: string, groupId: string, n: number): Promise<Map<string, string[]>> {
