@@ -153,7 +153,10 @@ export class Lane {
         // The head of the batch the destination took before it failed is delivered, not sent again.
         const taken = err instanceof SinkError ? Math.min(err.delivered, batch.length) : 0;
         if (taken > 0) {
+          // A delivery, as a whole batch's would be: the failures before it no longer run in a row.
           this.h.delivered += taken;
+          this.h.consecutive_failures = 0;
+          this.lastPermanent = false;
           this.h.last_delivered_at = new Date(this.s.now()).toISOString();
           for (const p of batch.slice(0, taken)) this.emit('delivered', p, attempt);
           batch = batch.slice(taken);

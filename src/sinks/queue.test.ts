@@ -327,13 +327,53 @@ describe('DeliveryQueue', () => {
     it('sends again only what the destination did not take of a batch that failed part way', async () => {
       const s = new BatchSink('kafka');
       s.partial = [[2, true]]; // the first request (a, b) taken, the second (c) refused
-      const { q, events } = queue([s]);
+      const during: unknown[] = [];
+      const { q, events } = queue([s], {
+        now: () => T0 + 5,
+        sleep: async () => {
+          during.push(q.backlog(), q.health()[0]!.delivered, q.health()[0]!.last_delivered_at);
+          await tick();
+        },
+      });
       for (const c of ['a', 'b', 'c']) q.enqueue(v(c, 0));
       expect(await q.settled(2000)).toBe(true);
+      // While c waits for its retry, a and b are delivered and out of the backlog.
+      expect(during).toEqual([1, 2, new Date(T0 + 5).toISOString()]);
       expect(s.batches).toEqual([[at('a', 0), at('b', 0), at('c', 0)], [at('c', 0)]]);
       expect(ids(s.delivered)).toEqual([at('a', 0), at('b', 0), at('c', 0)]);
       expect(q.health()[0]).toMatchObject({ delivered: 3, retries: 1, retrying: 0, consecutive_failures: 0 });
       expect(events.map((e) => `${e.outcome}:${e.attempt}`)).toEqual(['delivered:1', 'delivered:1', 'retry:1', 'delivered:2']);
+    });
+
+    it('takes a delivered head as a delivery: failures before it no longer count in a row', async () => {
+      const s = new BatchSink('kafka');
+      s.partial = [
+        [0, true],
+        [0, true],
+        [1, true], // the third failure in a row, but one that took a
+      ];
+      const seen: unknown[] = [];
+      const { q } = queue([s], {
+        sleep: async () => {
+          const h = q.health()[0]!;
+          seen.push(`${h.consecutive_failures}/${h.healthy}`);
+          await tick();
+        },
+      });
+      for (const c of ['a', 'b']) q.enqueue(v(c, 0));
+      expect(await q.settled(2000)).toBe(true);
+      expect(seen).toEqual(['1/true', '2/true', '1/true']);
+      expect(q.health()[0]).toMatchObject({ delivered: 2, retries: 5, healthy: true, consecutive_failures: 0 }); // retries count payloads: 2 + 2 + 1
+    });
+
+    it('takes a destination saying it took more than the batch for all of it', async () => {
+      const s = new BatchSink('kafka');
+      s.partial = [[99, true]];
+      const { q } = queue([s]);
+      for (const c of ['a', 'b']) q.enqueue(v(c, 0));
+      expect(await q.settled(2000)).toBe(true);
+      expect(s.batches).toHaveLength(1);
+      expect(q.health()[0]).toMatchObject({ delivered: 2, retries: 0, failed_permanent: 0, healthy: true, consecutive_failures: 0, last_error: null });
     });
 
     it('counts as delivered the head a destination took before refusing the rest for good', async () => {

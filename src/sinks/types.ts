@@ -28,6 +28,6 @@ export class SinkError extends PipelineError {
     super('sink_failed', 'sink', message, opts);
     this.name = 'SinkError';
     this.retryAfterMs = opts.retryAfterMs;
-    this.delivered = opts.delivered ?? 0;
+    this.delivered = Math.max(0, Math.floor(opts.delivered ?? 0));
   }
 }

@@ -142,6 +142,22 @@ describe('the Kafka alert sink behind the delivery queue (real broker)', () => {
     expect(sent.requests).toBeGreaterThan(2); // the batch of 500 went in parts
     expect(await alertsOn(topic, cfg.kafka.groupId, 600)).toEqual(new Map(episodes.map((c) => [samplePayload(c).episode_id, ['opened', 'closed']])));
   });
+
+  it('counts as delivered what the broker took of a batch before it refused a later request, and sends that part once', async () => {
+    const cfg = testConfig();
+    const topic = `${cfg.kafka.topic}.alerts`; // the broker's default message.max.bytes: 1 MB
+    const small = Array.from({ length: 10 }, (_, i) => samplePayload(`c-${i}`, 'opened', T0 + HOUR));
+    // Over 1 MB: a request of its own after the ten, refused for good (MESSAGE_TOO_LARGE).
+    const huge = { ...samplePayload('c-huge', 'opened', T0 + HOUR), label: 'x'.repeat(1_100_000) };
+    const sent = await deliverAll(cfg, topic, [...small, huge]);
+    expect(sent.requests).toBe(2);
+    expect(sent.health).toMatchObject({ delivered: 10, failed_permanent: 1, retries: 0 });
+    const a = admin().admin();
+    await a.connect();
+    const offsets = await a.fetchTopicOffsets(topic);
+    await a.disconnect();
+    expect(offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0)).toBe(10);
+  });
 });
 
 /** `payloads` through a delivery queue's Kafka sink on the real producer, counting the produce requests it makes. */
