@@ -124,8 +124,11 @@ export function tabSeparated(rows: readonly object[], columns: readonly string[]
       line += tsvField(row[k]);
       c++;
     }
-    // Keys in another order, missing or extra: by name, every column (a missing one is \N).
-    if (c !== columns.length) line = lineByName(row, columns);
+    // Keys in another order, missing or extra: the columns not yet written, by name (a missing one is \N).
+    for (; c < columns.length; c++) {
+      if (c > 0) line += '\t';
+      line += tsvField(row[columns[c]!]);
+    }
     line += '\n';
     // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair: 4 bytes for 2 units); only when that
     // bound does not fit is the exact size counted (a model checkpoint is one line of tens of MB).
@@ -140,15 +143,6 @@ export function tabSeparated(rows: readonly object[], columns: readonly string[]
     at += buf.write(line, at, 'utf8');
   }
   return buf.subarray(0, at);
-}
-
-function lineByName(row: Record<string, unknown>, columns: readonly string[]): string {
-  let line = '';
-  for (let c = 0; c < columns.length; c++) {
-    if (c > 0) line += '\t';
-    line += tsvField(row[columns[c]!]);
-  }
-  return line;
 }
 
 function tsvField(v: unknown): string {
