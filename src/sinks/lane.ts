@@ -143,22 +143,14 @@ export class Lane {
       try {
         if (this.sink.deliverBatch) await this.sink.deliverBatch(batch);
         else await this.sink.deliver(batch[0]!);
-        this.h.delivered += batch.length;
-        this.h.consecutive_failures = 0;
-        this.lastPermanent = false;
-        this.h.last_delivered_at = new Date(this.s.now()).toISOString();
-        for (const p of batch) this.emit('delivered', p, attempt);
+        this.delivered(batch, attempt);
         return;
       } catch (err) {
         // The head of the batch the destination took before it failed is delivered, not sent again.
         const taken = err instanceof SinkError ? Math.min(err.delivered, batch.length) : 0;
         if (taken > 0) {
           // A delivery, as a whole batch's would be: the failures before it no longer run in a row.
-          this.h.delivered += taken;
-          this.h.consecutive_failures = 0;
-          this.lastPermanent = false;
-          this.h.last_delivered_at = new Date(this.s.now()).toISOString();
-          for (const p of batch.slice(0, taken)) this.emit('delivered', p, attempt);
+          this.delivered(batch.slice(0, taken), attempt);
           batch = batch.slice(taken);
           this.inFlight = batch;
           if (batch.length === 0) return;
@@ -194,6 +186,15 @@ export class Lane {
         if (batch.length === 0) return;
       }
     }
+  }
+
+  /** `ps` reached the sink: counted, reported one by one, and the sink's failures in a row end. */
+  private delivered(ps: readonly AlertPayload[], attempt: number): void {
+    this.h.delivered += ps.length;
+    this.h.consecutive_failures = 0;
+    this.lastPermanent = false;
+    this.h.last_delivered_at = new Date(this.s.now()).toISOString();
+    for (const p of ps) this.emit('delivered', p, attempt);
   }
 
   stop(): void {
