@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, openStore, type Store } from '../../src/store/index.js';
+import { splitStatements } from '../../src/store/migrate.js';
+import { insertIdempotent } from '../../src/store/writer.js';
+import { select } from '../../src/store/select.js';
+import { CHANNELS } from '../../src/events/schema.js';
+import { tempDir } from '../helpers/env.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 10, 2, 9);
+
+/** Assignments rows: cluster, hour offset, case, customer, channel. */
+function rows(spec: [string, number, string, string, string][], from = 0) {
+  return spec.map(([cluster, hour, kase, customer, channel], i) => ({
+    event_id: `e${from + i}`,
+    case_id: kase,
+    customer_id: customer,
+    channel,
+    occurred_at: new Date(T0 + hour * HOUR + i * 1000).toISOString(),
+    cluster_id: cluster,
+    similarity: 1,
+    model_version: 1,
+    cost: null,
+    handle_seconds: null,
+    csat: null,
+    nps: null,
+    effort: null,
+    product: '',
+    category: '',
+    source_topic: 'counts-test',
+    source_partition: 0,
+    source_offset: String(from + i),
+  }));
+}
+
+const SPEC: [string, number, string, string, string][] = [
+  ['k1', 0, 'c1', 'u1', 'web'],
+  ['k1', 0, 'c1', 'u1', 'phone'], // the same case on a second channel: one case, two channels
+  ['k1', 0, 'c2', '', 'other'],
+  ['k1', 1, 'c3', 'u3', 'email'],
+  ['k2', 0, 'c4', 'u4', 'social'],
+  ['k2', 0, 'c5', 'u4', 'chat'],
+  ['k2', 0, 'c6', 'u5', 'chat'],
+];
+
+type Bucket = { cluster_id: string; bucket: string; contacts: number; cases: number; customers: number; channels: string[] };
+
+/** What v_cluster_trends must say, recounted from the assignments themselves. */
+async function recount(store: Store): Promise<Bucket[]> {
+  const got = await select<Bucket>(
+    store.client,
+    `SELECT cluster_id, toString(toStartOfHour(occurred_at)) AS bucket, count() AS contacts, uniqExact(case_id) AS cases,
+            uniqExactIf(customer_id, customer_id != '') AS customers, groupUniqArray(toString(channel)) AS channels
+     FROM assignments GROUP BY cluster_id, bucket ORDER BY cluster_id, bucket`,
+    {},
+  );
+  // In CHANNELS order, as the view gives them.
+  return got.map((b) => ({ ...b, channels: CHANNELS.filter((c) => b.channels.includes(c)) }));
+}
+
+async function trends(store: Store): Promise<Bucket[]> {
+  return select<Bucket>(
+    store.client,
+    'SELECT cluster_id, toString(bucket) AS bucket, contacts, cases, customers, channels FROM v_cluster_trends ORDER BY cluster_id, bucket',
+    {},
+  );
+}
+
+/**
+ * Where a read of every column of cluster_counts comes from. Per cluster: ClickHouse reads a projection only when
+ * it reads fewer granules than the table, and most cluster-hours here hold one event.
+ */
+async function readFrom(store: Store, channels = 'groupBitOrMerge(channel_bits)'): Promise<string> {
+  const plan = await select<{ explain: string }>(
+    store.client,
+    `EXPLAIN SELECT cluster_id, sum(contacts), uniqExactMerge(cases), uniqExactMerge(customers), ${channels}, sum(cost), sum(handle_seconds),
+            sum(csat_sum), sum(csat_n), sum(nps_promoters), sum(nps_detractors), sum(nps_n), sum(effort_sum), sum(effort_n)
+     FROM cluster_counts GROUP BY cluster_id`,
+    {},
+  );
+  return plan.flatMap((r) => /ReadFromMergeTree \([^)]*\)/.exec(r.explain) ?? []).join('\n');
+}
+
+describe('rolling counts: the bucket_counts projection (embedded chDB)', () => {
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await openStore({ dataDir: tempDir() } as never);
+    await migrate(store.client, { dedupWindow: 100 });
+  });
+
+  afterAll(async () => store?.close());
+
+  it("gives each bucket's contacts, distinct cases and customers, and channels in CHANNELS order, as a recount of the assignments", async () => {
+    await insertIdempotent(store.client, 'assignments', rows(SPEC), null);
+    const got = await trends(store);
+    expect(got).toEqual(await recount(store));
+    expect(got.find((b) => b.cluster_id === 'k1' && b.bucket.endsWith('09:00:00'))).toMatchObject({ contacts: 3, cases: 2, customers: 1, channels: ['phone', 'web', 'other'] });
+  });
+
+  it('answers cluster_counts and the analyst views over it from the projection stored in the parts (the same expressions as the view)', async () => {
+    expect(await readFrom(store)).toBe('ReadFromMergeTree (bucket_counts)');
+    for (const view of ['v_cluster_trends', 'v_cluster_daily', 'v_cluster_weekly', 'v_top_clusters']) {
+      const plan = await select<{ explain: string }>(store.client, `EXPLAIN SELECT * FROM ${view}`, {});
+      expect(plan.flatMap((r) => /ReadFromMergeTree \([^)]*\)/.exec(r.explain) ?? []), view).toContain('ReadFromMergeTree (bucket_counts)');
+    }
+  });
+
+  it('a store counted by the old projection (groupUniqArray channels) migrates to it with the same counts, and so does a migration run again', async () => {
+    // Back to the store 006 made: its projection and views, and 013 not yet applied.
+    const statements = (file: string) => splitStatements(readFileSync(new URL(`../../schemas/clickhouse/${file}`, import.meta.url), 'utf8'));
+    await store.client.command({ query: 'ALTER TABLE assignments DROP PROJECTION bucket_counts SETTINGS mutations_sync = 2' });
+    await store.client.command({ query: 'DROP VIEW cluster_counts' });
+    await store.client.command({ query: 'DROP VIEW v_cluster_trends' });
+    for (const statement of statements('006_counts_from_assignments.sql')) await store.client.command({ query: statement });
+    for (const statement of statements('003_counts.sql').filter((s) => s.includes('VIEW IF NOT EXISTS v_cluster_trends'))) await store.client.command({ query: statement });
+    await store.client.command({ query: `DELETE FROM schema_migrations WHERE version = '013_channel_bits'` });
+    await insertIdempotent(store.client, 'assignments', rows([['k1', 1, 'c7', 'u7', 'chat'], ['k3', 3, 'c8', 'u8', 'phone']], 50), null);
+    const projections = async () =>
+      (await select<{ name: string }>(store.client, `SELECT DISTINCT name FROM system.projection_parts WHERE table = 'assignments' AND active`, {})).map((p) => p.name);
+    expect(await projections()).toEqual(['hourly_counts']);
+    // Its customers (uniqExactStateIf(customer_id, customer_id != '')) never matched a query's: ClickHouse reads
+    // `customer_id != ''` in a query as notEmpty(customer_id), so any read of customers went to the whole table.
+    expect(await readFrom(store, 'groupUniqArrayMerge(channels)')).toBe('ReadFromMergeTree (default.assignments)');
+
+    expect((await migrate(store.client, { dedupWindow: 100 })).applied).toEqual(['013_channel_bits']);
+    expect(await trends(store)).toEqual(await recount(store));
+    expect(await readFrom(store)).toBe('ReadFromMergeTree (bucket_counts)');
+    expect(await projections()).toEqual(['bucket_counts']);
+
+    // A migration interrupted after its first statements runs again from the top.
+    await store.client.command({ query: `DELETE FROM schema_migrations WHERE version = '013_channel_bits'` });
+    expect((await migrate(store.client, { dedupWindow: 100 })).applied).toEqual(['013_channel_bits']);
+    await insertIdempotent(store.client, 'assignments', rows([['k3', 2, 'c9', 'u9', 'web']], 100), null);
+    expect(await trends(store)).toEqual(await recount(store));
+    expect(await readFrom(store)).toBe('ReadFromMergeTree (bucket_counts)');
+  });
+});
