@@ -99,12 +99,18 @@ async function ceiling(topic: string, n: number): Promise<number> {
 
 interface Worker { child: ChildProcess; port: number; dataDir: string }
 
+/** The allocator mmap threshold bin/recur sets (read from it, so the two cannot differ). */
+const LAUNCHER_MMAP_THRESHOLD = /MALLOC_MMAP_THRESHOLD_:=(\d+)/.exec(readFileSync(join(root, 'bin/recur'), 'utf8'))![1]!;
+
 function startWorker(topic: string, group: string, port: number, extraEnv: Record<string, string> = {}): Worker {
   const dataDir = mkdtempSync(join(tmpdir(), 'recur-bench-'));
+  // Node's profiling flags are refused in NODE_OPTIONS, so the worker is started as bin/recur (the package's
+  // launcher) starts it: node on bin/recur.js, with the launcher's allocator setting.
   const prof = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
   const child = spawn(process.execPath, [...prof, join(root, 'bin/recur.js'), 'run', '--serve'], {
     env: {
       ...process.env,
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? LAUNCHER_MMAP_THRESHOLD,
       RECUR_KAFKA_BROKERS: brokers!,
       RECUR_KAFKA_TOPIC: topic,
       RECUR_KAFKA_GROUP_ID: group,
