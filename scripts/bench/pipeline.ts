@@ -110,7 +110,7 @@ function startWorker(topic: string, group: string, port: number, extraEnv: Recor
   const child = spawn(process.execPath, [...prof, join(root, 'bin/recur.js'), 'run', '--serve'], {
     env: {
       ...process.env,
-      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? LAUNCHER_MMAP_THRESHOLD,
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ || LAUNCHER_MMAP_THRESHOLD,
       RECUR_KAFKA_BROKERS: brokers!,
       RECUR_KAFKA_TOPIC: topic,
       RECUR_KAFKA_GROUP_ID: group,
