@@ -16,9 +16,10 @@
 -- MATERIALIZE runs in the background (no mutations_sync): on a large table it outlasts a client's request
 -- timeout, and a migration that failed on it would queue another at every start. Until it is done, parts
 -- without the projection are read from their rows.
--- v_cluster_trends aggregates its own copy of cluster_counts' query (ClickHouse answers it from the projection
--- as it does cluster_counts), so it never reads a cluster_counts of the other shape, whichever is replaced first.
--- Channels come back in CHANNELS order (groupUniqArray gave them in no order).
+-- While the migration runs, v_cluster_trends aggregates its own copy of cluster_counts' new query, so it never
+-- reads a cluster_counts of the other shape, whichever is replaced first; its last statement points it at
+-- cluster_counts again, the one definition of the counts the other views read too. Channels come back in
+-- CHANNELS order (groupUniqArray gave them in no order).
 CREATE OR REPLACE VIEW v_cluster_trends AS
 SELECT cluster_id, bucket, sum(contacts) AS contacts, uniqExactMerge(cases) AS cases,
        uniqExactMerge(customers) AS customers,
@@ -94,3 +95,13 @@ ALTER TABLE assignments ADD PROJECTION IF NOT EXISTS bucket_counts
 );
 
 ALTER TABLE assignments MATERIALIZE PROJECTION bucket_counts;
+
+CREATE OR REPLACE VIEW v_cluster_trends AS
+SELECT cluster_id, bucket, sum(contacts) AS contacts, uniqExactMerge(cases) AS cases,
+       uniqExactMerge(customers) AS customers,
+       arrayFilter((c, i) -> bitTest(groupBitOrMerge(channel_bits), i), ['phone', 'email', 'chat', 'social', 'web', 'other'], arrayEnumerate(['phone', 'email', 'chat', 'social', 'web', 'other'])) AS channels,
+       sum(cost) AS cost, sum(handle_seconds) AS handle_seconds,
+       if(sum(csat_n) = 0, NULL, sum(csat_sum) / sum(csat_n)) AS csat_avg,
+       if(sum(nps_n) = 0, NULL, 100 * (sum(nps_promoters) - sum(nps_detractors)) / sum(nps_n)) AS nps,
+       if(sum(effort_n) = 0, NULL, sum(effort_sum) / sum(effort_n)) AS effort_avg
+FROM cluster_counts GROUP BY cluster_id, bucket;

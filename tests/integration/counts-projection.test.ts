@@ -67,19 +67,21 @@ async function trends(store: Store): Promise<Bucket[]> {
   );
 }
 
+/** What a query's plan reads: each `ReadFromMergeTree (table or projection)`. */
+async function reads(store: Store, sql: string): Promise<string[]> {
+  const plan = await select<{ explain: string }>(store.client, `EXPLAIN ${sql}`, {});
+  return plan.flatMap((r) => /ReadFromMergeTree \([^)]*\)/.exec(r.explain) ?? []);
+}
+
 /**
  * Where a read of every column of cluster_counts comes from. Per cluster: ClickHouse reads a projection only when
  * it reads fewer granules than the table, and most cluster-hours here hold one event.
  */
 async function readFrom(store: Store, channels = 'groupBitOrMerge(channel_bits)'): Promise<string> {
-  const plan = await select<{ explain: string }>(
-    store.client,
-    `EXPLAIN SELECT cluster_id, sum(contacts), uniqExactMerge(cases), uniqExactMerge(customers), ${channels}, sum(cost), sum(handle_seconds),
-            sum(csat_sum), sum(csat_n), sum(nps_promoters), sum(nps_detractors), sum(nps_n), sum(effort_sum), sum(effort_n)
-     FROM cluster_counts GROUP BY cluster_id`,
-    {},
-  );
-  return plan.flatMap((r) => /ReadFromMergeTree \([^)]*\)/.exec(r.explain) ?? []).join('\n');
+  const sql = `SELECT cluster_id, sum(contacts), uniqExactMerge(cases), uniqExactMerge(customers), ${channels}, sum(cost), sum(handle_seconds),
+                      sum(csat_sum), sum(csat_n), sum(nps_promoters), sum(nps_detractors), sum(nps_n), sum(effort_sum), sum(effort_n)
+               FROM cluster_counts GROUP BY cluster_id`;
+  return (await reads(store, sql)).join('\n');
 }
 
 /** Migration 013 builds the projection of the rows already stored in the background: until then the parts read their rows. */
@@ -112,8 +114,7 @@ describe('rolling counts: the bucket_counts projection (embedded chDB)', () => {
   it('answers cluster_counts and the analyst views over it from the projection stored in the parts (the same expressions as the view)', async () => {
     expect(await readFrom(store)).toBe('ReadFromMergeTree (bucket_counts)');
     for (const view of ['v_cluster_trends', 'v_cluster_daily', 'v_cluster_weekly', 'v_top_clusters']) {
-      const plan = await select<{ explain: string }>(store.client, `EXPLAIN SELECT * FROM ${view}`, {});
-      expect(plan.flatMap((r) => /ReadFromMergeTree \([^)]*\)/.exec(r.explain) ?? []), view).toContain('ReadFromMergeTree (bucket_counts)');
+      expect(await reads(store, `SELECT * FROM ${view}`), view).toContain('ReadFromMergeTree (bucket_counts)');
     }
   });
 
