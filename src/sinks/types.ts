@@ -11,8 +11,9 @@ export interface AlertSink {
   /**
    * Several payloads in one request, in the order given, where the destination takes them so (a Kafka
    * produce request). Resolves once it acknowledged all of them; throws as `deliver` does when it did not,
-   * and the queue then tries the whole batch again: as with one payload, a receiver may see one twice and
-   * tells them apart by episode_id and version. Without it, payloads go one by one.
+   * with SinkError.delivered saying how many at the head it took, and the queue tries the rest again: as with
+   * one payload, a receiver may see one twice and tells them apart by episode_id and version. Without it,
+   * payloads go one by one.
    */
   deliverBatch?(ps: readonly AlertPayload[]): Promise<void>;
 }
