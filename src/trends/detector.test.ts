@@ -168,6 +168,32 @@ describe('scoreSeries', () => {
     expect(s[2500]).toBe(max);
   });
 
+  it('reports a surge that climbs bucket by bucket only when its surprise grows by the alerts\' update step', () => {
+    // Quiet noise, then a surge that rises by 4 a bucket for 24 buckets (2 hours of 5-minute rows).
+    const climbing = rows.map((r, i) => ({ ...r, value: i >= 2500 && i < 2524 ? 60 + 4 * (i - 2500) : 20 + ((i * 7919) % 11) }));
+    // Rows that report: their score is their own (a new peak of the surge), not the damped echo.
+    const reports = (s: number[]): number[] => {
+      const out: number[] = [];
+      for (let i = 2500, top = 0; i < 2524; i++) {
+        if (s[i]! > top) out.push(s[i]!);
+        top = Math.max(top, s[i]!);
+      }
+      return out;
+    };
+    const stepwise = reports(scoreSeries(climbing, { minGrowth: 0 }));
+    const grown = reports(scoreSeries(climbing));
+    // Without a growth step every small new peak reports: past a labelled window, each is a false positive.
+    expect(stepwise.length).toBeGreaterThanOrEqual(8);
+    expect(grown.length).toBeGreaterThanOrEqual(2);
+    expect(grown.length).toBeLessThanOrEqual(stepwise.length / 2);
+    // The surge opens with its full score, and each later report's surprise (score = s / (s + 4))
+    // is at least 10% above the one before, as an open alert's update is.
+    expect(grown[0]).toBe(stepwise[0]);
+    expect(grown[0]!).toBeGreaterThan(0.5);
+    const surprise = (score: number): number => (4 * score) / (1 - score);
+    for (let j = 1; j < grown.length; j++) expect(surprise(grown[j]!)).toBeGreaterThan(1.1 * surprise(grown[j - 1]!));
+  });
+
   it('has no look-ahead: scores of a prefix equal the prefix of the scores', () => {
     const full = scoreSeries(rows);
     const prefix = scoreSeries(rows.slice(0, 2600));

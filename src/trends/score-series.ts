@@ -1,6 +1,7 @@
 // NAB-style detector interface: one timestamp,value series in, one anomaly_score per row out,
 // computed online (row i sees rows 0..i only), with episode-style reporting.
 import { seasonalKey } from './bucket.js';
+import { trendConfigSchema } from './config.js';
 import { createDetectorState, detectorConfigSchema, stepDetector, type DetectorConfig } from './detector.js';
 
 export interface SeriesRow {
@@ -18,7 +19,14 @@ export interface ScoreSeriesOptions {
    * the alert logic: an episode alerts when it opens or grows, not on every bucket.
    */
   refractoryHours?: number;
+  /**
+   * How much the surprise must exceed the episode's peak to report again (0.1: by 10%). Default:
+   * the pipeline's `episode.updateMinGrowth`, the growth that makes an open alert emit an update.
+   */
+  minGrowth?: number;
 }
+
+const PIPELINE_UPDATE_MIN_GROWTH = trendConfigSchema.shape.episode.parse(undefined).updateMinGrowth;
 
 /** Parses NAB timestamps ("2015-02-26 21:42:53", UTC) and ISO-8601 strings. */
 export function parseTimestamp(s: string): number {
@@ -37,21 +45,26 @@ export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {})
   const stepMin = rows.length > 1 ? Math.max((ts[1]! - ts[0]!) / 60_000, 1) : 60;
   const cfg = detectorConfigSchema.parse({ bucketMinutes: stepMin, ...options.detector });
   const refractory = Math.max(1, Math.round(((options.refractoryHours ?? 24) * 60) / stepMin));
+  const grow = 1 + (options.minGrowth ?? PIPELINE_UPDATE_MIN_GROWTH);
   const state = createDetectorState();
   const out: number[] = new Array<number>(rows.length);
-  const raws: number[] = new Array<number>(rows.length);
-  // Monotone deque of indices: the max raw score over the previous `refractory` rows.
+  // Calibrated surprise per row: the episode's peak is kept in the units alerts compare.
+  const surprises: number[] = new Array<number>(rows.length);
+  // Monotone deque of indices: the max surprise over the previous `refractory` rows.
   const dq: number[] = [];
   let head = 0;
   for (let i = 0; i < rows.length; i++) {
     const v = Number.isFinite(rows[i]!.value) ? Math.max(0, rows[i]!.value) : 0;
-    const raw = stepDetector(state, seasonalKey(ts[i]!, options.tz).slot, v, cfg).anomalyScore;
-    raws[i] = raw;
+    const step = stepDetector(state, seasonalKey(ts[i]!, options.tz).slot, v, cfg);
+    const surprise = step.surprise;
+    surprises[i] = surprise;
     while (head < dq.length && dq[head]! < i - refractory) head++;
-    const recentMax = head < dq.length ? raws[dq[head]!]! : 0;
-    // An episode reports when it opens or grows past its recent peak; otherwise a damped echo.
-    out[i] = raw > recentMax ? raw : raw * 0.25;
-    while (dq.length > head && raws[dq[dq.length - 1]!]! <= raw) dq.pop();
+    const peak = head < dq.length ? surprises[dq[head]!]! : 0;
+    // An episode reports when it opens or its surprise grows past its recent peak by `grow`, as an
+    // open alert updates; otherwise a damped echo. A surge that climbs bucket by bucket is then a
+    // few reports, not one per bucket (each one past a window is a false positive to NAB).
+    out[i] = surprise > grow * peak ? step.anomalyScore : step.anomalyScore * 0.25;
+    while (dq.length > head && surprises[dq[dq.length - 1]!]! <= surprise) dq.pop();
     dq.push(i);
   }
   return out;
