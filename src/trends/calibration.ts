@@ -12,7 +12,31 @@ export function calibrate(s: DetectorState, j: 0 | 1, raw: number, cfg: Detector
   const u = cfg.calibrationLevel;
   const base = -Math.log10(Math.max(s.excRate[j], 1e-9));
   if (raw <= u) return (raw * base) / u;
-  return base + (raw - u) / (Math.max(s.excMean[j], 0.1) * Math.LN10);
+  const cal = base + (raw - u) / (Math.max(s.excMean[j], 0.1) * Math.LN10);
+  // The fitted tail is exponential; a series whose surprises are heavier-tailed (tweets' one-bucket
+  // bursts of 10-40x, every few days) would have each of them scored as once in years. What the series
+  // has itself shown at frequency f scores at most -log10(f x seenTailFactor).
+  if (cfg.seenTailFactor === 0 || !s.seen) return cal;
+  const f = seenAtLeast(s.seen[j], raw / u);
+  return f > 0 ? Math.min(cal, -Math.log10(f * cfg.seenTailFactor)) : cal;
+}
+
+/** Bins of surprise / calibrationLevel: geometric, 8 a decade, from 1 to 1000; the last is open. */
+export const SEEN_BINS = 24;
+const BINS_PER_DECADE = 8;
+
+function seenBin(ratio: number): number {
+  return Math.log10(ratio) * BINS_PER_DECADE;
+}
+
+/** Decayed frequency of buckets at least `ratio` x the level, read off the bins (log-linear within one). */
+export function seenAtLeast(bins: number[], ratio: number): number {
+  const p = Math.max(0, seenBin(ratio));
+  const b = Math.floor(p);
+  if (b >= SEEN_BINS - 1) return bins[SEEN_BINS - 1]!;
+  let f = bins[b]! * (b + 1 - p);
+  for (let k = b + 1; k < SEEN_BINS; k++) f += bins[k]!;
+  return f;
 }
 
 export function updateCalibration(s: DetectorState, j: 0 | 1, raw: number, cfg: DetectorConfig, perHour: number): void {
@@ -27,5 +51,12 @@ export function updateCalibration(s: DetectorState, j: 0 | 1, raw: number, cfg: 
     const excess = Math.min(raw - u, 5 * s.excMean[j]);
     s.excN[j] += 1;
     s.excMean[j] += Math.max(alphaFor(50), 1 / (s.excN[j] + 10)) * (excess - s.excMean[j]);
+  }
+  if (cfg.seenTailFactor > 0) {
+    // The same running average as the exceedance rate, one per bin: the bins sum to it.
+    s.seen ??= [new Array<number>(SEEN_BINS).fill(0), new Array<number>(SEEN_BINS).fill(0)];
+    const bins = s.seen[j];
+    for (let k = 0; k < SEEN_BINS; k++) bins[k] = bins[k]! * (1 - ar);
+    if (exceeded) bins[Math.min(SEEN_BINS - 1, Math.floor(seenBin(raw / u)))]! += ar;
   }
 }

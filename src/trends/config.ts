@@ -168,6 +168,12 @@ export const PIPELINE_DETECTOR_DEFAULTS: Partial<DetectorConfig> = {
    * 0.948 to 0.9365 / 0.9436 / 0.9496.
    */
   dailyHalfLifeDays: 21,
+  /**
+   * Off: a burst that comes back every few days is what recur exists to report (a problem that keeps
+   * returning), not a series' normal to be learnt away. `recur detect` (0.1) scores arbitrary series,
+   * where it is. On bench:trends it changed nothing (seeds 7, 8: the same recall and false episodes).
+   */
+  seenTailFactor: 0,
 };
 
 /** Parsed config plus the detector config with bucketMinutes filled in from the bucket. */

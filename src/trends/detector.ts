@@ -53,6 +53,12 @@ export const detectorConfigSchema = z.object({
   calibrationLevel: z.number().positive().default(1),
   /** Half-life of the calibration estimates, in days. */
   calibrationHalfLifeDays: z.number().positive().default(14),
+  /**
+   * A surprise the series has itself shown, at decayed frequency f (calibrationHalfLifeDays), scores
+   * at most -log10(f x this): what recurs every few days is the series' normal, however improbable
+   * the fitted tail finds it. 0.1 keeps one decade of benefit of the doubt; 0 turns it off.
+   */
+  seenTailFactor: z.number().min(0).max(1).default(0.1),
   /** Surprise (-log10 p) at which anomaly_score is 0.5. */
   scoreHalf: z.number().positive().default(4),
 });
@@ -89,6 +95,8 @@ export interface DetectorState {
   excMean: [number, number];
   /** Exceedances seen per scale (for warm-up averaging). */
   excN: [number, number];
+  /** Per time scale, decayed frequency of exceedances by surprise bin (calibration.ts); absent until seenTailFactor > 0 first learns. */
+  seen?: [number[], number[]];
   /** Page CUSUM of the log-likelihood ratio for a `cusumShift` rise, in nats. */
   cusum: number;
   /** Buckets the CUSUM has been positive without reset. */
