@@ -128,6 +128,31 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(twice.code).toBe(2);
   });
 
+  it('detect takes a burst the series keeps showing for its normal, and --pipeline reports it as recur run would', () => {
+    const dir = tempDir();
+    const f = join(dir, 'bursts.csv');
+    // Five-minute counts of 8-12 with a one-bucket burst of 150 every 700 buckets (~2.4 days), 12 days.
+    const t0 = Date.UTC(2026, 10, 2);
+    const lines = Array.from({ length: 288 * 12 }, (_, i) => `${new Date(t0 + i * 300_000).toISOString().slice(0, 19).replace('T', ' ')},${i % 700 === 350 ? 150 : 8 + ((i * 7919) % 5)}`);
+    writeFileSync(f, `timestamp,value\n${lines.join('\n')}\n`);
+    const scoresOf = (args: string[]): number[] => {
+      const r = recur(['detect', '--input', f, ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+    };
+    const series = scoresOf([]);
+    const pipeline = scoresOf(['--pipeline']);
+    const bursts = [350, 1050, 1750, 2450, 3150];
+    // The first burst is news either way.
+    expect(series[350]!).toBeGreaterThan(0.9);
+    expect(pipeline[350]!).toBeGreaterThan(0.9);
+    // From the second on, the series' own history says it recurs: no longer near the top of the scale.
+    for (const i of bursts.slice(1)) expect(series[i]!).toBeLessThan(0.6);
+    // The pipeline's settings report a problem that keeps coming back.
+    for (const i of bursts.slice(1)) expect(pipeline[i]!).toBeGreaterThan(0.85);
+    expect(recur(['detect', '--help']).stdout).toContain('--pipeline');
+  });
+
   it('reads NDJSON from stdin', () => {
     const dir = tempDir();
     const lines = [goodEvent(1), goodEvent(2), goodEvent(3)].map((e) => JSON.stringify(e));

@@ -3,18 +3,27 @@ import { parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { csvField } from '../table.js';
 import { parseCsv } from '../../eval/csv.js';
+import { PIPELINE_DETECTOR_DEFAULTS } from '../../trends/config.js';
 import { parseTimestamp, scoreSeries } from '../../trends/index.js';
 
-const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz ZONE] [--json]
+const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz ZONE] [--pipeline] [--json]
 
 Reads timestamp,value rows (one count per bucket, any fixed bucket size) and writes the same rows with
-an anomaly_score column in [0,1], computed online in order with no look-ahead, by the same detector the
-pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface).
-Without --output the scored CSV goes to stdout.`;
+an anomaly_score column in [0,1], computed online in order with no look-ahead, by the same detector code
+the pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface).
+Without --output the scored CSV goes to stdout.
+
+Its settings are for arbitrary series: among them, a burst the series has shown every few days counts
+as its normal. --pipeline scores with the settings recur run uses on a cluster's counts instead, where a
+burst that keeps coming back is what gets reported.`;
 
 
 export default async function (argv: string[], _ctx: CommandContext): Promise<number> {
-  const { values } = parse(argv, { input: { type: 'string' }, output: { type: 'string' }, tz: { type: 'string' }, json: { type: 'boolean' } }, false);
+  const { values } = parse(
+    argv,
+    { input: { type: 'string' }, output: { type: 'string' }, tz: { type: 'string' }, pipeline: { type: 'boolean' }, json: { type: 'boolean' } },
+    false,
+  );
   if (values['help']) return print(HELP), 0;
   const input = str(values, 'input');
   if (!input) throw new UsageError('--input SERIES.csv is required');
@@ -45,7 +54,8 @@ export default async function (argv: string[], _ctx: CommandContext): Promise<nu
   });
   let scores: number[];
   try {
-    scores = scoreSeries(rows, str(values, 'tz') ? { tz: str(values, 'tz')! } : {});
+    const tz = str(values, 'tz');
+    scores = scoreSeries(rows, { ...(tz ? { tz } : {}), ...(values['pipeline'] ? { detector: PIPELINE_DETECTOR_DEFAULTS } : {}) });
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(`${input}: ${err.message}`);
     throw err;
