@@ -6,18 +6,24 @@ import { poisson, seeded } from './test-helpers.js';
 
 describe('seenAtLeast', () => {
   const bins = new Array<number>(SEEN_BINS).fill(0);
-  bins[0] = 0.08; // surprise 1-1.33x the level
-  bins[8] = 0.01; // 10-13.3x
-  bins[SEEN_BINS - 1] = 0.001; // 1000x and over
+  bins[0] = 0.08; // surprise 1-1.15x the level
+  bins[16] = 0.01; // 10-11.5x
+  bins[SEEN_BINS - 1] = 0.001; // the open bin, from 10^(39/16) ~ 275x
 
-  it('sums the bins at and above a ratio, counting its own bin in proportion (log-linear)', () => {
+  it('sums the bin below its own, its own and every bin above it', () => {
     expect(seenAtLeast(bins, 1)).toBeCloseTo(0.091, 12);
-    expect(seenAtLeast(bins, 2)).toBeCloseTo(0.011, 12);
+    expect(seenAtLeast(bins, 1.2)).toBeCloseTo(0.091, 12);
+    expect(seenAtLeast(bins, 1.4)).toBeCloseTo(0.011, 12);
+    // In bin 16 or the one above: all of bin 16, so a burst that returns at the same surprise, or up to
+    // 15-32% more of it, counts in full.
     expect(seenAtLeast(bins, 10)).toBeCloseTo(0.011, 12);
-    // Half way through bin 8 in log terms: half of it, and everything above.
-    expect(seenAtLeast(bins, 10 ** (8.5 / 8))).toBeCloseTo(0.005 + 0.001, 12);
-    expect(seenAtLeast(bins, 500)).toBeCloseTo(0.001, 12);
+    expect(seenAtLeast(bins, 11.4)).toBeCloseTo(0.011, 12);
+    expect(seenAtLeast(bins, 12)).toBeCloseTo(0.011, 12);
+    expect(seenAtLeast(bins, 13.5)).toBeCloseTo(0.001, 12);
+    expect(seenAtLeast(bins, 280)).toBeCloseTo(0.001, 12);
     expect(seenAtLeast(bins, 5000)).toBeCloseTo(0.001, 12);
+    // Below the level (not an exceedance) reads from the first bin.
+    expect(seenAtLeast(bins, 0.5)).toBeCloseTo(0.091, 12);
   });
 });
 
@@ -44,20 +50,28 @@ describe('seenTailFactor', () => {
     for (const i of late) expect(off[i]!).toBeGreaterThan(8);
     // Seen every 700 buckets: frequency ~1/700, so at most ~-log10(1/700 x 0.1) ~ 3.85 (decay makes it rarer).
     for (const i of late) expect(on[i]!).toBeLessThan(4.5);
+    // And so is the second, though the baseline has drifted and its surprise is a fifth above the first's.
+    expect(on[bursts[1]!]!).toBeLessThan(4.5);
   });
 
-  it('leaves the first burst, and a bigger one than any seen, to the fitted tail', () => {
+  it('leaves the first burst, and one bigger than any seen, to the fitted tail', () => {
     expect(on[bursts[0]!]).toBe(off[bursts[0]!]);
-    const bigger = [...rows];
-    bigger[bursts[12]!] = 1500;
-    const cfg: DetectorConfig = detectorConfigSchema.parse({ bucketMinutes: 5, seenTailFactor: 0.1 });
-    const st = createDetectorState();
-    const s = bigger.map((x, i) => stepDetector(st, Math.floor(((T0 + i * 300_000) / 3_600_000) % 168), x, cfg).pointSurprise);
-    expect(s[bursts[12]!]!).toBeGreaterThan(2 * on[bursts[12]!]!);
-    expect(s[bursts[12]!]!).toBeGreaterThan(8);
+    const withBurst = (x: number): number[] => {
+      const bigger = [...rows];
+      bigger[bursts[12]!] = x;
+      const cfg: DetectorConfig = detectorConfigSchema.parse({ bucketMinutes: 5, seenTailFactor: 0.1 });
+      const st = createDetectorState();
+      return bigger.map((v, i) => stepDetector(st, Math.floor(((T0 + i * 300_000) / 3_600_000) % 168), v, cfg).pointSurprise);
+    };
+    // A decade bigger, and a third bigger (its surprise a third beyond every burst's before it).
+    for (const x of [1500, 200]) {
+      const s = withBurst(x);
+      expect(s[bursts[12]!]!).toBeGreaterThan(2 * on[bursts[12]!]!);
+      expect(s[bursts[12]!]!).toBeGreaterThan(8);
+    }
   });
 
-  it('changes nothing where no bucket was surprising before', () => {
+  it('never caps ordinary noise: scores equal until the first burst', () => {
     const n = bursts[0]!;
     expect(on.slice(0, n + 1)).toEqual(off.slice(0, n + 1));
   });

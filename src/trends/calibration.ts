@@ -21,21 +21,26 @@ export function calibrate(s: DetectorState, j: 0 | 1, raw: number, cfg: Detector
   return f > 0 ? Math.min(cal, -Math.log10(f * cfg.seenTailFactor)) : cal;
 }
 
-/** Bins of surprise / calibrationLevel: geometric, 8 a decade, from 1 to 1000; the last is open. */
-export const SEEN_BINS = 24;
-const BINS_PER_DECADE = 8;
+/**
+ * Bins of surprise / calibrationLevel: geometric, 16 a decade (each 15% wide), from 1; the last, from
+ * 10^(39/16) ~ 275, is open (surprisal stops at 300: p is floored at 1e-300).
+ */
+export const SEEN_BINS = 40;
+const BINS_PER_DECADE = 16;
 
 function seenBin(ratio: number): number {
-  return Math.log10(ratio) * BINS_PER_DECADE;
+  return Math.min(SEEN_BINS - 1, Math.max(0, Math.floor(Math.log10(ratio) * BINS_PER_DECADE)));
 }
 
-/** Decayed frequency of buckets at least `ratio` x the level, read off the bins (log-linear within one). */
+/**
+ * Decayed frequency of buckets about as surprising as `ratio` x the level, or more: the bin below its
+ * own, its own and every bin above, so anything from 15-32% below it counts. A burst that returns a
+ * little more surprising than the last (the baseline drifts) is still one seen before, wherever the
+ * bin edges fall; one a third beyond every burst before finds nothing and keeps the fitted tail.
+ */
 export function seenAtLeast(bins: number[], ratio: number): number {
-  const p = Math.max(0, seenBin(ratio));
-  const b = Math.floor(p);
-  if (b >= SEEN_BINS - 1) return bins[SEEN_BINS - 1]!;
-  let f = bins[b]! * (b + 1 - p);
-  for (let k = b + 1; k < SEEN_BINS; k++) f += bins[k]!;
+  let f = 0;
+  for (let k = Math.max(0, seenBin(ratio) - 1); k < SEEN_BINS; k++) f += bins[k]!;
   return f;
 }
 
@@ -57,6 +62,6 @@ export function updateCalibration(s: DetectorState, j: 0 | 1, raw: number, cfg: 
     s.seen ??= [new Array<number>(SEEN_BINS).fill(0), new Array<number>(SEEN_BINS).fill(0)];
     const bins = s.seen[j];
     for (let k = 0; k < SEEN_BINS; k++) bins[k] = bins[k]! * (1 - ar);
-    if (exceeded) bins[Math.min(SEEN_BINS - 1, Math.floor(seenBin(raw / u)))]! += ar;
+    if (exceeded) bins[seenBin(raw / u)]! += ar;
   }
 }

@@ -180,8 +180,11 @@ describe('scoreSeries', () => {
       }
       return out;
     };
-    const stepwise = reports(scoreSeries(climbing, { minGrowth: 0 }));
-    const grown = reports(scoreSeries(climbing));
+    // The reporting rule alone: seenTailFactor would also cap the climb's later buckets, once its own
+    // first ones are in the series' record.
+    const detector = { seenTailFactor: 0 };
+    const stepwise = reports(scoreSeries(climbing, { minGrowth: 0, detector }));
+    const grown = reports(scoreSeries(climbing, { detector }));
     // Without a growth step every small new peak reports: past a labelled window, each is a false positive.
     expect(stepwise.length).toBeGreaterThanOrEqual(8);
     expect(grown.length).toBeGreaterThanOrEqual(2);
@@ -192,6 +195,8 @@ describe('scoreSeries', () => {
     expect(grown[0]!).toBeGreaterThan(0.5);
     const surprise = (score: number): number => (4 * score) / (1 - score);
     for (let j = 1; j < grown.length; j++) expect(surprise(grown[j]!)).toBeGreaterThan(1.1 * surprise(grown[j - 1]!));
+    expect(() => scoreSeries(climbing, { minGrowth: -0.1 })).toThrow(RangeError);
+    expect(() => scoreSeries(climbing, { minGrowth: Number.NaN })).toThrow(RangeError);
   });
 
   it('has no look-ahead: scores of a prefix equal the prefix of the scores', () => {

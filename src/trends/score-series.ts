@@ -45,7 +45,9 @@ export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {})
   const stepMin = rows.length > 1 ? Math.max((ts[1]! - ts[0]!) / 60_000, 1) : 60;
   const cfg = detectorConfigSchema.parse({ bucketMinutes: stepMin, ...options.detector });
   const refractory = Math.max(1, Math.round(((options.refractoryHours ?? 24) * 60) / stepMin));
-  const grow = 1 + (options.minGrowth ?? PIPELINE_UPDATE_MIN_GROWTH);
+  const minGrowth = options.minGrowth ?? PIPELINE_UPDATE_MIN_GROWTH;
+  if (!(minGrowth >= 0)) throw new RangeError(`minGrowth must be a number >= 0, got ${minGrowth}`);
+  const grow = 1 + minGrowth;
   const state = createDetectorState();
   const out: number[] = new Array<number>(rows.length);
   // Calibrated surprise per row: the episode's peak is kept in the units alerts compare.
