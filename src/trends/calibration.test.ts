@@ -71,6 +71,34 @@ describe('seenTailFactor', () => {
     }
   });
 
+  it('never caps a burst in the open last bin: one at surprisal\'s ceiling cannot be told from a bigger one', () => {
+    const giants = rows.map((x) => (x === 150 ? 15_000 : x));
+    const score = (factor: number): number[] => {
+      const cfg: DetectorConfig = detectorConfigSchema.parse({ bucketMinutes: 5, seenTailFactor: factor });
+      const st = createDetectorState();
+      return giants.map((v, i) => stepDetector(st, Math.floor(((T0 + i * 300_000) / 3_600_000) % 168), v, cfg).pointSurprise);
+    };
+    const [capped, uncapped] = [score(0.1), score(0)];
+    for (const i of bursts) expect(capped[i]).toBe(uncapped[i]);
+  });
+
+  it('records and reads surprise in the same units at another calibrationLevel', () => {
+    const cfg: DetectorConfig = detectorConfigSchema.parse({ bucketMinutes: 5, seenTailFactor: 0.1, calibrationLevel: 2 });
+    const st = createDetectorState();
+    const s = rows.map((v, i) => stepDetector(st, Math.floor(((T0 + i * 300_000) / 3_600_000) % 168), v, cfg).pointSurprise);
+    expect(s[bursts[0]!]!).toBeGreaterThan(8);
+    for (const i of bursts.slice(1)) expect(s[i]!).toBeLessThan(4.5);
+  });
+
+  it('drops its record when turned off, so an old one never passes for current', () => {
+    const on: DetectorConfig = detectorConfigSchema.parse({ bucketMinutes: 5, seenTailFactor: 0.1 });
+    const st = createDetectorState();
+    rows.slice(0, 2000).forEach((v, i) => stepDetector(st, i % 168, v, on));
+    expect(st.seen).toBeDefined();
+    stepDetector(st, 0, 10, { ...on, seenTailFactor: 0 });
+    expect(st.seen).toBeUndefined();
+  });
+
   it('never caps ordinary noise: scores equal until the first burst', () => {
     const n = bursts[0]!;
     expect(on.slice(0, n + 1)).toEqual(off.slice(0, n + 1));

@@ -15,14 +15,15 @@ export function calibrate(s: DetectorState, j: 0 | 1, raw: number, cfg: Detector
   const cal = base + (raw - u) / (Math.max(s.excMean[j], 0.1) * Math.LN10);
   // The fitted tail is exponential; a series whose surprises are heavier-tailed (tweets' one-bucket
   // bursts of 10-40x, every few days) would have each of them scored as once in years. What the series
-  // has itself shown at frequency f scores at most -log10(f x seenTailFactor).
-  if (cfg.seenTailFactor === 0 || !s.seen) return cal;
+  // has itself shown at frequency f scores at most -log10(f x seenTailFactor). In the last bin, which is
+  // open (and surprisal stops at 300 besides), a burst cannot be told from a bigger one: none is capped.
+  if (cfg.seenTailFactor === 0 || !s.seen || !(seenBin(raw / u) < SEEN_BINS - 1)) return cal;
   const f = seenAtLeast(s.seen[j], raw / u);
   return f > 0 ? Math.min(cal, -Math.log10(f * cfg.seenTailFactor)) : cal;
 }
 
 /**
- * Bins of surprise / calibrationLevel: geometric, 16 a decade (each 15% wide), from 1; the last, from
+ * Bins of surprise / calibrationLevel: geometric, 16 a decade (each 15.5% wide), from 1; the last, from
  * 10^(39/16) ~ 275, is open (surprisal stops at 300: p is floored at 1e-300).
  */
 export const SEEN_BINS = 40;
@@ -34,9 +35,9 @@ function seenBin(ratio: number): number {
 
 /**
  * Decayed frequency of buckets about as surprising as `ratio` x the level, or more: the bin below its
- * own, its own and every bin above, so anything from 15-32% below it counts. A burst that returns a
+ * own, its own and every bin above, so anything from 15.5-33% below it counts. A burst that returns a
  * little more surprising than the last (the baseline drifts) is still one seen before, wherever the
- * bin edges fall; one a third beyond every burst before finds nothing and keeps the fitted tail.
+ * bin edges fall; one more than 34% beyond every burst before finds nothing and keeps the fitted tail.
  */
 export function seenAtLeast(bins: number[], ratio: number): number {
   let f = 0;
@@ -57,7 +58,10 @@ export function updateCalibration(s: DetectorState, j: 0 | 1, raw: number, cfg: 
     s.excN[j] += 1;
     s.excMean[j] += Math.max(alphaFor(50), 1 / (s.excN[j] + 10)) * (excess - s.excMean[j]);
   }
-  if (cfg.seenTailFactor > 0) {
+  if (cfg.seenTailFactor === 0) {
+    // A record kept while it was on and not decayed since would pass for current if it came back on.
+    if (s.seen) delete s.seen;
+  } else {
     // The same running average as the exceedance rate, one per bin: the bins sum to it.
     s.seen ??= [new Array<number>(SEEN_BINS).fill(0), new Array<number>(SEEN_BINS).fill(0)];
     const bins = s.seen[j];

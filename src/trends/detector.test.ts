@@ -197,6 +197,7 @@ describe('scoreSeries', () => {
     for (let j = 1; j < grown.length; j++) expect(surprise(grown[j]!)).toBeGreaterThan(1.1 * surprise(grown[j - 1]!));
     expect(() => scoreSeries(climbing, { minGrowth: -0.1 })).toThrow(RangeError);
     expect(() => scoreSeries(climbing, { minGrowth: Number.NaN })).toThrow(RangeError);
+    expect(() => scoreSeries(climbing, { minGrowth: Number.POSITIVE_INFINITY })).toThrow(RangeError);
   });
 
   it('has no look-ahead: scores of a prefix equal the prefix of the scores', () => {

@@ -46,7 +46,7 @@ export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {})
   const cfg = detectorConfigSchema.parse({ bucketMinutes: stepMin, ...options.detector });
   const refractory = Math.max(1, Math.round(((options.refractoryHours ?? 24) * 60) / stepMin));
   const minGrowth = options.minGrowth ?? PIPELINE_UPDATE_MIN_GROWTH;
-  if (!(minGrowth >= 0)) throw new RangeError(`minGrowth must be a number >= 0, got ${minGrowth}`);
+  if (!(minGrowth >= 0 && Number.isFinite(minGrowth))) throw new RangeError(`minGrowth must be a finite number >= 0, got ${minGrowth}`);
   const grow = 1 + minGrowth;
   const state = createDetectorState();
   const out: number[] = new Array<number>(rows.length);

@@ -151,6 +151,14 @@ describe('recur CLI (real process, embedded chDB)', () => {
     // The pipeline's settings report a problem that keeps coming back.
     for (const i of bursts.slice(1)) expect(pipeline[i]!).toBeGreaterThan(0.85);
     expect(recur(['detect', '--help']).stdout).toContain('--pipeline');
+    // --pipeline takes the operator's trends settings from the configuration: here the cap turned back on.
+    const cfg = join(dir, 'recur.json');
+    writeFileSync(cfg, JSON.stringify({ trends: { detector: { seenTailFactor: 0.1 } } }));
+    const configured = scoresOf(['--pipeline', '--config', cfg]);
+    for (const i of bursts.slice(1)) expect(configured[i]!).toBeLessThan(0.6);
+    // Without --pipeline the configuration is not read, and a --config would be silently ignored: refused.
+    const ignored = recur(['detect', '--input', f, '--config', cfg]);
+    expect([ignored.code, ignored.stderr]).toEqual([2, expect.stringMatching(/--config applies to detect only with --pipeline/)]);
   });
 
   it('reads NDJSON from stdin', () => {

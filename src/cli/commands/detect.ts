@@ -1,24 +1,28 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parse, print, str, UsageError } from '../args.js';
+import { configFrom, parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { csvField } from '../table.js';
 import { parseCsv } from '../../eval/csv.js';
-import { PIPELINE_DETECTOR_DEFAULTS } from '../../trends/config.js';
-import { parseTimestamp, scoreSeries } from '../../trends/index.js';
+import { PIPELINE_DETECTOR_DEFAULTS, resolveTrendConfig } from '../../trends/config.js';
+import { parseTimestamp, scoreSeries, type ScoreSeriesOptions } from '../../trends/index.js';
 
-const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz ZONE] [--pipeline] [--json]
+const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz ZONE] [--pipeline [--config FILE]] [--json]
 
 Reads timestamp,value rows (one count per bucket, any fixed bucket size) and writes the same rows with
 an anomaly_score column in [0,1], computed online in order with no look-ahead, by the same detector code
-the pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface).
+the pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface). A row scores in
+full when a surge starts or its surprise grows 10% past the last 24 hours' peak, a quarter otherwise.
 Without --output the scored CSV goes to stdout.
 
-Its settings are for arbitrary series: among them, a burst the series has shown every few days counts
-as its normal. --pipeline scores with the settings recur run uses on a cluster's counts instead, where a
-burst that keeps coming back is what gets reported.`;
+By default the detector is set for arbitrary series (seenTailFactor 0.1): a burst about as surprising as
+ones the series has shown before has its surprise capped at -log10(0.1 x how often it has shown them),
+so one that comes back every few days scores about 0.5, not near 1.
+--pipeline scores with the detector settings recur run uses on a cluster's counts: that cap off, NB2
+noise (variancePower 2), weekSignificance 6, the pipeline's half-lives, and the trends settings of the
+configuration (--config FILE, RECUR_* variables: trends.detector, trends.episode.updateMinGrowth,
+trends.timeZone unless --tz). Alert gates (customers, minimum cases) do not apply: a series has none.`;
 
-
-export default async function (argv: string[], _ctx: CommandContext): Promise<number> {
+export default async function (argv: string[], ctx: CommandContext): Promise<number> {
   const { values } = parse(
     argv,
     { input: { type: 'string' }, output: { type: 'string' }, tz: { type: 'string' }, pipeline: { type: 'boolean' }, json: { type: 'boolean' } },
@@ -27,6 +31,18 @@ export default async function (argv: string[], _ctx: CommandContext): Promise<nu
   if (values['help']) return print(HELP), 0;
   const input = str(values, 'input');
   if (!input) throw new UsageError('--input SERIES.csv is required');
+  // Only --pipeline reads the configuration: a --config given without it would be silently ignored.
+  if (str(values, 'config') && !values['pipeline']) throw new UsageError('--config applies to detect only with --pipeline');
+  const options: ScoreSeriesOptions = {};
+  if (values['pipeline']) {
+    const trends = resolveTrendConfig(configFrom(values, ctx.env).trends);
+    // The operator's detector overrides over the pipeline's defaults; bucketMinutes is the series' own step.
+    options.detector = { ...PIPELINE_DETECTOR_DEFAULTS, ...trends.detector };
+    options.minGrowth = trends.episode.updateMinGrowth;
+    options.tz = trends.timeZone;
+  }
+  const tz = str(values, 'tz');
+  if (tz) options.tz = tz;
   const table = parseCsv(readFileSync(input, 'utf8'));
   const header = table[0] ?? [];
   const ti = header.indexOf('timestamp');
@@ -54,8 +70,7 @@ export default async function (argv: string[], _ctx: CommandContext): Promise<nu
   });
   let scores: number[];
   try {
-    const tz = str(values, 'tz');
-    scores = scoreSeries(rows, { ...(tz ? { tz } : {}), ...(values['pipeline'] ? { detector: PIPELINE_DETECTOR_DEFAULTS } : {}) });
+    scores = scoreSeries(rows, options);
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(`${input}: ${err.message}`);
     throw err;
