@@ -176,6 +176,11 @@ export const PIPELINE_DETECTOR_DEFAULTS: Partial<DetectorConfig> = {
   seenTailFactor: 0,
 };
 
+/** The pipeline's detector settings: its defaults under the operator's overrides (bucketMinutes only if given). */
+export function pipelineDetectorSettings(cfg: TrendConfig): Partial<DetectorConfig> {
+  return { ...PIPELINE_DETECTOR_DEFAULTS, ...cfg.detector };
+}
+
 /** Parsed config plus the detector config with bucketMinutes filled in from the bucket. */
 export interface ResolvedTrendConfig extends TrendConfig {
   detectorResolved: DetectorConfig;
@@ -185,6 +190,6 @@ export interface ResolvedTrendConfig extends TrendConfig {
 export function resolveTrendConfig(input: TrendConfigInput = {}): ResolvedTrendConfig {
   const cfg = trendConfigSchema.parse(input) as TrendConfig;
   const bucketMs = nominalBucketMs(cfg.bucket);
-  const detectorResolved = detectorConfigSchema.parse({ bucketMinutes: bucketMs / 60_000, ...PIPELINE_DETECTOR_DEFAULTS, ...cfg.detector });
+  const detectorResolved = detectorConfigSchema.parse({ bucketMinutes: bucketMs / 60_000, ...pipelineDetectorSettings(cfg) });
   return { ...cfg, detectorResolved, bucketMs };
 }

@@ -3,7 +3,7 @@ import { configFrom, parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { csvField } from '../table.js';
 import { parseCsv } from '../../eval/csv.js';
-import { PIPELINE_DETECTOR_DEFAULTS, resolveTrendConfig } from '../../trends/config.js';
+import { pipelineDetectorSettings, resolveTrendConfig } from '../../trends/config.js';
 import { parseTimestamp, scoreSeries, type ScoreSeriesOptions } from '../../trends/index.js';
 
 const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz ZONE] [--pipeline [--config FILE]] [--json]
@@ -36,8 +36,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const options: ScoreSeriesOptions = {};
   if (values['pipeline']) {
     const trends = resolveTrendConfig(configFrom(values, ctx.env).trends);
-    // The operator's detector overrides over the pipeline's defaults; bucketMinutes is the series' own step.
-    options.detector = { ...PIPELINE_DETECTOR_DEFAULTS, ...trends.detector };
+    // As the pipeline resolves them, except bucketMinutes: the series' own step, not the configured bucket.
+    options.detector = pipelineDetectorSettings(trends);
     options.minGrowth = trends.episode.updateMinGrowth;
     options.tz = trends.timeZone;
   }
