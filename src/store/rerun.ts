@@ -112,7 +112,9 @@ export async function recordRerun(
   lineage: { kind: string; from: string[]; to: string[] }[],
   nowMs: number,
   token: string,
-): Promise<void> {
+  /** The re-run's range: a cluster the lineage takes out that keeps events outside it stays as it is. */
+  range: { fromMs: number; toMs: number },
+): Promise<{ keptOutside: string[] }> {
   await insertIdempotent(
     client,
     'cluster_lineage',
@@ -121,7 +123,10 @@ export async function recordRerun(
   );
   // Every cluster of the re-fit gets its new terms; kept ids keep their representative examples.
   // Retired and merged-away ids are marked so views and the dashboard stop listing them; they keep their
-  // last description (goneClusterRows).
+  // last description (goneClusterRows). Only those with no event left outside the range: a re-fit of one day
+  // says where that day's events belong, and a cluster with cases on other days (and in the live model) lives on.
+  const gone = goneClusters(lineage);
+  const outside = await clustersWithEventsOutside(client, gone.map((g) => g.id), range);
   const ids = clusters.map((c) => c.id);
   const existing = await client.query({
     query: 'SELECT cluster_id, examples FROM v_clusters WHERE cluster_id IN {ids:Array(String)}',
@@ -130,7 +135,7 @@ export async function recordRerun(
   });
   const examples = new Map((await existing.json<{ cluster_id: string; examples: string[] }>()).map((r) => [r.cluster_id, r.examples]));
   const base = { model_version: version, updated_at: chTime(nowMs) };
-  const goneRows = await goneClusterRows(client, goneClusters(lineage), base);
+  const goneRows = await goneClusterRows(client, gone.filter((g) => !outside.has(g.id)), base);
   await insertIdempotent(
     client,
     'clusters',
@@ -151,4 +156,18 @@ export async function recordRerun(
     ],
     `${token}/clusters`,
   );
+  return { keptOutside: [...outside].sort() };
+}
+
+/** Which of `ids` have stored assignments outside [fromMs, toMs). */
+async function clustersWithEventsOutside(client: ClickHouseClient, ids: string[], range: { fromMs: number; toMs: number }): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await select<{ cluster_id: string }>(
+    client,
+    `SELECT DISTINCT cluster_id FROM assignments
+     WHERE cluster_id IN {ids:Array(String)}
+       AND (occurred_at < fromUnixTimestamp64Milli({from:Int64}) OR occurred_at >= fromUnixTimestamp64Milli({to:Int64}))`,
+    { ids: [...new Set(ids)], from: range.fromMs, to: range.toMs },
+  );
+  return new Set(rows.map((r) => r.cluster_id));
 }

@@ -70,6 +70,34 @@ describe('recur rerun (real process, embedded chDB)', () => {
     expect(shown.first_seen.slice(0, 10)).toBe(shown.daily[0]!.day.slice(0, 10));
   });
 
+  it('a re-run of one day marks merged or retired only the clusters with no event outside that day', () => {
+    const dir = tempDir();
+    json(recur(['run', '--input', SAMPLE, '--data-dir', dir, '--json', '--log-level', 'warn']));
+    const stateOf = () => new Map((json(recur(['clusters', '--data-dir', dir, '--json', '--limit', '1000'])) as { cluster_id: string; state: string }[]).map((c) => [c.cluster_id, c.state]));
+    const before = stateOf();
+    // Three clusters for one day's events: most of the day's clusters are merged or retired within it,
+    // while nearly all of them have cases on other days.
+    const r = json(recur(['rerun', '--from', '2026-11-03', '--to', '2026-11-04', '--k', '3', '--data-dir', dir, '--json', '--log-level', 'warn'])) as {
+      lineage: { kind: string; from: string[]; to: string[] }[];
+      kept_outside: string[];
+    };
+    const takenOut = new Set(r.lineage.flatMap((l) => (l.kind === 'retired' ? l.from : l.kind === 'merge' ? l.from.filter((id) => !l.to.includes(id)) : [])));
+    expect(r.kept_outside.length).toBeGreaterThan(5);
+    expect(r.kept_outside.every((id) => takenOut.has(id))).toBe(true);
+    const state = stateOf();
+    const days = (id: string) => (json(recur(['show', id, '--data-dir', dir, '--json'])) as { daily: { day: string }[] }).daily.map((d) => d.day.slice(0, 10));
+    // Those with cases on other days are as they were (live, most of them, as the live model still has them).
+    expect(r.kept_outside.filter((id) => state.get(id) === 'live').length).toBeGreaterThan(5);
+    for (const id of r.kept_outside) {
+      expect(state.get(id), id).toBe(before.get(id));
+      expect(days(id).some((d) => d !== '2026-11-03'), id).toBe(true);
+    }
+    // The rest of those the re-fit took out are marked, and had cases on that day only.
+    for (const id of [...takenOut].filter((x) => !r.kept_outside.includes(x))) {
+      expect(state.get(id) ?? 'not listed', id).not.toBe('live');
+    }
+  });
+
   it('refuses ranges that do not fall on whole hours', () => {
     const r = recur(['rerun', '--from', '2026-11-02T10:30:00Z', '--to', '2026-11-03', '--data-dir', tempDir()]);
     expect(r.code).toBe(2);

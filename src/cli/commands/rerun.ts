@@ -13,7 +13,8 @@ const HELP = `usage: recur rerun --from DATE --to DATE [--k N|auto] [--seed N] [
 
 Re-clusters every stored event with from ≤ occurred_at < to (UTC dates like 2026-11-01, or whole
 hours with their zone like 2026-11-01T06:00Z) with the batch re-fit, keeps existing cluster ids where a new cluster
-matches one, records splits, merges, new and retired clusters in cluster_lineage, and rewrites the
+matches one, records splits, merges, new and retired clusters in cluster_lineage (a cluster merged or
+retired in the range is marked so only if it has no event outside the range), and rewrites the
 range's assignments and rolling counts under a new model version. Prints what changed. With an
 embedder (cluster.embedder, or --embedder) it clusters by meaning; ids are matched either way.
 Repeatable and cron-friendly: the same range and seed give the same clustering; an interrupted run is
@@ -97,6 +98,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       events_moved: plan.moved,
       kept: plan.clusters.filter((c) => !c.id.startsWith(`c_v${version}_`)).length,
       lineage: plan.lineage,
+      /** Merged or retired within the range but with events outside it: their state is left as it was. */
+      kept_outside: [] as string[],
       dry_run: Boolean(values['dry-run']),
       seconds: 0,
     };
@@ -121,7 +124,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       // A kept cluster's size and first and last event span all its history, not only this range.
       const spans = await clusterSpans(store.client, plan.clusters.map((c) => c.id));
       const described = plan.clusters.map((c) => ({ ...c, size: spans.get(c.id)?.size ?? c.size, firstSeen: spans.get(c.id)?.firstSeen ?? from, lastSeen: spans.get(c.id)?.lastSeen ?? from }));
-      await recordRerun(store.client, version, described, plan.lineage, Date.now(), token);
+      const recorded = await recordRerun(store.client, version, described, plan.lineage, Date.now(), token, { fromMs: from, toMs: to });
+      summary.kept_outside = recorded.keptOutside;
       log.info({ model_version: version, events: events.length, moved: plan.moved }, 'range re-clustered');
     }
     summary.seconds = Math.round((performance.now() - t0) / 10) / 100;
@@ -133,6 +137,9 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
           `${summary.dry_run ? 'would re-cluster' : 're-clustered'} ${events.length} events (${summary.from} → ${summary.to}) as model v${version} in ${summary.seconds} s`,
           `clusters: ${plan.before} before, ${plan.clusters.length} after (${summary.kept} ids kept); ${plan.moved} events moved`,
           `lineage: ${kinds('split')} splits, ${kinds('merge')} merges, ${kinds('new')} new, ${kinds('retired')} retired`,
+          ...(summary.kept_outside.length > 0
+            ? [`  ${summary.kept_outside.length} of the clusters merged or retired in the range have events outside it and stay as they were`]
+            : []),
           ...plan.lineage.slice(0, 20).map((l) => `  ${l.kind.padEnd(7)} ${l.from.join(', ') || '-'} → ${l.to.join(', ') || '-'}`),
           ...(plan.lineage.length > 20 ? [`  … ${plan.lineage.length - 20} more (--json lists all)`] : []),
         ].join('\n'),
