@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../cluster/prng.js';
 import { DATETIME_PATTERN, decodeEvent, decodeEventText, fastParse } from './decode.js';
 import { caseEventSchema } from './schema.js';
+import { caseEventRow } from '../pipeline/rows.js';
 
 const good = {
   event_id: 'e1',
@@ -14,6 +15,19 @@ const good = {
 const bytes = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
 describe('decodeEvent', () => {
+  it('refuses an extra field nested deeper than its masking walks, and takes one at the limit', () => {
+    const nest = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
+    const deep = decodeEvent(bytes(`${JSON.stringify(good).slice(0, -1)},"x":${nest(5000)}}`), 1 << 20);
+    expect(deep).toMatchObject({ ok: false, code: 'schema_violation', reason: 'x: nested deeper than 64 levels' });
+    // The same through zod's path (a field it trims), and in an object.
+    const viaZod = decodeEvent(bytes(`${JSON.stringify({ ...good, case_id: ' c1 ' }).slice(0, -1)},"y":${'{"a":'.repeat(65)}1${'}'.repeat(65)}}`), 1 << 20);
+    expect(viaZod).toMatchObject({ ok: false, code: 'schema_violation', reason: 'y: nested deeper than 64 levels' });
+    const limit = decodeEvent(bytes(`${JSON.stringify(good).slice(0, -1)},"x":${nest(64)}}`), 1 << 20);
+    expect(limit.ok).toBe(true);
+    if (limit.ok) expect(() => caseEventRow(limit.event, limit.extra, { topic: 't', partition: 0, offset: 0n }, (t) => ({ text: t, hits: {} }), 'now')).not.toThrow();
+  });
+
+
   it('accepts a valid event and keeps unknown fields as extra', () => {
     const r = decodeEvent(bytes({ ...good, crm_priority: 'high' }), 1 << 20);
     expect(r.ok).toBe(true);

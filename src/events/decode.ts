@@ -60,12 +60,30 @@ export function decodeEventText(text: string): DecodeResult {
   }
   // JSON.parse just made `value` and nothing else holds it: the fast path may return it as the event.
   const fast = fastParse(value as Record<string, unknown>, true);
-  if (fast) return fast;
+  if (fast) return tooDeep(fast.extra) ?? fast;
   const parsed = caseEventSchema.safeParse(value);
   if (!parsed.success) return reject('schema_violation', describeIssues(parsed.error));
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed.data)) if (!KNOWN.has(k)) extra[k] = v;
-  return { ok: true, event: parsed.data, extra };
+  return tooDeep(extra) ?? { ok: true, event: parsed.data, extra };
+}
+
+/** Levels of arrays and objects an extra field may nest: its masking walks them (and 5,000 overflowed the stack). */
+export const MAX_EXTRA_DEPTH = 64;
+
+/** A rejection when an extra field nests deeper than MAX_EXTRA_DEPTH; found without recursion. */
+function tooDeep(extra: Record<string, unknown>): Rejection | undefined {
+  for (const k in extra) {
+    const v = extra[k];
+    if (v === null || typeof v !== 'object') continue;
+    const stack: [unknown, number][] = [[v, 1]];
+    while (stack.length > 0) {
+      const [x, d] = stack.pop()!;
+      if (d > MAX_EXTRA_DEPTH) return reject('schema_violation', `${k}: nested deeper than ${MAX_EXTRA_DEPTH} levels`);
+      for (const y of Array.isArray(x) ? x : Object.values(x as object)) if (y !== null && typeof y === 'object') stack.push([y, d + 1]);
+    }
+  }
+  return undefined;
 }
 
 function idOk(v: unknown): boolean {

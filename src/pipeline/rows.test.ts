@@ -38,6 +38,26 @@ describe('stored rows mask PII inside JSON', () => {
     expect(JSON.parse(text)).toEqual({ '<EMAIL>': 'gold', '<EMAIL>#2': 'silver' });
   });
 
+  it('numbers many keys masked alike in order, and keeps a key named __proto__', () => {
+    // 20,000 phone-number keys: each found its number by probing from #2 upwards (29 s, past the consumer's
+    // session timeout, so the partition stalled on the message).
+    const keys = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`+44 7700 9${String(i).padStart(5, '0')}`, i]));
+    const out = JSON.parse(maskJsonText(keys, mask).text) as Record<string, number>;
+    expect(Object.keys(out)).toHaveLength(20_000);
+    expect([out['<PHONE>'], out['<PHONE>#2'], out['<PHONE>#20000']]).toEqual([0, 1, 19_999]);
+    // A key that masks to what a numbered one is already called is numbered past it.
+    expect(JSON.parse(maskJsonText({ 'a@x.com': 1, '<EMAIL>#2': 2, 'b@x.com': 3 }, mask).text)).toEqual({ '<EMAIL>': 1, '<EMAIL>#2': 2, '<EMAIL>#3': 3 });
+    const proto = JSON.parse('{"crm":{"__proto__":{"tier":"gold"},"k":1}}') as unknown;
+    expect(maskJsonText(proto, mask).text).toBe('{"crm":{"__proto__":{"tier":"gold"},"k":1}}');
+  });
+
+  it('dead-letters JSON nested too deep to walk, masked between escapes, without overflowing the stack', () => {
+    const deep = `{"event_id":"e","note":"mail jane.doe@example.com","x":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const d = deadLetterRow({ ok: false, code: 'schema_violation', reason: 'x: nested deeper than 64 levels' }, Buffer.from(deep), at, mask, 0);
+    expect(d.payload).toContain('<EMAIL>');
+    expect(d.payload).not.toMatch(/example\.com/);
+  });
+
   it('leaves no half-masked item at the cut of an oversize dead letter dense with PII', () => {
     const emails = Array.from({ length: 9000 }, (_, i) => `jane.doe${String(i).padStart(6, '0')}@example-company.com`).join(' ');
     const d = deadLetterRow({ ok: false, code: 'oversize', reason: 'too big' }, Buffer.from(emails), at, mask, 0);

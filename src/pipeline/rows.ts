@@ -1,4 +1,4 @@
-import type { CaseEvent, Rejection } from '../events/index.js';
+import { MAX_EXTRA_DEPTH, type CaseEvent, type Rejection } from '../events/index.js';
 import { chTime, chTimeOf } from '../store/writer.js';
 
 /** What the masker must provide (src/text/mask.ts). */
@@ -71,28 +71,39 @@ export function caseEventRow(ev: CaseEvent, extra: Record<string, unknown>, at: 
  */
 export function maskJsonText(value: unknown, mask: Masker): { text: string; hits: Record<string, number> } {
   const hits: Record<string, number> = {};
-  const walk = (v: unknown): unknown => {
+  const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === 'string' || typeof v === 'number') {
       const m = mask(String(v));
       for (const [k, n] of Object.entries(m.hits)) hits[k] = (hits[k] ?? 0) + n;
       return typeof v === 'number' && m.text === String(v) ? v : m.text;
     }
-    if (Array.isArray(v)) return v.map(walk);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      // Keys too: {"jane.doe@example.com": "vip"}; two keys masked alike are numbered, not merged.
-      for (const [k, x] of Object.entries(v)) {
-        const base = walk(k) as string;
-        let key = base;
-        for (let i = 2; Object.hasOwn(out, key); i++) key = `${base}#${i}`;
-        out[key] = walk(x);
+    if (v === null || typeof v !== 'object') return v;
+    // decodeEventText refuses deeper extra fields; a dead letter's JSON may nest deeper (deadLetterRow).
+    if (depth > MAX_EXTRA_DEPTH) throw new TooDeepError();
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    // No prototype: a key "__proto__" is kept as a key, not taken for the object's prototype.
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    // Keys too: {"jane.doe@example.com": "vip"}; two keys masked alike are numbered, not merged. The next
+    // number per masked key is kept, so n keys masked alike cost n steps, not n² (a message of 20,000
+    // phone-number keys took 29 s, past the consumer's session timeout).
+    const next = new Map<string, number>();
+    for (const [k, x] of Object.entries(v)) {
+      const base = walk(k, depth) as string;
+      let key = base;
+      if (Object.hasOwn(out, key)) {
+        let i = next.get(base) ?? 2;
+        while (Object.hasOwn(out, `${base}#${i}`)) i++;
+        key = `${base}#${i}`;
+        next.set(base, i + 1);
       }
-      return out;
+      out[key] = walk(x, depth + 1);
     }
-    return v;
+    return out;
   };
-  return { text: JSON.stringify(walk(value)), hits };
+  return { text: JSON.stringify(walk(value, 0)), hits };
 }
+
+class TooDeepError extends Error {}
 
 /** Text that may hold JSON escapes: each stretch between two escapes is masked on its own, the escapes kept. */
 function maskEscaped(text: string, mask: Masker): string {
@@ -119,7 +130,13 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
   } catch {
     parsed = undefined;
   }
-  let masked = parsed === undefined ? maskEscaped(text, mask) : maskJsonText(parsed, mask).text;
+  let masked: string;
+  try {
+    masked = parsed === undefined ? maskEscaped(text, mask) : maskJsonText(parsed, mask).text;
+  } catch (err) {
+    if (!(err instanceof TooDeepError)) throw err;
+    masked = maskEscaped(text, mask);
+  }
   // Cut inside an item (half an e-mail address is no e-mail to the masker): what follows the head's last
   // 256 characters is dropped, as no item the masker knows is longer, before the final cut.
   if (!whole) masked = masked.slice(0, Math.max(0, masked.length - 256));
