@@ -81,4 +81,16 @@ describe('LineSource', () => {
     expect(outcome).toBe('ended');
     expect(handled).toEqual([0]);
   });
+
+  it('ends without an error when stopped while a partial batch waits for the pipe to pause', async () => {
+    const pipe = new PassThrough();
+    const source = LineSource.fromStdin(pipe, 'live', 20_000);
+    const running = source.run(async (b) => ({ storedThrough: b.messages[b.messages.length - 1]!.offset }));
+    pipe.write('{"a":1}\n');
+    await new Promise((r) => setTimeout(r, 50));
+    // Before, the read stop() closed rejected inside the wait for a pause: run() failed with "Premature close",
+    // and the job skipped its last checkpoint and exited 1 on SIGTERM.
+    await source.stop();
+    await expect(running).resolves.toBeUndefined();
+  });
 });

@@ -79,7 +79,8 @@ export class LineSource implements Source {
         // Checked once per read of the input, not per line.
         if (!this.backlog && batch.length > 0) {
           let timer: NodeJS.Timeout | undefined;
-          const idle = await Promise.race([next.then(() => false), new Promise<true>((r) => (timer = setTimeout(() => r(true), LINGER_MS)))]);
+          // A read that fails (stop() closing the input under it) ends the wait; the guarded await below decides.
+          const idle = await Promise.race([next.then(() => false, () => false), new Promise<true>((r) => (timer = setTimeout(() => r(true), LINGER_MS)))]);
           clearTimeout(timer);
           if (idle && !this.stopped) await flush(false);
         }
