@@ -15,6 +15,12 @@ const good = {
 const bytes = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
 describe('decodeEvent', () => {
+  it('says why JSON is invalid without quoting the input', () => {
+    const r = decodeEvent(bytes('{"event_id":"e1","email": jane.doe@example.com}'), 1 << 20);
+    expect(r).toEqual({ ok: false, code: 'invalid_json', reason: "invalid JSON: Unexpected token 'j'" });
+    expect(decodeEvent(bytes('{"a":1'), 1 << 20)).toMatchObject({ reason: expect.stringMatching(/^invalid JSON: Expected ',' or '}' after property value in JSON at position 6/) });
+  });
+
   it('refuses an extra field nested deeper than its masking walks, and takes one at the limit', () => {
     const nest = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`;
     const deep = decodeEvent(bytes(`${JSON.stringify(good).slice(0, -1)},"x":${nest(5000)}}`), 1 << 20);
