@@ -65,11 +65,20 @@ export function str(values: Parsed['values'], key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function int(values: Parsed['values'], key: string): number | undefined {
+/**
+ * A whole number in decimal digits within [min, max] (Number() alone took "" as 0 and "0x50" as 80, and a
+ * --limit past 2^32 wrapped round in its UInt32 query parameter).
+ */
+export function int(values: Parsed['values'], key: string, range: { min?: number; max?: number } = {}): number | undefined {
   const v = str(values, key);
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UsageError(`--${key} takes a whole number, got "${v}"`);
+  const min = range.min ?? Number.MIN_SAFE_INTEGER;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  const n = /^-?\d{1,16}$/.test(v) ? Number(v) : NaN;
+  if (!(Number.isSafeInteger(n) && n >= min && n <= max)) {
+    const bounds = range.min !== undefined && range.max !== undefined ? ` from ${min} to ${max}` : range.min !== undefined ? ` from ${min}` : range.max !== undefined ? ` up to ${max}` : '';
+    throw new UsageError(`--${key} takes a whole number${bounds}, got "${v}"`);
+  }
   return n;
 }
 

@@ -162,7 +162,7 @@ async function answered<T>(api: string, res: Response): Promise<T> {
  * A read of an embedded store that is not there fails: opening it would make an empty one, and a mistyped
  * --data-dir would read as "nothing stored" with exit 0.
  */
-function storeMustExist(config: Config): void {
+export function storeMustExist(config: Config): void {
   const dir = resolve(config.clickhouse.dataDir);
   // chDB makes metadata/ in every store it opens: a directory without it holds no store.
   if (!existsSync(join(dir, 'metadata'))) throw new PipelineError('config_invalid', 'cli', `no store at ${dir}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, csvText } from './table.js';
+import { csvField, csvText, table } from './table.js';
 
 describe('CSV fields', () => {
   it('quotes what would break a row', () => {
@@ -13,5 +13,12 @@ describe('CSV fields', () => {
     for (const v of ['+cmd|calc', '-2+3*A1', '@SUM(A1)', '\tx', '+HYPERLINK("x")']) expect(csvText(v)).toBe(csvField(`'${v}`));
     // Ids that are signed numbers (phone numbers) are no formula and stay exactly as they are.
     for (const v of ['+4915112345678', '+1 (415) 555-2671', '-42', 'cust-42']) expect(csvText(v)).toBe(csvField(v));
+  });
+});
+
+describe('text tables', () => {
+  it('keeps every row on one line whatever a value holds', () => {
+    const t = table([{ id: 'c_1', label: 'card\nc_2  999  forged\r\u2028x\u001b[2J' }], [['id', 'cluster'], ['label', 'label']]);
+    expect(t.split('\n')).toEqual(['cluster  label', 'c_1      card c_2  999  forged  x [2J']);
   });
 });

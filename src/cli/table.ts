@@ -1,7 +1,8 @@
 /** Plain-text tables for humans; --json prints the rows instead. */
 export function table(rows: Record<string, unknown>[], columns: [key: string, title: string, width?: number][]): string {
   const cell = (v: unknown, w?: number) => {
-    const s = Array.isArray(v) ? v.join(' ') : v === null || v === undefined ? '' : String(v);
+    // One line per row: a line break or control character in a value (customer text) would forge rows.
+    const s = (Array.isArray(v) ? v.join(' ') : v === null || v === undefined ? '' : String(v)).replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, ' ');
     return w && s.length > w ? `${s.slice(0, w - 1)}…` : s;
   };
   const widths = columns.map(([k, t, w]) => Math.max(t.length, ...rows.map((r) => cell(r[k], w).length)));

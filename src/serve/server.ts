@@ -13,6 +13,7 @@ import {
   eventTimeRange,
   ingestSummary,
   listEpisodes,
+  MAX_LIST_LIMIT,
   markClusterStatus,
   noteProblem,
   ownerPinRows,
@@ -168,7 +169,7 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
   if (!Number.isFinite(sinceDays) || sinceDays < 0 || sinceDays > 36_500) return send(res, 400, { error: 'since_days takes a number of days from 0 to 36500' });
   const sinceMs = sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
   const limit = Number(url.searchParams.get('limit') ?? 50);
-  if (!Number.isInteger(limit) || limit < 1) return send(res, 400, { error: 'limit takes a whole number from 1' });
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) return send(res, 400, { error: `limit takes a whole number from 1 to ${MAX_LIST_LIMIT}` });
   switch (parts[0]) {
     case undefined:
       return send(res, 200, DASHBOARD_HTML, 'text/html');
@@ -189,7 +190,7 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
     case 'summary':
       return send(res, 200, await ingestSummary(o.client));
     case 'clusters':
-      return send(res, 200, described(o, await topClusters(o.client, { sinceMs, limit: Math.min(500, limit), ...(o.owners ? { cost: o.owners.cost } : {}) })));
+      return send(res, 200, described(o, await topClusters(o.client, { sinceMs, limit, ...(o.owners ? { cost: o.owners.cost } : {}) })));
     case 'cluster': {
       const d = id ? await clusterDetail(o.client, id, o.repeatWindowDays, o.owners, (rows) => described(o, rows)) : null;
       return d ? send(res, 200, described(o, [d as typeof d & { cluster_id: string; label: string }])[0]) : send(res, 404, { error: 'no such cluster' });

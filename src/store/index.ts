@@ -3,7 +3,7 @@
 export { openStore, type Store } from './client.js';
 export { migrate, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 export { insertIdempotent, chTime, rangeToken, type OffsetRange } from './writer.js';
-export { topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
+export { MAX_LIST_LIMIT, topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
 export { bucketCounts, hourlyBucketCounts, bucketMembers, eventTimeRange, loadTrendProgress, saveTrendProgress, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, type BucketCounts, type ClusterStatusRow, type EpisodeRow } from './trends.js';
 export { affectedCustomers, pinOwner, ownerPins, ownerPinRows, clusterExists, clusterState, markClusterStatus, pinClusterOwner, statusProblem, noteProblem, teamProblem, type AffectedRow } from './customers.js';

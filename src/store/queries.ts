@@ -25,6 +25,9 @@ export interface ClusterSummary {
  * With `cost`, their cost is priced by that model (`recur cost`'s: channel prices and the hourly rate for
  * contacts without a cost of their own); without it, the sum of the costs the events carried.
  */
+/** The most clusters one listing returns, from the store or through a serving process's API alike. */
+export const MAX_LIST_LIMIT = 10_000;
+
 export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: number; limit: number; cost?: CostConfig }): Promise<ClusterSummary[]> {
   const rows = await select<ClusterSummary>(
     client,

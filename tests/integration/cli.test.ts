@@ -275,6 +275,10 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const port = new URL(url).port;
       const taken = recur(['serve', '--data-dir', tempDir(), '--port', port]);
       expect([taken.code, taken.stderr.trim()]).toEqual([2, `recur: cannot serve on 127.0.0.1:${port}: the port is in use (serve.port or RECUR_SERVE_PORT, and recur serve's --port; 0 picks a free one)`]);
+      // One bound on a listing, through the API as from the store (the API cut a larger --limit to 500 silently).
+      expect((await fetch(`${url}/api/clusters?limit=10001`)).status).toBe(400);
+      expect(recur(['clusters', '--limit', '10001', '--data-dir', dir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--limit takes a whole number from 1 to 10000/) });
+      expect(recur(['clusters', '--limit', '10000', '--json', '--data-dir', dir]).code).toBe(0);
       const d = (await (await fetch(`${url}/api/cluster/${id}`)).json()) as Record<string, unknown>;
       expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
       // It holds chDB in-process: /metrics gives its resident memory, which includes the engine's.

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recur } from '../helpers/cli.js';
 import { tempDir } from '../helpers/env.js';
@@ -102,5 +103,16 @@ describe('recur rerun (real process, embedded chDB)', () => {
     const r = recur(['rerun', '--from', '2026-11-02T10:30:00Z', '--to', '2026-11-03', '--data-dir', tempDir()]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/whole hour/);
+  });
+
+  it('fails, for cron to see, on a data directory that holds no store or an unknown embedder, and makes no store', () => {
+    // It opened an empty store at a mistyped path and said "no stored events in that range", exit 0.
+    const typo = join(tempDir(), 'typo');
+    const r = recur(['rerun', '--from', '2026-11-02', '--to', '2026-11-03', '--data-dir', typo]);
+    expect([r.code, r.stderr.trim()]).toEqual([2, expect.stringMatching(/^recur: no store at .*typo: nothing has been stored there/)]);
+    expect(existsSync(typo)).toBe(false);
+    const e = recur(['rerun', '--from', '2026-11-02', '--to', '2026-11-03', '--embedder', 'foo', '--data-dir', typo]);
+    expect([e.code, e.stderr.trim()]).toEqual([2, 'recur: --embedder takes none, bge-small or minilm, got "foo"']);
+    expect(recur(['rerun', '--from', '2026-11-02', '--to', '2026-11-03', '--seed', '0x10', '--data-dir', typo]).stderr).toMatch(/--seed takes a whole number from 0 to 4294967295/);
   });
 });

@@ -2,6 +2,7 @@ import { configFrom, duration, int, parse, print, str, UsageError } from '../arg
 import type { CommandContext } from '../main.js';
 import { table } from '../table.js';
 import { withReader } from '../reader.js';
+import { MAX_LIST_LIMIT } from '../../store/queries.js';
 
 const HELP = `usage: recur clusters [--since 7d|all] [--limit 20] [--json]
 
@@ -16,8 +17,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const config = configFrom(values, ctx.env);
   const since = str(values, 'since');
   const sinceMs = since && since !== 'all' ? Date.now() - duration(since, 'since') : 0;
-  const limit = int(values, 'limit') ?? 20;
-  if (limit < 1) throw new UsageError(`--limit takes a whole number from 1, got ${limit}`);
+  const limit = int(values, 'limit', { min: 1, max: MAX_LIST_LIMIT }) ?? 20;
   return withReader(config, async (read) => {
     const rows = await read.topClusters(sinceMs, limit);
     if (rows.length === 0 && sinceMs > 0) {

@@ -47,7 +47,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const d = str(values, 'delimiter');
   const delimiter = d === undefined ? undefined : d === 'tab' || d === '\\t' ? '\t' : d;
   if (delimiter !== undefined && delimiter.length !== 1) throw new UsageError(`--delimiter takes one character or "tab", got "${d}"`);
-  const seed = int(values, 'seed');
+  const seed = int(values, 'seed', { min: 0, max: 0xffffffff });
   const config = configFrom(values, ctx.env);
   const kind = str(values, 'embedder') ?? config.cluster.embedder;
   if (kind !== 'none' && kind !== 'bge-small' && kind !== 'minilm') throw new UsageError(`--embedder takes none, bge-small or minilm, got "${kind}"`);

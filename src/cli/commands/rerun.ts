@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { configFrom, int, parse, print, str, UsageError, withStore } from '../args.js';
 import type { CommandContext } from '../main.js';
 import { createLogger } from '../log.js';
+import { storeMustExist } from '../reader.js';
 import { planRerun } from '../../cluster/index.js';
 import { Tokenizer } from '../../text/tokenize.js';
 import { createEmbedder, MODELS } from '../../text/embed/index.js';
@@ -52,9 +53,13 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const kRaw = str(values, 'k') ?? 'auto';
   const k = kRaw === 'auto' ? 'auto' : Number(kRaw);
   if (k !== 'auto' && (!Number.isInteger(k) || k < 1)) throw new UsageError(`--k takes a whole number or auto, got "${kRaw}"`);
-  const seed = int(values, 'seed') ?? 1;
+  const seed = int(values, 'seed', { min: 0, max: 0xffffffff }) ?? 1;
   const config = configFrom(values, ctx.env);
   const log = createLogger(config.log.level);
+  const kind = str(values, 'embedder') ?? config.cluster.embedder;
+  if (kind !== 'none' && kind !== 'bge-small' && kind !== 'minilm') throw new UsageError(`--embedder takes none, bge-small or minilm, got "${kind}"`);
+  // A mistyped --data-dir would open an empty store and say "no stored events" with exit 0: a cron job's silent no-op.
+  if (!config.clickhouse.url) storeMustExist(config);
   return withStore(config, async (store) => {
     const t0 = performance.now();
     const events = await loadRange(store.client, from, to);
@@ -66,10 +71,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     // Labels as the live clusterer makes them: class-based TF-IDF over words and adjacent pairs.
     const labeller = new Tokenizer({ bigrams: true });
     const version = Math.max(1, await maxModelVersion(store.client)) + 1;
-    const kind = str(values, 'embedder') ?? config.cluster.embedder;
     let dense: Float32Array[] | undefined;
     if (kind !== 'none') {
-      if (kind !== 'bge-small' && kind !== 'minilm') throw new UsageError(`--embedder takes none, bge-small or minilm, got "${kind}"`);
       const made = await createEmbedder({ kind, ...(config.cluster.modelDir ? { modelDir: `${config.cluster.modelDir}/${MODELS[kind].dirName}` } : {}) });
       if (!made.embedder) {
         process.stderr.write(`recur: embedder ${kind} unavailable: ${made.reason}\n`);

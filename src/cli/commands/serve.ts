@@ -19,12 +19,13 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (values['help']) return print(HELP), 0;
   const config = configFrom(values, ctx.env);
   const log = createLogger(config.log.level);
+  const port = int(values, 'port', { min: 0, max: 65535 });
   return withStore(config, async (store) => {
     const srv = await startServer({
       client: store.client,
       log,
       host: config.serve.host,
-      port: int(values, 'port') ?? config.serve.port,
+      port: port ?? config.serve.port,
       owners: config.owners,
       repeatWindowDays: config.trends.repeatWindowDays,
       ...(store.kind === 'chdb' ? { store: store.location } : {}),

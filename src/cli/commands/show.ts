@@ -21,26 +21,30 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       return 1;
     }
     if (values['json']) print(detail);
-    else {
-      const d = detail as unknown as Record<string, unknown> & { daily: { day: string; cases: number }[]; channels: { channel: string; contacts: number }[] };
-      print(
-        [
-          `${d['cluster_id']}: ${d['label'] || '(no stored label)'}`,
-          ...goneLine(d),
-          `status:   ${d['status']}${d['status_changed_at'] ? ` since ${String(d['status_changed_at']).slice(0, 19)}` : ''}${d['status_note'] ? ` (${oneLine(String(d['status_note']))})` : ''} · owner ${d['owner']} (${d['owner_reason']})`,
-          `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
-          `size:     ${d['size']} events in the model (with the clusters merged into it), first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
-          `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
-          `repeats:  ${d['repeat_contacts']} contacts from customers back within ${d['repeat_window_days']} days`,
-          'examples:',
-          ...(d['examples'] as string[]).map((e) => `  - ${e}`),
-          'cases per day:',
-          ...d.daily.map((x) => `  ${x.day.slice(0, 10)}  ${'█'.repeat(Math.min(60, x.cases))} ${x.cases}`),
-        ].join('\n'),
-      );
-    }
+    else print(showText(detail as unknown as Record<string, unknown>));
     return 0;
   });
+}
+
+/**
+ * `recur show`'s text. Labels and examples come from customers' text, and an example keeps its line breaks:
+ * each is printed on one line, so no customer can add lines (a forged "status:") to what an analyst reads.
+ */
+export function showText(detail: Record<string, unknown>): string {
+  const d = detail as Record<string, unknown> & { daily: { day: string; cases: number }[]; channels: { channel: string; contacts: number }[] };
+  return [
+    `${d['cluster_id']}: ${oneLine(String(d['label'] ?? '')) || '(no stored label)'}`,
+    ...goneLine(d),
+    `status:   ${d['status']}${d['status_changed_at'] ? ` since ${String(d['status_changed_at']).slice(0, 19)}` : ''}${d['status_note'] ? ` (${oneLine(String(d['status_note']))})` : ''} · owner ${d['owner']} (${d['owner_reason']})`,
+    `terms:    ${(d['top_terms'] as string[]).join(', ')}`,
+    `size:     ${d['size']} events in the model (with the clusters merged into it), first seen ${d['first_seen']}, last seen ${d['last_seen']}`,
+    `channels: ${d.channels.map((c) => `${c.channel} ${c.contacts}`).join(', ')}`,
+    `repeats:  ${d['repeat_contacts']} contacts from customers back within ${d['repeat_window_days']} days`,
+    'examples:',
+    ...(d['examples'] as string[]).map((e) => `  - ${oneLine(e)}`),
+    'cases per day:',
+    ...d.daily.map((x) => `  ${x.day.slice(0, 10)}  ${'█'.repeat(Math.min(60, x.cases))} ${x.cases}`),
+  ].join('\n');
 }
 
 /** Where a cluster that left the live model went: its history stays under its own id. */
