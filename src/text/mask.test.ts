@@ -91,6 +91,15 @@ describe('maskPii kinds and boundaries', () => {
     }
   });
 
+  it('masks numbers written in other scripts\' digits once normalised, as the pipeline masks', () => {
+    // Arabic-Indic, Persian and Devanagari digits passed the rules (ASCII digits) unmasked, a Luhn card too.
+    const masked = (t: string) => maskPii(normalizeText(t)).text;
+    expect(masked('اتصل بي على ٠٧٧٠٠٩٠٠١٢٣')).toBe('اتصل بي على <PHONE>');
+    expect(masked('call ۰۹۱۲۳۴۵۶۷۸۹')).toBe('call <PHONE>');
+    expect(masked('कॉल करें ०९८७६५४३२१०')).toBe('कॉल करें <PHONE>');
+    expect(masked('card ٤١١١١١١١١١١١١١١١')).toBe('card <CARD>');
+  });
+
   it('counts hits per rule and omits rules that did not fire', () => {
     const r = maskPii('a@b.com, c@d.org and 10.0.0.1');
     expect(r.hits).toEqual({ email: 2, ipv4: 1 });

@@ -15,6 +15,7 @@ describe('normalizeText', () => {
     ['keeps ZWJ emoji sequences and flags', 'family 👨‍👩‍👧 in 🇪🇸 😡', 'family 👨‍👩‍👧 in 🇪🇸 😡'],
     ['keeps scripts intact', 'Überweisung — 注文番号 — рубль — رقم', 'Überweisung — 注文番号 — рубль — رقم'],
     ['composes decomposed accents', 'cafe\u0301', 'café'],
+    ['writes other scripts\' digits as ASCII digits', 'اتصل ٠٧٧٠٠٩٠٠١٢٣ · ۰۹۱۲ · ०९८७ · ௧௨௩ · 𝟗𝟖', 'اتصل 07700900123 · 0912 · 0987 · 123 · 98'],
     ['returns empty for whitespace only', ' \t\n\u0000 ', ''],
   ])('%s', (_name, input, expected) => {
     expect(normalizeText(input)).toBe(expected);

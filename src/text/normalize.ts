@@ -26,10 +26,37 @@ const HAS_NEWLINE = /[\n\u2028\u2029]/;
 export function normalizeText(s: string): string {
   if (isClean(s)) return s;
   let t = s;
-  if (NON_ASCII.test(t)) t = t.normalize('NFKC').replace(INVISIBLE, '');
+  if (NON_ASCII.test(t)) {
+    t = t.normalize('NFKC').replace(INVISIBLE, '');
+    if (OTHER_DIGIT.test(t)) t = t.replace(OTHER_DIGITS, asciiDigit);
+  }
   t = t.replace(HSPACE, ' ');
   if (HAS_NEWLINE.test(t)) t = t.replace(NEWLINE_RUN, '\n');
   return t.trim();
+}
+
+// Decimal digits of other scripts (Arabic-Indic ٠١٢, Persian ۰۱۲, Devanagari ०१२…), which NFKC keeps: the
+// maskers' rules read ASCII digits, so a phone or card number written in them was stored as it came.
+const OTHER_DIGIT = /(?![0-9])\p{Nd}/u;
+const OTHER_DIGITS = /(?![0-9])\p{Nd}/gu;
+const IS_DIGIT = /^\p{Nd}$/u;
+const digitValues = new Map<string, string>();
+
+/**
+ * A decimal digit's ASCII digit. Unicode puts every script's digits 0–9 in a run of ten code points (runs
+ * of several scripts can adjoin, always in tens: checked over all of Unicode), so its value is its distance
+ * from the run's start, modulo 10.
+ */
+function asciiDigit(d: string): string {
+  let v = digitValues.get(d);
+  if (v === undefined) {
+    const cp = d.codePointAt(0)!;
+    let start = cp;
+    while (IS_DIGIT.test(String.fromCodePoint(start - 1))) start--;
+    v = String((cp - start) % 10);
+    digitValues.set(d, v);
+  }
+  return v;
 }
 
 /** normalizeText on one line: text a person typed that is printed inline (a status note), no break or control in it. */
