@@ -63,6 +63,18 @@ describe('alert kinds', () => {
     expect(sim.events.filter((e) => e.type === 'opened' && e.episode.kind === 'new')).toHaveLength(1);
   });
 
+  it('new: counts every customer since birth while young, however spread over its first days', () => {
+    // Two cases from alice at birth, two from bob a day later, one from carol at 60 h: 5 cases from 3
+    // customers within the 72 young hours. The customer window kept two days, so alice was gone by then.
+    const sim: Sim = { st: createClusterState('slow', T0), u: seeded(1), events: [], t: 0 };
+    const plan = new Map<number, string[]>([[0, ['alice', 'alice']], [24, ['bob', 'bob']], [60, ['carol']]]);
+    while (sim.t < 72) {
+      const ids = plan.get(sim.t) ?? [];
+      feed(sim, ids.length, {}, ids);
+    }
+    expect(sim.events.filter((e) => e.type === 'opened').map((e) => [e.episode.kind, e.episode.startBucket, e.episode.customers])).toEqual([['new', T0, 3]]);
+  });
+
   it('new: one customer writing many cases is not a new problem', () => {
     const sim: Sim = { st: createClusterState('one-customer', T0), u: seeded(1), events: [], t: 0 };
     for (let i = 0; i < 5; i++) feed(sim, 4, {}, ['same', 'same', 'same', 'same']);

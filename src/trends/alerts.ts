@@ -399,6 +399,9 @@ function trackVolume(
     if (inGrowth) keepFrom = Math.min(keepFrom, st.growthRun.start);
     if (inSurge) keepFrom = Math.min(keepFrom, st.surgeRun.start);
     if (spikeStart !== undefined) keepFrom = Math.min(keepFrom, spikeStart);
+    // A young cluster's `new` gate counts customers since birth, however spread over its young hours (a
+    // customer of its first day was pruned by its third, so 3 customers over 60 hours never reached it).
+    if (!st.newFired && bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000) keepFrom = Math.min(keepFrom, st.firstSeenAt);
     pruneCustomers(st.customers, keepFrom);
   }
 
