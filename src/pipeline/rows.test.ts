@@ -58,6 +58,26 @@ describe('stored rows mask PII inside JSON', () => {
     expect(d.payload).not.toMatch(/example\.com/);
   });
 
+  it('masks a dead letter that is UTF-16 or Latin-1, and an address written with JSON escapes', () => {
+    const json = '{"event_id":"e2","description":"call +44 7700 900123, mail jane.doe@example.com, Rückruf an jürgen@müller.de"}';
+    const bom = (b: Buffer, mark: number[]) => Buffer.concat([Buffer.from(mark), b]);
+    const le = Buffer.from(json, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    // Read as UTF-8 these kept every number and address: NULs between the characters, or replacement characters in them.
+    for (const [name, bytes] of [['UTF-16LE with a BOM', bom(le, [0xff, 0xfe])], ['UTF-16BE with a BOM', bom(be, [0xfe, 0xff])], ['UTF-16LE', le], ['UTF-16BE', be], ['Latin-1', Buffer.from(json, 'latin1')]] as const) {
+      const d = deadLetterRow({ ok: false, code: 'invalid_utf8', reason: 'not UTF-8' }, bytes, at, mask, 0);
+      expect(d.payload, name).toBe('{"event_id":"e2","description":"call <PHONE>, mail <EMAIL>, Rückruf an <EMAIL>"}');
+      expect(d.payload_bytes).toBe(bytes.length);
+    }
+    // Invalid JSON as Python writes it (every non-ASCII letter escaped), cut short: the address is masked whole.
+    const escaped = Buffer.from('{"event_id":"e2","description":"R\\u00fcckruf an j\\u00fcrgen@m\\u00fcller-b\\u00e4ckerei.de bitte\\n", ');
+    const e = deadLetterRow({ ok: false, code: 'invalid_json', reason: 'bad' }, escaped, at, mask, 0);
+    expect(e.payload).toBe('{"event_id":"e2","description":"Rückruf an <EMAIL> bitte\\n", ');
+    // An escaped backslash before "u00fc" is a backslash and text, left as it is.
+    const path = Buffer.from('{"path":"C:\\\\u00fc\\u0022", ');
+    expect(deadLetterRow({ ok: false, code: 'invalid_json', reason: 'bad' }, path, at, mask, 0).payload).toBe('{"path":"C:\\\\u00fc\\u0022", ');
+  });
+
   it('leaves no half-masked item at the cut of an oversize dead letter dense with PII', () => {
     const emails = Array.from({ length: 9000 }, (_, i) => `jane.doe${String(i).padStart(6, '0')}@example-company.com`).join(' ');
     const d = deadLetterRow({ ok: false, code: 'oversize', reason: 'too big' }, Buffer.from(emails), at, mask, 0);

@@ -105,12 +105,42 @@ export function maskJsonText(value: unknown, mask: Masker): { text: string; hits
 
 class TooDeepError extends Error {}
 
-/** Text that may hold JSON escapes: each stretch between two escapes is masked on its own, the escapes kept. */
+/**
+ * Text that may hold JSON escapes: each stretch between two escapes is masked on its own, the escapes kept.
+ * A \uXXXX escape of a character that is no control, quote or backslash is written as that character first:
+ * Python's json.dumps escapes every non-ASCII letter, and `j\u00fcrgen@m\u00fcller.de` split into stretches
+ * was no address to the masker.
+ */
 function maskEscaped(text: string, mask: Masker): string {
   return text
+    .replace(/\\(?:u([0-9a-fA-F]{4})|[^u])/g, (esc, hex: string | undefined) => {
+      if (hex === undefined) return esc; // \\ then u00fc: a backslash, then text
+      const c = parseInt(hex, 16);
+      return c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0x7f && c < 0xa0) ? esc : String.fromCharCode(c);
+    })
     .split(/(\\(?:u[0-9a-fA-F]{4}|[^u]))/)
     .map((part, i) => (i % 2 === 1 ? part : mask(part).text))
     .join('');
+}
+
+/**
+ * A rejected payload's text for its dead letter. Not UTF-8: UTF-16 when a byte-order mark or NULs in every
+ * other byte say so, else Latin-1 (each byte one character). Read as UTF-8, UTF-16's NULs split every
+ * character apart and Latin-1's letters became replacement characters inside addresses: either way the
+ * masker saw no phone number or address, and the dead letter kept them.
+ */
+function payloadText(b: Buffer, utf8: boolean): string {
+  if (utf8) return b.toString('utf8');
+  const even = b.length & ~1;
+  if (b[0] === 0xff && b[1] === 0xfe) return b.toString('utf16le', 2, even);
+  if (b[0] === 0xfe && b[1] === 0xff) return Buffer.from(b.subarray(2, even)).swap16().toString('utf16le');
+  let nulEven = 0;
+  let nulOdd = 0;
+  const n = Math.min(even, 4096);
+  for (let i = 0; i < n; i++) if (b[i] === 0) i % 2 === 0 ? nulEven++ : nulOdd++;
+  if (nulOdd > n / 8 && nulEven < n / 64) return b.toString('utf16le', 0, even);
+  if (nulEven > n / 8 && nulOdd < n / 64) return Buffer.from(b.subarray(0, even)).swap16().toString('utf16le');
+  return b.toString('latin1');
 }
 
 /**
@@ -123,7 +153,7 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
   // Masked from twice what is kept: what a cut at that point could leave half-masked is cut off afterwards,
   // and an oversize message (up to the broker's limit) is not masked whole on the ingest path.
   const whole = bytes.length <= 2 * MAX_DEAD_LETTER_PAYLOAD;
-  const text = (whole ? bytes : bytes.subarray(0, 2 * MAX_DEAD_LETTER_PAYLOAD)).toString('utf8');
+  const text = payloadText(whole ? bytes : bytes.subarray(0, 2 * MAX_DEAD_LETTER_PAYLOAD), rej.code !== 'invalid_utf8');
   let parsed: unknown;
   try {
     parsed = whole && (rej.code === 'schema_violation' || rej.code === 'not_an_object') ? JSON.parse(text) : undefined;
