@@ -162,6 +162,34 @@ export async function writeAlerts(client: ClickHouseClient, rows: ReturnType<typ
   await insertIdempotent(client, 'trend_alerts', rows, `trend_alerts/${bucket}/${ids}`);
 }
 
+/** An episode whose latest stored version is open, with what a closing version carries over (times in ms). */
+export interface OpenEpisodeRow {
+  episode_id: string;
+  cluster_id: string;
+  kind: string;
+  window_start: number;
+  window_end: number;
+  observed: number;
+  expected: number;
+  score: number;
+  peak_score: number;
+  peak_observed: number;
+  customers: number;
+  buckets: number;
+  opened_at: number;
+}
+
+export async function openEpisodeRows(client: ClickHouseClient): Promise<OpenEpisodeRow[]> {
+  const rows = await select<OpenEpisodeRow>(
+    client,
+    `SELECT episode_id, cluster_id, toString(kind) AS kind, toInt64(toUnixTimestamp(window_start)) * 1000 AS window_start,
+            toInt64(toUnixTimestamp(window_end)) * 1000 AS window_end, observed, expected, score, peak_score, peak_observed,
+            customers, buckets, toInt64(toUnixTimestamp64Milli(opened_at)) AS opened_at
+     FROM v_trend_episodes WHERE status = 'open' ORDER BY episode_id`,
+  );
+  return rows.map((r) => ({ ...r, window_start: Number(r.window_start), window_end: Number(r.window_end), opened_at: Number(r.opened_at) }));
+}
+
 export interface EpisodeRow {
   episode_id: string;
   cluster_id: string;
