@@ -35,7 +35,14 @@ export class TrendStage {
   private readonly states = new Map<string, ClusterTrendState>();
   /** Start of the first bucket not yet evaluated. */
   private nextOpen: number | null = null;
+  /**
+   * Event time: the newest event's time, but no further than its own arrival plus the allowed lateness. One
+   * event dated hours ahead (local time sent as UTC) used to carry it along: the buckets up to there closed
+   * nearly empty, and every correctly dated event for them was late, counted but kept out of detection.
+   */
   private watermark = Number.NEGATIVE_INFINITY;
+  /** The newest event time seen (within maxFutureHours): a finite input's end closes through it. */
+  private newest = Number.NEGATIVE_INFINITY;
   private readonly listeners: AlertListener[] = [];
   /**
    * Distinct cases and customers per cluster for buckets not yet evaluated, kept as sets: a replayed
@@ -76,12 +83,13 @@ export class TrendStage {
   async init(): Promise<number> {
     // Stored events kept out of detection when they came (dated too far after their arrival) do not move event
     // time, nor do any dated beyond the clock's horizon now.
-    const range = await eventTimeRange(this.client, { untilMs: this.now() + this.maxFutureMs, maxFutureMs: this.maxFutureMs });
+    const range = await eventTimeRange(this.client, { untilMs: this.now() + this.maxFutureMs, maxFutureMs: this.maxFutureMs, aheadMs: this.latenessMs });
     if (!range) return 0;
-    this.watermark = range.max;
+    this.watermark = range.watermark;
+    this.newest = range.max;
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
-    const until = range.max - this.latenessMs;
+    const until = range.watermark - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
     if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until), this.maxFutureMs);
@@ -146,7 +154,9 @@ export class TrendStage {
     }
     // The first event seen need not be the earliest: the ones within the allowed lateness before it are on time.
     if (this.nextOpen === null) this.nextOpen = this.startOf(t - this.latenessMs);
-    if (t > this.watermark) this.watermark = t;
+    if (t > this.newest) this.newest = t;
+    const ahead = Math.min(t, e.arrivedMs + this.latenessMs);
+    if (ahead > this.watermark) this.watermark = ahead;
     if (t < this.nextOpen) {
       // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated (counted
       // once: a replayed event was counted when it first came).
@@ -186,7 +196,7 @@ export class TrendStage {
 
   /** End of a finite input (file, stdin): everything seen is final, close the last bucket too. */
   async flush(): Promise<void> {
-    await this.serially(async () => (this.nextOpen === null ? 0 : this.closeUpTo(this.endOf(this.startOf(this.watermark)), true)));
+    await this.serially(async () => (this.nextOpen === null ? 0 : this.closeUpTo(this.endOf(this.startOf(Math.max(this.watermark, this.newest))), true)));
     await this.progressSaving;
   }
 

@@ -83,14 +83,23 @@ export async function bucketMembers(client: ClickHouseClient, startMs: number, e
  * Event times of the stored assignments; with `onTime`, of those the trend stage counts, dated at or before
  * `untilMs` (rows stored before assignments.ingested_at read their own event time as their arrival).
  */
-export async function eventTimeRange(client: ClickHouseClient, onTime?: { untilMs: number; maxFutureMs: number }): Promise<{ min: number; max: number } | null> {
-  const [r] = await select<{ min: number; max: number; n: number }>(
+export async function eventTimeRange(
+  client: ClickHouseClient,
+  /** `aheadMs`: `watermark` takes each event's time no further than its arrival plus this (the trend stage's event time). */
+  onTime?: { untilMs: number; maxFutureMs: number; aheadMs?: number },
+): Promise<{ min: number; max: number; watermark: number } | null> {
+  const [r] = await select<{ min: number; max: number; watermark: number; n: number }>(
     client,
-    `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max, count() AS n
+    `SELECT toInt64(toUnixTimestamp64Milli(min(occurred_at))) AS min, toInt64(toUnixTimestamp64Milli(max(occurred_at))) AS max,
+            toInt64(toUnixTimestamp64Milli(max(least(occurred_at, addMilliseconds(ingested_at, {ahead:Int64}))))) AS watermark, count() AS n
        FROM assignments WHERE occurred_at <= fromUnixTimestamp64Milli({until:Int64}) AND occurred_at <= addMilliseconds(ingested_at, {future:Int64})`,
-    { until: onTime ? Math.floor(onTime.untilMs) : 8_000_000_000_000, future: onTime ? Math.floor(onTime.maxFutureMs) : 8_000_000_000_000 },
+    {
+      until: onTime ? Math.floor(onTime.untilMs) : 8_000_000_000_000,
+      future: onTime ? Math.floor(onTime.maxFutureMs) : 8_000_000_000_000,
+      ahead: onTime?.aheadMs !== undefined ? Math.floor(onTime.aheadMs) : 8_000_000_000_000,
+    },
   );
-  return r && Number(r.n) > 0 ? { min: Number(r.min), max: Number(r.max) } : null;
+  return r && Number(r.n) > 0 ? { min: Number(r.min), max: Number(r.max), watermark: Number(r.watermark) } : null;
 }
 
 /** Start of the first bucket the trend stage of `pipeline` has not evaluated and announced (null: never recorded). */

@@ -60,6 +60,41 @@ describe('trend stage on a first start (embedded chDB)', () => {
     expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
   });
 
+  it('an event dated hours ahead of its arrival does not carry event time with it: the hours before it are on time', async () => {
+    // A live stream on the 5th, each event arriving a minute after it happened; one producer sends local time
+    // as UTC, 9 hours ahead (within maxFutureHours, so it is counted). Event time used to jump 9 hours with it:
+    // the hours in between closed nearly empty and every event of them after it was late.
+    const on5th = (hhmm: string) => Date.parse(`2026-11-05T${hhmm}:00Z`);
+    const metrics = new Metrics();
+    let t = on5th('12:00');
+    const stage = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
+    const live = (hhmm: string, i: number) => ({ timeMs: on5th(hhmm), arrivedMs: on5th(hhmm) + 60_000, clusterId: 'c_9', caseId: `s-${i}`, customerId: `s-${i}` });
+    stage.observe(live('10:00', 0));
+    stage.observe({ timeMs: on5th('19:10'), arrivedMs: on5th('10:11'), clusterId: 'c_9', caseId: 's-skewed', customerId: 's-skewed' });
+    await stage.onBatchStored();
+    for (const [i, hhmm] of ['10:15', '10:40', '11:05', '11:30'].entries()) {
+      stage.observe(live(hhmm, i + 1));
+      await stage.onBatchStored();
+    }
+    expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
+    expect(metrics.get('future_events')).toBe(0);
+
+    // The same stored, then a restart: its rebuild takes event time the same way.
+    const on6th = (hhmm: string) => `2026-11-06T${hhmm}:00.000Z`;
+    const row = (id: string, occurred: string, ingested: string) => ({
+      event_id: id, case_id: id, customer_id: id, channel: 'chat', occurred_at: occurred, ingested_at: ingested, cluster_id: 'c_10',
+      similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: 0,
+    });
+    const stored = [row('k0', on6th('10:00'), on6th('10:01')), row('k1', on6th('11:30'), on6th('11:31')), row('k-skewed', on6th('19:10'), on6th('10:11'))];
+    await insertIdempotent(store.client, 'assignments', stored, 'skewed-restart');
+    const after = new Metrics();
+    let t2 = Date.parse(on6th('11:45'));
+    const restarted = new TrendStage(config.trends, store.client, silentLog, after, () => (t2 += 1000));
+    await restarted.init();
+    restarted.observe({ timeMs: Date.parse(on6th('11:35')), arrivedMs: Date.parse(on6th('11:36')), clusterId: 'c_10', caseId: 'k2', customerId: 'k2' });
+    expect(after.get('late_events', { beyond_lateness: 'true' }) + after.get('late_events', { beyond_lateness: 'false' })).toBe(0);
+  });
+
   it('a restart after an event dated years ahead was stored rebuilds event time from the others', async () => {
     const row = (id: string, iso: string) => ({
       event_id: id,
