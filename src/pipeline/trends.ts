@@ -14,7 +14,7 @@ import {
   type ResolvedTrendConfig,
   type TrendEvent,
 } from '../trends/index.js';
-import { alertRow, bucketCounts, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, loadTrendProgress, openEpisodeRows, saveTrendProgress, writeAlerts, type BucketCounts } from '../store/index.js';
+import { alertRow, bucketCounts, casesPerHourBefore, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, loadTrendProgress, openEpisodeRows, saveTrendProgress, writeAlerts, type BucketCounts } from '../store/index.js';
 import type { ObservedEvent } from './ingest.js';
 import type { Metrics } from './metrics.js';
 
@@ -89,6 +89,13 @@ export class TrendStage {
     this.newest = range.max;
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
+    // A fix older than the replay: its pre-fix rate from the stored counts before it, not from the replay's
+    // post-fix buckets (which is all the rebuilt state sees).
+    for (const [id, s] of await this.statuses()) {
+      if ((s.status !== 'fix_available' && s.status !== 'resolved') || !(s.changed_at < from)) continue;
+      const perHour = await casesPerHourBefore(this.client, id, s.changed_at, this.config.rebuildDays, this.maxFutureMs);
+      if (perHour !== null) this.preFix.set(id, (perHour * this.cfg.bucketMs) / 3_600_000);
+    }
     const until = range.watermark - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
@@ -139,6 +146,8 @@ export class TrendStage {
   }
 
   private prefetched: Map<number, BucketCounts[]> | null = null;
+  /** Pre-fix cases per bucket of fixes older than the rebuild's replay (init), by cluster. */
+  private readonly preFix = new Map<string, number>();
 
   /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
   observe(e: ObservedEvent): void {
@@ -293,7 +302,8 @@ export class TrendStage {
       const s = statuses.get(id);
       if (!s) return undefined;
       const fixed = s.status === 'fix_available' || s.status === 'resolved';
-      return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null };
+      const preFix = fixed ? this.preFix.get(id) : undefined;
+      return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null, ...(preFix !== undefined ? { preFixRate: preFix } : {}) };
     };
     const input = { bucket: start, now: emit ? this.now() : end, counts, meta, forgetSilentBefore: start - this.config.rebuildDays * 86_400_000 };
     const events = evaluateBucketClose(this.states, this.birth ? { ...input, birth: this.birth } : input, this.cfg);

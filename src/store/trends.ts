@@ -65,6 +65,25 @@ export async function hourlyBucketCounts(client: ClickHouseClient, startMs: numb
   return out;
 }
 
+/**
+ * A cluster's distinct cases per hour over the `days` before `beforeMs` (from its first hour with a case, if
+ * later), as the trend stage counts them; null when it had none.
+ */
+export async function casesPerHourBefore(client: ClickHouseClient, clusterId: string, beforeMs: number, days: number, maxFutureMs: number): Promise<number | null> {
+  const [r] = await select<{ cases: number; first: number; n: number }>(
+    client,
+    `SELECT toUInt64(sum(c)) AS cases, toInt64(min(h)) AS first, count() AS n FROM (
+       SELECT toUnixTimestamp(toStartOfHour(occurred_at)) * 1000 AS h, uniqExact(case_id) AS c
+       FROM assignments
+       WHERE cluster_id = {id:String} AND occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({before:Int64})
+         AND ${ON_TIME}
+       GROUP BY h)`,
+    { id: clusterId, from: Math.floor(beforeMs - days * 86_400_000), before: Math.floor(beforeMs), future: Math.floor(maxFutureMs) },
+  );
+  if (!r || Number(r.n) === 0) return null;
+  return Number(r.cases) / Math.max(1, (beforeMs - Number(r.first)) / 3_600_000);
+}
+
 /** Every case and customer id per cluster in [startMs, endMs): to resume a bucket that is still open. */
 export async function bucketMembers(client: ClickHouseClient, startMs: number, endMs: number, maxFutureMs: number): Promise<{ clusterId: string; caseIds: string[]; customerIds: string[] }[]> {
   const rs = await client.query({

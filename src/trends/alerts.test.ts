@@ -327,6 +327,26 @@ describe('episodes across a run and a replay', () => {
     // One case an hour after a fix of a cluster that had ~8 an hour is not the problem coming back.
     expect(regressions(live)).toEqual([]);
   });
+
+  it('regression: a state rebuilt only from after an old fix judges against the pre-fix rate it is given', () => {
+    // A restart replays the last 28 days; the fix was 40 days ago, when the cluster had ~7 cases an hour.
+    // Its state then sees only post-fix buckets: their mean (the first straggler's) was taken as the pre-fix
+    // rate, and a straggler every 4 hours opened a regression.
+    const fixedAt = T0 - 40 * 86_400_000;
+    const stragglers = (meta: ClusterMeta): Sim => {
+      const sim: Sim = { st: createClusterState('cl-old-fix', T0 - 90 * 86_400_000), u: seeded(5), events: [], t: 0 };
+      for (let t = 0; t < 3 * 24; t++) feed(sim, t % 4 === 0 ? 1 : 0, meta);
+      return sim;
+    };
+    const opened = (sim: Sim) => sim.events.filter((e) => e.type === 'opened' && e.episode.kind === 'regression');
+    expect(opened(stragglers({ status: 'resolved', fixedAt, preFixRate: 7.2 }))).toEqual([]);
+    expect(stragglers({ status: 'resolved', fixedAt, preFixRate: 7.2 }).st.preFixRate).toBe(7.2);
+    expect(opened(stragglers({ status: 'resolved', fixedAt }))).not.toEqual([]);
+    // And the problem truly back (as many cases as before the fix, from many customers) still is one.
+    const back: Sim = { st: createClusterState('cl-old-fix', T0 - 90 * 86_400_000), u: seeded(5), events: [], t: 0 };
+    for (let t = 0; t < 24; t++) feed(back, 7, { status: 'resolved', fixedAt, preFixRate: 7.2 });
+    expect(opened(back)).toHaveLength(1);
+  });
 });
 
 describe('replay and bucket close', () => {

@@ -29,6 +29,11 @@ export interface ClusterMeta {
   status?: ClusterStatus;
   /** When the owner marked it fixed (status fix_available / resolved). */
   fixedAt?: number | null;
+  /**
+   * Cases per bucket before the fix, from stored counts, for a state that has not seen those buckets (a
+   * restart's replay begins after a fix older than it): otherwise the state's own long-run mean is taken.
+   */
+  preFixRate?: number;
 }
 
 /** Serialisable per-cluster trend state. */
@@ -462,8 +467,10 @@ function trackFix(st: ClusterTrendState, meta: ClusterMeta, bucket: number): voi
   const fixedAt = made !== null && made <= bucket ? made : null;
   if (fixedAt !== st.fixedAt) {
     st.fixedAt = fixedAt;
-    // Pre-fix rate: the detector's long-run mean per bucket when the fix was first seen.
-    st.preFixRate = st.detector.mean;
+    // Pre-fix rate: the detector's long-run mean per bucket when the fix was first seen, unless the caller
+    // knows it from before this state's history (after a restart, the mean of post-fix buckets was taken:
+    // stragglers after a fix then opened regressions, and a real return was measured against itself).
+    st.preFixRate = fixedAt !== null && meta.preFixRate !== undefined ? meta.preFixRate : st.detector.mean;
     delete st.cooldownUntil.regression;
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { openStore, migrate, saveTrendProgress, setClusterStatus, type Store } from '../../src/store/index.js';
 import { insertIdempotent } from '../../src/store/writer.js';
 import { TrendStage } from '../../src/pipeline/trends.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
@@ -7,10 +7,9 @@ import { episodeId, type TrendEvent } from '../../src/trends/index.js';
 import { select } from '../../src/store/select.js';
 import { silentLog, testConfig } from '../helpers/env.js';
 
-// An episode stored as open that a restart's rebuilt state does not hold (a cluster silent for longer than
-// the rebuild replays comes back without its history) was never closed: open for good, in trend_alerts and
-// at the sinks. A store of its own: this file's restart closes what it finds open.
-describe('trend stage restart and episodes left open (embedded chDB)', () => {
+// A restart rebuilds trend state from the last rebuildDays of stored counts: what it must not lose with the
+// older history. A store of its own: a restart here closes what it finds open.
+describe('trend stage restart (embedded chDB)', () => {
   let store: Store;
   const config = testConfig();
   const at = (hhmm: string) => Date.parse(`2026-11-03T${hhmm}:00Z`);
@@ -57,5 +56,29 @@ describe('trend stage restart and episodes left open (embedded chDB)', () => {
     stage2.onAlerts(async (events) => void again.push(...events));
     await stage2.init();
     expect(again).toEqual([]);
+  });
+
+  it('judges a regression after a fix older than the replay against the stored rate before the fix', async () => {
+    // 8 cases an hour for two weeks, fixed on 1 October, then silent; from 20 November a straggler every 4 hours.
+    const day = (d: string, h: number, m = 0) => Date.parse(`2026-${d}T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00Z`);
+    const rows: object[] = [];
+    const add = (ms: number, id: string) =>
+      rows.push({ event_id: id, case_id: id, customer_id: `u-${id}`, channel: 'chat', occurred_at: new Date(ms).toISOString(), ingested_at: new Date(ms + 60_000).toISOString(),
+        cluster_id: 'c_fixed', similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: rows.length });
+    for (let h = 0; h < 14 * 24; h++) for (let i = 0; i < 8; i++) add(day('09-17', 0) + h * 3_600_000 + i * 7 * 60_000, `pre-${h}-${i}`);
+    for (let h = 0; h < 3 * 24; h += 4) add(day('11-20', 0) + h * 3_600_000 + 5 * 60_000, `late-${h}`);
+    await insertIdempotent(store.client, 'assignments', rows, 'old-fix');
+    await setClusterStatus(store.client, 'c_fixed', 'resolved', 'shipped', day('10-01', 0));
+    // The stopped process had announced up to the 20th: the buckets after it are announced again.
+    await saveTrendProgress(store.client, 'old-fix', day('11-20', 0), day('11-20', 0));
+    let t = day('11-22', 23, 30);
+    // Its birth, as the model knows it: no `new` problem.
+    const birth = (id: string) => (id === 'c_fixed' ? day('09-17', 0) : undefined);
+    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), birth, 'old-fix');
+    const announced: TrendEvent[] = [];
+    stage.onAlerts(async (events) => void announced.push(...events));
+    await stage.init();
+    // Its replay begins on 25 October, after the fix: the rate before it came from the stragglers, and they opened a regression.
+    expect(announced.filter((e) => e.episode.clusterId === 'c_fixed').map((e) => `${e.type} ${e.episode.kind}`)).toEqual([]);
   });
 });
