@@ -10,11 +10,10 @@ import {
   type ClusterMeta,
   type ClusterStatus,
   type ClusterTrendState,
-  type AlertKind,
   type ResolvedTrendConfig,
   type TrendEvent,
 } from '../trends/index.js';
-import { alertRow, bucketCounts, casesPerHourBefore, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, loadTrendProgress, openEpisodeRows, saveTrendProgress, writeAlerts, type BucketCounts } from '../store/index.js';
+import { alertRow, bucketCounts, casesPerHourBefore, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, loadTrendProgress, openEpisodes, saveTrendProgress, writeAlerts, type BucketCounts } from '../store/index.js';
 import type { ObservedEvent } from './ingest.js';
 import type { Metrics } from './metrics.js';
 
@@ -127,22 +126,15 @@ export class TrendStage {
   private async closeOrphans(): Promise<void> {
     const held = new Set<string>();
     for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open') held.add(ep.id);
-    const orphans = (await openEpisodeRows(this.client)).filter((r) => !held.has(r.episode_id));
+    const orphans = (await openEpisodes(this.client)).filter((r) => !held.has(r.episode.id));
     if (orphans.length === 0) return;
     const now = this.now();
-    const events: TrendEvent[] = orphans.map((r) => {
-      const lastBucket = this.startOf(r.window_end - 1);
-      return {
-        type: 'closed',
-        episode: {
-          id: r.episode_id, clusterId: r.cluster_id, kind: r.kind as AlertKind, status: 'closed', startBucket: r.window_start, lastBucket,
-          openedAt: r.opened_at, updatedAt: now, closedAt: now, observed: r.observed, expected: r.expected, score: r.score,
-          peakScore: r.peak_score, peakObserved: r.peak_observed, peakBucket: lastBucket, customers: r.customers, buckets: r.buckets, quietBuckets: 0,
-        },
-      };
+    const events: TrendEvent[] = orphans.map(({ episode, windowEndMs }) => {
+      const lastBucket = this.startOf(windowEndMs - 1);
+      return { type: 'closed', episode: { ...episode, status: 'closed', lastBucket, peakBucket: lastBucket, updatedAt: now, closedAt: now } };
     });
     this.log.warn({ episodes: orphans.length }, 'episodes stored as open that the rebuilt trend state does not hold: closed');
-    await this.emit(events, Math.min(...orphans.map((r) => r.window_start)));
+    await this.emit(events, Math.min(...orphans.map((r) => r.episode.startBucket)));
   }
 
   private prefetched: Map<number, BucketCounts[]> | null = null;

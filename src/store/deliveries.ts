@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Episode } from '../trends/index.js';
 import { chTime, insertIdempotent } from './writer.js';
 import { select } from './select.js';
+import { EPISODE_COLUMNS, storedEpisode, type StoredEpisodeRow } from './trends.js';
 
 export interface DeliveryRecord {
   sink: string;
@@ -35,23 +36,7 @@ export async function registerSinks(client: ClickHouseClient, sinks: readonly st
   return known;
 }
 
-interface UndeliveredRow {
-  episode_id: string;
-  cluster_id: string;
-  kind: string;
-  status: string;
-  start: number;
-  end: number;
-  observed: number;
-  expected: number;
-  score: number;
-  peak_score: number;
-  peak_observed: number;
-  customers: number;
-  buckets: number;
-  opened: number;
-  updated: number;
-  closed: number | null;
+interface UndeliveredRow extends StoredEpisodeRow {
   delivered: number;
 }
 
@@ -67,12 +52,7 @@ export interface Undelivered {
 export async function undeliveredEpisodes(client: ClickHouseClient, sink: string, sinceMs: number): Promise<Undelivered[]> {
   const rows = await select<UndeliveredRow>(
     client,
-    `SELECT a.episode_id AS episode_id, a.cluster_id AS cluster_id, toString(a.kind) AS kind, toString(a.status) AS status,
-            toInt64(toUnixTimestamp(a.window_start)) * 1000 AS start, toInt64(toUnixTimestamp(a.window_end)) * 1000 AS end,
-            a.observed AS observed, a.expected AS expected, a.score AS score, a.peak_score AS peak_score,
-            a.peak_observed AS peak_observed, a.customers AS customers, a.buckets AS buckets,
-            toInt64(toUnixTimestamp64Milli(a.opened_at)) AS opened, toInt64(toUnixTimestamp64Milli(a.updated_at)) AS updated,
-            if(isNull(a.closed_at), NULL, toInt64(toUnixTimestamp64Milli(assumeNotNull(a.closed_at)))) AS closed,
+    `SELECT ${EPISODE_COLUMNS},
             ifNull(d.version, toInt64(-1)) AS delivered
        FROM (SELECT * FROM trend_alerts FINAL WHERE updated_at >= fromUnixTimestamp64Milli({since:Int64})) AS a
        LEFT JOIN (SELECT episode_id, max(version) AS version FROM alert_deliveries WHERE sink = {sink:String} GROUP BY episode_id) AS d
@@ -82,29 +62,5 @@ export async function undeliveredEpisodes(client: ClickHouseClient, sink: string
     { sink, since: Math.floor(sinceMs) },
     { join_use_nulls: 1 },
   );
-  return rows.map((r) => ({
-    windowEndMs: Number(r.end),
-    seenBefore: Number(r.delivered) >= 0,
-    episode: {
-      id: r.episode_id,
-      clusterId: r.cluster_id,
-      kind: r.kind as Episode['kind'],
-      status: r.status === 'closed' ? 'closed' : 'open',
-      startBucket: Number(r.start),
-      // Not stored: only the window's end is, which the payload takes from windowEndMs.
-      lastBucket: Number(r.start),
-      openedAt: Number(r.opened),
-      updatedAt: Number(r.updated),
-      closedAt: r.closed === null ? null : Number(r.closed),
-      observed: Number(r.observed),
-      expected: Number(r.expected),
-      score: Number(r.score),
-      peakScore: Number(r.peak_score),
-      peakObserved: Number(r.peak_observed),
-      peakBucket: Number(r.start),
-      customers: Number(r.customers),
-      buckets: Number(r.buckets),
-      quietBuckets: 0,
-    },
-  }));
+  return rows.map((r) => ({ ...storedEpisode(r), seenBefore: Number(r.delivered) >= 0 }));
 }

@@ -5,7 +5,7 @@ export { migrate, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
 export { insertIdempotent, chTime, rangeToken, type OffsetRange } from './writer.js';
 export { MAX_LIST_LIMIT, topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
-export { bucketCounts, hourlyBucketCounts, bucketMembers, casesPerHourBefore, eventTimeRange, loadTrendProgress, saveTrendProgress, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, openEpisodeRows, type BucketCounts, type OpenEpisodeRow, type ClusterStatusRow, type EpisodeRow } from './trends.js';
+export { bucketCounts, hourlyBucketCounts, bucketMembers, casesPerHourBefore, eventTimeRange, loadTrendProgress, saveTrendProgress, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, openEpisodes, type BucketCounts, type ClusterStatusRow, type EpisodeRow } from './trends.js';
 export { affectedCustomers, pinOwner, ownerPins, ownerPinRows, clusterExists, clusterState, markClusterStatus, pinClusterOwner, statusProblem, noteProblem, teamProblem, type AffectedRow } from './customers.js';
 export { chargeBack, clusterCosts, clusterExamples, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type WindowTotals } from './cost.js';
 export { goneClusterRows, goneClusters, type GoneCluster } from './gone.js';

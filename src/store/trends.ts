@@ -190,13 +190,21 @@ export async function writeAlerts(client: ClickHouseClient, rows: ReturnType<typ
   await insertIdempotent(client, 'trend_alerts', rows, `trend_alerts/${bucket}/${ids}`);
 }
 
-/** An episode whose latest stored version is open, with what a closing version carries over (times in ms). */
-export interface OpenEpisodeRow {
+/** trend_alerts' columns (table alias `a`) as storedEpisode reads them: times in ms. */
+export const EPISODE_COLUMNS = `a.episode_id AS episode_id, a.cluster_id AS cluster_id, toString(a.kind) AS kind, toString(a.status) AS status,
+            toInt64(toUnixTimestamp(a.window_start)) * 1000 AS start, toInt64(toUnixTimestamp(a.window_end)) * 1000 AS end,
+            a.observed AS observed, a.expected AS expected, a.score AS score, a.peak_score AS peak_score,
+            a.peak_observed AS peak_observed, a.customers AS customers, a.buckets AS buckets,
+            toInt64(toUnixTimestamp64Milli(a.opened_at)) AS opened, toInt64(toUnixTimestamp64Milli(a.updated_at)) AS updated,
+            if(isNull(a.closed_at), NULL, toInt64(toUnixTimestamp64Milli(assumeNotNull(a.closed_at)))) AS closed`;
+
+export interface StoredEpisodeRow {
   episode_id: string;
   cluster_id: string;
   kind: string;
-  window_start: number;
-  window_end: number;
+  status: string;
+  start: number;
+  end: number;
   observed: number;
   expected: number;
   score: number;
@@ -204,18 +212,43 @@ export interface OpenEpisodeRow {
   peak_observed: number;
   customers: number;
   buckets: number;
-  opened_at: number;
+  opened: number;
+  updated: number;
+  closed: number | null;
 }
 
-export async function openEpisodeRows(client: ClickHouseClient): Promise<OpenEpisodeRow[]> {
-  const rows = await select<OpenEpisodeRow>(
-    client,
-    `SELECT episode_id, cluster_id, toString(kind) AS kind, toInt64(toUnixTimestamp(window_start)) * 1000 AS window_start,
-            toInt64(toUnixTimestamp(window_end)) * 1000 AS window_end, observed, expected, score, peak_score, peak_observed,
-            customers, buckets, toInt64(toUnixTimestamp64Milli(opened_at)) AS opened_at
-     FROM v_trend_episodes WHERE status = 'open' ORDER BY episode_id`,
-  );
-  return rows.map((r) => ({ ...r, window_start: Number(r.window_start), window_end: Number(r.window_end), opened_at: Number(r.opened_at) }));
+/** An episode version as stored, and the end (exclusive) of its last bucket. */
+export function storedEpisode(r: StoredEpisodeRow): { episode: Episode; windowEndMs: number } {
+  return {
+    windowEndMs: Number(r.end),
+    episode: {
+      id: r.episode_id,
+      clusterId: r.cluster_id,
+      kind: r.kind as Episode['kind'],
+      status: r.status === 'closed' ? 'closed' : 'open',
+      startBucket: Number(r.start),
+      // Not stored: only the window's end is (windowEndMs).
+      lastBucket: Number(r.start),
+      openedAt: Number(r.opened),
+      updatedAt: Number(r.updated),
+      closedAt: r.closed === null ? null : Number(r.closed),
+      observed: Number(r.observed),
+      expected: Number(r.expected),
+      score: Number(r.score),
+      peakScore: Number(r.peak_score),
+      peakObserved: Number(r.peak_observed),
+      peakBucket: Number(r.start),
+      customers: Number(r.customers),
+      buckets: Number(r.buckets),
+      quietBuckets: 0,
+    },
+  };
+}
+
+/** The episodes whose latest stored version is open. */
+export async function openEpisodes(client: ClickHouseClient): Promise<{ episode: Episode; windowEndMs: number }[]> {
+  const rows = await select<StoredEpisodeRow>(client, `SELECT ${EPISODE_COLUMNS} FROM trend_alerts AS a FINAL WHERE a.status = 'open' ORDER BY episode_id`);
+  return rows.map(storedEpisode);
 }
 
 export interface EpisodeRow {
