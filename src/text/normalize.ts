@@ -37,8 +37,10 @@ export function normalizeText(s: string): string {
 
 // Decimal digits of other scripts (Arabic-Indic ٠١٢, Persian ۰۱۲, Devanagari ०१२…), which NFKC keeps: the
 // maskers' rules read ASCII digits, so a phone or card number written in them was stored as it came.
-const OTHER_DIGIT = /(?![0-9])\p{Nd}/u;
-const OTHER_DIGITS = /(?![0-9])\p{Nd}/gu;
+// One character class (a digit that is not ASCII): a lookahead before \p{Nd} tripled normalizeText's time on
+// every non-ASCII text, digits or not.
+const OTHER_DIGIT = /[^\P{Nd}0-9]/u;
+const OTHER_DIGITS = /[^\P{Nd}0-9]/gu;
 const IS_DIGIT = /^\p{Nd}$/u;
 const digitValues = new Map<string, string>();
 
