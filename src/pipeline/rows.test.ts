@@ -69,6 +69,13 @@ describe('stored rows mask PII inside JSON', () => {
       expect(d.payload, name).toBe('{"event_id":"e2","description":"call <PHONE>, mail <EMAIL>, Rückruf an <EMAIL>"}');
       expect(d.payload_bytes).toBe(bytes.length);
     }
+    // ASCII in UTF-16 without a mark is valid UTF-8 (NULs and all), so it comes as invalid JSON: still read as UTF-16.
+    const ascii = Buffer.from('{"note":"call jane.doe@example.com or +44 7700 900123"}', 'utf16le');
+    expect(deadLetterRow({ ok: false, code: 'invalid_json', reason: 'bad' }, ascii, at, mask, 0).payload).toBe('{"note":"call <EMAIL> or <PHONE>"}');
+    // UTF-8 with one stray Windows-1252 byte: the rest stays UTF-8 (read all as Latin-1, every accented
+    // letter was garbled and the addresses with them went unmasked).
+    const stray = Buffer.concat([Buffer.from('{"note":"Rückruf an jürgen.m@example.de '), Buffer.from([0x96]), Buffer.from(' bitte, oder zoë.obrien@exämple.de"}')]);
+    expect(deadLetterRow({ ok: false, code: 'invalid_utf8', reason: 'not UTF-8' }, stray, at, mask, 0).payload).toBe('{"note":"Rückruf an <EMAIL> \u0096 bitte, oder <EMAIL>"}');
     // Invalid JSON as Python writes it (every non-ASCII letter escaped), cut short: the address is masked whole.
     const escaped = Buffer.from('{"event_id":"e2","description":"R\\u00fcckruf an j\\u00fcrgen@m\\u00fcller-b\\u00e4ckerei.de bitte\\n", ');
     const e = deadLetterRow({ ok: false, code: 'invalid_json', reason: 'bad' }, escaped, at, mask, 0);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { MAX_EXTRA_DEPTH, type CaseEvent, type Rejection } from '../events/index.js';
 import { chTime, chTimeOf } from '../store/writer.js';
 
@@ -124,13 +125,13 @@ function maskEscaped(text: string, mask: Masker): string {
 }
 
 /**
- * A rejected payload's text for its dead letter. Not UTF-8: UTF-16 when a byte-order mark or NULs in every
- * other byte say so, else Latin-1 (each byte one character). Read as UTF-8, UTF-16's NULs split every
- * character apart and Latin-1's letters became replacement characters inside addresses: either way the
- * masker saw no phone number or address, and the dead letter kept them.
+ * A rejected payload's text for its dead letter. UTF-16 when a byte-order mark or NULs in every other byte say
+ * so (ASCII in UTF-16 without a mark is valid UTF-8, NULs and all); otherwise UTF-8, each byte that is not part
+ * of a valid UTF-8 sequence read as Latin-1. Read as plain UTF-8, UTF-16's NULs split every character apart and
+ * Latin-1's letters became replacement characters inside addresses: the masker saw no phone number or address.
+ * Read all as Latin-1, a UTF-8 payload with one stray byte garbled every accented letter instead.
  */
-function payloadText(b: Buffer, utf8: boolean): string {
-  if (utf8) return b.toString('utf8');
+function payloadText(b: Buffer): string {
   const even = b.length & ~1;
   if (b[0] === 0xff && b[1] === 0xfe) return b.toString('utf16le', 2, even);
   if (b[0] === 0xfe && b[1] === 0xff) return Buffer.from(b.subarray(2, even)).swap16().toString('utf16le');
@@ -140,7 +141,26 @@ function payloadText(b: Buffer, utf8: boolean): string {
   for (let i = 0; i < n; i++) if (b[i] === 0) i % 2 === 0 ? nulEven++ : nulOdd++;
   if (nulOdd > n / 8 && nulEven < n / 64) return b.toString('utf16le', 0, even);
   if (nulEven > n / 8 && nulOdd < n / 64) return Buffer.from(b.subarray(0, even)).swap16().toString('utf16le');
-  return b.toString('latin1');
+  return isUtf8(b) ? b.toString('utf8') : utf8OrLatin1(b);
+}
+
+/** UTF-8, with each byte outside a valid sequence (overlong, surrogate and out-of-range forms included) as Latin-1. */
+function utf8OrLatin1(b: Buffer): string {
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len > 0 && i + len <= b.length && isUtf8(b.subarray(i, i + len))) {
+      i += len;
+      continue;
+    }
+    out += b.toString('utf8', from, i) + String.fromCharCode(c);
+    i += 1;
+    from = i;
+  }
+  return out + b.toString('utf8', from, b.length);
 }
 
 /**
@@ -153,7 +173,7 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
   // Masked from twice what is kept: what a cut at that point could leave half-masked is cut off afterwards,
   // and an oversize message (up to the broker's limit) is not masked whole on the ingest path.
   const whole = bytes.length <= 2 * MAX_DEAD_LETTER_PAYLOAD;
-  const text = payloadText(whole ? bytes : bytes.subarray(0, 2 * MAX_DEAD_LETTER_PAYLOAD), rej.code !== 'invalid_utf8');
+  const text = payloadText(whole ? bytes : bytes.subarray(0, 2 * MAX_DEAD_LETTER_PAYLOAD));
   let parsed: unknown;
   try {
     parsed = whole && (rej.code === 'schema_violation' || rej.code === 'not_an_object') ? JSON.parse(text) : undefined;
