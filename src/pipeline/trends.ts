@@ -90,10 +90,12 @@ export class TrendStage {
     this.nextOpen = from;
     // A fix older than the replay: its pre-fix rate from the stored counts before it, not from the replay's
     // post-fix buckets (which is all the rebuilt state sees).
+    // Only fixes still watched (a regression is looked for until watchDays after one).
+    const watched = range.max - this.cfg.regression.watchDays * 86_400_000;
     for (const [id, s] of await this.statuses()) {
-      if ((s.status !== 'fix_available' && s.status !== 'resolved') || !(s.changed_at < from)) continue;
+      if ((s.status !== 'fix_available' && s.status !== 'resolved') || !(s.changed_at < from) || s.changed_at < watched) continue;
       const perHour = await casesPerHourBefore(this.client, id, s.changed_at, this.config.rebuildDays, this.maxFutureMs);
-      if (perHour !== null) this.preFix.set(id, (perHour * this.cfg.bucketMs) / 3_600_000);
+      if (perHour !== null) this.preFix.set(id, { fixedAt: s.changed_at, rate: (perHour * this.cfg.bucketMs) / 3_600_000 });
     }
     const until = range.watermark - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
@@ -114,7 +116,7 @@ export class TrendStage {
       }
     }
     this.log.info({ buckets: replayed, clusters: this.states.size }, 'trend state rebuilt from stored counts');
-    await this.closeOrphans();
+    await this.closeOrphans(this.nextOpen);
     return replayed;
   }
 
@@ -123,10 +125,12 @@ export class TrendStage {
    * (a cluster silent for longer than the rebuild replays comes back without its history, and its episodes
    * with it). Each gets a closing version, in trend_alerts and at the sinks, as a subsiding episode does.
    */
-  private async closeOrphans(): Promise<void> {
+  private async closeOrphans(replayedTo: number): Promise<void> {
     const held = new Set<string>();
     for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open') held.add(ep.id);
-    const orphans = (await openEpisodes(this.client)).filter((r) => !held.has(r.episode.id));
+    // One whose last bucket the replay has not reached yet (a file run's end closed its last, partial bucket)
+    // is judged when that bucket closes again, live: closed now, it would open again then.
+    const orphans = (await openEpisodes(this.client)).filter((r) => !held.has(r.episode.id) && r.windowEndMs <= replayedTo);
     if (orphans.length === 0) return;
     const now = this.now();
     const events: TrendEvent[] = orphans.map(({ episode, windowEndMs }) => {
@@ -139,7 +143,7 @@ export class TrendStage {
 
   private prefetched: Map<number, BucketCounts[]> | null = null;
   /** Pre-fix cases per bucket of fixes older than the rebuild's replay (init), by cluster. */
-  private readonly preFix = new Map<string, number>();
+  private readonly preFix = new Map<string, { fixedAt: number; rate: number }>();
 
   /** Called for every stored event: advances event time, adds it to its bucket, counts late arrivals. */
   observe(e: ObservedEvent): void {
@@ -294,8 +298,9 @@ export class TrendStage {
       const s = statuses.get(id);
       if (!s) return undefined;
       const fixed = s.status === 'fix_available' || s.status === 'resolved';
+      // The stored rate belongs to the fix it was read for: fixed again later, the state's own mean is the rate.
       const preFix = fixed ? this.preFix.get(id) : undefined;
-      return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null, ...(preFix !== undefined ? { preFixRate: preFix } : {}) };
+      return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null, ...(preFix?.fixedAt === s.changed_at ? { preFixRate: preFix.rate } : {}) };
     };
     const input = { bucket: start, now: emit ? this.now() : end, counts, meta, forgetSilentBefore: start - this.config.rebuildDays * 86_400_000 };
     const events = evaluateBucketClose(this.states, this.birth ? { ...input, birth: this.birth } : input, this.cfg);

@@ -38,7 +38,9 @@ describe('trend stage restart (embedded chDB)', () => {
     });
     const held = episodeId('c_new', 'new', at('10:00'));
     const orphan = episodeId('c_gone', 'spike', at('08:00'));
-    await insertIdempotent(store.client, 'trend_alerts', [episode(held, 'c_new', 'new', '10:00'), episode(orphan, 'c_gone', 'spike', '08:00')], 'orphans-alerts');
+    // And one whose last bucket the rebuild has not reached (a file run's end closed it): judged when it closes live.
+    const pending = episodeId('c_other', 'new', at('12:00'));
+    await insertIdempotent(store.client, 'trend_alerts', [episode(held, 'c_new', 'new', '10:00'), episode(orphan, 'c_gone', 'spike', '08:00'), episode(pending, 'c_other', 'new', '12:00')], 'orphans-alerts');
 
     let t = at('12:30');
     const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000));
@@ -49,7 +51,9 @@ describe('trend stage restart (embedded chDB)', () => {
       ['closed', orphan, 'c_gone', 'spike', at('08:00'), 6],
     ]);
     const stored = await select<{ episode_id: string; status: string; window_end: string }>(store.client, 'SELECT episode_id, toString(status) AS status, toString(window_end) AS window_end FROM v_trend_episodes ORDER BY episode_id');
-    expect(new Map(stored.map((r) => [r.episode_id, [r.status, r.window_end]]))).toEqual(new Map([[held, ['open', '2026-11-03 11:00:00']], [orphan, ['closed', '2026-11-03 09:00:00']]]));
+    expect(new Map(stored.map((r) => [r.episode_id, [r.status, r.window_end]]))).toEqual(
+      new Map([[held, ['open', '2026-11-03 11:00:00']], [orphan, ['closed', '2026-11-03 09:00:00']], [pending, ['open', '2026-11-03 13:00:00']]]),
+    );
     // Restarted again: nothing left to close.
     const again: TrendEvent[] = [];
     const stage2 = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000));
@@ -80,5 +84,13 @@ describe('trend stage restart (embedded chDB)', () => {
     await stage.init();
     // Its replay begins on 25 October, after the fix: the rate before it came from the stragglers, and they opened a regression.
     expect(announced.filter((e) => e.episode.clusterId === 'c_fixed').map((e) => `${e.type} ${e.episode.kind}`)).toEqual([]);
+
+    // Reopened and fixed again on the 21st, it is watched against its rate since (the stragglers'), not the old
+    // fix's: a case an hour from other customers on the 23rd is the problem back (against 8 an hour, it was not).
+    await setClusterStatus(store.client, 'c_fixed', 'resolved', 'shipped again', day('11-21', 0));
+    stage.statusesChanged();
+    for (let h = 0; h < 24; h++) stage.observe({ timeMs: day('11-23', h, 10), arrivedMs: day('11-23', h, 11), clusterId: 'c_fixed', caseId: `back-${h}`, customerId: `back-${h}` });
+    await stage.onBatchStored();
+    expect(announced.filter((e) => e.episode.clusterId === 'c_fixed' && e.type === 'opened').map((e) => e.episode.kind)).toEqual(['regression']);
   });
 });
