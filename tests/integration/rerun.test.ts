@@ -113,5 +113,6 @@ describe('recur rerun (real process, embedded chDB)', () => {
     const e = recur(['rerun', '--from', '2026-11-02', '--to', '2026-11-03', '--embedder', 'foo', '--data-dir', typo]);
     expect([e.code, e.stderr.trim()]).toEqual([2, 'recur: --embedder takes none, bge-small or minilm, got "foo"']);
     expect(recur(['rerun', '--from', '2026-11-02', '--to', '2026-11-03', '--seed', '0x10', '--data-dir', typo]).stderr).toMatch(/--seed takes a whole number from 0 to 4294967295/);
+    for (const k of ['0x10', '1e1', '']) expect(recur(['rerun', '--from', '2026-11-02', '--to', '2026-11-03', '--k', k, '--data-dir', typo]).stderr, k).toMatch(/--k takes a whole number or auto/);
   });
 });

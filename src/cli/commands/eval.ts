@@ -41,7 +41,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const mode = str(values, 'mode') ?? 'batch';
   if (mode !== 'batch' && mode !== 'online') throw new UsageError(`--mode takes batch or online, got "${mode}"`);
   const kRaw = str(values, 'k') ?? 'auto';
-  const k = kRaw === 'auto' ? 'auto' : Number(kRaw);
+  const k = kRaw === 'auto' ? 'auto' : /^\d{1,9}$/.test(kRaw) ? Number(kRaw) : NaN;
   if (k !== 'auto' && (!Number.isInteger(k) || k < 2)) throw new UsageError(`--k takes a whole number ≥ 2 or auto, got "${kRaw}"`);
   if (mode === 'online' && str(values, 'k') !== undefined) throw new UsageError('--k applies to --mode batch; online mode finds its own clusters');
   const d = str(values, 'delimiter');

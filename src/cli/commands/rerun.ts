@@ -51,7 +51,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const to = parseTime(str(values, 'to'), 'to');
   if (to <= from) throw new UsageError('--to must be after --from');
   const kRaw = str(values, 'k') ?? 'auto';
-  const k = kRaw === 'auto' ? 'auto' : Number(kRaw);
+  const k = kRaw === 'auto' ? 'auto' : /^\d{1,9}$/.test(kRaw) ? Number(kRaw) : NaN;
   if (k !== 'auto' && (!Number.isInteger(k) || k < 1)) throw new UsageError(`--k takes a whole number or auto, got "${kRaw}"`);
   const seed = int(values, 'seed', { min: 0, max: 0xffffffff }) ?? 1;
   const config = configFrom(values, ctx.env);
