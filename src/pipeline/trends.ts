@@ -191,7 +191,7 @@ export class TrendStage {
     if (!b) return [];
     return [...b.entries()]
       .sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))
-      .map(([clusterId, c]) => ({ clusterId, cases: c.cases.size, customers: c.customers.size, customerIds: [...c.customers].sort().slice(0, 256) }));
+      .map(([clusterId, c]) => ({ clusterId, cases: c.cases.size, customers: c.customers.size, customerIds: [...c.customers].sort().slice(0, 256), caseIds: [...c.cases].sort().slice(0, 256) }));
   }
 
   /** After each stored batch: evaluate the buckets the stream's event time has left behind. */

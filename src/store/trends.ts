@@ -9,6 +9,8 @@ export interface BucketCounts {
   cases: number;
   customers: number;
   customerIds: string[];
+  /** Up to 256 of the bucket's case ids (a young cluster's `new` gate counts a case once across buckets). */
+  caseIds: string[];
 }
 
 interface CountRow {
@@ -17,6 +19,7 @@ interface CountRow {
   cases: number;
   customers: number;
   ids: string[];
+  case_ids: string[];
 }
 
 /**
@@ -32,7 +35,7 @@ function countRows(client: ClickHouseClient, startMs: number, endMs: number, max
     client,
     `SELECT ${hour} AS h, cluster_id, toUInt32(uniqExact(case_id)) AS cases,
                    toUInt32(uniqExactIf(customer_id, customer_id != '')) AS customers,
-                   groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids
+                   groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids, groupUniqArray(256)(case_id) AS case_ids
             FROM assignments
             WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64})
               AND ${ON_TIME}
@@ -42,7 +45,7 @@ function countRows(client: ClickHouseClient, startMs: number, endMs: number, max
 }
 
 function toBucketCounts(r: CountRow): BucketCounts {
-  return { clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort() };
+  return { clusterId: r.cluster_id, cases: r.cases, customers: r.customers, customerIds: [...r.ids].sort(), caseIds: [...r.case_ids].sort() };
 }
 
 /** Distinct cases and customers per cluster for events in [startMs, endMs): one closed bucket. */

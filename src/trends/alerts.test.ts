@@ -75,6 +75,23 @@ describe('alert kinds', () => {
     expect(sim.events.filter((e) => e.type === 'opened').map((e) => [e.episode.kind, e.episode.startBucket, e.episode.customers])).toEqual([['new', T0, 3]]);
   });
 
+  it('new: a case whose messages fall in two hours counts once toward its cases', () => {
+    // Three customers open a case each, and each writes again the next hour on the same case: 3 cases, not 6.
+    const sim: Sim = { st: createClusterState('follow-ups', T0), u: seeded(1), events: [], t: 0 };
+    const step = (cases: string[], customers: string[]) => {
+      sim.events.push(...evaluateCluster(sim.st, { clusterId: 'follow-ups', cases: cases.length, customers: customers.length, customerIds: customers, caseIds: cases }, {}, bucketAt(sim.t), clockAt(sim.t), cfg));
+      sim.t += 1;
+    };
+    step(['k1', 'k2', 'k3'], ['a', 'b', 'c']);
+    step(['k1', 'k2', 'k3'], ['a', 'b', 'c']);
+    step([], []);
+    expect(sim.events).toEqual([]);
+    // Two more cases, one with a follow-up: 5 cases from 3 customers, and it opens with 5.
+    step(['k4'], ['a']);
+    step(['k4', 'k5'], ['a', 'b']);
+    expect(sim.events.map((e) => [e.type, e.episode.kind, e.episode.observed, e.episode.customers])).toEqual([['opened', 'new', 5, 3]]);
+  });
+
   it('new: one customer writing many cases is not a new problem', () => {
     const sim: Sim = { st: createClusterState('one-customer', T0), u: seeded(1), events: [], t: 0 };
     for (let i = 0; i < 5; i++) feed(sim, 4, {}, ['same', 'same', 'same', 'same']);

@@ -21,6 +21,11 @@ export interface ClusterBucketInput {
   customers: number;
   /** Customer ids in the bucket: makes multi-bucket customer gates exact (otherwise a lower bound). */
   customerIds?: readonly string[];
+  /**
+   * Case ids in the bucket (all, or a sample): a young cluster's `new` gate then counts each case once over its
+   * young hours, however many buckets its messages fall in (otherwise it sums the buckets' distinct cases).
+   */
+  caseIds?: readonly string[];
 }
 
 export interface ClusterMeta {
@@ -60,6 +65,11 @@ export interface ClusterTrendState {
   custEw: number;
   caseEw: number;
   newFired: boolean;
+  /**
+   * While young and before `new` fired, given case ids: the distinct case ids since birth (up to YOUNG_CASES),
+   * and how many distinct cases that makes (ids beyond a bucket's sample count as new). Absent otherwise.
+   */
+  youngCases?: { ids: string[]; count: number };
   fixedAt: number | null;
   preFixRate: number;
   episodes: Partial<Record<AlertKind, Episode>>;
@@ -78,6 +88,40 @@ export interface EvidenceRun {
 }
 
 const CUSTOMER_CAP = 128;
+/** Case ids a young cluster keeps for its `new` gate (new.minCases is a handful). */
+const YOUNG_CASES = 128;
+
+/**
+ * Distinct cases since birth for the `new` gate: a case whose messages fall in several buckets (a follow-up the
+ * next hour) counts once, when the buckets' case ids are given; else the sum of the buckets' distinct cases.
+ */
+function youngCases(st: ClusterTrendState, input: ClusterBucketInput, cases: number, young: boolean): number {
+  if (!young || st.newFired) return st.totalCases;
+  const ids = input.caseIds;
+  if (ids === undefined) {
+    // A bucket without cases (a silent one) changes nothing; counts without ids from here: the sum is what is known.
+    if (cases === 0 && st.youngCases) return Math.min(st.youngCases.count, st.totalCases);
+    delete st.youngCases;
+    return st.totalCases;
+  }
+  // Begun with the cluster's first bucket that has cases (a state made before any, or one without ids, sums).
+  if (!st.youngCases) {
+    if (st.totalCases > cases) return st.totalCases;
+    st.youngCases = { ids: [], count: 0 };
+  }
+  const yc = st.youngCases;
+  const known = new Set(yc.ids);
+  let fresh = 0;
+  for (const id of ids) {
+    if (known.has(id)) continue;
+    known.add(id);
+    fresh++;
+    if (yc.ids.length < YOUNG_CASES) yc.ids.push(id);
+  }
+  // Cases beyond the ids given (a sample), and beyond the ids kept, may be new: counted as new.
+  yc.count += fresh + Math.max(0, cases - ids.length);
+  return Math.min(yc.count, st.totalCases);
+}
 const MAX_GAP_BUCKETS = 24 * 14;
 
 export function createClusterState(clusterId: string, firstSeenAt: number): ClusterTrendState {
@@ -152,12 +196,14 @@ function stepCluster(
 
   // new: a young cluster reaching N cases from M customers; fires once per cluster.
   const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
-  const newOpen = young && !st.newFired && st.totalCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
+  const lifeCases = youngCases(st, input, cases, young);
+  const newOpen = young && !st.newFired && lifeCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
   if (newOpen) st.newFired = true;
+  if (st.newFired || !young) delete st.youngCases;
   // It starts at the cluster's birth: it opens with every case since then (its customers are the lifetime's), and
   // nothing was expected of a problem that did not exist (the young detector's expectation is learnt from the
   // cluster's own first cases: no baseline to set them against).
-  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, 0, st.totalCases, st.lifeCustomers, st.firstSeenAt, cfg, st.totalCases);
+  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, 0, lifeCases, st.lifeCustomers, st.firstSeenAt, cfg, lifeCases);
 
   const warm = st.detector.n > cfg.warmupBuckets;
   const excess = cases - step.expected;
