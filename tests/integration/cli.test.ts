@@ -273,7 +273,12 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(recur(['clusters', '--since', '7d', '--data-dir', dir]).stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
       // Its port taken: said plainly, exit 2, no stack trace.
       const port = new URL(url).port;
-      const taken = recur(['serve', '--data-dir', tempDir(), '--port', port]);
+      const other = tempDir();
+      // A directory without a store is refused before the port is tried, and no store is made there.
+      expect(recur(['serve', '--data-dir', other, '--port', port])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^recur: no store at .*: nothing has been stored there/) });
+      expect(readdirSync(other)).toEqual([]);
+      expect(recur(['run', '--input', '-', '--data-dir', other], { input: `${JSON.stringify(goodEvent(0))}\n` }).code).toBe(0);
+      const taken = recur(['serve', '--data-dir', other, '--port', port]);
       expect([taken.code, taken.stderr.trim()]).toEqual([2, `recur: cannot serve on 127.0.0.1:${port}: the port is in use (serve.port or RECUR_SERVE_PORT, and recur serve's --port; 0 picks a free one)`]);
       // One bound on a listing, through the API as from the store (the API cut a larger --limit to 500 silently).
       expect((await fetch(`${url}/api/clusters?limit=10001`)).status).toBe(400);
