@@ -20,14 +20,14 @@ export interface ClusterSummary {
   merged_into: string;
 }
 
+/** The most clusters one listing returns, from the store or through a serving process's API alike. */
+export const MAX_LIST_LIMIT = 10_000;
+
 /**
  * The clusters with most distinct cases since `sinceMs` (whole hours from it on, as cluster_counts has them).
  * With `cost`, their cost is priced by that model (`recur cost`'s: channel prices and the hourly rate for
  * contacts without a cost of their own); without it, the sum of the costs the events carried.
  */
-/** The most clusters one listing returns, from the store or through a serving process's API alike. */
-export const MAX_LIST_LIMIT = 10_000;
-
 export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: number; limit: number; cost?: CostConfig }): Promise<ClusterSummary[]> {
   const rows = await select<ClusterSummary>(
     client,
