@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import {
   bucketStart,
   evaluateBucketClose,
+  isFixedStatus,
   tzOffsetMs,
   nextBucketStart,
   resolveTrendConfig,
@@ -40,7 +41,7 @@ export class TrendStage {
    * nearly empty, and every correctly dated event for them was late, counted but kept out of detection.
    */
   private watermark = Number.NEGATIVE_INFINITY;
-  /** The newest event time seen (within maxFutureHours): a finite input's end closes through it. */
+  /** The newest event time seen (within maxFutureHours; never behind `watermark`): a finite input's end closes through it. */
   private newest = Number.NEGATIVE_INFINITY;
   private readonly listeners: AlertListener[] = [];
   /**
@@ -88,15 +89,7 @@ export class TrendStage {
     this.newest = range.max;
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
-    // A fix older than the replay: its pre-fix rate from the stored counts before it, not from the replay's
-    // post-fix buckets (which is all the rebuilt state sees).
-    // Only fixes still watched (a regression is looked for until watchDays after one).
-    const watched = range.max - this.cfg.regression.watchDays * 86_400_000;
-    for (const [id, s] of await this.statuses()) {
-      if ((s.status !== 'fix_available' && s.status !== 'resolved') || !(s.changed_at < from) || s.changed_at < watched) continue;
-      const perHour = await casesPerHourBefore(this.client, id, s.changed_at, this.config.rebuildDays, this.maxFutureMs);
-      if (perHour !== null) this.preFix.set(id, { fixedAt: s.changed_at, rate: (perHour * this.cfg.bucketMs) / 3_600_000 });
-    }
+    await this.readPreFixRates(from, range.max);
     const until = range.watermark - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
@@ -118,6 +111,20 @@ export class TrendStage {
     this.log.info({ buckets: replayed, clusters: this.states.size }, 'trend state rebuilt from stored counts');
     await this.closeOrphans(this.nextOpen);
     return replayed;
+  }
+
+  /**
+   * For fixes older than the replay (from `from` on), still watched at `newest` (a regression is looked for until
+   * watchDays after one): the pre-fix rate from the stored counts before the fix, not from the replay's
+   * post-fix buckets, which are all the rebuilt state sees.
+   */
+  private async readPreFixRates(from: number, newest: number): Promise<void> {
+    const watched = newest - this.cfg.regression.watchDays * 86_400_000;
+    for (const [id, s] of await this.statuses()) {
+      if (!isFixedStatus(s.status) || !(s.changed_at < from) || s.changed_at < watched) continue;
+      const perHour = await casesPerHourBefore(this.client, id, s.changed_at, this.config.rebuildDays, this.maxFutureMs);
+      if (perHour !== null) this.preFix.set(id, { fixedAt: s.changed_at, rate: (perHour * this.cfg.bucketMs) / 3_600_000 });
+    }
   }
 
   /**
@@ -201,7 +208,7 @@ export class TrendStage {
 
   /** End of a finite input (file, stdin): everything seen is final, close the last bucket too. */
   async flush(): Promise<void> {
-    await this.serially(async () => (this.nextOpen === null ? 0 : this.closeUpTo(this.endOf(this.startOf(Math.max(this.watermark, this.newest))), true)));
+    await this.serially(async () => (this.nextOpen === null ? 0 : this.closeUpTo(this.endOf(this.startOf(this.newest)), true)));
     await this.progressSaving;
   }
 
@@ -297,7 +304,7 @@ export class TrendStage {
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);
       if (!s) return undefined;
-      const fixed = s.status === 'fix_available' || s.status === 'resolved';
+      const fixed = isFixedStatus(s.status);
       // The stored rate belongs to the fix it was read for: fixed again later, the state's own mean is the rate.
       const preFix = fixed ? this.preFix.get(id) : undefined;
       return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null, ...(preFix?.fixedAt === s.changed_at ? { preFixRate: preFix.rate } : {}) };

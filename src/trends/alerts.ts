@@ -10,7 +10,12 @@ import { advanceEpisode, openEpisode, snapshot, type AlertKind, type Episode, ty
 /** A cluster's way from reported to fixed (`recur status set`); fix_available and resolved are watched for a regression. */
 export const CLUSTER_STATUSES = ['open', 'acknowledged', 'fix_pending', 'fix_available', 'resolved'] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
-const FIXED: ReadonlySet<ClusterStatus> = new Set(['fix_available', 'resolved']);
+const FIXED: ReadonlySet<string> = new Set<ClusterStatus>(['fix_available', 'resolved']);
+
+/** Whether an owner status marks the cluster fixed (its regression watch runs from then). */
+export function isFixedStatus(status: string): boolean {
+  return FIXED.has(status);
+}
 
 /** One cluster's counts for one closed bucket. */
 export interface ClusterBucketInput {

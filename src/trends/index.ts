@@ -21,6 +21,7 @@ export {
   type ClusterBucketInput,
   type ClusterMeta,
   CLUSTER_STATUSES,
+  isFixedStatus,
   type ClusterStatus,
   type ClusterTrendState,
 } from './alerts.js';
