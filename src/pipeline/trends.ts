@@ -20,6 +20,9 @@ import type { Metrics } from './metrics.js';
 
 export type AlertListener = (events: TrendEvent[]) => Promise<void>;
 
+/** Hours of stored counts the rebuild on start reads per query. */
+const PREFETCH_HOURS = 24;
+
 /**
  * Closes event-time buckets as the stream's event time passes them (plus the allowed lateness),
  * evaluates every cluster on each close with the pure trend engine, and records episodes in
@@ -93,7 +96,7 @@ export class TrendStage {
     const until = range.watermark - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
-    if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = await hourlyBucketCounts(this.client, from, Math.max(from, until), this.maxFutureMs);
+    if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = { counts: new Map(), readTo: from, until, next: null };
     // Up to where the stopped process evaluated and announced buckets, silently; after it (it stopped between
     // storing a batch and writing that batch's alerts), announcing what those buckets open. Never recorded
     // (a store from before trend_progress): all silently, as before.
@@ -148,7 +151,34 @@ export class TrendStage {
     await this.emit(events, Math.min(...orphans.map((r) => r.episode.startBucket)));
   }
 
-  private prefetched: Map<number, BucketCounts[]> | null = null;
+  /**
+   * During the rebuild on start (hourly buckets): the stored counts of the hours ahead of the replay, read
+   * PREFETCH_HOURS at a time up to `until`, each dropped once replayed, the next read begun while these are
+   * replayed. One query per bucket took seconds for a month of hours; one query for the whole month held every
+   * cluster-hour's ids at once (a worker over 1,000,000 events peaked at 1.4 GB while chDB aggregated them).
+   */
+  private prefetched: { counts: Map<number, BucketCounts[]>; readTo: number; until: number; next: { from: number; read: Promise<Map<number, BucketCounts[]>> } | null } | null = null;
+
+  /** A replayed bucket's stored counts: from the prefetch while it covers the bucket, else a query of its own. */
+  private async storedCounts(start: number, end: number): Promise<BucketCounts[]> {
+    const p = this.prefetched;
+    if (!p || end > p.until) return bucketCounts(this.client, start, end, this.maxFutureMs);
+    if (start >= p.readTo) {
+      const read = (from: number) => hourlyBucketCounts(this.client, from, Math.min(p.until, from + PREFETCH_HOURS * 3_600_000), this.maxFutureMs);
+      const ahead = p.next?.from === start ? p.next.read : read(start);
+      p.next = null;
+      p.counts = await ahead;
+      p.readTo = Math.min(p.until, start + PREFETCH_HOURS * 3_600_000);
+      if (p.readTo < p.until) {
+        p.next = { from: p.readTo, read: read(p.readTo) };
+        // Awaited when its hours come; a failure surfaces there, not as an unhandled rejection now.
+        p.next.read.catch(() => {});
+      }
+    }
+    const counts = p.counts.get(start) ?? [];
+    p.counts.delete(start);
+    return counts;
+  }
   /** Pre-fix cases per bucket of fixes older than the rebuild's replay (init), by cluster. */
   private readonly preFix = new Map<string, { fixedAt: number; rate: number }>();
 
@@ -299,8 +329,7 @@ export class TrendStage {
   private async evaluate(start: number, end: number, emit: boolean, fromStore: boolean): Promise<TrendEvent[]> {
     const t0 = performance.now();
     // Live buckets come from memory; during the rebuild on start they are read back from ClickHouse.
-    const stored = async () => (this.prefetched ? (this.prefetched.get(start) ?? []) : bucketCounts(this.client, start, end, this.maxFutureMs));
-    const [counts, statuses] = await Promise.all([fromStore ? stored() : this.takePending(start), this.statuses()]);
+    const [counts, statuses] = await Promise.all([fromStore ? this.storedCounts(start, end) : this.takePending(start), this.statuses()]);
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);
       if (!s) return undefined;
