@@ -170,6 +170,8 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
   const sinceMs = sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
   const limit = Number(url.searchParams.get('limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) return send(res, 400, { error: `limit takes a whole number from 1 to ${MAX_LIST_LIMIT}` });
+  // Clusters are listed 50 at a time unless asked; episodes, customers to notify and the charge-back in full.
+  const asked = url.searchParams.has('limit') ? limit : undefined;
   switch (parts[0]) {
     case undefined:
       return send(res, 200, DASHBOARD_HTML, 'text/html');
@@ -198,11 +200,11 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
     case 'affected': {
       if (!id) return send(res, 400, { error: 'cluster id required' });
       // No such cluster is a 404, as /api/cluster/<id> says it; a cluster nobody contacted about in the window, [].
-      const rows = await affectedCustomers(o.client, id, sinceMs);
+      const rows = await affectedCustomers(o.client, id, sinceMs, asked);
       return rows ? send(res, 200, rows) : send(res, 404, { error: 'no such cluster' });
     }
     case 'trends':
-      return send(res, 200, described(o, await listEpisodes(o.client, sinceMs)));
+      return send(res, 200, described(o, await listEpisodes(o.client, sinceMs, asked)));
     case 'status':
       return send(res, 200, o.status?.() ?? {});
     case 'store':
@@ -217,7 +219,7 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
     case 'owners':
       return send(res, 200, await ownerPinRows(o.client));
     case 'cost':
-      return o.owners ? send(res, 200, await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1', (rows) => described(o, rows))) : send(res, 404, { error: 'no cost model configured' });
+      return o.owners ? send(res, 200, (await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1', (rows) => described(o, rows))).slice(0, asked)) : send(res, 404, { error: 'no cost model configured' });
     default:
       return send(res, 404, { error: 'not found' });
   }

@@ -53,7 +53,7 @@ export async function chargeBack(
   includeResolved: boolean,
   describe?: Describe,
 ): Promise<(ClusterCostRow & { owner: string })[]> {
-  // Whole hours from `sinceMs`'s on, as recur clusters counts them, so the two agree at the window's edge.
+  // From the start of `sinceMs`'s hour, as recur clusters counts them, so the two agree at the window's edge.
   const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs, undefined, true), ownerPins(client)]);
   return (describe ? describe(rows) : rows)
     .filter((r) => includeResolved || r.status !== 'resolved')
@@ -63,13 +63,13 @@ export async function chargeBack(
     }));
 }
 
-/** Cost under the cost model per cluster, of the events in the hours from `sinceMs`'s on (cluster_counts' buckets). */
+/** Cost under the cost model per cluster, of the events from the start of `sinceMs`'s hour on (cluster_counts' buckets). */
 export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clusterIds: readonly string[], sinceMs: number): Promise<Map<string, number>> {
   const { expr, params } = costParams(cfg);
   const rows = await select<{ cluster_id: string; cost: number }>(
     client,
     `SELECT cluster_id, round(sum(${expr}), 2) AS cost FROM assignments
-     WHERE cluster_id IN {ids:Array(String)} AND toStartOfHour(occurred_at) >= fromUnixTimestamp64Milli({since:Int64})
+     WHERE cluster_id IN {ids:Array(String)} AND occurred_at >= toStartOfHour(fromUnixTimestamp64Milli({since:Int64}))
      GROUP BY cluster_id`,
     { ...params, ids: clusterIds, since: sinceMs },
   );
@@ -92,7 +92,7 @@ export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, si
             FROM assignments AS a
             LEFT JOIN v_clusters AS v ON v.cluster_id = a.cluster_id
             LEFT JOIN (SELECT cluster_id, toString(status) AS status FROM cluster_status FINAL) AS s ON s.cluster_id = a.cluster_id
-            WHERE ${wholeHours ? 'toStartOfHour(a.occurred_at)' : 'a.occurred_at'} >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
+            WHERE a.occurred_at >= ${wholeHours ? 'toStartOfHour(fromUnixTimestamp64Milli({since:Int64}))' : 'fromUnixTimestamp64Milli({since:Int64})'} AND a.cluster_id != ''
               ${clusterIds ? 'AND a.cluster_id IN {ids:Array(String)}' : ''}
             GROUP BY a.cluster_id ORDER BY cost DESC, cluster_id`,
     { ...params, since: sinceMs, ...(clusterIds ? { ids: clusterIds } : {}) },

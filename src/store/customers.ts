@@ -19,7 +19,7 @@ export interface AffectedRow {
  * Customers (and their cases) on a cluster since a time: whom to tell when the fix ships. Null when there is no
  * such cluster (none of its events is stored), [] when nobody contacted about it in the window.
  */
-export async function affectedCustomers(client: ClickHouseClient, clusterId: string, sinceMs: number): Promise<AffectedRow[] | null> {
+export async function affectedCustomers(client: ClickHouseClient, clusterId: string, sinceMs: number, limit?: number): Promise<AffectedRow[] | null> {
   if (!(await clusterExists(client, clusterId))) return null;
   return select<AffectedRow>(
     client,
@@ -29,8 +29,9 @@ export async function affectedCustomers(client: ClickHouseClient, clusterId: str
                    arraySort(groupUniqArray(case_id)) AS case_ids
             FROM assignments
             WHERE cluster_id = {id:String} AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND customer_id != ''
-            GROUP BY customer_id ORDER BY last_contact DESC, customer_id`,
-    { id: clusterId, since: sinceMs },
+            GROUP BY customer_id ORDER BY last_contact DESC, customer_id
+            ${limit === undefined ? '' : 'LIMIT {limit:UInt32}'}`,
+    { id: clusterId, since: sinceMs, ...(limit === undefined ? {} : { limit }) },
   );
 }
 

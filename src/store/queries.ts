@@ -24,7 +24,8 @@ export interface ClusterSummary {
 export const MAX_LIST_LIMIT = 10_000;
 
 /**
- * The clusters with most distinct cases since `sinceMs` (whole hours from it on, as cluster_counts has them).
+ * The clusters with most distinct cases since `sinceMs` (from the start of its hour, as cluster_counts has them:
+ * a window leaves out none of the contacts `recur affected` lists for it).
  * With `cost`, their cost is priced by that model (`recur cost`'s: channel prices and the hourly rate for
  * contacts without a cost of their own); without it, the sum of the costs the events carried.
  */
@@ -37,7 +38,7 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
             toString(min(c.bucket)) AS first_seen, toString(max(c.bucket)) AS last_seen,
             if(any(v.state) = '', 'live', any(v.state)) AS state, any(v.merged_into) AS merged_into
      FROM cluster_counts AS c LEFT JOIN v_clusters AS v ON v.cluster_id = c.cluster_id
-     WHERE c.bucket >= parseDateTime64BestEffort({since:String})
+     WHERE c.bucket >= toStartOfHour(parseDateTime64BestEffort({since:String}))
      GROUP BY c.cluster_id ORDER BY cases DESC, cluster_id LIMIT {limit:UInt32}`,
     { since: chTime(opts.sinceMs ?? 0), limit: opts.limit },
   );

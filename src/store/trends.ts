@@ -268,7 +268,7 @@ export interface EpisodeRow {
   customers: number;
 }
 
-export async function listEpisodes(client: ClickHouseClient, sinceMs: number): Promise<EpisodeRow[]> {
+export async function listEpisodes(client: ClickHouseClient, sinceMs: number, limit?: number): Promise<EpisodeRow[]> {
   return select<EpisodeRow>(
     client,
     `SELECT e.episode_id AS episode_id, e.cluster_id AS cluster_id, if(v.label = '' AND v.merged_into != '', concat('(merged into ', v.merged_into, ')'), v.label) AS label, toString(e.kind) AS kind,
@@ -276,8 +276,9 @@ export async function listEpisodes(client: ClickHouseClient, sinceMs: number): P
                    e.observed AS observed, e.expected AS expected, e.peak_score AS peak_score, e.customers AS customers
             FROM v_trend_episodes AS e LEFT JOIN v_clusters AS v ON v.cluster_id = e.cluster_id
             WHERE e.window_end >= fromUnixTimestamp64Milli({since:Int64})
-            ORDER BY e.status = 'open' DESC, e.kind = 'new' ASC, e.peak_score DESC, e.episode_id`,
-    { since: sinceMs },
+            ORDER BY e.status = 'open' DESC, e.kind = 'new' ASC, e.peak_score DESC, e.episode_id
+            ${limit === undefined ? '' : 'LIMIT {limit:UInt32}'}`,
+    { since: sinceMs, ...(limit === undefined ? {} : { limit }) },
   );
 }
 

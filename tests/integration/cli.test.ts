@@ -284,6 +284,13 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect((await fetch(`${url}/api/clusters?limit=10001`)).status).toBe(400);
       expect(recur(['clusters', '--limit', '10001', '--data-dir', dir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--limit takes a whole number from 1 to 10000/) });
       expect(recur(['clusters', '--limit', '10000', '--json', '--data-dir', dir]).code).toBe(0);
+      // A limit asked of the episodes, the customers to notify and the charge-back is kept (they came whole); without one they come whole.
+      const json = async (path: string) => (await (await fetch(`${url}/api/${path}`)).json()) as { episode_id?: string; customer_id?: string; cluster_id?: string }[];
+      const [episodes, affected, cost] = await Promise.all([json('trends'), json(`affected/${id}`), json('cost')]);
+      expect([episodes.length, affected.length, cost.length].every((n) => n > 3)).toBe(true);
+      expect(await json('trends?limit=3')).toEqual(episodes.slice(0, 3));
+      expect(await json(`affected/${id}?limit=2`)).toEqual(affected.slice(0, 2));
+      expect(await json('cost?limit=2')).toEqual(cost.slice(0, 2));
       const d = (await (await fetch(`${url}/api/cluster/${id}`)).json()) as Record<string, unknown>;
       expect(d).toMatchObject({ cluster_id: id, status: 'fix_pending', owner: 'billing', owner_reason: 'pinned', state: 'live' });
       // It holds chDB in-process: /metrics gives its resident memory, which includes the engine's.

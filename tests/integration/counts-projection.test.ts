@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openStore, type Store } from '../../src/store/index.js';
+import { affectedCustomers, clusterCosts, migrate, openStore, topClusters, type Store } from '../../src/store/index.js';
+import { ownersConfigSchema } from '../../src/owners/index.js';
 import { splitStatements } from '../../src/store/migrate.js';
 import { insertIdempotent } from '../../src/store/writer.js';
 import { select } from '../../src/store/select.js';
@@ -158,5 +159,20 @@ describe('rolling counts: the bucket_counts projection (embedded chDB)', () => {
     await insertIdempotent(store.client, 'assignments', rows([['k3', 2, 'c9', 'u9', 'web']], 100), null);
     expect(await trends(store)).toEqual(await recount(store));
     expect(await readFrom(store)).toBe('ReadFromMergeTree (bucket_counts)');
+  });
+
+  it('a window from part-way through an hour counts that whole hour in clusters and cost, so they leave out no contact the affected list gives', async () => {
+    const at = (hhmm: string) => Date.parse(`2026-11-20T${hhmm}:00Z`);
+    const spec: [string, number, string, string, string][] = [['kw', 0, 'cw1', 'uw1', 'chat'], ['kw', 0, 'cw2', 'uw2', 'email']];
+    const [early, late] = rows(spec, 1000);
+    await insertIdempotent(store.client, 'assignments', [{ ...early!, occurred_at: new Date(at('10:50')).toISOString() }, { ...late!, occurred_at: new Date(at('11:20')).toISOString() }], null);
+    const since = at('10:40');
+    expect((await affectedCustomers(store.client, 'kw', since))!.map((r) => r.customer_id)).toEqual(['uw2', 'uw1']);
+    const cost = ownersConfigSchema.parse({}).cost;
+    const listed = (await topClusters(store.client, { sinceMs: since, limit: 100, cost })).find((r) => r.cluster_id === 'kw');
+    const all = (await topClusters(store.client, { limit: 100, cost })).find((r) => r.cluster_id === 'kw');
+    expect(listed).toMatchObject({ contacts: 2, cases: 2, customers: 2, cost: all!.cost });
+    expect(all!.cost).toBeGreaterThan(0);
+    expect((await clusterCosts(store.client, cost, since, undefined, true)).find((r) => r.cluster_id === 'kw')).toMatchObject({ contacts: 2, cases: 2, cost: all!.cost });
   });
 });
