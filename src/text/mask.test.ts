@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileMaskRules, defaultMaskRules, ibanValid, luhnValid, maskPii, phoneLike, type MaskRuleSpec } from './mask.js';
+import { PLACEHOLDERS, compileMaskRules, defaultMaskRules, ibanValid, luhnValid, maskPii, phoneLike, type MaskRuleSpec } from './mask.js';
 import { normalizeText } from './normalize.js';
 
 interface GoldenCase {
@@ -98,6 +98,29 @@ describe('maskPii kinds and boundaries', () => {
     expect(masked('call ۰۹۱۲۳۴۵۶۷۸۹')).toBe('call <PHONE>');
     expect(masked('कॉल करें ०९८७६५४३२१०')).toBe('कॉल करें <PHONE>');
     expect(masked('card ٤١١١١١١١١١١١١١١١')).toBe('card <CARD>');
+  });
+
+  it('masks what sits beside "<" or ">" (HTML mail, quoted replies, arrows); only its own placeholders count as a word', () => {
+    expect(
+      ['<td>john.doe@example.com</td>', '<td>4111111111111111</td>', '<td>+44 7700 900123</td>', 'Contact: john.doe@example.com<br>Thanks', 'phone->07700900123', '<b>192.168.1.20</b>', '> 07700 900123', 'https://x.example/a<br>'].map(
+        (x) => pipeline(x).text,
+      ),
+    ).toEqual(['<td><EMAIL></td>', '<td><CARD></td>', '<td><PHONE></td>', 'Contact: <EMAIL><br>Thanks', 'phone-><PHONE>', '<b><IP></b>', '> <PHONE>', '<URL><br>']);
+    // Glued to a placeholder, digits were glued to what it replaced: no new boundary, so masking twice changes nothing.
+    for (const x of ['ticket <ORDER_ID>12345678', '<EMAIL>4111111111111111', '<URL>07700 900123']) expect(pipeline(x).text).toBe(x);
+    // Every placeholder of the built-in rules is one the boundaries know.
+    const used = new Set(defaultMaskRules.flatMap((r) => [...(r.replacement ?? '').matchAll(/<([A-Z_]+)>/g)].map((m) => m[1]!)));
+    expect([...used].sort()).toEqual([...PLACEHOLDERS].sort());
+  });
+
+  it('masks numbers and addresses that invisible characters or Unicode dashes disguise, and phones glued to their label', () => {
+    expect(
+      ['mail john.doe@exa\u200dmple.com', 'card 4111\u200c1111\u200c1111\u200c1111', 'call 07700\u061c900123', 'call 0770\ufe0f0 900123', 'call 415\u2011555\u20112671', 'call 415\u2012555\u20122671', 'call 415\u2212555\u22122671', 'card 4111\u20131111\u20131111\u20131111', 'Tel:030-901820', 'mobile:07700 900123', 'phone#07700 900123', 'nr.0170 1234567'].map(
+        (x) => pipeline(x).text,
+      ),
+    ).toEqual(['mail <EMAIL>', 'card <CARD>', 'call <PHONE>', 'call <PHONE>', 'call <PHONE>', 'call <PHONE>', 'call <PHONE>', 'card <CARD>', 'Tel:<PHONE>', 'mobile:<PHONE>', 'phone#<PHONE>', 'nr.<PHONE>']);
+    // Times, versions and decimals glued to a label are still no phones.
+    for (const x of ['at:10:30', 'v.1234567', 'version 10.0.19045', 'p.3.5']) expect(pipeline(x).text).toBe(x);
   });
 
   it('counts hits per rule and omits rules that did not fire', () => {

@@ -47,11 +47,13 @@ export interface MaskResult {
 
 // A match must not start or end inside a word or a longer number. Word boundaries are ASCII (\w, no "u"
 // flag): CJK text glues numbers to words ("我的IP是10.1.2.3") and must still be masked, and the "u" flag
-// makes V8 several times slower on these patterns. A placeholder counts as a word on its own side (">"
-// before a match, "<" after it), so masked text never offers a boundary the original lacked and masking
-// twice changes nothing.
-const NOT_AFTER_WORD = String.raw`(?<![\w>])`;
-const NOT_BEFORE_WORD = String.raw`(?![\w<])`;
+// makes V8 several times slower on these patterns. A placeholder of these rules counts as a word on either
+// side, so masked text never offers a boundary the original lacked and masking twice changes nothing; any
+// other "<" or ">" is a boundary ("<td>john@example.com</td>", "phone->07700900123").
+export const PLACEHOLDERS = ['URL', 'EMAIL', 'IBAN', 'CARD', 'IP', 'ORDER_ID', 'PHONE', 'NUMBER'] as const;
+const PH = `<(?:${PLACEHOLDERS.join('|')})>`;
+const NOT_AFTER_WORD = String.raw`(?<!\w|${PH})`;
+const NOT_BEFORE_WORD = String.raw`(?!\w|${PH})`;
 const EMAIL_CH = String.raw`\w\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff`;
 const OCTET = String.raw`(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
 const IPV4 = String.raw`(?:${OCTET}\.){3}${OCTET}`;
@@ -76,7 +78,7 @@ const ID_KEYWORDS = [
   'transaction', 'confirmation', 'claim', 'bestellung', 'bestellnummer', 'auftrag', 'rechnung', 'kundennummer',
   'commande', 'facture', 'dossier', 'pedido', 'factura', 'ordine', 'fattura',
 ].join('|');
-const ID_INTRO = String.raw`(?<![\w>])(?<intro>(?:${ID_KEYWORDS})s?(?:[ \t-]{0,3}(?:number|num|nr|no|n°|id|code)\.?)?(?:[ \t]{0,3}(?:is|was|:|=))?[ \t]{0,3}#?[ \t]{0,2})`;
+const ID_INTRO = String.raw`${NOT_AFTER_WORD}(?<intro>(?:${ID_KEYWORDS})s?(?:[ \t-]{0,3}(?:number|num|nr|no|n°|id|code)\.?)?(?:[ \t]{0,3}(?:is|was|:|=))?[ \t]{0,3}#?[ \t]{0,2})`;
 // Phone groups are separated by exactly one of " .-" (or an area code in parentheses) so that a digit run
 // can be split into groups in one way only: no backtracking blow-up on long digit strings.
 const PHONE_HEAD = String.raw`(?:\+\d{1,14}|\(\+?\d{1,5}\)[ .\-\u2013]?\d{1,14}|\d{1,14})`;
@@ -95,7 +97,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // Trailing sentence punctuation and ")" are not part of the URL.
   {
     name: 'url',
-    pattern: String.raw`(?<![\w>@.\/\-])(?:https?:\/\/|www\.)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
+    pattern: String.raw`(?<![\w@.\/\-]|${PH})(?:https?:\/\/|www\.)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
     flags: 'i',
     replacement: '<URL>',
     gate: 'url',
@@ -105,7 +107,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // match starts only where a local part can start ("a.b" never restarts at "b"): linear on "a.a.a…".
   {
     name: 'email',
-    pattern: String.raw`(?<![${EMAIL_CH}>%+\-]|[${EMAIL_CH}]\.)[${EMAIL_CH}](?:[${EMAIL_CH}.%+\-]{0,62}[${EMAIL_CH}%+\-])?@(?:[${EMAIL_CH}](?:[${EMAIL_CH}\-]{0,61}[${EMAIL_CH}])?\.){1,8}[A-Za-z\u00c0-\u024f\u0370-\u04ff]{2,24}(?![${EMAIL_CH}<\-]|\.[${EMAIL_CH}])`,
+    pattern: String.raw`(?<![${EMAIL_CH}%+\-]|[${EMAIL_CH}]\.|${PH})[${EMAIL_CH}](?:[${EMAIL_CH}.%+\-]{0,62}[${EMAIL_CH}%+\-])?@(?:[${EMAIL_CH}](?:[${EMAIL_CH}\-]{0,61}[${EMAIL_CH}])?\.){1,8}[A-Za-z\u00c0-\u024f\u0370-\u04ff]{2,24}(?![${EMAIL_CH}\-]|\.[${EMAIL_CH}]|${PH})`,
     replacement: '<EMAIL>',
     gate: 'at',
   },
@@ -123,7 +125,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // that timestamps (20240315103000, one in ten passes Luhn) are not cards. Others fall to <NUMBER>.
   {
     name: 'card',
-    pattern: String.raw`(?<![\w>+.,\/\-])(?=[3-6]|2[2-7])(?:\d{13,19}|\d{4}([ .\-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?![\w<]|[.,]\d)`,
+    pattern: String.raw`(?<![\w+.,\/\-]|${PH})(?=[3-6]|2[2-7])(?:\d{13,19}|\d{4}([ .\-])\d{4}\1\d{4}\1\d{1,4}(?:\1\d{1,3})?|\d{4}([ \-])\d{6}\2\d{4,5})(?!\w|[.,]\d|${PH})`,
     replacement: '<CARD>',
     validate: 'luhn',
     gate: 13,
@@ -131,7 +133,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // IPs before phone: "192.168.1.20" is ten digits with dots. IPv6 first so an embedded IPv4 stays inside.
   {
     name: 'ipv6',
-    pattern: String.raw`(?<![\w>:.])(?:${IPV6})(?![\w<:]|\.\d)`,
+    pattern: String.raw`(?<![\w:.]|${PH})(?:${IPV6})(?![\w:]|\.\d|${PH})`,
     flags: 'i',
     replacement: '<IP>',
     gate: 'ipv6',
@@ -139,7 +141,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // Four-part version numbers are the usual false positive: not after "version", "build", "v".
   {
     name: 'ipv4',
-    pattern: String.raw`(?<![\w>.]|\b(?:version|ver|build|release|firmware|update|v)[ .:]{0,2})${IPV4}(?![\w<]|\.\d)`,
+    pattern: String.raw`(?<![\w.]|${PH}|\b(?:version|ver|build|release|firmware|update|v)[ .:]{0,2})${IPV4}(?!\w|\.\d|${PH})`,
     flags: 'i',
     replacement: '<IP>',
     gate: 4,
@@ -150,16 +152,17 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // lookbehind at every position, which measured ~50x slower.
   {
     name: 'order_id',
-    pattern: String.raw`${ID_INTRO}(?=[A-Z0-9\/\-]{0,40}\d)[A-Z0-9][A-Z0-9\/\-]{2,38}[A-Z0-9](?![\w<]|[.,:\/\-][A-Z0-9])`,
+    pattern: String.raw`${ID_INTRO}(?=[A-Z0-9\/\-]{0,40}\d)[A-Z0-9][A-Z0-9\/\-]{2,38}[A-Z0-9](?!\w|[.,:\/\-][A-Z0-9]|${PH})`,
     flags: 'i',
     replacement: '$<intro><ORDER_ID>',
     gate: 1,
   },
   // Phones: +CC or national, 7-15 digits; the 'phone' check drops amounts, versions and bare digit runs
-  // (those go to <NUMBER>), and splits runs of numbers side by side (see maskPhones).
+  // (those go to <NUMBER>), and splits runs of numbers side by side (see maskPhones). Glued to a word by
+  // ":", "#" or "." ("Tel:030-901820", "nr.0170 1234567") a number starts there, as signatures write them.
   {
     name: 'phone',
-    pattern: String.raw`(?<![\w>+\/.,:$£€¥₹#@\-])${NOT_A_DATE}${PHONE_HEAD}${PHONE_TAIL}{0,15}(?![\w<%]|[.,:\/\-]?\d)`,
+    pattern: String.raw`(?:(?<=[A-Za-z][:#.])|(?<![\w+\/.,:$£€¥₹#@\-]|${PH}))${NOT_A_DATE}${PHONE_HEAD}${PHONE_TAIL}{0,15}(?![\w%]|[.,:\/\-]?\d|${PH})`,
     replacement: '<PHONE>',
     validate: 'phone',
     gate: 7,
@@ -168,7 +171,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // mobiles), also in 4-digit groups ("4111 1111 1111 1112"), except hex literals such as 0x80070005.
   {
     name: 'number',
-    pattern: String.raw`(?<![\d>]|0x[0-9a-f]{0,16})(?:\d{8,}|\d{4}(?:[ \-]\d{4}){2,})(?!\d)`,
+    pattern: String.raw`(?<!\d|0x[0-9a-f]{0,16}|${PH})(?:\d{8,}|\d{4}(?:[ \-]\d{4}){2,})(?!\d)`,
     flags: 'i',
     replacement: '<NUMBER>',
     gate: 8,

@@ -21,6 +21,16 @@ describe('normalizeText', () => {
     expect(normalizeText(input)).toBe(expected);
   });
 
+  it('drops joiners and variation selectors beside ASCII, where they only hide a word, and keeps them in emoji and Indic spelling', () => {
+    expect(normalizeText('john@exa\u200dmple.com 4111\u200c1111 a\ufe0fb x\u061cy z\u034fw t\udb40\udc41u')).toBe('john@example.com 41111111 ab xy zw tu');
+    const kept = ['👨\u200d👩\u200d👧', 'क्\u200dष', 'می\u200cخواهم', '❤\ufe0f'];
+    for (const k of kept) expect(normalizeText(k)).toBe(k.normalize('NFKC'));
+  });
+
+  it('writes a dash between digits as "-" and leaves prose dashes alone', () => {
+    expect(normalizeText('415\u2011555\u20122671 4111\u20131111 7\u22123 a \u2014 b 1990\u20142000')).toBe('415-555-2671 4111-1111 7-3 a \u2014 b 1990-2000');
+  });
+
   it('leaves clean ASCII as it is', () => {
     const s = 'How do I activate my new card?';
     expect(normalizeText(s)).toBe(s);

@@ -4,9 +4,17 @@
 const NON_ASCII = /[^\x00-\x7f]/;
 
 // Format characters that are invisible but split or disguise words (soft hyphen, zero-width space, word
-// joiner, BOM, bidi overrides — the "Trojan Source" set). They are removed, not turned into spaces, because
-// they sit inside words. ZWJ/ZWNJ (U+200C/D) stay: emoji sequences and Indic/Persian spelling need them.
-const INVISIBLE = /[\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+// joiner, BOM, bidi marks and overrides — the "Trojan Source" set, the Arabic letter mark among them —,
+// combining grapheme joiner, Mongolian vowel separator, tag characters). They are removed, not turned into
+// spaces, because they sit inside words. ZWJ/ZWNJ (U+200C/D) and variation selectors stay where emoji
+// sequences and Indic/Persian spelling need them, but not beside ASCII, where they only hide an address or
+// a number from the maskers ("john@exa\u200dmple.com", "4111\u200c1111…").
+const INVISIBLE = /[\u00ad\u034f\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]|(?<=[\x00-\x7f])[\u200c\u200d\ufe00-\ufe0f]+|[\u200c\u200d\ufe00-\ufe0f]+(?=[\x00-\x7f])/g;
+
+// A dash between digits (hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal bar, minus) is
+// written "-": Word and Outlook put them in phone and card numbers, and the maskers' separators are ASCII.
+// Prose keeps its dashes.
+const DASHES = /(?<=\d)[\u2010-\u2015\u2212](?=\d)/g;
 
 // Horizontal space other than " ": whitespace and control characters outside the newline family. Controls
 // (C0 except \n, DEL, C1) become spaces so that "a\u0000b" still reads as two words. \r is a control here,
@@ -27,7 +35,7 @@ export function normalizeText(s: string): string {
   if (isClean(s)) return s;
   let t = s;
   if (NON_ASCII.test(t)) {
-    t = t.normalize('NFKC').replace(INVISIBLE, '');
+    t = t.normalize('NFKC').replace(INVISIBLE, '').replace(DASHES, '-');
     if (OTHER_DIGIT.test(t)) t = t.replace(OTHER_DIGITS, asciiDigit);
   }
   t = t.replace(HSPACE, ' ');
