@@ -37,6 +37,9 @@ describe('tokenize', () => {
 
   it('handles accents and other scripts as words', () => {
     expect(new Tokenizer({ stem: false }).tokenize('Café crème déjà ΔΕΗ')).toEqual(['café', 'crème', 'déjà', 'δεη']);
+    // Vowel signs and points are combining marks: a word goes on through them.
+    expect(new Tokenizer({ stem: false }).tokenize('मेरा कार्ड काम नहीं कर रहा है')).toEqual(['मेरा', 'कार्ड', 'काम', 'नहीं', 'कर', 'रहा', 'है']);
+    expect(new Tokenizer({ stem: false }).tokenize('บัตรของฉัน שָׁלוֹם')).toEqual(['บัตรของฉัน', 'שָׁלוֹם']);
   });
 
   it('keeps the stem cache bounded', () => {
@@ -81,7 +84,7 @@ describe('tokenize', () => {
   });
 
   it('scans exactly like the reference regular expression', () => {
-    const re = /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+(?:['’]\p{L}+)*/gu;
+    const re = /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}\p{M}]+(?:['’]\p{L}[\p{L}\p{M}]*)*/gu;
     const plain = new Tokenizer({ stem: false, stopWords: new Set(), minLength: 1, keepNumbers: true });
     const reference = (text: string): string[] =>
       [...text.matchAll(re)].map((m) => {
@@ -91,7 +94,7 @@ describe('tokenize', () => {
         if (/n['’]t$/.test(w)) return 'not';
         return w.split(/['’]/)[0]!;
       }).map((w) => (['dont', 'cant', 'wont', 'isnt'].includes(w) ? 'not' : w));
-    const alphabet = ['a', 'B', 'z', '4', "'", '’', '<', '>', 'C', 'D_', ' ', ',', 'é', 'ß', '日', '𝐀', '-', 'x9', 'n\'t'];
+    const alphabet = ['a', 'B', 'z', '4', "'", '’', '<', '>', 'C', 'D_', ' ', ',', 'é', 'ß', '日', '𝐀', '-', 'x9', 'n\'t', 'क', '\u093e', '\u0947', 'ש', '\u05b8'];
     let seed = 42;
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     for (let trial = 0; trial < 2000; trial++) {

@@ -23,10 +23,12 @@ export interface TokenizeOptions {
 }
 
 // Tokens are mask placeholders (<CARD>, <ORDER_ID>) or runs of letters/digits with optional apostrophe
-// parts, exactly as /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}]+(?:['’]\p{L}+)*/u finds them (a test checks); a hand-written scanner with
-// an ASCII fast path does the same without a match object per word.
-const WORD_CHAR_RE = /^[\p{L}\p{N}]/u;
+// parts, exactly as /<[A-Z][A-Z0-9_]*>|[\p{L}\p{N}\p{M}]+(?:['’]\p{L}[\p{L}\p{M}]*)*/u finds them (a test checks); a
+// hand-written scanner with an ASCII fast path does the same without a match object per word. Combining marks
+// are part of a word: Devanagari, Bengali, Tamil and Thai write vowels with them, Hebrew and Arabic their points.
+const WORD_CHAR_RE = /^[\p{L}\p{N}\p{M}]/u;
 const LETTER_RE = /^\p{L}/u;
+const LETTER_OR_MARK_RE = /^[\p{L}\p{M}]/u;
 
 /** UTF-16 length of the letter/digit starting at i (0 when it is neither). */
 function wordCharLength(s: string, i: number): number {
@@ -43,6 +45,14 @@ function letterLength(s: string, i: number): number {
   if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) ? 1 : 0;
   const len = s.codePointAt(i)! > 0xffff ? 2 : 1;
   return LETTER_RE.test(s.slice(i, i + len)) ? len : 0;
+}
+
+/** UTF-16 length of the letter or combining mark starting at i (0 when it is neither). */
+function letterOrMarkLength(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) ? 1 : 0;
+  const len = s.codePointAt(i)! > 0xffff ? 2 : 1;
+  return LETTER_OR_MARK_RE.test(s.slice(i, i + len)) ? len : 0;
 }
 
 /** End index (exclusive) of a placeholder <[A-Z][A-Z0-9_]*> starting at i, or 0. */
@@ -177,7 +187,7 @@ export class Tokenizer {
           i++;
           continue;
         }
-        const len = afterApostrophe ? letterLength(text, i) : wordCharLength(text, i);
+        const len = afterApostrophe ? letterOrMarkLength(text, i) : wordCharLength(text, i);
         if (len > 0) {
           for (const end = i + len; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
           continue;
