@@ -5,6 +5,7 @@ import {
   bucketStart,
   evaluateBucketClose,
   isFixedStatus,
+  laterThan,
   tzOffsetMs,
   nextBucketStart,
   resolveTrendConfig,
@@ -145,7 +146,7 @@ export class TrendStage {
     const now = this.now();
     const events: TrendEvent[] = orphans.map(({ episode, windowEndMs }) => {
       const lastBucket = this.startOf(windowEndMs - 1);
-      return { type: 'closed', episode: { ...episode, status: 'closed', lastBucket, peakBucket: lastBucket, updatedAt: now, closedAt: now } };
+      return { type: 'closed', episode: { ...episode, status: 'closed', lastBucket, peakBucket: lastBucket, updatedAt: laterThan(episode.updatedAt, now), closedAt: now } };
     });
     this.log.warn({ episodes: orphans.length }, 'episodes stored as open that the rebuilt trend state does not hold: closed');
     await this.emit(events, Math.min(...orphans.map((r) => r.episode.startBucket)));

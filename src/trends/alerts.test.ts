@@ -124,6 +124,25 @@ describe('alert kinds', () => {
     expect(c.episode.quietBuckets).toBe(cfg.episode.quietBuckets);
   });
 
+  it('spike: evaluated in one millisecond (a backfill), each event of the episode carries a later version than the one before', () => {
+    const sim = established(21);
+    while (sim.t % 24 !== 13) feed(sim, ordinary(sim));
+    const now = clockAt(sim.t);
+    const at = (cases: number) => {
+      const ids = Array.from({ length: cases }, (_, i) => `b-${sim.t}-${i}`);
+      const ev = evaluateCluster(sim.st, { clusterId: 'cl-1', cases, customers: cases, customerIds: ids }, {}, bucketAt(sim.t), now, cfg);
+      sim.t += 1;
+      return ev;
+    };
+    const events = [...at(Math.round(dailyMean(8, 13) * 5)), ...at(Math.round(dailyMean(8, 14) * 8))];
+    for (let i = 0; i < 8 && !events.some((e) => e.type === 'closed'); i++) events.push(...at(ordinary(sim)));
+    expect(events.map((e) => e.type)).toEqual(['opened', 'updated', 'closed']);
+    // trend_alerts keeps the last one's updated_at, and a restart re-sends a sink any episode whose stored
+    // updated_at is past the version it got: an opening and a close in one millisecond had the same.
+    expect(events.map((e) => e.episode.updatedAt)).toEqual([now, now + 1, now + 2]);
+    expect(events.map((e) => e.episode.closedAt)).toEqual([null, null, now]);
+  });
+
   it("spike: the same customers back every hour are counted once, however many (past the customer window's size)", () => {
     const sim = established(21);
     while (sim.t % 24 !== 13) feed(sim, ordinary(sim));

@@ -98,7 +98,7 @@ export function advanceEpisode(
   if (ep.quietBuckets >= quietLimit) {
     ep.status = 'closed';
     ep.closedAt = s.now;
-    ep.updatedAt = s.now;
+    ep.updatedAt = laterThan(ep.updatedAt, s.now);
     return 'closed';
   }
   let grew = false;
@@ -111,8 +111,18 @@ export function advanceEpisode(
     ep.peakScore = s.score;
     grew = true;
   }
-  if (grew) ep.updatedAt = s.now;
+  if (grew) ep.updatedAt = laterThan(ep.updatedAt, s.now);
   return grew ? 'updated' : null;
+}
+
+/**
+ * `now`, or a millisecond past the episode's last version when that is not behind: every event of an episode
+ * carries a later updatedAt than the one before, though a backfill evaluates many buckets in one millisecond.
+ * Stored as trend_alerts.updated_at and sent as the alert's version, a close that shared its millisecond with the
+ * opening was not re-sent after a restart (the sink had the opening's version, which equalled the stored one).
+ */
+export function laterThan(updatedAt: number, now: number): number {
+  return now > updatedAt ? now : updatedAt + 1;
 }
 
 /** A copy for emitting, so later mutation of the live episode does not alter emitted events. */
