@@ -40,6 +40,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ overrides: { 'log.level': 'loud' } })).toThrow(/log\.level/);
   });
 
+  it("refuses a timer longer than Node keeps, which would fire after 1 ms instead", () => {
+    const file = join(dir, 'timer.json');
+    writeFileSync(file, JSON.stringify({ alerts: { webhooks: [{ url: 'https://hooks.example/a', secret: 'whsec_x', timeoutMs: 3_000_000_000 }] } }));
+    expect(() => loadConfig({ file, env: {} })).toThrow(/alerts\.webhooks\.0\.timeoutMs.*about 24\.8 days/);
+    expect(() => loadConfig({ env: { RECUR_KAFKA_SESSION_TIMEOUT_MS: '2147483648' } })).toThrow(/kafka\.sessionTimeoutMs/);
+    expect(loadConfig({ env: { RECUR_KAFKA_SESSION_TIMEOUT_MS: '2147483647' } }).kafka.sessionTimeoutMs).toBe(2_147_483_647);
+  });
+
   it('never echoes secrets in errors', () => {
     expect(() => loadConfig({ overrides: { 'clickhouse.password': 12345 } })).toThrow(/clickhouse\.password/);
     try {

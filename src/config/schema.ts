@@ -3,6 +3,10 @@ import { trendConfigSchema } from '../trends/config.js';
 import { ownersConfigSchema } from '../owners/rules.js';
 
 const positiveInt = z.number().int().positive();
+/** Node's longest timer: a longer one fires after 1 ms (a TimeoutOverflowWarning on stderr the only sign). */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Milliseconds a timer waits. */
+const timerMs = positiveInt.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node keeps`);
 
 export const maskRuleSchema = z.object({
   name: z.string().min(1),
@@ -22,7 +26,7 @@ export const configSchema = z.object({
       deadLetterTopic: z.string().min(1).default('recur.dead-letter'),
       alertsTopic: z.string().min(1).default('recur.alerts'),
       fromBeginning: z.boolean().default(true),
-      sessionTimeoutMs: positiveInt.default(30_000),
+      sessionTimeoutMs: timerMs.default(30_000),
       /**
        * Partitions a consumer handles at once. Each partition's batches stay in order; while one
        * partition's rows are being written, another's are decoded and clustered.
@@ -83,17 +87,17 @@ export const configSchema = z.object({
        */
       maxBatchRows: positiveInt.default(20_000),
       /** How long `recur run` waits for more input before flushing a partial batch (file/stdin). */
-      flushMs: positiveInt.default(500),
+      flushMs: timerMs.default(500),
       /** Model checkpoint cadence: after this many written chunks (of maxBatchRows)… */
       snapshotEveryBatches: positiveInt.default(20),
       /** …and at most once per this many milliseconds (a replay after a crash relearns what came after). */
-      snapshotMinIntervalMs: z.number().int().nonnegative().default(30_000),
+      snapshotMinIntervalMs: z.number().int().nonnegative().max(MAX_TIMER_MS).default(30_000),
       /**
        * With events the checkpoint does not hold, one is written after this many milliseconds however few chunks
        * came (a slow or quiet stream): the most a kill loses of a stdin run's model (its input is not read
        * again), and how long the stored clusters go without labels, terms and owners.
        */
-      snapshotMaxIntervalMs: positiveInt.default(60_000),
+      snapshotMaxIntervalMs: timerMs.default(60_000),
     })
     .prefault({}),
   mask: z.object({ extraRules: z.array(maskRuleSchema).default([]) }).prefault({}),
@@ -142,7 +146,7 @@ export const configSchema = z.object({
             /** Standard Webhooks secret ("whsec_…"); prefer secretFile. */
             secret: z.string().optional(),
             secretFile: z.string().optional(),
-            timeoutMs: positiveInt.default(10_000),
+            timeoutMs: timerMs.default(10_000),
           }),
         )
         .default([]),
@@ -167,7 +171,7 @@ export const configSchema = z.object({
       /** Which batch (1-based, counted from process start) triggers crashAt. */
       crashOnBatch: positiveInt.default(1),
       /** Every store write fails (retriably) for this long after start: exercises back-pressure. */
-      failWritesForMs: z.number().int().nonnegative().default(0),
+      failWritesForMs: z.number().int().nonnegative().max(MAX_TIMER_MS).default(0),
       /** Negative control: insert without deduplication tokens, so replays must show up as duplicates. */
       disableDedup: z.boolean().default(false),
     })
