@@ -18,14 +18,18 @@ export interface WebhookReceiverOptions {
   now?: () => number;
   /** How many of the newest accepted and refused deliveries `accepted` and `refused` keep. Default 10,000. */
   keepLast?: number;
-  /** Called once per accepted delivery (a retry of an accepted id is acknowledged, not passed on again). */
-  onAlert?: (payload: AlertPayload, id: string) => void;
+  /**
+   * Called once per accepted delivery (a retry of an accepted id is acknowledged, not passed on again), and
+   * awaited before the answer: when it throws or rejects, the sender is answered 500, and its retry of the
+   * same id is passed on again.
+   */
+  onAlert?: (payload: AlertPayload, id: string) => void | Promise<void>;
 }
 
 /** up: serve; unavailable: answer 503; reset: drop each connection without an answer. */
 export type ReceiverMode = 'up' | 'unavailable' | 'reset';
 
-export type RefusalReason = VerifyFailure | 'down' | 'not_found' | 'too_large';
+export type RefusalReason = VerifyFailure | 'down' | 'not_found' | 'too_large' | 'handler_failed';
 
 export interface WebhookReceiver {
   readonly url: string;
@@ -49,6 +53,9 @@ class SeenIds {
   ) {}
   has(id: string): boolean {
     return this.at.has(id);
+  }
+  delete(id: string): void {
+    this.at.delete(id);
   }
   add(id: string): void {
     const now = this.nowSeconds();
@@ -123,13 +130,20 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
         }
         return refuse(res, r.reason, STATUS[r.reason], r.id);
       }
-      remember(accepted, { id: r.id, payload: r.payload });
-      try {
-        o.onAlert?.(r.payload, r.id);
-      } catch {
-        // the handler's failure is the user's; the delivery itself was valid
-      }
-      answer(res, 200, { status: 'accepted' });
+      const id = r.id;
+      const payload = r.payload;
+      const handled = (async () => o.onAlert?.(payload, id))();
+      handled.then(
+        () => {
+          remember(accepted, { id, payload });
+          answer(res, 200, { status: 'accepted' });
+        },
+        () => {
+          // Not taken: the sender retries it (5xx), and the retry is not a replay of something accepted.
+          seen.delete(id);
+          refuse(res, 'handler_failed', 500, id);
+        },
+      );
     });
     req.on('error', () => res.destroy());
   };

@@ -65,6 +65,41 @@ describe('webhook receiver (real HTTP)', () => {
     ]);
   });
 
+  it("a handler that throws or rejects is answered 500, and the sender's retry of that id is passed on again", async () => {
+    const handled: string[] = [];
+    let failures = 2;
+    const own = await createWebhookReceiver({
+      secret,
+      port: 0,
+      host: '127.0.0.1',
+      // A plain handler that throws, then an async one that rejects, then one that takes it.
+      onAlert: (payload, id) => {
+        if (failures-- === 2) throw new Error('database down');
+        return (async () => {
+          await new Promise((r) => setTimeout(r, 5));
+          if (failures === 0) throw new Error('still down');
+          handled.push(`${payload.cluster_id} ${id}`);
+        })();
+      },
+    });
+    try {
+      const p = samplePayload('c-h');
+      const sink = new WebhookSink({ url: own.url, secret, timeoutMs: 2000 });
+      await expect(sink.deliver(p)).rejects.toMatchObject({ retriable: true });
+      await expect(sink.deliver(p)).rejects.toMatchObject({ retriable: true });
+      await sink.deliver(p);
+      const id = `${p.episode_id}.${p.version}`;
+      expect(handled).toEqual([`c-h ${id}`]);
+      expect(own.accepted.map((a) => a.id)).toEqual([id]);
+      expect(own.refused.map((r) => [r.id, r.reason, r.status])).toEqual([
+        [id, 'handler_failed', 500],
+        [id, 'handler_failed', 500],
+      ]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a sink pointed at a permanent 4xx fails for good; a 503 is retriable', async () => {
     const p = samplePayload('c-3');
     const missing = new WebhookSink({ url: rx.url + 'nope', secret, timeoutMs: 2000 });
