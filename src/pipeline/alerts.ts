@@ -148,7 +148,7 @@ export class AlertRouter {
     // What routes a cluster (its terms, products, status) over the batch's span; what the alert counts
     // (cases, customers, cost, channels) over each episode's own window.
     const [costs, totals, examples, pins] = await Promise.all([
-      clusterCosts(this.client, this.config.owners.cost, since, ids),
+      clusterCosts(this.client, this.config.owners.cost, since, ids, false, this.config.owners.rules),
       windowTotals(this.client, this.config.owners.cost, events.map((e) => windowOf(e.episode))),
       clusterExamples(this.client, ids),
       ownerPins(this.client),

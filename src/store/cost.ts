@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { routeOwner, type CostConfig, type OwnerRoute, type OwnersConfig } from '../owners/index.js';
+import { routeOwner, type CostConfig, type OwnerRoute, type OwnerRule, type OwnersConfig } from '../owners/index.js';
 import { ownerPins } from './customers.js';
 import { select } from './select.js';
 
@@ -54,7 +54,7 @@ export async function chargeBack(
   describe?: Describe,
 ): Promise<(ClusterCostRow & { owner: string })[]> {
   // From the start of `sinceMs`'s hour, as recur clusters counts them, so the two agree at the window's edge.
-  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs, undefined, true), ownerPins(client)]);
+  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, sinceMs, undefined, true, owners.rules), ownerPins(client)]);
   return (describe ? describe(rows) : rows)
     .filter((r) => includeResolved || r.status !== 'resolved')
     .map((r) => ({
@@ -76,9 +76,28 @@ export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clu
   return new Map(rows.map((r) => [r.cluster_id, Number(r.cost)]));
 }
 
+/**
+ * The products and categories routing rules name, lower-cased: a cluster's lists carry each of them it has,
+ * beyond the 16 of each kept to show (16 arbitrary ones left a rule's product out, and routed its alert to
+ * another team).
+ */
+export function namedByRules(rules: readonly Pick<OwnerRule, 'products' | 'categories'>[]): { products: string[]; categories: string[] } {
+  const lower = (xs: (string[] | undefined)[]) => [...new Set(xs.flatMap((x) => x ?? []).map((v) => v.toLowerCase()))];
+  return { products: lower(rules.map((r) => r.products)), categories: lower(rules.map((r) => r.categories)) };
+}
+
 /** Per cluster since `sinceMs` (with `wholeHours`, from the start of its hour, as cluster_counts buckets events): volume and cost under the cost model, with what routing needs. */
-export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, sinceMs: number, clusterIds?: string[], wholeHours = false): Promise<ClusterCostRow[]> {
+export async function clusterCosts(
+  client: ClickHouseClient,
+  cfg: CostConfig,
+  sinceMs: number,
+  clusterIds?: string[],
+  wholeHours = false,
+  /** Routing rules: their products and categories are in a cluster's lists whenever it has them. */
+  rules: readonly Pick<OwnerRule, 'products' | 'categories'>[] = [],
+): Promise<ClusterCostRow[]> {
   const { expr, params } = costParams(cfg);
+  const named = namedByRules(rules);
   return select<ClusterCostRow>(
     client,
     `SELECT a.cluster_id AS cluster_id, ifNull(any(v.label), '') AS label, ifNull(any(v.top_terms), []) AS top_terms,
@@ -87,15 +106,17 @@ export async function clusterCosts(client: ClickHouseClient, cfg: CostConfig, si
                    toUInt64(uniqExactIf(a.customer_id, a.customer_id != '')) AS customers,
                    round(sum(${expr}), 2) AS cost,
                    arraySort(groupUniqArray(toString(a.channel))) AS channels,
-                   arraySort(groupUniqArrayIf(16)(toString(a.product), a.product != '')) AS products,
-                   arraySort(groupUniqArrayIf(16)(toString(a.category), a.category != '')) AS categories
+                   arraySort(arrayDistinct(arrayConcat(groupUniqArrayIf(16)(toString(a.product), a.product != ''),
+                     groupUniqArrayIf(toString(a.product), lower(toString(a.product)) IN {namedProducts:Array(String)})))) AS products,
+                   arraySort(arrayDistinct(arrayConcat(groupUniqArrayIf(16)(toString(a.category), a.category != ''),
+                     groupUniqArrayIf(toString(a.category), lower(toString(a.category)) IN {namedCategories:Array(String)})))) AS categories
             FROM assignments AS a
             LEFT JOIN v_clusters AS v ON v.cluster_id = a.cluster_id
             LEFT JOIN (SELECT cluster_id, toString(status) AS status FROM cluster_status FINAL) AS s ON s.cluster_id = a.cluster_id
             WHERE a.occurred_at >= ${wholeHours ? 'toStartOfHour(fromUnixTimestamp64Milli({since:Int64}))' : 'fromUnixTimestamp64Milli({since:Int64})'} AND a.cluster_id != ''
               ${clusterIds ? 'AND a.cluster_id IN {ids:Array(String)}' : ''}
             GROUP BY a.cluster_id ORDER BY cost DESC, cluster_id`,
-    { ...params, since: sinceMs, ...(clusterIds ? { ids: clusterIds } : {}) },
+    { ...params, since: sinceMs, namedProducts: named.products, namedCategories: named.categories, ...(clusterIds ? { ids: clusterIds } : {}) },
     { join_use_nulls: 1 },
   );
 }
@@ -177,7 +198,7 @@ export async function clusterRoute(
   clusterId: string,
   describe?: Describe,
 ): Promise<OwnerRoute> {
-  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, 0, [clusterId]), ownerPins(client)]);
+  const [rows, pins] = await Promise.all([clusterCosts(client, owners.cost, 0, [clusterId], false, owners.rules), ownerPins(client)]);
   const [row] = describe ? describe(rows) : rows;
   return routeOwner(
     { clusterId, label: row?.label ?? '', topTerms: row?.top_terms ?? [], products: row?.products ?? [], categories: row?.categories ?? [], channels: row?.channels ?? [] },

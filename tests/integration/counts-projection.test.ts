@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { affectedCustomers, clusterCosts, migrate, openStore, topClusters, type Store } from '../../src/store/index.js';
+import { clusterRoute } from '../../src/store/cost.js';
 import { ownersConfigSchema } from '../../src/owners/index.js';
 import { splitStatements } from '../../src/store/migrate.js';
 import { insertIdempotent } from '../../src/store/writer.js';
@@ -174,5 +175,16 @@ describe('rolling counts: the bucket_counts projection (embedded chDB)', () => {
     expect(listed).toMatchObject({ contacts: 2, cases: 2, customers: 2, cost: all!.cost });
     expect(all!.cost).toBeGreaterThan(0);
     expect((await clusterCosts(store.client, cost, since, undefined, true)).find((r) => r.cluster_id === 'kw')).toMatchObject({ contacts: 2, cases: 2, cost: all!.cost });
+  });
+
+  it("routes by a rule's product however many other products the cluster's contacts name (16 of them are kept to show)", async () => {
+    const spec = Array.from({ length: 40 }, (_, i): [string, number, string, string, string] => ['kp', 200, `cp${i}`, `up${i}`, 'chat']);
+    const products = Array.from({ length: 39 }, (_, i) => `gadget-${String(i).padStart(2, '0')}`).concat('Router-X2');
+    await insertIdempotent(store.client, 'assignments', rows(spec, 2000).map((r, i) => ({ ...r, product: products[i]! })), null);
+    const owners = ownersConfigSchema.parse({ rules: [{ team: 'manufacturing', products: ['router-x2'] }] });
+    const [row] = await clusterCosts(store.client, owners.cost, 0, ['kp'], false, owners.rules);
+    expect(row!.products).toContain('Router-X2');
+    expect(row!.products.length).toBeLessThanOrEqual(17);
+    expect(await clusterRoute(store.client, owners, 'kp')).toMatchObject({ owner: 'manufacturing', reason: 'rule' });
   });
 });
