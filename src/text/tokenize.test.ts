@@ -1,6 +1,8 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { MAX_WORD_CHARS, tokenize, Tokenizer } from './tokenize.js';
-import { hashTerm } from './vectorize.js';
+import { HashingVectorizer, hashTerm } from './vectorize.js';
 
 describe('tokenize', () => {
   it('lower-cases, drops stop words and stems', () => {
@@ -40,6 +42,27 @@ describe('tokenize', () => {
     // Vowel signs and points are combining marks: a word goes on through them.
     expect(new Tokenizer({ stem: false }).tokenize('मेरा कार्ड काम नहीं कर रहा है')).toEqual(['मेरा', 'कार्ड', 'काम', 'नहीं', 'कर', 'रहा', 'है']);
     expect(new Tokenizer({ stem: false }).tokenize('บัตรของฉัน שָׁלוֹם')).toEqual(['บัตรของฉัน', 'שָׁלוֹם']);
+  });
+
+  it('keeps no description alive through the words its caches keep (a rare long word is cached at first sight)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const tok = new Tokenizer({ bigrams: true });
+    const vec = new HashingVectorizer();
+    const filler = ' the card payment was declined again'.repeat(400); // ~14 KB
+    const rare = (i: number) => `zq${i.toString(36).padStart(6, 'w')}${'abcdefgh'[i % 8]!.repeat(8)}x`; // 17 letters, seen once
+    const hashes: number[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const n = 2000;
+    for (let i = 0; i < n; i++) {
+      const text = `x${i}${filler} ${rare(i)} ${'k'.repeat(70)}${i}`;
+      vec.update(tok.tokenize(text, hashes), hashes);
+    }
+    gc();
+    const retained = process.memoryUsage().heapUsed - before;
+    // The descriptions came to 28 MB; the words themselves to well under 1 MB.
+    expect(retained).toBeLessThan((n * filler.length) / 8);
   });
 
   it('keeps the stem cache bounded', () => {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { ENGLISH_STOP_WORDS, NEGATIONS } from './stopwords.js';
-import { hashPair, hashTerm } from './vectorize.js';
+import { detached, hashPair, hashTerm } from './vectorize.js';
 
 // natural's package index loads database drivers and prints banners; its Porter stemmer module alone is
 // cheap. There are no type declarations for the deep path, hence require + a narrow type.
@@ -68,6 +68,7 @@ function placeholderEnd(s: string, i: number): number {
   return 0;
 }
 const DIGITS_RE = /^\p{N}+$/u;
+
 /** A longer word's term is its first MAX_WORD_CHARS characters, unstemmed (see tokenize). */
 export const MAX_WORD_CHARS = 64;
 const FRONT_SIZE = 16384; // entries of the front cache, a power of two
@@ -205,7 +206,7 @@ export class Tokenizer {
         // A hash, base64, a key held down, or a run of a script written without spaces: its first
         // MAX_WORD_CHARS characters, lower-cased, are its term. Not stemmed (Porter's time is quadratic in a
         // word's length: 1.2 s for 16,000 consonants) and not cached (each would hold the whole word).
-        const long = text.slice(start, start + MAX_WORD_CHARS).toLowerCase();
+        const long = detached(text.slice(start, start + MAX_WORD_CHARS).toLowerCase());
         keys[count] = slot;
         hs[count] = hashTerm(long);
         words[count++] = long;
@@ -214,7 +215,8 @@ export class Tokenizer {
       let word: string;
       if (sameAt(this.front[2 * slot]!, text, start, i)) word = this.front[2 * slot + 1]!;
       else {
-        const raw = text.slice(start, i);
+        // Kept in the caches below: a copy, not a view of the description.
+        const raw = detached(text.slice(start, i));
         // One bounded cache from the raw word to its final token ('' = dropped): most words repeat.
         let cached = this.cache.get(raw);
         if (cached === undefined) {

@@ -4,6 +4,16 @@ import { i32FromBase64, toBase64, u32FromBase64 } from '../bytes.js';
 // with no eviction to coordinate with clusters that hold term indices; a bounded name table keeps the
 // string of the more frequent terms so labels stay readable.
 
+/**
+ * A copy of `s` that does not hold the string it was cut from. V8 cuts a substring of 13 or more characters
+ * as a view of its parent, so a word kept in a cache (a rare one is kept from its first sighting) kept its
+ * whole description alive: 56.8 MB for 4,000 descriptions of 14 KB, against 1.0 MB without such words.
+ * Shorter ones are copied by V8 already.
+ */
+export function detached(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** Sparse vector: strictly increasing indices with parallel values. */
 export interface SparseVector {
   readonly idx: Int32Array;
@@ -295,7 +305,7 @@ export class HashingVectorizer {
 
   private remember(index: number, term: string): void {
     if (this.names.size >= this.maxNames) this.evictNames();
-    this.names.set(index, term);
+    this.names.set(index, detached(term));
   }
 
   /**
