@@ -123,6 +123,16 @@ describe('maskPii kinds and boundaries', () => {
     for (const x of ['at:10:30', 'v.1234567', 'version 10.0.19045', 'p.3.5']) expect(pipeline(x).text).toBe(x);
   });
 
+  it("masks an address with an apostrophe whole, and a phone after an id's keyword whole", () => {
+    expect(["mary.o'brien@example.com", "'john@example.com'", 'account number 07700 900123', 'order 12345 2 items', 'ticket 88231DE89 arrived'].map((x) => pipeline(x).text)).toEqual([
+      '<EMAIL>',
+      "'<EMAIL>'",
+      'account number <PHONE>',
+      'order <ORDER_ID> 2 items',
+      'ticket <ORDER_ID> arrived',
+    ]);
+  });
+
   it('counts hits per rule and omits rules that did not fire', () => {
     const r = maskPii('a@b.com, c@d.org and 10.0.0.1');
     expect(r.hits).toEqual({ email: 2, ipv4: 1 });
