@@ -10,6 +10,27 @@ const run = (c: OnlineClusterer, docs: { tokens: string[]; text: string }[], fro
   docs.map((d, i) => c.assign({ eventId: `e${from + i}`, tokens: d.tokens, time: 1_000 * (from + i), text: d.text }));
 
 describe('OnlineClusterer', () => {
+  it('a restored model takes the configured bounds: a higher cluster cap and a new vocabulary bound; not a cap below its live clusters', () => {
+    const tok = new Tokenizer({ bigrams: true });
+    const topics = ['card declined at the shop', 'parcel never arrived home', 'password reset email missing', 'refund still pending weeks', 'app crashes on startup', 'wrong currency exchange rate', 'cannot verify my identity'];
+    const feed = (c: OnlineClusterer, texts: string[], from: number) => texts.forEach((text, i) => c.assign({ eventId: `e${from + i}`, tokens: tok.tokenize(text), time: 1_000 * (from + i), text }));
+    const small = new OnlineClusterer({ maxClusters: 4, vectorizer: { maxNames: 1000 } });
+    feed(small, topics.slice(0, 4), 0);
+    expect(small.liveClusters).toBe(4);
+    const snap = small.snapshot();
+    // Restored as it was, the cap of 4 makes room for each new problem by merging or retiring.
+    const kept = OnlineClusterer.restore(snap);
+    feed(kept, topics.slice(4), 10);
+    expect(kept.liveClusters).toBeLessThanOrEqual(4);
+    // With the operator's new bounds: room for all seven, and the vocabulary bound in force.
+    const raised = OnlineClusterer.restore(snap, { maxClusters: 8, maxVocabulary: 500 });
+    expect(raised.caps).toEqual({ maxClusters: 8, maxVocabulary: 500 });
+    feed(raised, topics.slice(4), 10);
+    expect(raised.liveClusters).toBe(7);
+    // A cap below what it holds is not taken (its live clusters would not fit): said by caps, warned at start.
+    expect(OnlineClusterer.restore(snap, { maxClusters: 2 }).caps.maxClusters).toBe(4);
+  });
+
   it('reports explicit changes and finds the topics', () => {
     const docs = syntheticDocs(2000, 1);
     const c = new OnlineClusterer();

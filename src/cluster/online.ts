@@ -14,6 +14,12 @@ import { ThresholdTracker } from './threshold.js';
 // seeds a new one. Candidates come from an inverted index over clusters' top terms; memory is bounded by
 // the cluster cap (near-duplicates merge, small stale clusters retire) and the vectorizer's fixed size.
 
+/** A model's bounds: live clusters, and term strings kept for labels. */
+export interface ModelCaps {
+  maxClusters?: number;
+  maxVocabulary?: number;
+}
+
 export interface OnlineOptions {
   /** Join similarity, or 'auto' (relative to the stream's own similarity distribution). Default 'auto'. */
   threshold?: number | 'auto';
@@ -242,8 +248,21 @@ export class OnlineClusterer {
     return toSnapshot(this);
   }
 
-  static restore(json: string): OnlineClusterer {
-    return fromSnapshot(json, (opts, vec) => new OnlineClusterer(opts, vec));
+  /**
+   * `caps`: the operator's configured bounds, which win over the snapshot's, except a cluster cap below the
+   * snapshot's (a model holding more live clusters than that keeps its own; `capsOf` says which are in force).
+   */
+  static restore(json: string, caps: ModelCaps = {}): OnlineClusterer {
+    return fromSnapshot(json, (opts, vec) => {
+      if (caps.maxVocabulary !== undefined) vec.setMaxNames(caps.maxVocabulary);
+      const maxClusters = Math.max(opts.maxClusters ?? DEFAULT_ONLINE_OPTIONS.maxClusters, caps.maxClusters ?? 0);
+      return new OnlineClusterer({ ...opts, maxClusters }, vec);
+    });
+  }
+
+  /** The bounds in force. */
+  get caps(): Required<ModelCaps> {
+    return { maxClusters: this.options.maxClusters, maxVocabulary: this.vectorizer.maxNames };
   }
 
   /** The heaviest of the first n terms (at most options.queryTerms) for candidate lookup; rare terms decide. */

@@ -1,5 +1,5 @@
 import { DenseOnlineClusterer, type DenseOnlineOptions, type DenseOnlineState } from '../text/embed/dense-online.js';
-import type { Assignment, ClusterEvent, LineageEvent } from './online.js';
+import type { Assignment, ClusterEvent, LineageEvent, ModelCaps } from './online.js';
 import type { ClusterSummary } from './labels.js';
 
 // The live clusterer by meaning: the dense single-pass clusterer (src/text/embed/dense-online.ts) decides
@@ -125,9 +125,12 @@ export class SemanticOnlineClusterer {
     return JSON.stringify(state);
   }
 
-  static restore(json: string): SemanticOnlineClusterer {
+  /** `caps`: the operator's configured bounds, which win over the snapshot's (a lower cluster cap only stops new clusters). */
+  static restore(json: string, caps: ModelCaps = {}): SemanticOnlineClusterer {
     const s = JSON.parse(json) as State;
     if (s.v !== 1) throw new Error(`unknown semantic clusterer snapshot version ${String(s.v)}`);
+    if (caps.maxVocabulary !== undefined) s.opts.maxVocabulary = caps.maxVocabulary;
+    if (caps.maxClusters !== undefined) s.dense.opts = { ...s.dense.opts, maxClusters: caps.maxClusters };
     const c = new SemanticOnlineClusterer(s.dense.dims, s.opts);
     c.dense = DenseOnlineClusterer.restore(s.dense);
     c.eventCount = s.events;
@@ -135,6 +138,11 @@ export class SemanticOnlineClusterer {
     for (const [t, n] of s.vocabulary) c.vocabulary.set(t, n);
     for (const [id, d] of s.clusters) c.described.set(id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples, terms: new Map(d.terms) });
     return c;
+  }
+
+  /** The bounds in force. */
+  get caps(): Required<ModelCaps> {
+    return { maxClusters: this.dense.opts.maxClusters, maxVocabulary: this.opts.maxVocabulary };
   }
 
   private id(n: number): string {

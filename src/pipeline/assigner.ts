@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { OnlineClusterer, type Assignment, type ClusterEvent, type LineageEvent } from '../cluster/online.js';
+import { OnlineClusterer, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps } from '../cluster/online.js';
 import type { ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
@@ -515,17 +515,26 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
   const snap = await loadLatestSnapshot(client, pipeline, version);
   const restored = snap && snap.modelVersion === version ? snap : null;
   if (restored) log.info({ events: restored.events, pipeline, model_version: version }, 'model restored from snapshot');
+  // The configured bounds apply to a restored model too (they used to be the first run's for good).
+  const caps = { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary };
+  const inForce = (have: Required<ModelCaps>) => {
+    if (have.maxClusters !== caps.maxClusters) {
+      log.warn({ configured: caps.maxClusters, in_force: have.maxClusters }, 'cluster.maxClusters is below what the restored model holds live clusters for: it keeps its own (a new store, or a new cluster.pipeline, starts with the configured one)');
+    }
+  };
   if (embedder) {
     const c = restored
-      ? SemanticOnlineClusterer.restore(restored.state)
+      ? SemanticOnlineClusterer.restore(restored.state, caps)
       : // Ids of their own per embedder: a store that has run with both never gives one id to two problems.
         new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: kind === 'minilm' ? 'm_' : 's_' });
+    inForce(c.caps);
     const model = semanticModel(c, embedder);
     return new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log));
   }
   const c = restored
-    ? OnlineClusterer.restore(restored.state)
+    ? OnlineClusterer.restore(restored.state, caps)
     : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
+  inForce(c.caps);
   const model = lexicalModel(c);
   return new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log));
 }

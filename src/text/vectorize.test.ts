@@ -20,6 +20,16 @@ describe('HashingVectorizer', () => {
     expect(wLost / wCard).toBeCloseTo(((1 + Math.log(2)) * lost) / card, 5);
   });
 
+  it('keeps term strings under a bound lowered after the fact, from the next term on', () => {
+    const v = new HashingVectorizer({ maxNames: 200 });
+    for (let i = 0; i < 150; i++) v.update([`term${i}`]);
+    expect(v.vocabularySize).toBe(150);
+    v.setMaxNames(40);
+    v.update(['another']);
+    expect(v.vocabularySize).toBeLessThanOrEqual(40);
+    expect(v.maxNames).toBe(40);
+  });
+
   it('weighs a term seen once with tf 1 exactly (no rounding from 1 + ln 1)', () => {
     const v = new HashingVectorizer({ dimensions: 1 << 12 });
     v.update(['a', 'b']);

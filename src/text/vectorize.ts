@@ -95,7 +95,15 @@ function hashOnto(h: number, s: string): number {
 export class HashingVectorizer {
   readonly dimensions: number;
   readonly sublinearTf: boolean;
-  readonly maxNames: number;
+  private maxNamesKept: number;
+  /** Term strings kept at most (evicted a tenth at a time past it). */
+  get maxNames(): number {
+    return this.maxNamesKept;
+  }
+  /** A new bound (at least 16): from the next term remembered on. */
+  setMaxNames(n: number): void {
+    this.maxNamesKept = Math.max(16, n);
+  }
   private readonly mask: number;
   private readonly df: Uint32Array;
   private readonly names = new Map<number, string>();
@@ -107,7 +115,7 @@ export class HashingVectorizer {
     this.dimensions = dims;
     this.mask = dims - 1;
     this.sublinearTf = opts.sublinearTf ?? true;
-    this.maxNames = Math.max(16, opts.maxNames ?? 100_000);
+    this.maxNamesKept = Math.max(16, opts.maxNames ?? 100_000);
     this.df = new Uint32Array(dims);
   }
 
@@ -317,7 +325,8 @@ export class HashingVectorizer {
    */
   private evictNames(): void {
     const names = this.names;
-    const drop = Math.min(names.size, Math.max(1, Math.floor(this.maxNames / 10)));
+    // A tenth of the bound; or down below it at once, after the bound was lowered (setMaxNames).
+    const drop = Math.min(names.size, Math.max(1, Math.floor(this.maxNames / 10), names.size - this.maxNames + 1));
     if (drop === 0) return;
     // Frequencies in the Map's order (read once: df is large and these reads miss the cache), then sorted.
     const dfs = new Uint32Array(names.size);
