@@ -185,6 +185,9 @@ describe('checksums', () => {
     for (const s of ['1 250 000', '1.250.000', '2019-2024', '10.0.19045', '22631.3155', '12345678', '555-12', '1 2 3 4 5 6 7', '+1 2345 6789 0123 4567']) {
       expect(phoneLike(s), s).toBe(false);
     }
+    // Amounts with cents, years and a spaced date side by side are not phones (they steered cases to phone problems).
+    for (const s of ['12.99 12.99', '100,50 200,75', '1999 2000 2001', '12 03 2024']) expect(phoneLike(s), s).toBe(false);
+    expect(pipeline('charged twice 12.99 12.99 on 12 03 2024').text).toBe('charged twice 12.99 12.99 on 12 03 2024');
   });
 });
 

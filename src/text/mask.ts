@@ -229,11 +229,17 @@ export function ibanValid(s: string): boolean {
 const AMOUNT = /^[1-9]\d{0,2}(?:[ .]\d{3})+$/;
 const DATE = /^(?:\d{4}[.\/\-\u2013]\d{1,2}[.\/\-\u2013]\d{1,2}|\d{1,2}[.\/\-\u2013]\d{1,2}[.\/\-\u2013]\d{2,4})$/;
 const YEAR_RANGE = /^(?:19|20)\d\d[-\u2013](?:19|20)\d\d$/;
+// Side by side, what no phone number looks like: amounts with cents ("12.99 12.99", "100,50 200,75"), years
+// ("1999 2000 2001"), a date with spaces ("12 03 2024").
+const AMOUNTS = /^\d{1,6}[.,]\d{2}(?: \d{1,6}[.,]\d{2})+$/;
+const YEARS = /^(?:19|20)\d\d(?: (?:19|20)\d\d)+$/;
+const SPACED_DATE = /^(?:0?[1-9]|[12]\d|3[01]) (?:0?[1-9]|[12]\d|3[01]) (?:19|20)\d\d$/;
 
 /**
  * Is a 'phone' candidate a phone number? 7–15 digits; a bare run only with a trunk 0 or "+" (others are
  * left to the <NUMBER> fallback); a national number opens with an area code of at most 5 digits; not a
- * thousands-grouped amount ("1 250 000"), a date, a year range ("2019-2024"), a decimal or a dotted
+ * thousands-grouped amount ("1 250 000"), amounts with cents or years side by side, a date (also with
+ * spaces), a year range ("2019-2024"), a decimal or a dotted
  * version ("22631.3155", "10.0.19045"); at most one one-digit group after the country code
  * ("+33 6 12 34 56 78").
  */
@@ -243,7 +249,7 @@ export function phoneLike(s: string): boolean {
   if (digits < 7 || digits > 15) return false; // E.164 allows 15
   if (groups === 1) return intl || s.startsWith('0');
   if (!intl && first > 5) return false; // a national number opens with its area code
-  if (!intl && !s.includes('(') && (AMOUNT.test(s) || YEAR_RANGE.test(s) || DATE.test(s))) return false;
+  if (!intl && !s.includes('(') && (AMOUNT.test(s) || YEAR_RANGE.test(s) || DATE.test(s) || AMOUNTS.test(s) || YEARS.test(s) || SPACED_DATE.test(s))) return false;
   if (s.includes('.') && (singles > 0 || groups < 3)) return false; // 10.0.19045, 22631.3155
   return singles <= 1;
 }
