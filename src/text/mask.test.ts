@@ -123,6 +123,16 @@ describe('maskPii kinds and boundaries', () => {
     for (const x of ['at:10:30', 'v.1234567', 'version 10.0.19045', 'p.3.5']) expect(pipeline(x).text).toBe(x);
   });
 
+  it('masks a link without a scheme that has a path (an address bar copy carries its tokens), not units or abbreviations', () => {
+    expect(['reset at example.com/reset?token=abc123XYZ now', 'see shop.example.co.uk/account/orders.', 'speed 100 km/h and/or 5 m/s', 'e.g./i.e. notes', 'version 1.2/3.4'].map((x) => pipeline(x).text)).toEqual([
+      'reset at <URL> now',
+      'see <URL>.',
+      'speed 100 km/h and/or 5 m/s',
+      'e.g./i.e. notes',
+      'version 1.2/3.4',
+    ]);
+  });
+
   it("masks an address with an apostrophe whole, and a phone after an id's keyword whole", () => {
     expect(["mary.o'brien@example.com", "'john@example.com'", 'account number 07700 900123', 'order 12345 2 items', 'ticket 88231DE89 arrived'].map((x) => pipeline(x).text)).toEqual([
       '<EMAIL>',

@@ -94,10 +94,11 @@ const NOT_A_DATE = String.raw`(?!(?:\d{4}[.\/\-\u2013]\d{1,2}[.\/\-\u2013]\d{1,2
  */
 const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // URLs first: a URL may carry an e-mail (?to=a@b.com), an IP, ids and long numbers; one <URL> is right.
-  // Trailing sentence punctuation and ")" are not part of the URL.
+  // Trailing sentence punctuation and ")" are not part of the URL. Without a scheme, a host name and a path
+  // ("example.com/reset?token=…": a link pasted from an address bar carries its tokens too).
   {
     name: 'url',
-    pattern: String.raw`(?<![\w@.\/\-]|${PH})(?:https?:\/\/|www\.)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
+    pattern: String.raw`(?<![\w@.\/\-]|${PH})(?:https?:\/\/|www\.|(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24}\/)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
     flags: 'i',
     replacement: '<URL>',
     gate: 'url',
@@ -470,6 +471,12 @@ function ipv6Possible(text: string): boolean {
 // substring search is far cheaper than running the URL pattern over the whole text.
 function urlPossible(text: string): boolean {
   if (text.includes('://')) return true;
+  // A host and a path: a letter, "." and letters before a "/".
+  for (let i = text.indexOf('/', 4); i >= 0; i = text.indexOf('/', i + 1)) {
+    let j = i - 1;
+    while (j >= 0 && ((text.charCodeAt(j) | 0x20) >= 97 && (text.charCodeAt(j) | 0x20) <= 122)) j--;
+    if (i - j > 2 && j > 0 && text.charCodeAt(j) === 46) return true;
+  }
   for (let i = text.indexOf('.', 3); i >= 0; i = text.indexOf('.', i + 1)) {
     // c | 0x20 folds "W" (87) onto "w" (119) and maps no other character there.
     if ((text.charCodeAt(i - 1) | 0x20) === 119 && (text.charCodeAt(i - 2) | 0x20) === 119 && (text.charCodeAt(i - 3) | 0x20) === 119) return true;
