@@ -102,6 +102,9 @@ describe('decoding without zod for the common case', () => {
     const extra: Record<string, unknown> = {};
     const known = new Set(Object.keys(caseEventSchema.shape));
     for (const [k, v] of Object.entries(parsed.data)) if (!known.has(k)) extra[k] = v;
+    // The contract keeps every unknown key, "__proto__" too (zod's assignment would drop it).
+    const proto = Object.getOwnPropertyDescriptor(value, '__proto__');
+    if (proto) Object.defineProperty(extra, '__proto__', { value: proto.value, enumerable: true, writable: true, configurable: true });
     return { ok: true, event: parsed.data, extra, keys: Object.keys(parsed.data) };
   }
   function now(text: string): unknown {
@@ -174,6 +177,13 @@ describe('decoding without zod for the common case', () => {
     // The fast path really carries the valid events (the assertion above holds either way).
     expect(fastParse(JSON.parse(JSON.stringify(full)) as Record<string, unknown>)).toBeDefined();
     expect(fast).toBeGreaterThan(texts.length / 4);
+  });
+
+  it('keeps an extra field named __proto__ as an own key, at the top as nested, and never as a prototype', () => {
+    const r = decodeEventText(JSON.stringify(full).replace(/^\{/, '{"__proto__":{"tier":"gold"},'));
+    expect(r.ok && JSON.stringify(r.extra)).toBe('{"__proto__":{"tier":"gold"}}');
+    expect(r.ok && Object.getPrototypeOf(r.extra)).toBe(Object.prototype);
+    expect(r.ok && (r.extra as Record<string, unknown>)['tier']).toBeUndefined();
   });
 
   it('returns an event in contract order as parsed, and rebuilds any other in contract order with ids trimmed', () => {

@@ -68,7 +68,17 @@ export function decodeEventText(text: string): DecodeResult {
   if (!parsed.success) return reject('schema_violation', describeIssues(parsed.error));
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed.data)) if (!KNOWN.has(k)) extra[k] = v;
+  keepProtoKey(value, extra);
   return tooDeep(extra) ?? { ok: true, event: parsed.data, extra };
+}
+
+/**
+ * zod copies unknown keys by assignment, and "__proto__" assigned sets the prototype instead: a top-level extra
+ * field of that name was dropped (nested ones are kept). It is put back as an own key (never as a prototype).
+ */
+function keepProtoKey(raw: object, extra: Record<string, unknown>): void {
+  const own = Object.getOwnPropertyDescriptor(raw, '__proto__');
+  if (own) Object.defineProperty(extra, '__proto__', { value: own.value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Levels of arrays and objects an extra field may nest: its masking walks them (and 5,000 overflowed the stack). */
