@@ -161,6 +161,8 @@ export const configSchema = z.object({
     .object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8470),
+      /** Host names a shared server is reached by: requests naming any other name are refused (DNS rebinding). */
+      allowedHosts: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   /** Fault injection for the fault suite (scripts/fault-suite.ts); never set in production. */

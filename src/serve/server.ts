@@ -25,6 +25,7 @@ import {
 import type { OwnersConfig } from '../owners/index.js';
 import { PipelineError } from '../errors.js';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { hostAllowed } from './host.js';
 
 export interface Health {
   /** Progress, not just liveness: healthy only while batches keep being stored (or there is nothing to do). */
@@ -36,6 +37,8 @@ export interface ServeOptions {
   log: Logger;
   host: string;
   port: number;
+  /** Host names (besides loopback names, IP addresses and `host`) requests may name: serve.allowedHosts. */
+  allowedHosts?: readonly string[];
   metrics?: () => string;
   health?: Health;
   /** Routing rules, so a cluster's detail names its owner. */
@@ -146,21 +149,8 @@ function send(res: ServerResponse, code: number, body: unknown, type = 'applicat
   res.end(text);
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
-/**
- * Served on a loopback address, only requests naming a loopback host are answered: a web page elsewhere
- * could otherwise point its own name at 127.0.0.1 (DNS rebinding) and read the API, customer ids included.
- */
-export function hostAllowed(servedOn: string, hostHeader: string | undefined): boolean {
-  if (!LOOPBACK.has(servedOn)) return true;
-  if (!hostHeader) return false;
-  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]!;
-  return LOOPBACK.has(name.toLowerCase());
-}
-
 async function handle(o: ServeOptions, token: string | null, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!hostAllowed(o.host, req.headers.host)) return send(res, 421, { error: 'unknown host' });
+  if (!hostAllowed(req.headers.host, o.host, o.allowedHosts)) return send(res, 421, { error: 'unknown host: this server answers loopback names, IP addresses and the names in serve.allowedHosts' });
   const url = new URL(req.url ?? '/', 'http://localhost');
   const parts = url.pathname.split('/').filter(Boolean);
   if (req.method === 'POST' && parts[0] === 'api' && (parts[1] === 'status' || parts[1] === 'owner') && parts.length === 3) return write(o, token, req, res, parts[1], parts[2]!);
