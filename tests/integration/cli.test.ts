@@ -3,65 +3,65 @@ import { createWriteStream, existsSync, readdirSync, readFileSync, statSync, wri
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recur, recurAsync } from '../helpers/cli.js';
+import { recurAsync, recurP } from '../helpers/cli.js';
 import { goodEvent, tempDir, waitFor } from '../helpers/env.js';
 
 const SAMPLE = new URL('../../examples/sample-events.ndjson', import.meta.url);
 
 describe('recur CLI (real process, embedded chDB)', () => {
-  it('prints help and exits 0; unknown commands and bad flags exit 2', () => {
-    const help = recur(['--help']);
+  it('prints help and exits 0; unknown commands and bad flags exit 2', async () => {
+    const help = await recurP(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/usage: recur <command>/);
-    expect(recur(['frobnicate']).code).toBe(2);
-    expect(recur(['run', '--no-such-flag']).code).toBe(2);
+    expect((await recurP(['frobnicate'])).code).toBe(2);
+    expect((await recurP(['run', '--no-such-flag'])).code).toBe(2);
   });
 
-  it('says in one line that a ClickHouse server cannot be reached, without its password', () => {
-    const r = recur(['clusters', '--clickhouse-url', 'http://recur:s3cret-pw@127.0.0.1:1']);
+  it('says in one line that a ClickHouse server cannot be reached, without its password', async () => {
+    const r = await recurP(['clusters', '--clickhouse-url', 'http://recur:s3cret-pw@127.0.0.1:1']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^recur: store: cannot open ClickHouse at http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
     expect(r.stderr).not.toContain('s3cret-pw');
   });
 
-  it('names an input file it cannot open, without a stack trace', () => {
+  it('names an input file it cannot open, without a stack trace', async () => {
     const dir = tempDir();
     const missing = join(dir, 'nope.ndjson');
-    const r = recur(['run', '--input', missing, '--data-dir', dir]);
+    const r = await recurP(['run', '--input', missing, '--data-dir', dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`recur: cannot open ${missing}: no such file or directory`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     // And so do the commands that read files of other kinds.
     const csv = join(dir, 'nope.csv');
     for (const args of [['detect', '--input', csv, '--output', join(dir, 'out.csv')], ['eval', 'clustering', '--input', csv, '--text-column', 'text', '--label-column', 'label']]) {
-      const o = recur(args);
+      const o = await recurP(args);
       expect([o.code, o.stderr.trim()], args[0]).toEqual([1, `recur: cannot open ${csv}: no such file or directory`]);
     }
   });
 
-  it('exits 2 naming the key when the config is bad', () => {
+  it('exits 2 naming the key when the config is bad', async () => {
     const dir = tempDir();
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'ingest:\n  maxBatchRows: -1\n');
-    const r = recur(['migrate', '--config', file, '--data-dir', dir]);
+    const r = await recurP(['migrate', '--config', file, '--data-dir', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/ingest\.maxBatchRows/);
-    const env = recur(['migrate', '--data-dir', dir], { env: { RECUR_CLICKHOUSE_URL: 'nope' } });
+    const env = await recurP(['migrate', '--data-dir', dir], { env: { RECUR_CLICKHOUSE_URL: 'nope' } });
     expect(env.code).toBe(2);
     expect(env.stderr).toMatch(/clickhouse\.url/);
   });
 
-  it('runs a file through the pipeline once, and a second run of the same file stores nothing new', () => {
+  it('runs a file through the pipeline once, and a second run of the same file stores nothing new', async () => {
     const dir = tempDir();
     const expected = readFileSync(SAMPLE, 'utf8').trim().split('\n');
-    const first = recur(['run', '--input', SAMPLE.pathname, '--data-dir', dir, '--json', '--log-level', 'warn']);
+    const first = await recurP(['run', '--input', SAMPLE.pathname, '--data-dir', dir, '--json', '--log-level', 'warn']);
     expect(first.code, first.stderr).toBe(0);
     const a = JSON.parse(first.stdout);
     expect(a.events_stored + a.events_dead_lettered).toBe(expected.length);
     expect(a.events_dead_lettered).toBe(3);
-    const second = recur(['run', '--input', SAMPLE.pathname, '--data-dir', dir, '--json', '--log-level', 'warn']);
+    const second = await recurP(['run', '--input', SAMPLE.pathname, '--data-dir', dir, '--json', '--log-level', 'warn']);
     expect(second.code, second.stderr).toBe(0);
-    const clusters = recur(['clusters', '--data-dir', dir, '--json', '--limit', '1000']);
+    const clusters = await recurP(['clusters', '--data-dir', dir, '--json', '--limit', '1000']);
     expect(clusters.code, clusters.stderr).toBe(0);
     const rows = JSON.parse(clusters.stdout) as { contacts: number }[];
     // Counts are exactly the valid events: the re-run was absorbed, not recounted.
@@ -83,7 +83,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
       await run.done;
       writer.destroy();
     }
-    const out = recur(['clusters', '--json', '--since', 'all', '--data-dir', dir]);
+    const out = await recurP(['clusters', '--json', '--since', 'all', '--data-dir', dir]);
     expect(out.code, out.stderr).toBe(0);
     const clusters = JSON.parse(out.stdout) as { label: string; contacts: number }[];
     expect(clusters.reduce((n, c) => n + c.contacts, 0)).toBe(20);
@@ -103,7 +103,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ events_stored: 3, events_dead_lettered: 1 });
   });
 
-  it('detect scores a series in order, and refuses what it would otherwise score wrongly, naming the row', () => {
+  it('detect scores a series in order, and refuses what it would otherwise score wrongly, naming the row', async () => {
     const dir = tempDir();
     const series = (lines: string[]) => {
       const f = join(dir, `s${Math.random().toString(36).slice(2)}.csv`);
@@ -111,7 +111,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
       return f;
     };
     const hours = Array.from({ length: 48 }, (_, h) => `2026-11-0${1 + Math.floor(h / 24)} ${String(h % 24).padStart(2, '0')}:00:00,${h === 40 ? 60 : 5 + (h % 3)}`);
-    const ok = recur(['detect', '--input', series(hours)]);
+    const ok = await recurP(['detect', '--input', series(hours)]);
     expect(ok.code, ok.stderr).toBe(0);
     const out = ok.stdout.trim().split('\n');
     expect(out[0]).toBe('timestamp,value,anomaly_score');
@@ -120,28 +120,28 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(scores.every((x) => x >= 0 && x <= 1)).toBe(true);
     expect(scores.indexOf(Math.max(...scores))).toBe(40);
     // A blank value (Number('') is 0), rows out of time order, a repeated timestamp: refused, by data row.
-    const blank = recur(['detect', '--input', series(['2026-11-01 00:00:00,5', '', '2026-11-01 01:00:00,'])]);
+    const blank = await recurP(['detect', '--input', series(['2026-11-01 00:00:00,5', '', '2026-11-01 01:00:00,'])]);
     expect([blank.code, blank.stderr]).toEqual([2, expect.stringMatching(/data row 2: value "" is not a number/)]);
-    const back = recur(['detect', '--input', series(['2026-11-01 01:00:00,5', '2026-11-01 00:00:00,5'])]);
+    const back = await recurP(['detect', '--input', series(['2026-11-01 01:00:00,5', '2026-11-01 00:00:00,5'])]);
     expect([back.code, back.stderr]).toEqual([2, expect.stringMatching(/data row 2: timestamp 2026-11-01 00:00:00 is not after the row before it/)]);
-    const twice = recur(['detect', '--input', series(['2026-11-01 00:00:00,5', '2026-11-01 00:00:00,6'])]);
+    const twice = await recurP(['detect', '--input', series(['2026-11-01 00:00:00,5', '2026-11-01 00:00:00,6'])]);
     expect(twice.code).toBe(2);
   });
 
-  it('detect takes a burst the series keeps showing for its normal, and --pipeline reports it as recur run would', () => {
+  it('detect takes a burst the series keeps showing for its normal, and --pipeline reports it as recur run would', async () => {
     const dir = tempDir();
     const f = join(dir, 'bursts.csv');
     // Five-minute counts of 8-12 with a one-bucket burst of 150 every 700 buckets (~2.4 days), 12 days.
     const t0 = Date.UTC(2026, 10, 2);
     const lines = Array.from({ length: 288 * 12 }, (_, i) => `${new Date(t0 + i * 300_000).toISOString().slice(0, 19).replace('T', ' ')},${i % 700 === 350 ? 150 : 8 + ((i * 7919) % 5)}`);
     writeFileSync(f, `timestamp,value\n${lines.join('\n')}\n`);
-    const scoresOf = (args: string[]): number[] => {
-      const r = recur(['detect', '--input', f, ...args]);
+    const scoresOf = async (args: string[]): Promise<number[]> => {
+      const r = await recurP(['detect', '--input', f, ...args]);
       expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
     };
-    const series = scoresOf([]);
-    const pipeline = scoresOf(['--pipeline']);
+    const series = await scoresOf([]);
+    const pipeline = await scoresOf(['--pipeline']);
     const bursts = [350, 1050, 1750, 2450, 3150];
     // The first burst is news either way.
     expect(series[350]!).toBeGreaterThan(0.9);
@@ -150,32 +150,32 @@ describe('recur CLI (real process, embedded chDB)', () => {
     for (const i of bursts.slice(1)) expect(series[i]!).toBeLessThan(0.6);
     // The pipeline's settings report a problem that keeps coming back.
     for (const i of bursts.slice(1)) expect(pipeline[i]!).toBeGreaterThan(0.85);
-    expect(recur(['detect', '--help']).stdout).toContain('--pipeline');
+    expect((await recurP(['detect', '--help'])).stdout).toContain('--pipeline');
     // --pipeline takes the operator's trends settings from the configuration: here the cap turned back on.
     const cfg = join(dir, 'recur.json');
     writeFileSync(cfg, JSON.stringify({ trends: { detector: { seenTailFactor: 0.1 } } }));
-    const configured = scoresOf(['--pipeline', '--config', cfg]);
+    const configured = await scoresOf(['--pipeline', '--config', cfg]);
     for (const i of bursts.slice(1)) expect(configured[i]!).toBeLessThan(0.6);
     // Without --pipeline the configuration is not read, and a --config would be silently ignored: refused.
-    const ignored = recur(['detect', '--input', f, '--config', cfg]);
+    const ignored = await recurP(['detect', '--input', f, '--config', cfg]);
     expect([ignored.code, ignored.stderr]).toEqual([2, expect.stringMatching(/--config applies to detect only with --pipeline/)]);
   });
 
-  it('reads NDJSON from stdin', () => {
+  it('reads NDJSON from stdin', async () => {
     const dir = tempDir();
     const lines = [goodEvent(1), goodEvent(2), goodEvent(3)].map((e) => JSON.stringify(e));
-    const r = recur(['run', '--input', '-', '--data-dir', dir, '--json', '--log-level', 'warn'], { input: `${lines.join('\n')}\nnot json\n` });
+    const r = await recurP(['run', '--input', '-', '--data-dir', dir, '--json', '--log-level', 'warn'], { input: `${lines.join('\n')}\nnot json\n` });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ events_stored: 3, events_dead_lettered: 1 });
   });
 
-  it('clusters and cost price a cluster alike: contacts without a cost of their own at their channel price', () => {
+  it('clusters and cost price a cluster alike: contacts without a cost of their own at their channel price', async () => {
     const dir = tempDir();
     // No cost or handle time on these events: only the cost model's channel prices can price them.
     const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify(goodEvent(i)));
-    expect(recur(['run', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], { input: `${lines.join('\n')}\n` }).code).toBe(0);
-    const clusters = recur(['clusters', '--data-dir', dir, '--json', '--since', 'all']);
-    const costs = recur(['cost', '--by', 'cluster', '--all', '--data-dir', dir, '--json', '--since', 'all']);
+    expect((await recurP(['run', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], { input: `${lines.join('\n')}\n` })).code).toBe(0);
+    const clusters = await recurP(['clusters', '--data-dir', dir, '--json', '--since', 'all']);
+    const costs = await recurP(['cost', '--by', 'cluster', '--all', '--data-dir', dir, '--json', '--since', 'all']);
     expect(clusters.code, clusters.stderr).toBe(0);
     expect(costs.code, costs.stderr).toBe(0);
     const listed = (JSON.parse(clusters.stdout) as { cluster_id: string; cost: number }[]).map((r) => [r.cluster_id, r.cost]).sort();
@@ -185,10 +185,10 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(listed).toEqual(charged);
   });
 
-  it('demo runs the shipped sample on embedded defaults and reports the clusters it found', () => {
+  it('demo runs the shipped sample on embedded defaults and reports the clusters it found', async () => {
     const dir = tempDir();
     // A server configured for production (here one that is gone) is not where a demo writes.
-    const r = recur(['demo', '--data-dir', dir, '--json'], { env: { RECUR_CLICKHOUSE_URL: 'http://127.0.0.1:9' } });
+    const r = await recurP(['demo', '--data-dir', dir, '--json'], { env: { RECUR_CLICKHOUSE_URL: 'http://127.0.0.1:9' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/demo runs on embedded chDB/);
     const report = JSON.parse(r.stdout);
@@ -200,53 +200,53 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(report.episodes.length).toBeGreaterThan(0);
     expect(report.episodes.filter((e: { label: string }) => e.label === '')).toEqual([]);
     // The sample's event times lie weeks back: the default period is empty, and says where the episodes are.
-    const t = recur(['trends', '--data-dir', dir]);
+    const t = await recurP(['trends', '--data-dir', dir]);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stderr).toMatch(new RegExp(`no episode reaches into the last 7d; ${report.episodes.length} older, the newest ended 2026-11-\\d\\d`));
-    const c = recur(['clusters', '--since', '7d', '--data-dir', dir]);
+    const c = await recurP(['clusters', '--since', '7d', '--data-dir', dir]);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
     // A cluster merged away keeps its history under its own id, and the list says where it went.
-    const all = recur(['clusters', '--since', 'all', '--limit', '1000', '--data-dir', dir, '--json']);
+    const all = await recurP(['clusters', '--since', 'all', '--limit', '1000', '--data-dir', dir, '--json']);
     const merged = (JSON.parse(all.stdout) as { cluster_id: string; state: string; merged_into: string }[]).find((x) => x.state === 'merged');
     expect(merged?.merged_into).toMatch(/^c_\d+$/);
-    expect(recur(['clusters', '--since', 'all', '--limit', '1000', '--data-dir', dir]).stdout).toMatch(new RegExp(`^${merged!.cluster_id} .* merged into ${merged!.merged_into} `, 'm'));
+    expect((await recurP(['clusters', '--since', 'all', '--limit', '1000', '--data-dir', dir])).stdout).toMatch(new RegExp(`^${merged!.cluster_id} .* merged into ${merged!.merged_into} `, 'm'));
   });
 
-  it('a read command on a --data-dir with no store says so (exit 2), not an empty answer from a store it made', () => {
+  it('a read command on a --data-dir with no store says so (exit 2), not an empty answer from a store it made', async () => {
     const missing = join(tempDir(), 'mistyped');
-    const r = recur(['clusters', '--data-dir', missing]);
+    const r = await recurP(['clusters', '--data-dir', missing]);
     expect([r.code, r.stderr.trim()]).toEqual([2, `recur: no store at ${missing}: nothing has been stored there (recur run or recur demo makes one; --data-dir, clickhouse.dataDir)`]);
-    expect(recur(['status', '--data-dir', missing]).code).toBe(2);
+    expect((await recurP(['status', '--data-dir', missing])).code).toBe(2);
     expect(existsSync(missing)).toBe(false);
     // A directory that is there but holds no store (notes, a parent directory) is no store either.
     const notes = tempDir();
     writeFileSync(join(notes, 'notes.txt'), 'mine');
-    expect(recur(['clusters', '--data-dir', notes]).code).toBe(2);
+    expect((await recurP(['clusters', '--data-dir', notes])).code).toBe(2);
     expect(readdirSync(notes)).toEqual(['notes.txt']);
   });
 
-  it('demo refuses a --data-dir that is not its own instead of emptying it', () => {
+  it('demo refuses a --data-dir that is not its own instead of emptying it', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'notes.txt'), 'mine');
-    const r = recur(['demo', '--data-dir', dir]);
+    const r = await recurP(['demo', '--data-dir', dir]);
     expect([r.code, r.stderr.trim()]).toEqual([2, expect.stringMatching(/is not a demo store/)]);
     expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('mine');
   });
 
   it('show and the dashboard API give a cluster its status and owner', async () => {
     const dir = tempDir();
-    const demo = recur(['demo', '--data-dir', dir, '--json']);
+    const demo = await recurP(['demo', '--data-dir', dir, '--json']);
     expect(demo.code, demo.stderr).toBe(0);
     const id = JSON.parse(demo.stdout).top_clusters[0].cluster_id as string;
-    expect(recur(['status', 'set', id, 'fix_pending', '--data-dir', dir]).code).toBe(0);
-    expect(recur(['owner', 'set', id, 'billing', '--data-dir', dir]).code).toBe(0);
+    expect((await recurP(['status', 'set', id, 'fix_pending', '--data-dir', dir])).code).toBe(0);
+    expect((await recurP(['owner', 'set', id, 'billing', '--data-dir', dir])).code).toBe(0);
     // recur status <cluster> answers as it does with a pipeline running: one document, open when never set.
-    expect(JSON.parse(recur(['status', id, '--json', '--data-dir', dir]).stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
+    expect(JSON.parse((await recurP(['status', id, '--json', '--data-dir', dir])).stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
     const other = (JSON.parse(demo.stdout).top_clusters as { cluster_id: string }[])[1]!.cluster_id;
-    expect(JSON.parse(recur(['status', other, '--json', '--data-dir', dir]).stdout)).toEqual({ pipeline: 'not running', clusters: [{ cluster_id: other, status: 'open', changed_at: null }] });
-    expect(recur(['status', 'c_999999', '--data-dir', dir]).code).toBe(1);
-    const show = recur(['show', id, '--data-dir', dir]);
+    expect(JSON.parse((await recurP(['status', other, '--json', '--data-dir', dir])).stdout)).toEqual({ pipeline: 'not running', clusters: [{ cluster_id: other, status: 'open', changed_at: null }] });
+    expect((await recurP(['status', 'c_999999', '--data-dir', dir])).code).toBe(1);
+    const show = await recurP(['show', id, '--data-dir', dir]);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^status: {3}fix_pending since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d · owner billing \(pinned\)$/m);
 
@@ -257,33 +257,33 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const url = await waitFor('server listening', async () => /serving (http:\/\/\S+)/.exec(srv.output().stderr)?.[1]);
       // A demo pointed at the store the server holds is refused by the store's lock: it used to empty the
       // directory under the server (500s after).
-      const demoAgain = recur(['demo', '--data-dir', dir]);
+      const demoAgain = await recurP(['demo', '--data-dir', dir]);
       expect([demoAgain.code, demoAgain.stderr]).toEqual([1, expect.stringMatching(/in use by another recur process/)]);
       // The read commands find it on the port it took (it says so beside the store), and status among them.
-      const listed = recur(['clusters', '--json', '--data-dir', dir]);
+      const listed = await recurP(['clusters', '--json', '--data-dir', dir]);
       expect(listed.code, listed.stderr).toBe(0);
       expect((JSON.parse(listed.stdout) as { cluster_id: string }[]).map((c) => c.cluster_id)).toContain(id);
-      const st = recur(['status', id, '--json', '--data-dir', dir]);
+      const st = await recurP(['status', id, '--json', '--data-dir', dir]);
       expect(st.code, st.stderr).toBe(0);
       expect(JSON.parse(st.stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
-      expect(JSON.parse(recur(['status', '--json', '--data-dir', dir]).stdout)).toEqual({ pipeline: 'not running', clusters: [expect.objectContaining({ cluster_id: id, status: 'fix_pending' })] });
+      expect(JSON.parse((await recurP(['status', '--json', '--data-dir', dir])).stdout)).toEqual({ pipeline: 'not running', clusters: [expect.objectContaining({ cluster_id: id, status: 'fix_pending' })] });
       // An empty window says where the data ends, through the server as from the store.
-      const t = recur(['trends', '--data-dir', dir]);
+      const t = await recurP(['trends', '--data-dir', dir]);
       expect([t.code, t.stderr]).toEqual([0, expect.stringMatching(/no episode reaches into the last 7d; \d+ older, the newest ended 2026-11-\d\d/)]);
-      expect(recur(['clusters', '--since', '7d', '--data-dir', dir]).stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
+      expect((await recurP(['clusters', '--since', '7d', '--data-dir', dir])).stderr).toMatch(/no contact in the last 7d; the newest event is from 2026-11-\d\dT/);
       // Its port taken: said plainly, exit 2, no stack trace.
       const port = new URL(url).port;
       const other = tempDir();
       // A directory without a store is refused before the port is tried, and no store is made there.
-      expect(recur(['serve', '--data-dir', other, '--port', port])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^recur: no store at .*: nothing has been stored there/) });
+      expect(await recurP(['serve', '--data-dir', other, '--port', port])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^recur: no store at .*: nothing has been stored there/) });
       expect(readdirSync(other)).toEqual([]);
-      expect(recur(['run', '--input', '-', '--data-dir', other], { input: `${JSON.stringify(goodEvent(0))}\n` }).code).toBe(0);
-      const taken = recur(['serve', '--data-dir', other, '--port', port]);
+      expect((await recurP(['run', '--input', '-', '--data-dir', other], { input: `${JSON.stringify(goodEvent(0))}\n` })).code).toBe(0);
+      const taken = await recurP(['serve', '--data-dir', other, '--port', port]);
       expect([taken.code, taken.stderr.trim()]).toEqual([2, `recur: cannot serve on 127.0.0.1:${port}: the port is in use (serve.port or RECUR_SERVE_PORT, and recur serve's --port; 0 picks a free one)`]);
       // One bound on a listing, through the API as from the store (the API cut a larger --limit to 500 silently).
       expect((await fetch(`${url}/api/clusters?limit=10001`)).status).toBe(400);
-      expect(recur(['clusters', '--limit', '10001', '--data-dir', dir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--limit takes a whole number from 1 to 10000/) });
-      expect(recur(['clusters', '--limit', '10000', '--json', '--data-dir', dir]).code).toBe(0);
+      expect(await recurP(['clusters', '--limit', '10001', '--data-dir', dir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--limit takes a whole number from 1 to 10000/) });
+      expect((await recurP(['clusters', '--limit', '10000', '--json', '--data-dir', dir])).code).toBe(0);
       // A limit asked of the episodes, the customers to notify and the charge-back is kept (they came whole); without one they come whole.
       const json = async (path: string) => (await (await fetch(`${url}/api/${path}`)).json()) as { episode_id?: string; customer_id?: string; cluster_id?: string }[];
       const [episodes, affected, cost] = await Promise.all([json('trends'), json(`affected/${id}`), json('cost')]);
@@ -307,60 +307,60 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const env = { RECUR_SERVE_PORT: String(20_000 + Math.floor(Math.random() * 20_000)) };
     // Another store, with no pipeline: its status must not be the one running on that port.
     const elsewhere = tempDir();
-    expect(recur(['run', '--input', '-', '--data-dir', elsewhere], { input: `${JSON.stringify(goodEvent(0))}\n` }).code).toBe(0);
+    expect((await recurP(['run', '--input', '-', '--data-dir', elsewhere], { input: `${JSON.stringify(goodEvent(0))}\n` })).code).toBe(0);
     writeFileSync(join(dir, 'serving.token'), 'left by a process that was killed\n', { mode: 0o644 });
     const run = recurAsync(['run', '--serve', '--input', '-', '--data-dir', dir, '--log-level', 'warn'], env, 'pipe');
     try {
       run.child.stdin!.write(Array.from({ length: 20 }, (_, i) => `${JSON.stringify(goodEvent(i))}\n`).join(''));
       const api = `http://127.0.0.1:${env.RECUR_SERVE_PORT}/api`;
       const id = await waitFor('a stored cluster', async () => ((await (await fetch(`${api}/clusters`)).json()) as { cluster_id: string }[])[0]?.cluster_id);
-      const r = recur(['status', id, '--json', '--data-dir', dir], { env });
+      const r = await recurP(['status', id, '--json', '--data-dir', dir], { env });
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ pipeline: 'running', clusters: [{ cluster_id: id, status: 'open', changed_at: null }] });
-      const other = recur(['status', '--json', '--data-dir', elsewhere], { env });
+      const other = await recurP(['status', '--json', '--data-dir', elsewhere], { env });
       expect([other.code, JSON.parse(other.stdout)]).toEqual([0, { pipeline: 'not running', clusters: [] }]);
-      const missing = recur(['status', 'c_999999', '--data-dir', dir], { env });
+      const missing = await recurP(['status', 'c_999999', '--data-dir', dir], { env });
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no cluster "c_999999"/);
       // The read commands answer through it too (they failed on the store's lock), with what the store holds.
-      const json = (args: string[]) => {
-        const out = recur([...args, '--json', '--data-dir', dir], { env });
+      const json = async (args: string[]) => {
+        const out = await recurP([...args, '--json', '--data-dir', dir], { env });
         expect(out.code, out.stderr).toBe(0);
         return JSON.parse(out.stdout) as unknown;
       };
-      const clusters = json(['clusters', '--since', 'all']) as { cluster_id: string; contacts: number }[];
+      const clusters = (await json(['clusters', '--since', 'all'])) as { cluster_id: string; contacts: number }[];
       expect(clusters.reduce((n, c) => n + c.contacts, 0)).toBe(20);
-      expect(json(['show', id])).toMatchObject({ cluster_id: id, status: 'open' });
-      expect(json(['affected', id])).toEqual(expect.arrayContaining([expect.objectContaining({ customer_id: expect.stringMatching(/^cust-/) })]));
-      expect(json(['trends', '--since', 'all'])).toEqual(expect.any(Array));
-      const charged = json(['cost', '--by', 'cluster', '--since', 'all']) as { contacts: number; owner: string; label: string }[];
+      expect(await json(['show', id])).toMatchObject({ cluster_id: id, status: 'open' });
+      expect(await json(['affected', id])).toEqual(expect.arrayContaining([expect.objectContaining({ customer_id: expect.stringMatching(/^cust-/) })]));
+      expect(await json(['trends', '--since', 'all'])).toEqual(expect.any(Array));
+      const charged = (await json(['cost', '--by', 'cluster', '--since', 'all'])) as { contacts: number; owner: string; label: string }[];
       expect(charged.reduce((n, c) => n + c.contacts, 0)).toBe(20);
       // Before the model's first checkpoint (none in this short run) the live model describes the clusters:
       // labels, and owners routed by them ("charged twice … refund" is finance's), not the default owner for all.
       expect(clusters.every((c) => (c as { label?: string }).label !== '')).toBe(true);
-      expect((json(['show', id]) as { label: string; top_terms: string[] }).top_terms.length).toBeGreaterThan(0);
+      expect(((await json(['show', id])) as { label: string; top_terms: string[] }).top_terms.length).toBeGreaterThan(0);
       expect(charged.map((c) => c.owner)).toContain('finance');
       // And show routes it as cost does, by the live model's terms (it said the default owner).
       const fin = (charged as unknown as { cluster_id: string; owner: string }[]).find((c) => c.owner === 'finance')!;
-      expect(json(['show', fin.cluster_id])).toMatchObject({ owner: 'finance', owner_reason: 'rule' });
-      const unknown = recur(['affected', 'c_999999', '--data-dir', dir], { env });
+      expect(await json(['show', fin.cluster_id])).toMatchObject({ owner: 'finance', owner_reason: 'rule' });
+      const unknown = await recurP(['affected', 'c_999999', '--data-dir', dir], { env });
       expect([unknown.code, unknown.stderr.trim()]).toEqual([1, 'recur: no cluster "c_999999"']);
 
       // Owners mark a fix and pin a team while the pipeline runs: through it (the store's lock refused them),
       // and the pipeline's own store says so (where the regression watch reads the status from).
-      const set = recur(['status', 'set', id, 'fix_available', '--note', 'shipped\nin 4.2\x1b[2J', '--data-dir', dir], { env });
+      const set = await recurP(['status', 'set', id, 'fix_available', '--note', 'shipped\nin 4.2\x1b[2J', '--data-dir', dir], { env });
       expect([set.code, set.stdout.trim()], set.stderr).toEqual([0, `${id}: fix_available`]);
-      expect(recur(['owner', 'set', id, 'billing', '--data-dir', dir], { env }).code).toBe(0);
-      expect(json(['owner'])).toEqual([{ cluster_id: id, owner: 'billing' }]);
+      expect((await recurP(['owner', 'set', id, 'billing', '--data-dir', dir], { env })).code).toBe(0);
+      expect(await json(['owner'])).toEqual([{ cluster_id: id, owner: 'billing' }]);
       // recur status gives the pipeline's health and the statuses set so far (it gave the health alone).
-      expect(json(['status'])).toMatchObject({ pipeline: 'running', sinks: expect.any(Array), clusters: [{ cluster_id: id, status: 'fix_available' }] });
+      expect(await json(['status'])).toMatchObject({ pipeline: 'running', sinks: expect.any(Array), clusters: [{ cluster_id: id, status: 'fix_available' }] });
       // The note is kept as one line of text: no line break or terminal escape reaches whoever reads it in show.
       expect(await (await fetch(`${api}/cluster/${id}`)).json()).toMatchObject({ status: 'fix_available', status_note: 'shipped in 4.2 [2J', owner: 'billing', owner_reason: 'pinned' });
-      expect(recur(['owner', 'unset', id, '--data-dir', dir], { env }).code).toBe(0);
-      expect(json(['owner'])).toEqual([]);
-      expect(recur(['status', 'set', 'c_999999', 'resolved', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });
-      expect(recur(['owner', 'set', 'c_999999', 'billing', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });
-      expect(recur(['status', 'set', id, 'resolved', '--note', 'x'.repeat(2001), '--data-dir', dir], { env })).toMatchObject({ code: 2, stderr: expect.stringMatching(/a note is at most 2000 characters/) });
+      expect((await recurP(['owner', 'unset', id, '--data-dir', dir], { env })).code).toBe(0);
+      expect(await json(['owner'])).toEqual([]);
+      expect(await recurP(['status', 'set', 'c_999999', 'resolved', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });
+      expect(await recurP(['owner', 'set', 'c_999999', 'billing', '--data-dir', dir], { env })).toMatchObject({ code: 1, stderr: expect.stringMatching(/no cluster "c_999999"/) });
+      expect(await recurP(['status', 'set', id, 'resolved', '--note', 'x'.repeat(2001), '--data-dir', dir], { env })).toMatchObject({ code: 2, stderr: expect.stringMatching(/a note is at most 2000 characters/) });
       // Only with the token beside the store (mode 0600, though a stale file of another mode was there): not
       // another user, nor a page in a browser (a simple cross-site POST carries no token, and a custom header
       // needs a preflight this server never grants).
@@ -392,7 +392,7 @@ describe('recur CLI (real process, embedded chDB)', () => {
     // The holder reads stdin, which stays open until we end it: it holds the store meanwhile.
     const holder = recurAsync(['run', '--input', '-', '--data-dir', dir, '--log-level', 'info'], {}, 'pipe');
     await waitFor('holder started', async () => /pipeline starting/.test(holder.output().stderr));
-    const r = recur(['clusters', '--data-dir', dir]);
+    const r = await recurP(['clusters', '--data-dir', dir]);
     holder.child.stdin!.end(`${JSON.stringify(goodEvent(7))}\n`);
     const h = await holder.done;
     expect(h.code, h.stderr).toBe(0);
