@@ -155,6 +155,11 @@ export const configSchema = z.object({
        * process held them in memory) are sent to it again; 0 turns it off.
        */
       redeliverDays: z.number().nonnegative().default(3),
+      /**
+       * On start, also send again what a sink refused for good within redeliverDays (a 4xx: a receiver whose
+       * clock, secret or path was wrong, since mended): for one start, after the mend.
+       */
+      redeliverFailed: z.boolean().default(false),
     })
     .prefault({}),
   serve: z

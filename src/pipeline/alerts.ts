@@ -121,7 +121,7 @@ export class AlertRouter {
     const horizon = now - this.config.alerts.redeliverDays * 86_400_000;
     let total = 0;
     for (const sink of names) {
-      const missed = await undeliveredEpisodes(this.client, sink, Math.max(horizon, since.get(sink) ?? now));
+      const missed = await undeliveredEpisodes(this.client, sink, Math.max(horizon, since.get(sink) ?? now), this.config.alerts.redeliverFailed);
       const events = missed.map((m): TrendEvent => ({ type: m.episode.status === 'closed' ? 'closed' : m.seenBefore ? 'updated' : 'opened', episode: m.episode }));
       const windowEnds = new Map(missed.map((m) => [m.episode.id, m.windowEndMs]));
       for (let i = 0; i < events.length; i += ROUTE_BATCH) await this.route(events.slice(i, i + ROUTE_BATCH), new Set([sink]), windowEnds);

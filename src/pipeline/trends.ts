@@ -95,7 +95,7 @@ export class TrendStage {
     this.nextOpen = from;
     await this.readPreFixRates(from, range.max);
     const until = range.watermark - this.latenessMs;
-    // Hour buckets in a zone with whole-hour offsets are UTC hours: read them all in one query.
+    // Hour buckets in a zone with whole-hour offsets are UTC hours: read a day of them per query (storedCounts).
     const wholeHours = (t: number) => tzOffsetMs(t, this.cfg.timeZone) % 3_600_000 === 0;
     if (this.cfg.bucket === 'hour' && wholeHours(from) && wholeHours(until)) this.prefetched = { counts: new Map(), readTo: from, until, next: null };
     // Up to where the stopped process evaluated and announced buckets, silently; after it (it stopped between
@@ -180,6 +180,7 @@ export class TrendStage {
     p.counts.delete(start);
     return counts;
   }
+
   /** Pre-fix cases per bucket of fixes older than the rebuild's replay (init), by cluster. */
   private readonly preFix = new Map<string, { fixedAt: number; rate: number }>();
 

@@ -48,14 +48,17 @@ export interface Undelivered {
   seenBefore: boolean;
 }
 
-/** Episodes updated since `sinceMs` whose latest version `sink` was never given, oldest update first. */
-export async function undeliveredEpisodes(client: ClickHouseClient, sink: string, sinceMs: number): Promise<Undelivered[]> {
+/**
+ * Episodes updated since `sinceMs` whose latest version `sink` was never given, oldest update first; with
+ * `refusedToo`, a version the sink refused for good (failed_permanent) counts as not given.
+ */
+export async function undeliveredEpisodes(client: ClickHouseClient, sink: string, sinceMs: number, refusedToo = false): Promise<Undelivered[]> {
   const rows = await select<UndeliveredRow>(
     client,
     `SELECT ${EPISODE_COLUMNS},
             ifNull(d.version, toInt64(-1)) AS delivered
        FROM (SELECT * FROM trend_alerts FINAL WHERE updated_at >= fromUnixTimestamp64Milli({since:Int64})) AS a
-       LEFT JOIN (SELECT episode_id, max(version) AS version FROM alert_deliveries WHERE sink = {sink:String} GROUP BY episode_id) AS d
+       LEFT JOIN (SELECT episode_id, max(version) AS version FROM alert_deliveries WHERE sink = {sink:String} ${refusedToo ? "AND outcome = 'delivered'" : ''} GROUP BY episode_id) AS d
          ON d.episode_id = a.episode_id
       WHERE ifNull(d.version, toInt64(-1)) < toInt64(toUnixTimestamp64Milli(a.updated_at))
       ORDER BY updated, episode_id`,

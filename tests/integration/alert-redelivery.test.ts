@@ -66,4 +66,36 @@ describe('alert redelivery after a restart (real processes, embedded chDB, real 
     expect(rx.accepted).toHaveLength(got.length);
     expect(rx2.accepted).toHaveLength(got.length);
   });
+
+  it('sends again what a sink refused for good once told to (its clock was wrong), and only then', async () => {
+    // A receiver whose clock runs ten minutes ahead refuses every delivery as stale (400): refused for good.
+    let skewMs = 10 * 60_000;
+    const skewed = await createWebhookReceiver({ secret, port: 0, host: '127.0.0.1', now: () => Date.now() + skewMs });
+    try {
+      const dir = tempDir();
+      const config = join(dir, 'recur.json');
+      writeFileSync(config, JSON.stringify({ alerts: { log: false, kafka: false, webhooks: [{ url: skewed.url, secret, timeoutMs: 2000 }] } }));
+      const empty = join(dir, 'empty.ndjson');
+      writeFileSync(empty, '');
+      const run = async (input: string, env: Record<string, string> = {}) => {
+        const r = await recurAsync(['run', '--input', input, '--data-dir', dir, '--config', config, '--log-level', 'warn'], env).done;
+        expect(r.code, r.stderr).toBe(0);
+        return r;
+      };
+      await run(SAMPLE);
+      expect(skewed.accepted).toHaveLength(0);
+      const refused = skewed.refused.filter((r) => r.reason === 'stale_timestamp').length;
+      expect(refused).toBeGreaterThan(5);
+      // Its clock mended: a plain restart does not send what was refused for good...
+      skewMs = 0;
+      await run(empty);
+      expect(skewed.accepted).toHaveLength(0);
+      // ...one told to does, each episode once, as stored.
+      await run(empty, { RECUR_ALERTS_REDELIVER_FAILED: 'true' });
+      const episodes = JSON.parse(recur(['trends', '--since', 'all', '--json', '--data-dir', dir]).stdout) as { episode_id: string }[];
+      expect(skewed.accepted.map((a) => a.payload.episode_id).sort()).toEqual(episodes.map((e) => e.episode_id).sort());
+    } finally {
+      await skewed.close();
+    }
+  });
 });
