@@ -1,7 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../cluster/prng.js';
-import { LineSource, splitLines } from './file.js';
+import { PipelineError } from '../errors.js';
+import { LineSource, MAX_BATCH_BYTES, splitLines } from './file.js';
 import type { SourceBatch } from './types.js';
 
 async function lines(chunks: Buffer[], max?: number): Promise<string[]> {
@@ -92,5 +96,51 @@ describe('LineSource', () => {
     // and the job skipped its last checkpoint and exited 1 on SIGTERM.
     await source.stop();
     await expect(running).resolves.toBeUndefined();
+  });
+
+  it('ends as stopped, not failed, when a batch gives up at shutdown (the next run reads it again)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-file-'));
+    const file = join(dir, 'events.ndjson');
+    writeFileSync(file, '{"a":1}\n{"a":2}\n');
+    const source = LineSource.fromFile(file, 20_000);
+    const running = source.run(async () => {
+      // SIGTERM while the batch's write was being retried: the write gives up with a shutdown error.
+      await source.stop();
+      throw new PipelineError('shutdown', 'pipeline', 'stopped while retrying case_events');
+    });
+    // Before, run() rejected: the job skipped its last checkpoint, trend flush and alert drain, and exited 1.
+    await expect(running).resolves.toBeUndefined();
+    // A failure that is not a stop still fails the run.
+    const failing = LineSource.fromFile(file, 20_000).run(async () => {
+      throw new Error('disk full');
+    });
+    await expect(failing).rejects.toThrow('disk full');
+  });
+
+  it('skips lines of whitespace only, as empty ones, keeping line numbers as offsets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-file-'));
+    const file = join(dir, 'events.ndjson');
+    writeFileSync(file, '{"a":1}\n   \n\t\r\n\n{"a":2}\n');
+    const offsets: number[] = [];
+    await LineSource.fromFile(file, 20_000).run(async (b) => {
+      offsets.push(...b.messages.map((m) => Number(m.offset)));
+      return { storedThrough: b.messages[b.messages.length - 1]!.offset };
+    });
+    expect(offsets).toEqual([0, 4]);
+  });
+
+  it('bounds a batch by bytes as well as lines, so long lines do not all go to the pipeline at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-file-'));
+    const file = join(dir, 'events.ndjson');
+    const line = `{"description":"${'x'.repeat(1024 * 1024)}"}`;
+    writeFileSync(file, `${Array.from({ length: 40 }, () => line).join('\n')}\n`);
+    const sizes: number[] = [];
+    await LineSource.fromFile(file, 80_000, 2 * 1024 * 1024).run(async (b) => {
+      sizes.push(b.messages.reduce((n, m) => n + m.value!.length, 0));
+      return { storedThrough: b.messages[b.messages.length - 1]!.offset };
+    });
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(40 * line.length);
+    expect(sizes.length).toBeGreaterThan(2);
+    for (const n of sizes) expect(n).toBeLessThan(MAX_BATCH_BYTES + line.length);
   });
 });
