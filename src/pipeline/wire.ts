@@ -21,12 +21,19 @@ export interface SourceSetup {
 }
 
 /** `--input FILE`, `--input -` (stdin) or the Kafka consumer group with a dead-letter topic. */
-export async function createSource(config: Config, log: Logger, input: string | undefined, stdin: NodeJS.ReadableStream): Promise<SourceSetup> {
+export async function createSource(
+  config: Config,
+  log: Logger,
+  input: string | undefined,
+  stdin: NodeJS.ReadableStream,
+  /** The file inputs the store has taken (a file run again, grown or under another name, keeps its topic). */
+  knownFiles: () => Promise<readonly string[]> = async () => [],
+): Promise<SourceSetup> {
   if (input === '-') {
     const runId = new Date().toISOString().replace(/[:.]/g, '');
     return { source: LineSource.fromStdin(stdin as never, runId, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes), close: async () => {} };
   }
-  if (input) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes), close: async () => {} };
+  if (input) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes, await knownFiles()), close: async () => {} };
   const kafka = kafkaClient(config.kafka, log);
   const producer: MessageProducer = await createProducer(kafka, config.kafka.brokers);
   const source = new KafkaSource(kafka, config.kafka, log);

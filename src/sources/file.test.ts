@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../cluster/prng.js';
 import { PipelineError } from '../errors.js';
-import { LineSource, MAX_BATCH_BYTES, splitLines } from './file.js';
+import { LineSource, MAX_BATCH_BYTES, fileTopic, splitLines } from './file.js';
 import type { SourceBatch } from './types.js';
 
 async function lines(chunks: Buffer[], max?: number): Promise<string[]> {
@@ -142,5 +142,46 @@ describe('LineSource', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(40 * line.length);
     expect(sizes.length).toBeGreaterThan(2);
     for (const n of sizes) expect(n).toBeLessThan(MAX_BATCH_BYTES + line.length);
+  });
+});
+
+describe('fileTopic', () => {
+  it('keeps the topic of a file run before when it grew by lines at its end or is a copy, and only then', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-topic-'));
+    const a = join(dir, 'export.ndjson');
+    writeFileSync(a, '{"a":1}\n{"a":2}\n');
+    const first = fileTopic(a, []);
+    expect(first).toMatch(/^file:export\.ndjson#[0-9a-f]{16}:16$/);
+    expect(fileTopic(a, [first])).toBe(first);
+    // Grown by lines: the same input, so its first lines are not stored again.
+    appendFileSync(a, '{"a":3}\n');
+    expect(fileTopic(a, ['file:other#0123456789abcdef:8', first])).toBe(first);
+    // Under another name: the same input.
+    const b = join(dir, 'copy.ndjson');
+    copyFileSync(a, b);
+    expect(fileTopic(b, [first])).toBe(first);
+    // A line changed, or a last line without its newline continued: another input.
+    const c = join(dir, 'edited.ndjson');
+    writeFileSync(c, '{"a":1}\n{"a":9}\n{"a":3}\n');
+    expect(fileTopic(c, [first])).not.toBe(first);
+    const d = join(dir, 'open.ndjson');
+    writeFileSync(d, '{"a":1}\n{"a":2');
+    const openTopic = fileTopic(d, []);
+    appendFileSync(d, '0}\n');
+    expect(fileTopic(d, [openTopic])).not.toBe(openTopic);
+    // A copy of a file whose last line has no newline is the same file.
+    const e = join(dir, 'open-copy.ndjson');
+    copyFileSync(d, e);
+    writeFileSync(d, '{"a":1}\n{"a":2');
+    copyFileSync(d, e);
+    expect(fileTopic(e, [openTopic])).toBe(openTopic);
+  });
+
+  it('keeps a topic of a store from before (the whole file hashed, no size)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-topic-'));
+    const a = join(dir, 'old.ndjson');
+    writeFileSync(a, '{"a":1}\n');
+    const whole = fileTopic(a, []).replace(/:\d+$/, '');
+    expect(fileTopic(a, [whole])).toBe(whole);
   });
 });

@@ -36,9 +36,9 @@ function blank(line: Buffer): boolean {
 }
 
 /**
- * NDJSON from a file or stdin, fed through the same pipeline as Kafka. A file's "topic" is its name plus
- * a content hash, and its offsets are line numbers, so re-running the same file is idempotent
- * (the ledger and dedup tokens absorb it); stdin gets a topic per run.
+ * NDJSON from a file or stdin, fed through the same pipeline as Kafka. A file's "topic" names its content (see
+ * fileTopic), and its offsets are line numbers, so re-running the same file, or one grown by lines at its end,
+ * is idempotent (the ledger and dedup tokens absorb it); stdin gets a topic per run.
  */
 export class LineSource implements Source {
   readonly name: string;
@@ -61,13 +61,12 @@ export class LineSource implements Source {
    * A regular file is read twice (its content hash names it, so a re-run is recognised). A pipe, FIFO or
    * device (`--input <(zcat f.gz)`) can be read once only: it is read like stdin, under a topic of its own run.
    */
-  static fromFile(path: string, batchRows: number, maxLineBytes?: number): LineSource {
+  static fromFile(path: string, batchRows: number, maxLineBytes?: number, knownTopics: readonly string[] = []): LineSource {
     if (!statSync(path).isFile()) {
       const runId = new Date().toISOString().replace(/[:.]/g, '');
       return new LineSource(() => createReadStream(path), `pipe:${basename(path)}:${runId}`, batchRows, false, maxLineBytes);
     }
-    const hash = contentHash(path);
-    return new LineSource(() => createReadStream(path), `file:${basename(path)}#${hash}`, batchRows, true, maxLineBytes);
+    return new LineSource(() => createReadStream(path), fileTopic(path, knownTopics), batchRows, true, maxLineBytes);
   }
 
   static fromStdin(stdin: Readable, runId: string, batchRows: number, maxLineBytes?: number): LineSource {
@@ -140,17 +139,60 @@ export class LineSource implements Source {
   }
 }
 
-/** SHA-256 of a file, read 1 MiB at a time (a backfill file can be larger than the memory budget). */
-function contentHash(path: string): string {
+const KNOWN_FILE_TOPIC = /^file:.*#([0-9a-f]{16}):(\d+)$/;
+
+/**
+ * A file's topic (its offsets are line numbers): `file:NAME#HASH:BYTES`, the SHA-256 of its content and its size
+ * when first run. A file run before under any name, or one that has grown since by lines added at its end (its
+ * first BYTES, ending a line, hash to HASH), keeps that topic, so what is stored under it is not stored again: a
+ * nightly export appended to, or copied under another name, stored every line again each run. Anything else is a
+ * new input. `known`: the file topics the store's ingest ledger holds.
+ */
+export function fileTopic(path: string, known: readonly string[]): string {
+  const size = statSync(path).size;
+  // The lengths a known topic was first run at, up to this file's size: the hash of each prefix, in one pass.
+  const wanted = new Map<number, string[]>();
+  for (const t of known) {
+    const m = KNOWN_FILE_TOPIC.exec(t);
+    if (!m || Number(m[2]) > size || Number(m[2]) === 0) continue;
+    const n = Number(m[2]);
+    wanted.set(n, [...(wanted.get(n) ?? []), t]);
+  }
+  const cuts = [...wanted.keys()].sort((a, b) => a - b);
   const hash = createHash('sha256');
+  const prefixes = new Map<number, string>();
   const buf = Buffer.allocUnsafe(1 << 20);
   const fd = openSync(path, 'r');
   try {
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    let at = 0;
+    let c = 0;
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
+      let from = 0;
+      // A prefix counts only when it ends a line (a last line without its newline may have been continued since),
+      // or is the whole file.
+      while (c < cuts.length && cuts[c]! <= at + n) {
+        const cut = cuts[c++]! - at;
+        hash.update(buf.subarray(from, cut));
+        from = cut;
+        if (buf[cut - 1] === 0x0a || at + cut === size) prefixes.set(at + cut, hash.copy().digest('hex').slice(0, 16));
+      }
+      hash.update(buf.subarray(from, n));
+      at += n;
+    }
   } finally {
     closeSync(fd);
   }
-  return hash.digest('hex').slice(0, 16);
+  const whole = hash.digest('hex').slice(0, 16);
+  // The longest prefix run before: the latest state of a file that grew.
+  for (let c = cuts.length - 1; c >= 0; c--) {
+    const n = cuts[c]!;
+    const same = wanted.get(n)!.find((t) => KNOWN_FILE_TOPIC.exec(t)![1] === prefixes.get(n));
+    if (same) return same;
+  }
+  // Stores from before: `file:NAME#HASH`, the whole file's hash.
+  const legacy = `file:${basename(path)}#${whole}`;
+  if (known.includes(legacy)) return legacy;
+  return `file:${basename(path)}#${whole}:${size}`;
 }
 
 function stripCr(line: Buffer): Buffer {

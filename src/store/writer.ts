@@ -189,6 +189,12 @@ export async function lastIntent(client: ClickHouseClient, topic: string, partit
   return row ? { topic, partition, first: BigInt(row.first), last: BigInt(row.last) } : null;
 }
 
+/** The file inputs run into this store (their topics in the ledger): a file run again, grown or renamed, keeps its own. */
+export async function knownFileTopics(client: ClickHouseClient): Promise<string[]> {
+  const rows = await select<{ topic: string }>(client, "SELECT DISTINCT source_topic AS topic FROM ingest_ledger WHERE startsWith(source_topic, 'file:')", {});
+  return rows.map((r) => r.topic);
+}
+
 export async function recordIntent(client: ClickHouseClient, r: OffsetRange, modelVersion: number, nowMs: number): Promise<void> {
   await insertIdempotent(
     client,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, createWriteStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,29 @@ describe('recur CLI (real process, embedded chDB)', () => {
     const rows = JSON.parse(clusters.stdout) as { contacts: number }[];
     // Counts are exactly the valid events: the re-run was absorbed, not recounted.
     expect(rows.reduce((s, r) => s + r.contacts, 0)).toBe(a.events_stored);
+  });
+
+  it('a file run again after lines were added at its end stores only those, and a copy under another name nothing', async () => {
+    const dir = tempDir();
+    const lines = readFileSync(SAMPLE, 'utf8').trim().split('\n');
+    const file = join(tempDir(), 'export.ndjson');
+    writeFileSync(file, `${lines.slice(0, 300).join('\n')}\n`);
+    const taken = async (input: string) => {
+      const r = await recurP(['run', '--input', input, '--data-dir', dir, '--json', '--log-level', 'warn']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { events_stored: number; events_dead_lettered: number };
+    };
+    const first = await taken(file);
+    expect(first.events_stored + first.events_dead_lettered).toBe(300);
+    // The nightly export grew: before, all 320 were stored again.
+    appendFileSync(file, `${lines.slice(300, 320).join('\n')}\n`);
+    const grown = await taken(file);
+    expect(grown.events_stored + grown.events_dead_lettered).toBe(20);
+    const copy = join(tempDir(), 'renamed.ndjson');
+    copyFileSync(file, copy);
+    expect(await taken(copy)).toMatchObject({ events_stored: 0, events_dead_lettered: 0 });
+    const contacts = JSON.parse((await recurP(['clusters', '--data-dir', dir, '--json', '--limit', '1000'])).stdout) as { contacts: number }[];
+    expect(contacts.reduce((n, r) => n + r.contacts, 0)).toBe(first.events_stored + grown.events_stored);
   });
 
   it('checkpoints a stream that went quiet by time: killed after, its clusters keep their labels', async () => {
