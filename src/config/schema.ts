@@ -174,7 +174,7 @@ export const configSchema = z.object({
   testing: z
     .object({
       /** Pipeline crash windows (at batch crashOnBatch); `rerun_before_delete`: `recur rerun` between its insert and its delete. */
-      crashAt: z.enum(['none', 'before_insert', 'during_insert', 'after_insert', 'rerun_before_delete']).default('none'),
+      crashAt: z.enum(['none', 'before_insert', 'during_insert', 'after_insert', 'rerun_before_delete', 'rerun_after_delete']).default('none'),
       /** Which batch (1-based, counted from process start) triggers crashAt. */
       crashOnBatch: positiveInt.default(1),
       /** Every store write fails (retriably) for this long after start: exercises back-pressure. */

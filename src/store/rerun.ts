@@ -29,7 +29,8 @@ export interface RangeEvent {
  * run again), with the cluster each is assigned to now: under the newest version whose clusters were
  * recorded. A re-run killed before recording its clusters left assignments under a version of its own;
  * they are not what the range is clustered as, so the next attempt keeps the ids, and writes the lineage,
- * against the version before it.
+ * against the version before it. Killed after its delete, that version is all an event has left: its
+ * clusters are the ones the next attempt keeps (else every id in the range was lost).
  */
 export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: number): Promise<RangeEvent[]> {
   return select<RangeEvent>(
@@ -41,9 +42,9 @@ export async function loadRange(client: ClickHouseClient, fromMs: number, toMs: 
                    e.source_partition AS source_partition, e.source_offset AS source_offset,
                    toString(e.ingested_at) AS ingested_at, ifNull(a.cluster_id, '') AS current
             FROM case_events AS e
-            LEFT JOIN (SELECT event_id, argMax(cluster_id, model_version) AS cluster_id FROM assignments
+            LEFT JOIN (SELECT event_id, argMax(cluster_id, (model_version IN (SELECT DISTINCT model_version FROM clusters), model_version)) AS cluster_id
+                       FROM assignments
                        WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})
-                         AND model_version IN (SELECT DISTINCT model_version FROM clusters)
                        GROUP BY event_id) AS a ON a.event_id = e.event_id
             WHERE e.occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND e.occurred_at < fromUnixTimestamp64Milli({to:Int64})
             ORDER BY e.occurred_at, e.event_id`,
@@ -80,18 +81,19 @@ export async function rewriteRange(
   rows: object[],
   version: number,
   token: string,
-  /** Between the insert and the delete (the fault tests kill the process there). */
-  inserted?: () => void,
+  /** Between the insert and the delete, and after the delete (the fault tests kill the process there). */
+  reached?: (step: 'inserted' | 'deleted') => void,
 ): Promise<void> {
   const CHUNK = 50_000;
   for (let i = 0; i < rows.length; i += CHUNK) await insertIdempotent(client, 'assignments', rows.slice(i, i + CHUNK), `${token}/assignments/${i}`);
-  inserted?.();
+  reached?.('inserted');
   await client.command({
     query: `ALTER TABLE assignments DELETE WHERE occurred_at >= fromUnixTimestamp64Milli({from:Int64}) AND occurred_at < fromUnixTimestamp64Milli({to:Int64})
               AND model_version < {version:UInt32}`,
     query_params: { from: fromMs, to: toMs, version },
     clickhouse_settings: { mutations_sync: '2' },
   });
+  reached?.('deleted');
 }
 
 /** Size and first and last event of clusters over all their stored assignments, not only a re-run's range. */

@@ -71,6 +71,22 @@ describe('recur rerun (real process, embedded chDB)', () => {
     expect(shown.first_seen.slice(0, 10)).toBe(shown.daily[0]!.day.slice(0, 10));
   });
 
+  it('a re-run killed after its delete, before it recorded its clusters, keeps their ids when run again', async () => {
+    const dir = tempDir();
+    json(await recurP(['run', '--input', SAMPLE, '--data-dir', dir, '--json', '--log-level', 'warn']));
+    const args = ['rerun', '--from', '2026-11-02', '--to', '2026-11-16', '--k', '12', '--data-dir', dir, '--json', '--log-level', 'warn'];
+    const first = json(await recurP(args));
+    const killed = await recurP(args, { env: { RECUR_TESTING_CRASH_AT: 'rerun_after_delete' } });
+    expect(killed.code).toBeNull();
+    // Only the killed attempt's rows are left in the range, under a version whose clusters were never recorded.
+    const again = json(await recurP(args));
+    expect(again.events).toBe(first.events);
+    // Before, the range had no current clusters for it: every id was given afresh (kept 0).
+    expect(again.clusters_before).toBe(first.clusters_after);
+    expect(again.kept).toBe(first.clusters_after);
+    expect(again.events_moved).toBe(0);
+  });
+
   it('a re-run of one day marks merged or retired only the clusters with no event outside that day', async () => {
     const dir = tempDir();
     json(await recurP(['run', '--input', SAMPLE, '--data-dir', dir, '--json', '--log-level', 'warn']));

@@ -121,8 +121,8 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       // A token of this attempt's own: ClickHouse may record a token whose insert never committed (a kill),
       // and a later attempt under the same one would be dropped.
       const token = `rerun/v${version}/${from}-${to}/${randomUUID()}`;
-      await rewriteRange(store.client, from, to, rows, version, token, () => {
-        if (config.testing.crashAt === 'rerun_before_delete') process.kill(process.pid, 'SIGKILL');
+      await rewriteRange(store.client, from, to, rows, version, token, (step) => {
+        if (config.testing.crashAt === (step === 'inserted' ? 'rerun_before_delete' : 'rerun_after_delete')) process.kill(process.pid, 'SIGKILL');
       });
       // A kept cluster's size and first and last event span all its history, not only this range.
       const spans = await clusterSpans(store.client, plan.clusters.map((c) => c.id));
