@@ -41,8 +41,22 @@ export function parseTimestamp(s: string): number {
 export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {}): number[] {
   if (rows.length === 0) return [];
   const ts = rows.map((r) => parseTimestamp(r.timestamp));
-  // The bucket length is configuration in a deployment; here it is the series' first step.
-  const stepMin = rows.length > 1 ? Math.max((ts[1]! - ts[0]!) / 60_000, 1) : 60;
+  // The bucket length is configuration in a deployment; here it is the series' smallest step. A longer step is
+  // buckets without a row, counted as 0 (a count series exported without its empty buckets); it must be a whole
+  // number of buckets, give or take a tenth of one (timestamps a second off).
+  let bucketMs = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < ts.length; i++) bucketMs = Math.min(bucketMs, ts[i]! - ts[i - 1]!);
+  if (!(bucketMs > 0)) bucketMs = 3_600_000;
+  const missing = new Array<number>(rows.length).fill(0);
+  for (let i = 1; i < ts.length; i++) {
+    const step = ts[i]! - ts[i - 1]!;
+    const k = Math.round(step / bucketMs);
+    if (Math.abs(step - k * bucketMs) > bucketMs / 10) {
+      throw new RangeError(`data row ${i + 1}: ${step / 60_000} minutes after the row before it, not a whole number of the series' bucket (${bucketMs / 60_000} minutes, its smallest step)`);
+    }
+    missing[i] = k - 1;
+  }
+  const stepMin = Math.max(bucketMs / 60_000, 1);
   const cfg = detectorConfigSchema.parse({ bucketMinutes: stepMin, ...options.detector });
   const refractory = Math.max(1, Math.round(((options.refractoryHours ?? 24) * 60) / stepMin));
   const minGrowth = options.minGrowth ?? PIPELINE_UPDATE_MIN_GROWTH;
@@ -50,24 +64,35 @@ export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {})
   const grow = 1 + minGrowth;
   const state = createDetectorState();
   const out: number[] = new Array<number>(rows.length);
-  // Calibrated surprise per row: the episode's peak is kept in the units alerts compare.
-  const surprises: number[] = new Array<number>(rows.length);
-  // Monotone deque of indices: the max surprise over the previous `refractory` rows.
-  const dq: number[] = [];
+  // Monotone deque over buckets (rows and the empty buckets between them): positions and calibrated surprises,
+  // the max surprise over the previous `refractory` buckets at its head. The episode's peak is kept in the
+  // units alerts compare.
+  const dqPos: number[] = [];
+  const dqSurprise: number[] = [];
   let head = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const v = Number.isFinite(rows[i]!.value) ? Math.max(0, rows[i]!.value) : 0;
-    const step = stepDetector(state, seasonalKey(ts[i]!, options.tz).slot, v, cfg);
+  let pos = -1;
+  const bucket = (t: number, v: number): number => {
+    pos++;
+    const step = stepDetector(state, seasonalKey(t, options.tz).slot, v, cfg);
     const surprise = step.surprise;
-    surprises[i] = surprise;
-    while (head < dq.length && dq[head]! < i - refractory) head++;
-    const peak = head < dq.length ? surprises[dq[head]!]! : 0;
+    while (head < dqPos.length && dqPos[head]! < pos - refractory) head++;
+    const peak = head < dqPos.length ? dqSurprise[head]! : 0;
+    while (dqPos.length > head && dqSurprise[dqSurprise.length - 1]! <= surprise) {
+      dqPos.pop();
+      dqSurprise.pop();
+    }
+    dqPos.push(pos);
+    dqSurprise.push(surprise);
     // An episode reports when it opens or its surprise grows past its recent peak by `grow`, as an
     // open alert updates; otherwise a damped echo. A surge that climbs bucket by bucket is then a
     // few reports, not one per bucket (each one past a window is a false positive to NAB).
-    out[i] = surprise > grow * peak ? step.anomalyScore : step.anomalyScore * 0.25;
-    while (dq.length > head && surprises[dq[dq.length - 1]!]! <= surprise) dq.pop();
-    dq.push(i);
+    return surprise > grow * peak ? step.anomalyScore : step.anomalyScore * 0.25;
+  };
+  for (let i = 0; i < rows.length; i++) {
+    const v = Number.isFinite(rows[i]!.value) ? Math.max(0, rows[i]!.value) : 0;
+    // Buckets without a row: learnt from, and remembered, as empty ones; not scored (they have no row).
+    for (let j = missing[i]!; j >= 1; j--) bucket(ts[i]! - j * bucketMs, 0);
+    out[i] = bucket(ts[i]!, v);
   }
   return out;
 }

@@ -10,7 +10,9 @@ const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz
 
 Reads timestamp,value rows (one count per bucket, any fixed bucket size) and writes the same rows with
 an anomaly_score column in [0,1], computed online in order with no look-ahead, by the same detector code
-the pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface). A row scores in
+the pipeline runs on every cluster (the Numenta Anomaly Benchmark's detector interface). The bucket is the
+series' smallest step; a longer one is buckets with no row, read as counts of 0 (a series exported without
+its empty buckets), and must be a whole number of buckets. A row scores in
 full when a surge starts or its surprise grows 10% past the last 24 hours' peak, a quarter otherwise.
 Without --output the scored CSV goes to stdout.
 

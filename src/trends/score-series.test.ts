@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { scoreSeries, type SeriesRow } from './score-series.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 10, 2);
+const at = (h: number) => new Date(T0 + h * HOUR).toISOString();
+
+/** Three weeks of hourly counts with a daily cycle and one burst, some hours empty. */
+function series(): SeriesRow[] {
+  return Array.from({ length: 21 * 24 }, (_, h) => ({ timestamp: at(h), value: h === 20 * 24 + 14 ? 60 : h % 24 >= 1 && h % 24 < 6 ? 0 : 5 + (h % 7) }));
+}
+
+describe('scoreSeries', () => {
+  it('reads a bucket without a row as an empty one: the same scores as the series with its zeros written out', () => {
+    const full = series();
+    // Exported without its empty buckets (as counts per cluster-hour are): each night from 01:00 to 05:00.
+    const sparse = full.filter((r) => r.value !== 0);
+    expect(sparse.length).toBeLessThan(full.length - 100);
+    const scores = scoreSeries(full);
+    const byTime = new Map(full.map((r, i) => [r.timestamp, scores[i]!]));
+    const sparseScores = scoreSeries(sparse);
+    sparse.forEach((r, i) => expect(sparseScores[i], r.timestamp).toBeCloseTo(byTime.get(r.timestamp)!, 12));
+    expect(Math.max(...sparseScores)).toBe(sparseScores[sparse.findIndex((r) => r.value === 60)]);
+  });
+
+  it('refuses a step that is not a whole number of buckets, naming the row', () => {
+    const rows = [0, 1, 2, 3.5].map((h) => ({ timestamp: at(h), value: 3 }));
+    expect(() => scoreSeries(rows)).toThrow(/data row 4: 90 minutes after the row before it, not a whole number of the series' bucket \(60 minutes/);
+  });
+});
