@@ -44,6 +44,8 @@ export async function evalClustering(opts: EvalClusteringOptions): Promise<{ res
   for (const col of [opts.textColumn, opts.labelColumn]) {
     if (!header.includes(col)) throw new RangeError(`column "${col}" not in ${opts.input} (columns: ${header.join(', ')})`);
   }
+  // Every score is perfect, or undefined, on fewer than two documents: a gate on it would pass an empty export.
+  if (records.length < 2) throw new RangeError(`${opts.input} has ${records.length} labelled row${records.length === 1 ? '' : 's'}; scoring a clustering needs at least 2`);
   const started = performance.now();
   // Bigrams help single-pass assignment (word order disambiguates short texts: measured +0.02-0.03 NMI on
   // shuffled Banking77) but not LSA, which already captures co-occurrence.

@@ -36,8 +36,19 @@ describe('parseCsv', () => {
   });
 
   it('builds records keyed by the header', () => {
-    const { header, records } = parseCsvRecords('text,category\nhello,greet\nshort\n');
+    const { header, records } = parseCsvRecords('text,category\nhello,greet\n"a, b",x\n');
     expect(header).toEqual(['text', 'category']);
-    expect(records).toEqual([{ text: 'hello', category: 'greet' }, { text: 'short', category: '' }]);
+    expect(records).toEqual([{ text: 'hello', category: 'greet' }, { text: 'a, b', category: 'x' }]);
+  });
+});
+
+describe('parseCsvRecords', () => {
+  it('skips blank lines, and refuses a record with another number of fields than the header, naming it', () => {
+    expect(parseCsvRecords('text,label\r\ncard declined,card\r\n\r\nparcel lost,post\r\n\r\n').records).toEqual([
+      { text: 'card declined', label: 'card' },
+      { text: 'parcel lost', label: 'post' },
+    ]);
+    expect(() => parseCsvRecords('text,label\nmy card was declined, at the shop,card\n')).toThrow(/record 1 has 3 fields, the header 2/);
+    expect(() => parseCsvRecords('text,label\nok,a\nshort\n')).toThrow(/record 2 has 1 fields, the header 2/);
   });
 });

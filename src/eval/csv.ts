@@ -82,10 +82,20 @@ export function parseCsv(text: string, opts: CsvOptions = {}): string[][] {
   return rows;
 }
 
-/** Parses CSV with a header row into records keyed by column name. */
+/**
+ * Parses CSV with a header row into records keyed by column name. Blank lines are skipped (a trailing one, or
+ * CRLF files' extra ones, were records of empty fields); a record with another number of fields than the header
+ * is refused, naming it (an unquoted comma in a text shifted its label silently).
+ */
 export function parseCsvRecords(text: string, opts: CsvOptions = {}): { header: string[]; records: Record<string, string>[] } {
   const rows = parseCsv(text, opts);
   const header = rows[0] ?? [];
-  const records = rows.slice(1).map((r) => Object.fromEntries(header.map((h, j) => [h, r[j] ?? ''])));
+  const records: Record<string, string>[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r.length === 1 && r[0] === '' && header.length > 1) continue;
+    if (r.length !== header.length) throw new RangeError(`record ${i} has ${r.length} fields, the header ${header.length} (an unquoted delimiter in a field?)`);
+    records.push(Object.fromEntries(header.map((h, j) => [h, r[j]!])));
+  }
   return { header, records };
 }
