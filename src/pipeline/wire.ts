@@ -1,8 +1,9 @@
+import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { compileMaskRules, maskPii } from '../text/mask.js';
 import { normalizeText } from '../text/normalize.js';
-import { createProducer, kafkaClient, KafkaSource, LineSource, linesPerBatch, type MessageProducer, type Source } from '../sources/index.js';
+import { createProducer, fileIdentity, kafkaClient, KafkaSource, LineSource, linesPerBatch, type FileIdentity, type MessageProducer, type Source } from '../sources/index.js';
 import type { DeadLetterPublisher } from './ingest.js';
 import type { Masker } from './rows.js';
 
@@ -26,14 +27,19 @@ export async function createSource(
   log: Logger,
   input: string | undefined,
   stdin: NodeJS.ReadableStream,
-  /** The file inputs the store has taken (a file run again, grown or under another name, keeps its topic). */
-  knownFiles: () => Promise<readonly string[]> = async () => [],
+  /** The file inputs the store has taken, and a record of what this run reads (a file run again, grown or under another name, keeps its topic). */
+  files: { known(): Promise<readonly FileIdentity[]>; record(f: FileIdentity): Promise<void> } = { known: async () => [], record: async () => {} },
 ): Promise<SourceSetup> {
   if (input === '-') {
     const runId = new Date().toISOString().replace(/[:.]/g, '');
     return { source: LineSource.fromStdin(stdin as never, runId, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes), close: async () => {} };
   }
-  if (input) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes, await knownFiles()), close: async () => {} };
+  if (input) {
+    // Recorded before it is read: a run stopped part-way is this content again for the next one.
+    const identity = statSync(input).isFile() ? fileIdentity(input, await files.known()) : undefined;
+    if (identity) await files.record(identity);
+    return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes, identity), close: async () => {} };
+  }
   const kafka = kafkaClient(config.kafka, log);
   const producer: MessageProducer = await createProducer(kafka, config.kafka.brokers);
   const source = new KafkaSource(kafka, config.kafka, log);

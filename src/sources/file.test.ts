@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../cluster/prng.js';
 import { PipelineError } from '../errors.js';
-import { LineSource, MAX_BATCH_BYTES, fileTopic, splitLines } from './file.js';
+import { LineSource, MAX_BATCH_BYTES, fileIdentity, splitLines, type FileIdentity } from './file.js';
 import type { SourceBatch } from './types.js';
 
 async function lines(chunks: Buffer[], max?: number): Promise<string[]> {
@@ -145,43 +145,61 @@ describe('LineSource', () => {
   });
 });
 
-describe('fileTopic', () => {
-  it('keeps the topic of a file run before when it grew by lines at its end or is a copy, and only then', () => {
+describe('fileIdentity', () => {
+  it('keeps the input a file continues the latest content of, grown by lines or copied, and only then', () => {
     const dir = mkdtempSync(join(tmpdir(), 'recur-topic-'));
-    const a = join(dir, 'export.ndjson');
-    writeFileSync(a, '{"a":1}\n{"a":2}\n');
-    const first = fileTopic(a, []);
+    const known: FileIdentity[] = [];
+    /** As a run does: what it reads, recorded. */
+    const run = (path: string) => {
+      const id = fileIdentity(path, known);
+      known.push(id);
+      return id.topic;
+    };
+    const x = join(dir, 'export.ndjson');
+    writeFileSync(x, '{"a":1}\n{"a":2}\n');
+    const first = run(x);
     expect(first).toMatch(/^file:export\.ndjson#[0-9a-f]{16}:16$/);
-    expect(fileTopic(a, [first])).toBe(first);
-    // Grown by lines: the same input, so its first lines are not stored again.
-    appendFileSync(a, '{"a":3}\n');
-    expect(fileTopic(a, ['file:other#0123456789abcdef:8', first])).toBe(first);
+    expect(run(x)).toBe(first);
+    // Grown by lines: the same input, so its first lines are not stored again; and again.
+    appendFileSync(x, '{"a":3}\n');
+    expect(run(x)).toBe(first);
+    appendFileSync(x, '{"a":4}\n');
+    expect(run(x)).toBe(first);
     // Under another name: the same input.
-    const b = join(dir, 'copy.ndjson');
-    copyFileSync(a, b);
-    expect(fileTopic(b, [first])).toBe(first);
-    // A line changed, or a last line without its newline continued: another input.
-    const c = join(dir, 'edited.ndjson');
-    writeFileSync(c, '{"a":1}\n{"a":9}\n{"a":3}\n');
-    expect(fileTopic(c, [first])).not.toBe(first);
-    const d = join(dir, 'open.ndjson');
-    writeFileSync(d, '{"a":1}\n{"a":2');
-    const openTopic = fileTopic(d, []);
-    appendFileSync(d, '0}\n');
-    expect(fileTopic(d, [openTopic])).not.toBe(openTopic);
-    // A copy of a file whose last line has no newline is the same file.
-    const e = join(dir, 'open-copy.ndjson');
-    copyFileSync(d, e);
-    writeFileSync(d, '{"a":1}\n{"a":2');
-    copyFileSync(d, e);
-    expect(fileTopic(e, [openTopic])).toBe(openTopic);
+    const copy = join(dir, 'copy.ndjson');
+    copyFileSync(x, copy);
+    expect(run(copy)).toBe(first);
+    // Its first lines with another tail than the one last run (regenerated): a new input, or its tail's lines,
+    // at offsets the input already holds, would be skipped.
+    const z = join(dir, 'regenerated.ndjson');
+    writeFileSync(z, '{"a":1}\n{"a":2}\n{"a":30}\n{"a":40}\n{"a":50}\n');
+    expect(run(z)).not.toBe(first);
+    // A line changed: a new input.
+    const edited = join(dir, 'edited.ndjson');
+    writeFileSync(edited, '{"a":1}\n{"a":9}\n{"a":3}\n{"a":4}\n');
+    expect(run(edited)).not.toBe(first);
+  });
+
+  it('a last line without its newline: the same input when lines follow it whole, another when it was continued', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-topic-'));
+    const v = join(dir, 'open.ndjson');
+    writeFileSync(v, '{"a":1}\n{"a":2}');
+    const first = fileIdentity(v, []);
+    appendFileSync(v, '\n{"a":3}\n');
+    expect(fileIdentity(v, [first]).topic).toBe(first.topic);
+    const w = join(dir, 'continued.ndjson');
+    writeFileSync(w, '{"a":1}\n{"a":2');
+    const open = fileIdentity(w, []);
+    appendFileSync(w, '0}\n');
+    expect(fileIdentity(w, [open]).topic).not.toBe(open.topic);
   });
 
   it('keeps a topic of a store from before (the whole file hashed, no size)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'recur-topic-'));
     const a = join(dir, 'old.ndjson');
     writeFileSync(a, '{"a":1}\n');
-    const whole = fileTopic(a, []).replace(/:\d+$/, '');
-    expect(fileTopic(a, [whole])).toBe(whole);
+    const { sha } = fileIdentity(a, []);
+    const legacy = `file:old.ndjson#${sha}`;
+    expect(fileIdentity(a, [{ topic: legacy, bytes: -1, sha }]).topic).toBe(legacy);
   });
 });

@@ -61,12 +61,12 @@ export class LineSource implements Source {
    * A regular file is read twice (its content hash names it, so a re-run is recognised). A pipe, FIFO or
    * device (`--input <(zcat f.gz)`) can be read once only: it is read like stdin, under a topic of its own run.
    */
-  static fromFile(path: string, batchRows: number, maxLineBytes?: number, knownTopics: readonly string[] = []): LineSource {
+  static fromFile(path: string, batchRows: number, maxLineBytes?: number, identity?: FileIdentity): LineSource {
     if (!statSync(path).isFile()) {
       const runId = new Date().toISOString().replace(/[:.]/g, '');
       return new LineSource(() => createReadStream(path), `pipe:${basename(path)}:${runId}`, batchRows, false, maxLineBytes);
     }
-    return new LineSource(() => createReadStream(path), fileTopic(path, knownTopics), batchRows, true, maxLineBytes);
+    return new LineSource(() => createReadStream(path), (identity ?? fileIdentity(path, [])).topic, batchRows, true, maxLineBytes);
   }
 
   static fromStdin(stdin: Readable, runId: string, batchRows: number, maxLineBytes?: number): LineSource {
@@ -139,42 +139,54 @@ export class LineSource implements Source {
   }
 }
 
-const KNOWN_FILE_TOPIC = /^file:.*#([0-9a-f]{16}):(\d+)$/;
+/** A file input's content as one run read it (see store/writer.ts FileInput). */
+export interface FileIdentity {
+  topic: string;
+  bytes: number;
+  sha: string;
+}
 
 /**
- * A file's topic (its offsets are line numbers): `file:NAME#HASH:BYTES`, the SHA-256 of its content and its size
- * when first run. A file run before under any name, or one that has grown since by lines added at its end (its
- * first BYTES, ending a line, hash to HASH), keeps that topic, so what is stored under it is not stored again: a
- * nightly export appended to, or copied under another name, stored every line again each run. Anything else is a
- * new input. `known`: the file topics the store's ingest ledger holds.
+ * A file's topic (its offsets are line numbers). A file that continues the latest content a known input was run
+ * with (that content's SHA-256 is the hash of this file's first bytes, and its last line is whole here) is that
+ * input again, under any name: grown by lines at its end, or copied, its lines already stored are not stored
+ * again (a nightly export appended to stored every line again each run). One that continues an earlier state
+ * but not the latest (its tail regenerated) is a new input, so none of its lines is skipped. New inputs are named
+ * `file:NAME#HASH:BYTES`. `known`: what runs of file inputs read (a store's older topics, bytes -1, match whole).
  */
-export function fileTopic(path: string, known: readonly string[]): string {
+export function fileIdentity(path: string, known: readonly FileIdentity[]): FileIdentity {
   const size = statSync(path).size;
-  // The lengths a known topic was first run at, up to this file's size: the hash of each prefix, in one pass.
-  const wanted = new Map<number, string[]>();
-  for (const t of known) {
-    const m = KNOWN_FILE_TOPIC.exec(t);
-    if (!m || Number(m[2]) > size || Number(m[2]) === 0) continue;
-    const n = Number(m[2]);
-    wanted.set(n, [...(wanted.get(n) ?? []), t]);
-  }
+  // Each input's latest content: the only one a run may continue.
+  const latest = new Map<string, FileIdentity>();
+  for (const k of known) if (k.bytes > (latest.get(k.topic)?.bytes ?? -2)) latest.set(k.topic, k);
+  const wanted = new Map<number, FileIdentity[]>();
+  for (const k of latest.values()) if (k.bytes > 0 && k.bytes <= size) wanted.set(k.bytes, [...(wanted.get(k.bytes) ?? []), k]);
   const cuts = [...wanted.keys()].sort((a, b) => a - b);
   const hash = createHash('sha256');
+  /** Prefix hashes at the cuts whose last line is whole in this file. */
   const prefixes = new Map<number, string>();
+  /** A cut whose byte before is not a newline: whole only if this file's next byte is one. */
+  let open: { at: number; sha: string } | null = null;
   const buf = Buffer.allocUnsafe(1 << 20);
   const fd = openSync(path, 'r');
   try {
     let at = 0;
     let c = 0;
     for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
+      if (open) {
+        if (buf[0] === 0x0a) prefixes.set(open.at, open.sha);
+        open = null;
+      }
       let from = 0;
-      // A prefix counts only when it ends a line (a last line without its newline may have been continued since),
-      // or is the whole file.
       while (c < cuts.length && cuts[c]! <= at + n) {
         const cut = cuts[c++]! - at;
         hash.update(buf.subarray(from, cut));
         from = cut;
-        if (buf[cut - 1] === 0x0a || at + cut === size) prefixes.set(at + cut, hash.copy().digest('hex').slice(0, 16));
+        const sha = hash.copy().digest('hex').slice(0, 16);
+        if (buf[cut - 1] === 0x0a || at + cut === size) prefixes.set(at + cut, sha);
+        else if (cut < n) {
+          if (buf[cut] === 0x0a) prefixes.set(at + cut, sha);
+        } else open = { at: at + cut, sha };
       }
       hash.update(buf.subarray(from, n));
       at += n;
@@ -183,16 +195,16 @@ export function fileTopic(path: string, known: readonly string[]): string {
     closeSync(fd);
   }
   const whole = hash.digest('hex').slice(0, 16);
-  // The longest prefix run before: the latest state of a file that grew.
+  // The longest content continued: the input this file is the latest state of.
   for (let c = cuts.length - 1; c >= 0; c--) {
     const n = cuts[c]!;
-    const same = wanted.get(n)!.find((t) => KNOWN_FILE_TOPIC.exec(t)![1] === prefixes.get(n));
-    if (same) return same;
+    const same = wanted.get(n)!.find((k) => k.sha === prefixes.get(n));
+    if (same) return { topic: same.topic, bytes: size, sha: whole };
   }
-  // Stores from before: `file:NAME#HASH`, the whole file's hash.
+  // A store's older topics, `file:NAME#HASH`: the same file, whole.
   const legacy = `file:${basename(path)}#${whole}`;
-  if (known.includes(legacy)) return legacy;
-  return `file:${basename(path)}#${whole}:${size}`;
+  if (known.some((k) => k.topic === legacy)) return { topic: legacy, bytes: size, sha: whole };
+  return { topic: `file:${basename(path)}#${whole}:${size}`, bytes: size, sha: whole };
 }
 
 function stripCr(line: Buffer): Buffer {

@@ -89,6 +89,12 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(await taken(copy)).toMatchObject({ events_stored: 0, events_dead_lettered: 0 });
     const contacts = JSON.parse((await recurP(['clusters', '--data-dir', dir, '--json', '--limit', '1000'])).stdout) as { contacts: number }[];
     expect(contacts.reduce((n, r) => n + r.contacts, 0)).toBe(first.events_stored + grown.events_stored);
+    // The same first 300 lines with another tail than the one run last (regenerated): a new input, every line
+    // stored (its first 300 again), none of its tail skipped.
+    const regenerated = join(tempDir(), 'export.ndjson');
+    writeFileSync(regenerated, `${lines.slice(0, 300).join('\n')}\n${lines.slice(400, 405).join('\n')}\n`);
+    const other = await taken(regenerated);
+    expect(other.events_stored + other.events_dead_lettered).toBe(305);
   });
 
   it('checkpoints a stream that went quiet by time: killed after, its clusters keep their labels', async () => {

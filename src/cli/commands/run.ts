@@ -9,7 +9,7 @@ import { runJob } from '../../pipeline/job.js';
 import { createSource } from '../../pipeline/wire.js';
 import { startServer } from '../../serve/index.js';
 import { readOnce } from '../../sources/index.js';
-import { knownFileTopics } from '../../store/index.js';
+import { knownFileInputs, recordFileInput } from '../../store/index.js';
 
 const HELP = `usage: recur run [--input FILE.ndjson | --input -] [--json]
 
@@ -38,7 +38,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const input = stdinFd ? '-' : str(values, 'input');
   return withStore(config, async (store) => {
     const stdin = stdinFd ? readFd(Number(stdinFd)) : process.stdin;
-    const setup = await createSource(config, log, input, stdin, () => knownFileTopics(store.client));
+    const setup = await createSource(config, log, input, stdin, { known: () => knownFileInputs(store.client), record: (f) => recordFileInput(store.client, f, Date.now()) });
     ctx.onShutdown(() => setup.source.stop(), stopping(setup.source.name));
     log.info({ source: setup.source.name, store: store.kind, location: store.location }, 'pipeline starting');
     const closers: (() => Promise<void>)[] = [];
