@@ -29,7 +29,7 @@ export interface WebhookReceiverOptions {
 /** up: serve; unavailable: answer 503; reset: drop each connection without an answer. */
 export type ReceiverMode = 'up' | 'unavailable' | 'reset';
 
-export type RefusalReason = VerifyFailure | 'down' | 'not_found' | 'too_large' | 'handler_failed';
+export type RefusalReason = VerifyFailure | 'down' | 'not_found' | 'too_large' | 'handler_failed' | 'in_progress';
 
 export interface WebhookReceiver {
   readonly url: string;
@@ -86,6 +86,8 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
     if (list.length > keep) list.splice(0, list.length - keep);
   };
   let mode: ReceiverMode = 'up';
+  /** Ids whose handler is running. */
+  const handling = new Set<string>();
 
   const answer = (res: ServerResponse, status: number, body: object) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -120,6 +122,10 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
     });
     req.on('end', () => {
       if (tooLarge) return;
+      // A retry while the first delivery's handler still runs (a handler slower than the sender's timeout): not
+      // a replay yet, as that handler may fail; the sender is told to come back (a 5xx it retries).
+      const inFlight = req.headers['webhook-id'];
+      if (typeof inFlight === 'string' && handling.has(inFlight)) return refuse(res, 'in_progress', 503, inFlight);
       const r = verifyWebhook({ secret: o.secret, headers: req.headers, body: Buffer.concat(chunks), nowSeconds: nowSeconds(), toleranceSeconds: tolerance, seen });
       if (!r.ok) {
         // A replay of an accepted id is acknowledged (2xx) so a sender whose ack was lost stops retrying,
@@ -132,14 +138,17 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
       }
       const id = r.id;
       const payload = r.payload;
+      handling.add(id);
       const handled = (async () => o.onAlert?.(payload, id))();
       handled.then(
         () => {
+          handling.delete(id);
           remember(accepted, { id, payload });
           answer(res, 200, { status: 'accepted' });
         },
         () => {
           // Not taken: the sender retries it (5xx), and the retry is not a replay of something accepted.
+          handling.delete(id);
           seen.delete(id);
           refuse(res, 'handler_failed', 500, id);
         },

@@ -100,6 +100,33 @@ describe('webhook receiver (real HTTP)', () => {
     }
   });
 
+  it('a retry that comes while the handler still runs is told to come back, not acknowledged as a duplicate', async () => {
+    let calls = 0;
+    const slow = await createWebhookReceiver({
+      secret,
+      port: 0,
+      host: '127.0.0.1',
+      onAlert: async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 300));
+        if (calls === 1) throw new Error('database down');
+      },
+    });
+    try {
+      const body = JSON.stringify(samplePayload('c-slow'));
+      const headers = signedHeaders('slow.1', nowS(), body);
+      const first = post(slow.url, body, headers);
+      await new Promise((r) => setTimeout(r, 50));
+      // Before, this was 200 "duplicate": the sender took it as delivered, and the first then failed.
+      expect(await post(slow.url, body, headers)).toBe(503);
+      expect(await first).toBe(500);
+      expect(await post(slow.url, body, headers)).toBe(200);
+      expect([calls, slow.accepted.map((a) => a.id)]).toEqual([2, ['slow.1']]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('a sink pointed at a permanent 4xx fails for good; a 503 is retriable', async () => {
     const p = samplePayload('c-3');
     const missing = new WebhookSink({ url: rx.url + 'nope', secret, timeoutMs: 2000 });
