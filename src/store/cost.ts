@@ -107,9 +107,9 @@ export async function clusterCosts(
                    round(sum(${expr}), 2) AS cost,
                    arraySort(groupUniqArray(toString(a.channel))) AS channels,
                    arraySort(arrayDistinct(arrayConcat(groupUniqArrayIf(16)(toString(a.product), a.product != ''),
-                     groupUniqArrayIf(toString(a.product), lower(toString(a.product)) IN {namedProducts:Array(String)})))) AS products,
+                     groupUniqArrayIf(toString(a.product), lowerUTF8(toString(a.product)) IN {namedProducts:Array(String)})))) AS products,
                    arraySort(arrayDistinct(arrayConcat(groupUniqArrayIf(16)(toString(a.category), a.category != ''),
-                     groupUniqArrayIf(toString(a.category), lower(toString(a.category)) IN {namedCategories:Array(String)})))) AS categories
+                     groupUniqArrayIf(toString(a.category), lowerUTF8(toString(a.category)) IN {namedCategories:Array(String)})))) AS categories
             FROM assignments AS a
             LEFT JOIN v_clusters AS v ON v.cluster_id = a.cluster_id
             LEFT JOIN (SELECT cluster_id, toString(status) AS status FROM cluster_status FINAL) AS s ON s.cluster_id = a.cluster_id
