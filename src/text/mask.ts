@@ -79,6 +79,9 @@ const ID_KEYWORDS = [
   'commande', 'facture', 'dossier', 'pedido', 'factura', 'ordine', 'fattura',
 ].join('|');
 const ID_INTRO = String.raw`${NOT_AFTER_WORD}(?<intro>(?:${ID_KEYWORDS})s?(?:[ \t-]{0,3}(?:number|num|nr|no|n°|id|code)\.?)?(?:[ \t]{0,3}(?:is|was|:|=))?[ \t]{0,3}#?[ \t]{0,2})`;
+// The top-level domains a link without a scheme is recognised by: a country's two letters, or a common generic
+// one. Any word would do otherwise, and a sentence missing its space ("It crashed.Restart/reinstall") was a link.
+const BARE_TLD = String.raw`(?:[a-z]{2}|com|org|net|edu|gov|mil|int|info|biz|app|dev|online|site|shop|store|tech|cloud|xyz|top)`;
 // Phone groups are separated by exactly one of " .-" (or an area code in parentheses) so that a digit run
 // can be split into groups in one way only: no backtracking blow-up on long digit strings.
 const PHONE_HEAD = String.raw`(?:\+\d{1,14}|\(\+?\d{1,5}\)[ .\-\u2013]?\d{1,14}|\d{1,14})`;
@@ -98,7 +101,7 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // ("example.com/reset?token=…": a link pasted from an address bar carries its tokens too).
   {
     name: 'url',
-    pattern: String.raw`(?<![\w@.\/\-]|${PH})(?:https?:\/\/|www\.|(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,8}[a-z]{2,24}\/)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
+    pattern: String.raw`(?<![\w@.\/\-]|${PH})(?:https?:\/\/|www\.|(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,8}${BARE_TLD}\/)[^\s<>"'\x60]{0,2047}[^\s<>"'\x60.,;:!?)\]}]`,
     flags: 'i',
     replacement: '<URL>',
     gate: 'url',
@@ -150,11 +153,11 @@ const BUILT_IN: ReadonlyArray<MaskRuleSpec & { gate?: MaskGate }> = [
   // Keyword ids before phone/number so "account no. 12345678" keeps its keyword. The id needs a digit and
   // 4+ characters, so "order 2 cards", "ticket #12" and amounts ("transaction 12.50") are left alone.
   // A forward match that puts the keyword back ($<intro>), not a lookbehind: V8 tries a leading
-  // lookbehind at every position, which measured ~50x slower. Digits that go on after a space ("account number
-  // 07700 900123") are a phone's or an account's groups, not an id: left whole to the rules below.
+  // lookbehind at every position, which measured ~50x slower. A trunk 0 and digits that go on after a space
+  // ("account number 07700 900123") are a phone's groups, not an id: left whole to the phone rule.
   {
     name: 'order_id',
-    pattern: String.raw`${ID_INTRO}(?!\d+ \d{3})(?=[A-Z0-9\/\-]{0,40}\d)[A-Z0-9][A-Z0-9\/\-]{2,38}[A-Z0-9](?!\w|[.,:\/\-][A-Z0-9]|${PH})`,
+    pattern: String.raw`${ID_INTRO}(?!0\d+ \d{3})(?=[A-Z0-9\/\-]{0,40}\d)[A-Z0-9][A-Z0-9\/\-]{2,38}[A-Z0-9](?!\w|[.,:\/\-][A-Z0-9]|${PH})`,
     flags: 'i',
     replacement: '$<intro><ORDER_ID>',
     gate: 1,

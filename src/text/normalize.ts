@@ -35,8 +35,10 @@ export function normalizeText(s: string): string {
   if (isClean(s)) return s;
   let t = s;
   if (NON_ASCII.test(t)) {
-    t = t.normalize('NFKC').replace(INVISIBLE, '').replace(DASHES, '-');
+    t = t.normalize('NFKC').replace(INVISIBLE, '');
+    // Digits first: a dash between Arabic-Indic digits is one between digits too.
     if (OTHER_DIGIT.test(t)) t = t.replace(OTHER_DIGITS, asciiDigit);
+    t = t.replace(DASHES, '-');
   }
   t = t.replace(HSPACE, ' ');
   if (HAS_NEWLINE.test(t)) t = t.replace(NEWLINE_RUN, '\n');
