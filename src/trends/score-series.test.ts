@@ -23,8 +23,11 @@ describe('scoreSeries', () => {
     expect(Math.max(...sparseScores)).toBe(sparseScores[sparse.findIndex((r) => r.value === 60)]);
   });
 
-  it('refuses a step that is not a whole number of buckets, naming the row', () => {
-    const rows = [0, 1, 2, 3.5].map((h) => ({ timestamp: at(h), value: 3 }));
-    expect(() => scoreSeries(rows)).toThrow(/data row 4: 90 minutes after the row before it, not a whole number of the series' bucket \(60 minutes/);
+  it('refuses a step that is not a whole number of buckets, a repeated or earlier timestamp, and a gap too long to step, naming the row', () => {
+    const rows = (hours: number[]) => hours.map((h) => ({ timestamp: at(h), value: 3 }));
+    expect(() => scoreSeries(rows([0, 1, 2, 3.5]))).toThrow(/data row 4: 90 minutes after the row before it, not a whole number of the series' bucket \(60 minutes/);
+    // Before, a repeated row made the smallest step 0 and the series was read as hourly, whatever its bucket.
+    expect(() => scoreSeries(rows([0, 1 / 12, 1 / 12, 3 / 12]))).toThrow(/data row 3: timestamp .* is not after the row before it/);
+    expect(() => scoreSeries(rows([0, 1 / 60, 24 * 365]))).toThrow(/data row 3: 525598 buckets without a row before it/);
   });
 });

@@ -37,6 +37,9 @@ export function parseTimestamp(s: string): number {
   return t;
 }
 
+/** Empty buckets a gap between two rows may hold (a year of 5-minute buckets). */
+const MAX_GAP_BUCKETS = 105_120;
+
 /** anomaly_score in [0, 1] for every row, in order, without look-ahead. */
 export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {}): number[] {
   if (rows.length === 0) return [];
@@ -45,8 +48,13 @@ export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {})
   // buckets without a row, counted as 0 (a count series exported without its empty buckets); it must be a whole
   // number of buckets, give or take a tenth of one (timestamps a second off).
   let bucketMs = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < ts.length; i++) bucketMs = Math.min(bucketMs, ts[i]! - ts[i - 1]!);
-  if (!(bucketMs > 0)) bucketMs = 3_600_000;
+  for (let i = 1; i < ts.length; i++) {
+    const step = ts[i]! - ts[i - 1]!;
+    // Scored online in order, one row per bucket: a row not after the one before would be another bucket.
+    if (!(step > 0)) throw new RangeError(`data row ${i + 1}: timestamp ${rows[i]!.timestamp} is not after the row before it (rows must be in time order, one per bucket)`);
+    bucketMs = Math.min(bucketMs, step);
+  }
+  if (!Number.isFinite(bucketMs)) bucketMs = 3_600_000;
   const missing = new Array<number>(rows.length).fill(0);
   for (let i = 1; i < ts.length; i++) {
     const step = ts[i]! - ts[i - 1]!;
@@ -54,6 +62,8 @@ export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {})
     if (Math.abs(step - k * bucketMs) > bucketMs / 10) {
       throw new RangeError(`data row ${i + 1}: ${step / 60_000} minutes after the row before it, not a whole number of the series' bucket (${bucketMs / 60_000} minutes, its smallest step)`);
     }
+    // Each empty bucket is a step of the detector: a gap of years in minutes would take minutes to step through.
+    if (k - 1 > MAX_GAP_BUCKETS) throw new RangeError(`data row ${i + 1}: ${k - 1} buckets without a row before it (at most ${MAX_GAP_BUCKETS}); score the parts apart`);
     missing[i] = k - 1;
   }
   const stepMin = Math.max(bucketMs / 60_000, 1);
