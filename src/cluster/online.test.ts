@@ -27,8 +27,15 @@ describe('OnlineClusterer', () => {
     expect(raised.caps).toEqual({ maxClusters: 8, maxVocabulary: 500 });
     feed(raised, topics.slice(4), 10);
     expect(raised.liveClusters).toBe(7);
-    // A cap below what it holds is not taken (its live clusters would not fit): said by caps, warned at start.
+    // A cap below the slots it uses is not taken (they would not fit its index): said by caps, warned at start.
     expect(OnlineClusterer.restore(snap, { maxClusters: 2 }).caps.maxClusters).toBe(4);
+    // A lower cap that fits is: a model started with room for 50 that holds 4 goes down to 6.
+    const roomy = new OnlineClusterer({ maxClusters: 50 });
+    feed(roomy, topics.slice(0, 4), 0);
+    const lowered = OnlineClusterer.restore(roomy.snapshot(), { maxClusters: 6 });
+    expect(lowered.caps.maxClusters).toBe(6);
+    feed(lowered, topics.slice(4), 10);
+    expect(lowered.liveClusters).toBeLessThanOrEqual(6);
   });
 
   it('reports explicit changes and finds the topics', () => {

@@ -250,12 +250,14 @@ export class OnlineClusterer {
 
   /**
    * `caps`: the operator's configured bounds, which win over the snapshot's, except a cluster cap below the
-   * snapshot's (a model holding more live clusters than that keeps its own; `capsOf` says which are in force).
+   * cluster slots the model uses (they would not fit its index: it keeps its own cap; `caps` says which is in
+   * force). A lower cap that fits is reached by merging and retiring, as at any cap, from the next new cluster.
    */
   static restore(json: string, caps: ModelCaps = {}): OnlineClusterer {
-    return fromSnapshot(json, (opts, vec) => {
+    return fromSnapshot(json, (opts, vec, slotCount) => {
       if (caps.maxVocabulary !== undefined) vec.setMaxNames(caps.maxVocabulary);
-      const maxClusters = Math.max(opts.maxClusters ?? DEFAULT_ONLINE_OPTIONS.maxClusters, caps.maxClusters ?? 0);
+      const own = opts.maxClusters ?? DEFAULT_ONLINE_OPTIONS.maxClusters;
+      const maxClusters = caps.maxClusters === undefined ? own : caps.maxClusters + 1 >= slotCount ? caps.maxClusters : Math.max(own, caps.maxClusters);
       return new OnlineClusterer({ ...opts, maxClusters }, vec);
     });
   }

@@ -83,12 +83,12 @@ export function toSnapshot(c: OnlineClusterer): string {
   return JSON.stringify(snap);
 }
 
-export function fromSnapshot(json: string, make: (opts: OnlineOptions, vec: HashingVectorizer) => OnlineClusterer): OnlineClusterer {
+export function fromSnapshot(json: string, make: (opts: OnlineOptions, vec: HashingVectorizer, slotCount: number) => OnlineClusterer): OnlineClusterer {
   const s = JSON.parse(json) as { format?: unknown; version?: unknown };
   if (s.format !== 'recur.online-clusterer') throw new RangeError('not an online clusterer snapshot');
   if (s.version !== 1 && s.version !== 2) throw new RangeError(`unsupported snapshot version ${String(s.version)} (expected 1 or ${SNAPSHOT_VERSION})`);
   const full = s as SnapshotJsonV1 | SnapshotJsonV2;
-  const c = make(full.options, HashingVectorizer.restore(full.vectorizer));
+  const c = make(full.options, HashingVectorizer.restore(full.vectorizer), full.slotCount);
   const packed = full.version === 2;
   const slots = new Array<ClusterState | undefined>(full.slotCount).fill(undefined);
   for (const j of full.clusters) {
