@@ -23,7 +23,7 @@ describe('normalizeText', () => {
 
   it('drops joiners and variation selectors beside ASCII, where they only hide a word, and keeps them in emoji and Indic spelling', () => {
     expect(normalizeText('john@exa\u200dmple.com 4111\u200c1111 a\ufe0fb x\u061cy z\u034fw t\udb40\udc41u')).toBe('john@example.com 41111111 ab xy zw tu');
-    const kept = ['👨\u200d👩\u200d👧', 'क्\u200dष', 'می\u200cخواهم', '❤\ufe0f'];
+    const kept = ['👨\u200d👩\u200d👧', 'क्\u200dष', 'می\u200cخواهم', '❤\ufe0f', '❤\ufe0f thanks', 'press 1\ufe0f\u20e3 now'];
     for (const k of kept) expect(normalizeText(k)).toBe(k.normalize('NFKC'));
   });
 

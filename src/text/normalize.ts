@@ -7,9 +7,10 @@ const NON_ASCII = /[^\x00-\x7f]/;
 // joiner, BOM, bidi marks and overrides — the "Trojan Source" set, the Arabic letter mark among them —,
 // combining grapheme joiner, Mongolian vowel separator, tag characters). They are removed, not turned into
 // spaces, because they sit inside words. ZWJ/ZWNJ (U+200C/D) and variation selectors stay where emoji
-// sequences and Indic/Persian spelling need them, but not beside ASCII, where they only hide an address or
-// a number from the maskers ("john@exa\u200dmple.com", "4111\u200c1111…").
-const INVISIBLE = /[\u00ad\u034f\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]|(?<=[\x00-\x7f])[\u200c\u200d\ufe00-\ufe0f]+|[\u200c\u200d\ufe00-\ufe0f]+(?=[\x00-\x7f])/g;
+// sequences and Indic/Persian spelling need them (and after an emoji before a space, and in a keycap "1\ufe0f\u20e3"),
+// but not beside a visible ASCII character, where they only hide an address or a number from the maskers
+// ("john@exa\u200dmple.com", "4111\u200c1111…").
+const INVISIBLE = /[\u00ad\u034f\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]|(?<=[\x21-\x7e])[\u200c\u200d\ufe00-\ufe0f]+(?!\u20e3)|[\u200c\u200d\ufe00-\ufe0f]+(?=[\x21-\x7e])/g;
 
 // A dash between digits (hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal bar, minus) is
 // written "-": Word and Outlook put them in phone and card numbers, and the maskers' separators are ASCII.
