@@ -173,7 +173,7 @@ export const configSchema = z.object({
   /** Fault injection for the fault suite (scripts/fault-suite.ts); never set in production. */
   testing: z
     .object({
-      /** Pipeline crash windows (at batch crashOnBatch); `rerun_before_delete`: `recur rerun` between its insert and its delete. */
+      /** Pipeline crash windows (at batch crashOnBatch); `rerun_before_delete` / `rerun_after_delete`: `recur rerun` between its insert and its delete, and after the delete. */
       crashAt: z.enum(['none', 'before_insert', 'during_insert', 'after_insert', 'rerun_before_delete', 'rerun_after_delete']).default('none'),
       /** Which batch (1-based, counted from process start) triggers crashAt. */
       crashOnBatch: positiveInt.default(1),

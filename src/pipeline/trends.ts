@@ -165,11 +165,12 @@ export class TrendStage {
     const p = this.prefetched;
     if (!p || end > p.until) return bucketCounts(this.client, start, end, this.maxFutureMs);
     if (start >= p.readTo) {
-      const read = (from: number) => hourlyBucketCounts(this.client, from, Math.min(p.until, from + PREFETCH_HOURS * 3_600_000), this.maxFutureMs);
+      const chunkEnd = (from: number) => Math.min(p.until, from + PREFETCH_HOURS * 3_600_000);
+      const read = (from: number) => hourlyBucketCounts(this.client, from, chunkEnd(from), this.maxFutureMs);
       const ahead = p.next?.from === start ? p.next.read : read(start);
       p.next = null;
       p.counts = await ahead;
-      p.readTo = Math.min(p.until, start + PREFETCH_HOURS * 3_600_000);
+      p.readTo = chunkEnd(start);
       if (p.readTo < p.until) {
         p.next = { from: p.readTo, read: read(p.readTo) };
         // Awaited when its hours come; a failure surfaces there, not as an unhandled rejection now.

@@ -37,7 +37,7 @@ function blank(line: Buffer): boolean {
 
 /**
  * NDJSON from a file or stdin, fed through the same pipeline as Kafka. A file's "topic" names its content (see
- * fileTopic), and its offsets are line numbers, so re-running the same file, or one grown by lines at its end,
+ * fileIdentity), and its offsets are line numbers, so re-running the same file, or one grown by lines at its end,
  * is idempotent (the ledger and dedup tokens absorb it); stdin gets a topic per run.
  */
 export class LineSource implements Source {
@@ -139,7 +139,7 @@ export class LineSource implements Source {
   }
 }
 
-/** A file input's content as one run read it (see store/writer.ts FileInput). */
+/** A file input's content as one run read it, under the topic it is stored as (file_inputs). */
 export interface FileIdentity {
   topic: string;
   bytes: number;
@@ -204,7 +204,16 @@ export function fileIdentity(path: string, known: readonly FileIdentity[]): File
   // A store's older topics, `file:NAME#HASH`: the same file, whole.
   const legacy = `file:${basename(path)}#${whole}`;
   if (known.some((k) => k.topic === legacy)) return { topic: legacy, bytes: size, sha: whole };
-  return { topic: `file:${basename(path)}#${whole}:${size}`, bytes: size, sha: whole };
+  return { topic: `${legacy}:${size}`, bytes: size, sha: whole };
+}
+
+/**
+ * What a file topic's name says of the content it was first run with (`file:NAME#HASH:BYTES`; a store's older
+ * `file:NAME#HASH`, the whole file's hash and no size: bytes -1); null for a topic of another form.
+ */
+export function identityOfTopic(topic: string): FileIdentity | null {
+  const m = /^file:.*#([0-9a-f]{16})(?::(\d+))?$/.exec(topic);
+  return m ? { topic, bytes: m[2] === undefined ? -1 : Number(m[2]), sha: m[1]! } : null;
 }
 
 function stripCr(line: Buffer): Buffer {

@@ -2,7 +2,7 @@
 // migrations, idempotent writers with deduplication tokens, and the read queries of the CLI.
 export { openStore, type Store } from './client.js';
 export { migrate, MIGRATIONS_DIR, type MigrationResult } from './migrate.js';
-export { insertIdempotent, chTime, knownFileInputs, recordFileInput, rangeToken, type FileInput, type OffsetRange } from './writer.js';
+export { insertIdempotent, chTime, knownFileInputs, recordFileInput, rangeToken, type OffsetRange } from './writer.js';
 export { MAX_LIST_LIMIT, topClusters, clusterDetail, ingestSummary, type ClusterSummary } from './queries.js';
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
 export { bucketCounts, hourlyBucketCounts, bucketMembers, casesPerHourBefore, eventTimeRange, loadTrendProgress, saveTrendProgress, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, openEpisodes, type BucketCounts, type ClusterStatusRow, type EpisodeRow } from './trends.js';

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { PipelineError, errorMessage } from '../errors.js';
+import { identityOfTopic, type FileIdentity } from '../sources/file.js';
 import { select } from './select.js';
 
 export interface OffsetRange {
@@ -189,35 +190,26 @@ export async function lastIntent(client: ClickHouseClient, topic: string, partit
   return row ? { topic, partition, first: BigInt(row.first), last: BigInt(row.last) } : null;
 }
 
-/** A file input's content as one run read it, under the topic it is stored as. */
-export interface FileInput {
-  topic: string;
-  bytes: number;
-  sha: string;
-}
-
 /**
  * The file inputs this store has taken: what each run of one read (file_inputs), and the file topics of the
- * ingest ledger from before that table (`file:NAME#HASH:BYTES` names its content; `file:NAME#HASH`, older, the
- * whole file's hash and no size: bytes -1).
+ * ingest ledger from before that table, as their names describe them.
  */
-export async function knownFileInputs(client: ClickHouseClient): Promise<FileInput[]> {
+export async function knownFileInputs(client: ClickHouseClient): Promise<FileIdentity[]> {
   const [recorded, ledger] = await Promise.all([
     select<{ topic: string; bytes: string; sha: string }>(client, 'SELECT DISTINCT source_topic AS topic, toString(bytes) AS bytes, sha FROM file_inputs', {}),
     select<{ topic: string }>(client, "SELECT DISTINCT source_topic AS topic FROM ingest_ledger WHERE startsWith(source_topic, 'file:')", {}),
   ]);
-  const out: FileInput[] = recorded.map((r) => ({ topic: r.topic, bytes: Number(r.bytes), sha: r.sha }));
+  const out: FileIdentity[] = recorded.map((r) => ({ topic: r.topic, bytes: Number(r.bytes), sha: r.sha }));
   const have = new Set(out.map((r) => r.topic));
   for (const { topic } of ledger) {
-    if (have.has(topic)) continue;
-    const m = /#([0-9a-f]{16})(?::(\d+))?$/.exec(topic);
-    if (m) out.push({ topic, bytes: m[2] === undefined ? -1 : Number(m[2]), sha: m[1]! });
+    const named = have.has(topic) ? null : identityOfTopic(topic);
+    if (named) out.push(named);
   }
   return out;
 }
 
 /** Records what a run of a file input reads, before it reads it. */
-export async function recordFileInput(client: ClickHouseClient, f: FileInput, nowMs: number): Promise<void> {
+export async function recordFileInput(client: ClickHouseClient, f: FileIdentity, nowMs: number): Promise<void> {
   await insertIdempotent(client, 'file_inputs', [{ source_topic: f.topic, bytes: f.bytes, sha: f.sha, recorded_at: chTime(nowMs) }], null);
 }
 

@@ -57,7 +57,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
             client: store.client,
             log,
             host: config.serve.host,
-      allowedHosts: config.serve.allowedHosts,
+            allowedHosts: config.serve.allowedHosts,
             port: config.serve.port,
             owners: config.owners,
             repeatWindowDays: config.trends.repeatWindowDays,
