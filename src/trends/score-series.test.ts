@@ -28,6 +28,7 @@ describe('scoreSeries', () => {
     expect(() => scoreSeries(rows([0, 1, 2, 3.5]))).toThrow(/data row 4: 90 minutes after the row before it, not a whole number of the series' bucket \(60 minutes/);
     // Before, a repeated row made the smallest step 0 and the series was read as hourly, whatever its bucket.
     expect(() => scoreSeries(rows([0, 1 / 12, 1 / 12, 3 / 12]))).toThrow(/data row 3: timestamp .* is not after the row before it/);
+    expect(() => scoreSeries([{ timestamp: at(0), value: 1 }, { timestamp: 'soon', value: 1 }])).toThrow(/data row 2: unparseable timestamp: "soon"/);
     expect(() => scoreSeries(rows([0, 1 / 60, 24 * 365]))).toThrow(/data row 3: 525598 buckets without a row before it/);
   });
 });

@@ -43,7 +43,14 @@ const MAX_GAP_BUCKETS = 105_120;
 /** anomaly_score in [0, 1] for every row, in order, without look-ahead. */
 export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {}): number[] {
   if (rows.length === 0) return [];
-  const ts = rows.map((r) => parseTimestamp(r.timestamp));
+  // Rows are numbered from 1 (data rows, after a header) in what is refused.
+  const ts = rows.map((r, i) => {
+    try {
+      return parseTimestamp(r.timestamp);
+    } catch (err) {
+      throw new RangeError(`data row ${i + 1}: ${(err as Error).message}`);
+    }
+  });
   // The bucket length is configuration in a deployment; here it is the series' smallest step. A longer step is
   // buckets without a row, counted as 0 (a count series exported without its empty buckets); it must be a whole
   // number of buckets, give or take a tenth of one (timestamps a second off).

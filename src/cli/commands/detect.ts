@@ -4,7 +4,7 @@ import type { CommandContext } from '../main.js';
 import { csvField } from '../table.js';
 import { parseCsv } from '../../eval/csv.js';
 import { pipelineDetectorSettings, resolveTrendConfig } from '../../trends/config.js';
-import { parseTimestamp, scoreSeries, type ScoreSeriesOptions } from '../../trends/index.js';
+import { scoreSeries, type ScoreSeriesOptions } from '../../trends/index.js';
 
 const HELP = `usage: recur detect --input SERIES.csv [--output SCORES.csv] [--tz ZONE] [--pipeline [--config FILE]] [--json]
 
@@ -51,24 +51,14 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const vi = header.indexOf('value');
   if (ti < 0 || vi < 0) throw new UsageError(`${input} needs a header with timestamp and value columns, got: ${header.join(',')}`);
   const data = table.slice(1).filter((r) => r.length > 1 || (r[0] ?? '') !== '');
-  // Data rows are numbered from 1, after the header, blank lines not counted.
-  let previous = Number.NEGATIVE_INFINITY;
+  // Data rows are numbered from 1, after the header, blank lines not counted (as scoreSeries numbers them when
+  // it refuses a timestamp: unparseable, not after the row before it, or off the series' bucket).
   const rows = data.map((r, i) => {
     const raw = (r[vi] ?? '').trim();
     const value = Number(raw);
     // Number('') is 0: an empty cell would pass for a quiet bucket.
     if (raw === '' || !Number.isFinite(value)) throw new UsageError(`${input} data row ${i + 1}: value "${r[vi] ?? ''}" is not a number`);
-    const timestamp = r[ti] ?? '';
-    let t: number;
-    try {
-      t = parseTimestamp(timestamp);
-    } catch (err) {
-      throw new UsageError(`${input} data row ${i + 1}: ${(err as Error).message}`);
-    }
-    // Scored online in file order: rows out of order or repeated would be scored as other buckets.
-    if (t <= previous) throw new UsageError(`${input} data row ${i + 1}: timestamp ${timestamp} is not after the row before it (rows must be in time order, one per bucket)`);
-    previous = t;
-    return { timestamp, value };
+    return { timestamp: r[ti] ?? '', value };
   });
   let scores: number[];
   try {
