@@ -1,5 +1,5 @@
 // Runs the trends detector over NAB-format series (online) and prints NAB's standard-profile
-// score per file and for the corpus. Usage: tsx scripts/nab-score.ts [DATA_DIR] [--detector JSON] [--json]
+// score per file and for the corpus. Usage: tsx scripts/nab-score.ts [DATA_DIR] [--detector JSON] [--min-growth G] [--json]
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseTimestamp, scoreSeries, type ScoreSeriesOptions, type SeriesRow } from '../src/trends/index.js';
@@ -24,7 +24,10 @@ function main(): void {
   const di = args.indexOf('--detector');
   // Detector settings to try (partial DetectorConfig as JSON), as bench:trends takes --config.
   const detector = di >= 0 ? (JSON.parse(args[di + 1]!) as ScoreSeriesOptions['detector']) : undefined;
-  const dir = args.find((a, i) => !a.startsWith('--') && (di < 0 || i !== di + 1)) ?? evalData('nab-dev');
+  // The growth past an episode's peak that reports again (scoreSeries' minGrowth; 0 reports every new peak).
+  const gi = args.indexOf('--min-growth');
+  const minGrowth = gi >= 0 ? Number(args[gi + 1]) : undefined;
+  const dir = args.find((a, i) => !a.startsWith('--') && (di < 0 || i !== di + 1) && (gi < 0 || i !== gi + 1)) ?? evalData('nab-dev');
   const windows = JSON.parse(readFileSync(join(dir, 'windows.json'), 'utf8')) as Record<string, [string, string][]>;
   const csvs = readdirSync(dir).filter((f) => f.endsWith('.csv')).sort();
   const started = performance.now();
@@ -36,7 +39,7 @@ function main(): void {
     files.push({
       name: f,
       timestamps: rows.map((r) => parseTimestamp(r.timestamp)),
-      anomalyScores: scoreSeries(rows, { detector }),
+      anomalyScores: scoreSeries(rows, { detector, ...(minGrowth === undefined ? {} : { minGrowth }) }),
       windows: windows[key]!.map(([a, b]) => [parseTimestamp(a), parseTimestamp(b)]),
     });
   }

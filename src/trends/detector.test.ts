@@ -181,8 +181,9 @@ describe('scoreSeries', () => {
       return out;
     };
     // The reporting rule alone: seenTailFactor would also cap the climb's later buckets, once its own
-    // first ones are in the series' record.
-    const detector = { seenTailFactor: 0 };
+    // first ones are in the series' record. The climb is sized for a one-hour aggregate scale, whose
+    // surprise grows past the update step more than once within it (over two hours it grows slower).
+    const detector = { seenTailFactor: 0, aggregateHours: 1 };
     const stepwise = reports(scoreSeries(climbing, { minGrowth: 0, detector }));
     const grown = reports(scoreSeries(climbing, { detector }));
     // Without a growth step every small new peak reports: past a labelled window, each is a false positive.
