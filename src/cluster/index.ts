@@ -2,7 +2,7 @@
 // identity matching and lineage, and model snapshots (serialised here; stored by the caller).
 export {
   OnlineClusterer, DEFAULT_ONLINE_OPTIONS,
-  type OnlineOptions, type ResolvedOnlineOptions, type ClusterEvent, type Assignment, type ChangeType, type LineageEvent,
+  type OnlineOptions, type ResolvedOnlineOptions, type ClusterEvent, type Assignment, type ChangeType, type LineageEvent, type RerunDecision,
 } from './online.js';
 export { SNAPSHOT_VERSION } from './snapshot.js';
 export type { ClusterSummary } from './labels.js';

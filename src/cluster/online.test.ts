@@ -10,6 +10,35 @@ const run = (c: OnlineClusterer, docs: { tokens: string[]; text: string }[], fro
   docs.map((d, i) => c.assign({ eventId: `e${from + i}`, tokens: d.tokens, time: 1_000 * (from + i), text: d.text }));
 
 describe('OnlineClusterer', () => {
+  it("takes in a re-fit's decisions: merged into a held cluster, into one it does not hold (kept under that id), retired", () => {
+    const tok = new Tokenizer({ bigrams: true });
+    const topics = ['card declined at the shop', 'parcel never arrived home', 'password reset email missing', 'refund still pending weeks', 'app crashes on startup'];
+    const place = (c: OnlineClusterer, text: string, i: number) => c.assign({ eventId: `e${i}`, tokens: tok.tokenize(text), time: 1_000 * i, text }).clusterId;
+    const c = new OnlineClusterer();
+    const ids = topics.map((t, i) => place(c, t, i));
+    for (let r = 1; r <= 2; r++) topics.forEach((t, i) => expect(place(c, t, 10 * r + i)).toBe(ids[i]));
+    expect(new Set(ids).size).toBe(5);
+    const [card, parcel, password, refund] = ids as [string, string, string, string];
+    const applied = c.applyRerun([
+      { id: card, into: parcel }, // the re-fit found them one problem
+      { id: password, into: 'c_v2_0' }, // a cluster the re-fit made
+      { id: refund, into: '' }, // retired
+      { id: 'c_999', into: parcel }, // not held here: skipped
+    ]);
+    expect(applied.map((d) => d.id)).toEqual([card, password, refund]);
+    const live = new Map(c.clusters().map((s) => [s.id, s.size]));
+    expect([...live.keys()].sort()).toEqual([parcel, ids[4]!, 'c_v2_0'].sort());
+    expect(live.get(parcel)).toBe(6);
+    // New cases go where the re-fit put their problem; a retired problem starts a cluster of its own again.
+    expect(place(c, topics[0]!, 100)).toBe(parcel);
+    expect(place(c, topics[2]!, 101)).toBe('c_v2_0');
+    expect([card, password, refund, parcel, 'c_v2_0']).not.toContain(place(c, topics[3]!, 102));
+    // The decisions outlive a checkpoint.
+    const restored = OnlineClusterer.restore(c.snapshot());
+    expect(restored.clusters().map((s) => s.id).sort()).toEqual(c.clusters().map((s) => s.id).sort());
+    expect(place(restored, topics[2]!, 103)).toBe('c_v2_0');
+  });
+
   it('a restored model takes the configured bounds: a higher cluster cap and a new vocabulary bound; not a cap below its live clusters', () => {
     const tok = new Tokenizer({ bigrams: true });
     const topics = ['card declined at the shop', 'parcel never arrived home', 'password reset email missing', 'refund still pending weeks', 'app crashes on startup', 'wrong currency exchange rate', 'cannot verify my identity'];

@@ -76,6 +76,12 @@ export interface LineageEvent extends LineageRecord {
   time: number;
 }
 
+/** What a batch re-fit decided about a cluster: merged into `into`, or retired (`into` ''). */
+export interface RerunDecision {
+  id: string;
+  into: string;
+}
+
 export interface Assignment {
   /** '' when the description has no terms ('unassigned'). */
   clusterId: string;
@@ -230,6 +236,36 @@ export class OnlineClusterer {
       if (c.size < o.minLiveSize && time - c.lastSeen > o.retireAfter) events.push(this.retire(c, time));
     }
     return events;
+  }
+
+  /**
+   * Takes in what a batch re-fit (`recur rerun`) decided about clusters this model holds, which it has not seen:
+   * a cluster merged into one this model holds joins it; merged into one it does not hold (the re-fit made it),
+   * it carries on under that id; retired (`into` ''), it leaves. Decisions about clusters it does not hold are
+   * skipped. Returns the decisions applied. The re-fit recorded their lineage; none is made here.
+   */
+  applyRerun(decisions: readonly RerunDecision[]): RerunDecision[] {
+    const byId = new Map<string, ClusterState>();
+    for (const c of this.state.slots) if (c !== undefined) byId.set(c.id, c);
+    const applied: RerunDecision[] = [];
+    for (const d of decisions) {
+      const gone = byId.get(d.id);
+      if (gone === undefined || d.into === d.id) continue;
+      const keep = d.into === '' ? undefined : byId.get(d.into);
+      byId.delete(d.id);
+      if (d.into === '') this.drop(gone);
+      else if (keep === undefined) {
+        gone.id = d.into;
+        byId.set(d.into, gone);
+      } else {
+        absorb(keep, gone, this.options.examples);
+        pruneTerms(keep, this.options.maxTermsPerCluster);
+        this.drop(gone);
+        this.reindex(keep);
+      }
+      applied.push(d);
+    }
+    return applied;
   }
 
   /** Live clusters, largest first (ties: older first), with labels and examples. */

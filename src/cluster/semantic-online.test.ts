@@ -96,6 +96,41 @@ describe('SemanticOnlineClusterer', () => {
     expect(b.snapshot()).toBe(a.snapshot());
   });
 
+  it("takes in a re-fit's decisions: merged into a held cluster, into one it does not hold (kept under that id), retired", () => {
+    const items = stream(900, 3);
+    const c = new SemanticOnlineClusterer(32, { warmup: 64, mergeEvery: 100 });
+    c.warmUp(items.slice(0, 64).map((x) => x.vector));
+    run(c, items.slice(0, 800));
+    // Four of its largest clusters.
+    const [a, b, d, r] = c.clusters().sort((x, y) => y.size - x.size).map((x) => x.id) as [string, string, string, string];
+    const before = c.liveClusters;
+    const total = c.clusters().reduce((n, x) => n + x.size, 0);
+    const retired = c.describe([r])[0]!.size;
+    const applied = c.applyRerun([
+      { id: a, into: b },
+      { id: d, into: 's_v7_0' },
+      { id: r, into: '' },
+      { id: 's_9999', into: b },
+    ]);
+    expect(applied.map((x) => x.id)).toEqual([a, d, r]);
+    expect(c.liveClusters).toBe(before - 2);
+    const ids = c.clusters().map((x) => x.id);
+    expect(ids).toContain('s_v7_0');
+    expect(ids).not.toContain(a);
+    expect(ids).not.toContain(d);
+    expect(ids).not.toContain(r);
+    // Merged members moved, none lost but the retired cluster's.
+    expect(c.clusters().reduce((n, x) => n + x.size, 0)).toBe(total - retired);
+    expect(c.describe(['s_v7_0'])).toHaveLength(1);
+    // Later events of the renamed cluster's topic are placed under its new id, also after a restore.
+    const restored = SemanticOnlineClusterer.restore(c.snapshot());
+    const later = items.slice(800);
+    const placed = run(c, later);
+    expect(placed.some((p) => p.clusterId === 's_v7_0')).toBe(true);
+    expect(placed.some((p) => p.clusterId === a || p.clusterId === d)).toBe(false);
+    expect(JSON.stringify(run(restored, later))).toBe(JSON.stringify(placed));
+  });
+
   it('stays under its cluster cap', () => {
     const items = stream(400, 11);
     const c = new SemanticOnlineClusterer(32, { warmup: 16, z: 6, maxClusters: 10, mergeEvery: 10_000 });

@@ -1,5 +1,5 @@
 import { DenseOnlineClusterer, type DenseOnlineOptions, type DenseOnlineState } from '../text/embed/dense-online.js';
-import type { Assignment, ClusterEvent, LineageEvent, ModelCaps } from './online.js';
+import type { Assignment, ClusterEvent, LineageEvent, ModelCaps, RerunDecision } from './online.js';
 import type { ClusterSummary } from './labels.js';
 
 // The live clusterer by meaning: the dense single-pass clusterer (src/text/embed/dense-online.ts) decides
@@ -33,6 +33,8 @@ interface State {
   clusters: [number, { size: number; firstSeen: number; lastSeen: number; examples: string[]; terms: [string, number][] }][];
   vocabulary: [string, number][];
   tokens: number;
+  /** Clusters that carry on under an id a batch re-fit gave them (applyRerun); absent when none. */
+  aliases?: [number, string][];
 }
 
 export class SemanticOnlineClusterer {
@@ -42,6 +44,8 @@ export class SemanticOnlineClusterer {
   private tokens = 0;
   private eventCount = 0;
   private readonly opts: State['opts'];
+  /** Cluster number → the id a batch re-fit gave it (applyRerun). */
+  private readonly aliases = new Map<number, string>();
 
   constructor(
     readonly dims: number,
@@ -108,8 +112,39 @@ export class SemanticOnlineClusterer {
   }
 
   describe(ids: readonly string[], opts: { terms?: number; examples?: number } = {}): ClusterSummary[] {
-    const nums = ids.filter((id) => id.startsWith(this.opts.idPrefix)).map((id) => Number(id.slice(this.opts.idPrefix.length)));
-    return this.summaries(nums.filter((n) => this.described.has(n)), opts);
+    const want = new Set(ids);
+    return this.summaries([...this.described.keys()].filter((n) => want.has(this.id(n))), opts);
+  }
+
+  /**
+   * Takes in what a batch re-fit (`recur rerun`) decided about clusters this model holds, which it has not seen:
+   * merged into one it holds, the two merge; merged into one it does not hold, the cluster carries on under that
+   * id; retired (`into` ''), it leaves. Others are skipped. Returns the decisions applied (their lineage is the re-fit's).
+   */
+  applyRerun(decisions: readonly RerunDecision[]): RerunDecision[] {
+    const held = new Map<string, number>();
+    for (const n of this.described.keys()) held.set(this.id(n), n);
+    const applied: RerunDecision[] = [];
+    for (const d of decisions) {
+      const n = held.get(d.id);
+      if (n === undefined || d.into === d.id) continue;
+      const keep = d.into === '' ? undefined : held.get(d.into);
+      held.delete(d.id);
+      if (d.into === '') {
+        this.dense.remove(n);
+        this.described.delete(n);
+        this.aliases.delete(n);
+      } else if (keep === undefined) {
+        this.aliases.set(n, d.into);
+        held.set(d.into, n);
+      } else {
+        this.dense.mergeInto(n, keep);
+        this.absorb(keep, n);
+        this.aliases.delete(n);
+      }
+      applied.push(d);
+    }
+    return applied;
   }
 
   snapshot(): string {
@@ -121,6 +156,7 @@ export class SemanticOnlineClusterer {
       clusters: [...this.described].map(([id, d]) => [id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples, terms: [...d.terms] }]),
       vocabulary: [...this.vocabulary],
       tokens: this.tokens,
+      ...(this.aliases.size > 0 ? { aliases: [...this.aliases] } : {}),
     };
     return JSON.stringify(state);
   }
@@ -136,6 +172,7 @@ export class SemanticOnlineClusterer {
     c.eventCount = s.events;
     c.tokens = s.tokens;
     for (const [t, n] of s.vocabulary) c.vocabulary.set(t, n);
+    for (const [n, id] of s.aliases ?? []) c.aliases.set(n, id);
     for (const [id, d] of s.clusters) c.described.set(id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples, terms: new Map(d.terms) });
     return c;
   }
@@ -146,7 +183,7 @@ export class SemanticOnlineClusterer {
   }
 
   private id(n: number): string {
-    return `${this.opts.idPrefix}${n}`;
+    return this.aliases.get(n) ?? `${this.opts.idPrefix}${n}`;
   }
 
   private create(id: number, time: number): Described {

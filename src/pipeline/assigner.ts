@@ -1,12 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { OnlineClusterer, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps } from '../cluster/online.js';
+import { OnlineClusterer, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps, type RerunDecision } from '../cluster/online.js';
 import type { ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
-import { birthsFrom, chTime, goneClusterRows, goneClusters, insertIdempotent, loadLatestSnapshot, maxBirthSeq, recordBirths, saveSnapshot, type Birth, type ModelSnapshot } from '../store/index.js';
+import { birthsFrom, chTime, goneClusterRows, goneClusters, goneDecisions, insertIdempotent, loadLatestSnapshot, maxBirthSeq, recordBirths, saveSnapshot, type Birth, type ModelSnapshot } from '../store/index.js';
 import type { Assigner, Placement } from './ingest.js';
 import type { Located } from './rows.js';
 import { readOnce } from '../sources/file.js';
@@ -32,6 +32,8 @@ export interface LiveModel {
   reserve(seq: number): void;
   snapshot(): string;
   prepare?(texts: readonly string[], heartbeat: () => Promise<void>): Promise<void>;
+  /** Takes in a batch re-fit's merges and retirements of clusters it holds; returns those applied. */
+  applyRerun(decisions: readonly RerunDecision[]): RerunDecision[];
 }
 
 export function lexicalModel(c: OnlineClusterer): LiveModel {
@@ -51,6 +53,7 @@ export function lexicalModel(c: OnlineClusterer): LiveModel {
     },
     reserve: (seq) => c.reserve(seq),
     snapshot: () => c.snapshot(),
+    applyRerun: (d) => c.applyRerun(d),
   };
 }
 
@@ -91,6 +94,7 @@ export function semanticModel(c: SemanticOnlineClusterer, embedder: CachingEmbed
     },
     reserve: (seq) => c.reserve(seq),
     snapshot: () => c.snapshot(),
+    applyRerun: (d) => c.applyRerun(d),
   };
 }
 
@@ -371,6 +375,21 @@ export class ClusterAssigner implements Assigner {
     return this.clusterer.firstSeen ? this.clusterer.firstSeen(live) : this.clusterer.describe([live], { terms: 0, examples: 0 })[0]?.firstSeen;
   }
 
+  /**
+   * Takes in what batch re-fits (`recur rerun`, run while the pipeline was stopped) decided about clusters the
+   * restored model still holds: without this, a cluster they merged or retired took new cases again and was
+   * listed live at the next checkpoint. Returns how many clusters it changed.
+   */
+  async takeInReruns(): Promise<number> {
+    const applied = this.clusterer.applyRerun(await goneDecisions(this.deps.client));
+    for (const d of applied) if (d.into !== '') this.mergedInto.set(d.id, d.into);
+    if (applied.length > 0) {
+      const merged = applied.filter((d) => d.into !== '').length;
+      this.deps.log.info({ merged, retired: applied.length - merged }, 'clusters a re-run merged or retired are taken out of the live model');
+    }
+    return applied.length;
+  }
+
   /** The cluster an id now lives in, following the merges this process has seen. */
   private resolve(id: string): string {
     let at = id;
@@ -529,14 +548,20 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
         new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: kind === 'minilm' ? 'm_' : 's_' });
     inForce(c.caps);
     const model = semanticModel(c, embedder);
-    return new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log));
+    return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)), restored);
   }
   const c = restored
     ? OnlineClusterer.restore(restored.state, caps)
     : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
   inForce(c.caps);
   const model = lexicalModel(c);
-  return new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log));
+  return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)), restored);
+}
+
+/** A restored model takes in the re-runs made since its checkpoint (a new one holds no cluster they name). */
+async function takeInReruns(assigner: ClusterAssigner, restored: ModelSnapshot | null): Promise<ClusterAssigner> {
+  if (restored) await assigner.takeInReruns();
+  return assigner;
 }
 
 /**

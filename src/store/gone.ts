@@ -71,3 +71,29 @@ export async function goneClusterRows(
     };
   });
 }
+
+/**
+ * What batch re-fits decided about clusters a live model may still hold: every cluster whose latest row says
+ * merged or retired, with the cluster it ends in through later merges ('' when retired, or when its merges
+ * end in a retired cluster). A live model takes these in at start (`recur rerun` runs while it is stopped).
+ */
+export async function goneDecisions(client: ClickHouseClient): Promise<{ id: string; into: string }[]> {
+  const rows = await select<{ cluster_id: string; state: string; merged_into: string }>(
+    client,
+    `SELECT cluster_id, state, merged_into FROM v_clusters WHERE state IN ('merged', 'retired') ORDER BY cluster_id`,
+  );
+  return followMerges(rows.map((r) => ({ id: r.cluster_id, into: r.state === 'merged' ? r.merged_into : '' })));
+}
+
+/**
+ * Each gone cluster with the cluster it ends in: a merge into a cluster merged or retired since is followed
+ * (bounded: a cycle of bad rows ends as retired).
+ */
+export function followMerges(gone: readonly { id: string; into: string }[]): { id: string; into: string }[] {
+  const next = new Map(gone.map((g) => [g.id, g.into]));
+  return gone.map((g) => {
+    let into = g.into;
+    for (let hops = 0; into !== '' && next.has(into); hops++) into = hops < 64 ? next.get(into)! : '';
+    return { id: g.id, into };
+  });
+}

@@ -8,7 +8,7 @@ export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshot
 export { bucketCounts, hourlyBucketCounts, bucketMembers, casesPerHourBefore, eventTimeRange, loadTrendProgress, saveTrendProgress, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, openEpisodes, type BucketCounts, type ClusterStatusRow, type EpisodeRow } from './trends.js';
 export { affectedCustomers, pinOwner, ownerPins, ownerPinRows, clusterExists, clusterState, markClusterStatus, pinClusterOwner, statusProblem, noteProblem, teamProblem, type AffectedRow } from './customers.js';
 export { chargeBack, clusterCosts, clusterExamples, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type WindowTotals } from './cost.js';
-export { goneClusterRows, goneClusters, type GoneCluster } from './gone.js';
+export { goneClusterRows, goneClusters, goneDecisions, type GoneCluster } from './gone.js';
 export { clusterSpans, loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';
 export { birthsFrom, maxBirthSeq, recordBirths, type Birth } from './births.js';
 export { recordDeliveries, registerSinks, undeliveredEpisodes, type DeliveryRecord, type Undelivered } from './deliveries.js';

@@ -39,6 +39,9 @@ class ScriptedModel implements LiveModel {
   snapshot(): string {
     return JSON.stringify({ events: this.events });
   }
+  applyRerun(): [] {
+    return [];
+  }
 }
 
 describe('clusters merged away or retired keep their description (embedded chDB)', () => {

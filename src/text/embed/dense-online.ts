@@ -274,6 +274,43 @@ export class DenseOnlineClusterer {
     return out;
   }
 
+  /**
+   * Merges live cluster `drop` into live cluster `keep` (a decision made elsewhere: a batch re-fit), as a merge
+   * pass would. False when either is not live.
+   */
+  mergeInto(drop: number, keep: number): boolean {
+    const d = this.ids.indexOf(drop);
+    const k = this.ids.indexOf(keep);
+    if (d < 0 || k < 0 || d === k) return false;
+    const sum = this.sums[k]!;
+    const other = this.sums[d]!;
+    const raw = this.raws[k]!;
+    const otherRaw = this.raws[d]!;
+    for (let j = 0; j < this.dims; j++) {
+      sum[j] = sum[j]! + other[j]!;
+      raw[j] = raw[j]! + otherRaw[j]!;
+    }
+    this.sizes[k]! += this.sizes[d]!;
+    this.parent[drop] = keep;
+    this.removeSlot(d);
+    return true;
+  }
+
+  /** Takes live cluster `id` out (retired elsewhere): new texts no longer join it. False when it is not live. */
+  remove(id: number): boolean {
+    const s = this.ids.indexOf(id);
+    if (s < 0) return false;
+    this.removeSlot(s);
+    return true;
+  }
+
+  private removeSlot(s: number): void {
+    this.sums.splice(s, 1);
+    this.raws.splice(s, 1);
+    this.sizes.splice(s, 1);
+    this.ids.splice(s, 1);
+  }
+
   /** The live id a (possibly merged-away) cluster id now belongs to. */
   resolve(id: number): number {
     while (this.parent[id] !== id) id = this.parent[id] = this.parent[this.parent[id]!]!;
