@@ -282,18 +282,23 @@ export class DenseOnlineClusterer {
     const d = this.ids.indexOf(drop);
     const k = this.ids.indexOf(keep);
     if (d < 0 || k < 0 || d === k) return false;
-    const sum = this.sums[k]!;
-    const other = this.sums[d]!;
-    const raw = this.raws[k]!;
-    const otherRaw = this.raws[d]!;
+    this.fold(k, d);
+    this.removeSlot(d);
+    return true;
+  }
+
+  /** Adds slot `drop`'s members to slot `keep`'s, and points its id at keep's; the caller takes the slot out. */
+  private fold(keep: number, drop: number): void {
+    const sum = this.sums[keep]!;
+    const other = this.sums[drop]!;
+    const raw = this.raws[keep]!;
+    const otherRaw = this.raws[drop]!;
     for (let j = 0; j < this.dims; j++) {
       sum[j] = sum[j]! + other[j]!;
       raw[j] = raw[j]! + otherRaw[j]!;
     }
-    this.sizes[k]! += this.sizes[d]!;
-    this.parent[drop] = keep;
-    this.removeSlot(d);
-    return true;
+    this.sizes[keep]! += this.sizes[drop]!;
+    this.parent[this.ids[drop]!] = this.ids[keep]!;
   }
 
   /** Takes live cluster `id` out (retired elsewhere): new texts no longer join it. False when it is not live. */
@@ -351,16 +356,7 @@ export class DenseOnlineClusterer {
     for (const [sim, a, b] of cand) {
       if (used.has(a) || used.has(b)) continue;
       const [keep, drop] = this.sizes[a]! >= this.sizes[b]! ? [a, b] : [b, a];
-      const sum = this.sums[keep]!;
-      const other = this.sums[drop]!;
-      const raw = this.raws[keep]!;
-      const otherRaw = this.raws[drop]!;
-      for (let j = 0; j < this.dims; j++) {
-        sum[j] = sum[j]! + other[j]!;
-        raw[j] = raw[j]! + otherRaw[j]!;
-      }
-      this.sizes[keep]! += this.sizes[drop]!;
-      this.parent[this.ids[drop]!] = this.ids[keep]!;
+      this.fold(keep, drop);
       merges.push({ keep: this.ids[keep]!, drop: this.ids[drop]!, similarity: sim });
       used.add(a).add(b);
       dropped.add(drop);
