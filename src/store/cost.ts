@@ -63,15 +63,24 @@ export async function chargeBack(
     }));
 }
 
+/**
+ * The start of `ms`'s hour in UTC, as cluster_counts buckets events, and not before 1970 (a window reaching
+ * further holds everything). Computed here, not by ClickHouse's toStartOfHour: that takes the session's zone
+ * (chDB's is the process's TZ), where an hour can start at half past (India) and 1970's first hour wraps round.
+ */
+export function hourStartMs(ms: number): number {
+  return Math.max(0, Math.floor(ms / 3_600_000) * 3_600_000);
+}
+
 /** Cost under the cost model per cluster, of the events from the start of `sinceMs`'s hour on (cluster_counts' buckets). */
 export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clusterIds: readonly string[], sinceMs: number): Promise<Map<string, number>> {
   const { expr, params } = costParams(cfg);
   const rows = await select<{ cluster_id: string; cost: number }>(
     client,
     `SELECT cluster_id, round(sum(${expr}), 2) AS cost FROM assignments
-     WHERE cluster_id IN {ids:Array(String)} AND occurred_at >= toStartOfHour(fromUnixTimestamp64Milli({since:Int64}))
+     WHERE cluster_id IN {ids:Array(String)} AND occurred_at >= fromUnixTimestamp64Milli({since:Int64})
      GROUP BY cluster_id`,
-    { ...params, ids: clusterIds, since: sinceMs },
+    { ...params, ids: clusterIds, since: hourStartMs(sinceMs) },
   );
   return new Map(rows.map((r) => [r.cluster_id, Number(r.cost)]));
 }
@@ -113,10 +122,10 @@ export async function clusterCosts(
             FROM assignments AS a
             LEFT JOIN v_clusters AS v ON v.cluster_id = a.cluster_id
             LEFT JOIN (SELECT cluster_id, toString(status) AS status FROM cluster_status FINAL) AS s ON s.cluster_id = a.cluster_id
-            WHERE a.occurred_at >= ${wholeHours ? 'toStartOfHour(fromUnixTimestamp64Milli({since:Int64}))' : 'fromUnixTimestamp64Milli({since:Int64})'} AND a.cluster_id != ''
+            WHERE a.occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND a.cluster_id != ''
               ${clusterIds ? 'AND a.cluster_id IN {ids:Array(String)}' : ''}
             GROUP BY a.cluster_id ORDER BY cost DESC, cluster_id`,
-    { ...params, since: sinceMs, namedProducts: named.products, namedCategories: named.categories, ...(clusterIds ? { ids: clusterIds } : {}) },
+    { ...params, since: wholeHours ? hourStartMs(sinceMs) : Math.max(0, sinceMs), namedProducts: named.products, namedCategories: named.categories, ...(clusterIds ? { ids: clusterIds } : {}) },
     { join_use_nulls: 1 },
   );
 }

@@ -1,9 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { OwnersConfig } from '../owners/index.js';
 import type { CostConfig } from '../owners/index.js';
-import { clusterRoute, pricedCosts, type Describe } from './cost.js';
+import { clusterRoute, hourStartMs, pricedCosts, type Describe } from './cost.js';
 import { select } from './select.js';
-import { chTime } from './writer.js';
 
 export interface ClusterSummary {
   cluster_id: string;
@@ -38,9 +37,9 @@ export async function topClusters(client: ClickHouseClient, opts: { sinceMs?: nu
             toString(min(c.bucket)) AS first_seen, toString(max(c.bucket)) AS last_seen,
             if(any(v.state) = '', 'live', any(v.state)) AS state, any(v.merged_into) AS merged_into
      FROM cluster_counts AS c LEFT JOIN v_clusters AS v ON v.cluster_id = c.cluster_id
-     WHERE c.bucket >= toStartOfHour(parseDateTime64BestEffort({since:String}))
+     WHERE c.bucket >= fromUnixTimestamp64Milli({since:Int64})
      GROUP BY c.cluster_id ORDER BY cases DESC, cluster_id LIMIT {limit:UInt32}`,
-    { since: chTime(opts.sinceMs ?? 0), limit: opts.limit },
+    { since: hourStartMs(opts.sinceMs ?? 0), limit: opts.limit },
   );
   if (!opts.cost || rows.length === 0) return rows;
   const priced = await pricedCosts(client, opts.cost, rows.map((r) => r.cluster_id), opts.sinceMs ?? 0);

@@ -212,6 +212,15 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(listed.length).toBeGreaterThan(1);
     expect(listed.every(([, cost]) => (cost as number) > 0)).toBe(true);
     expect(listed).toEqual(charged);
+    // The same answers in a zone whose hours start at half past UTC (chDB takes the process's TZ), and for a
+    // window reaching back before 1970: both came out empty.
+    for (const [env, since] of [[{ TZ: 'Asia/Kolkata' }, 'all'], [{}, '36500d'], [{ TZ: 'America/St_Johns' }, '36500d']] as const) {
+      const c = await recurP(['clusters', '--data-dir', dir, '--json', '--since', since], { env });
+      const k = await recurP(['cost', '--by', 'cluster', '--all', '--data-dir', dir, '--json', '--since', since], { env });
+      expect(c.code, c.stderr).toBe(0);
+      expect((JSON.parse(c.stdout) as { cluster_id: string; cost: number }[]).map((r) => [r.cluster_id, r.cost]).sort(), `${JSON.stringify(env)} ${since}`).toEqual(listed);
+      expect((JSON.parse(k.stdout) as { cluster_id: string; cost: number }[]).map((r) => [r.cluster_id, r.cost]).sort(), `${JSON.stringify(env)} ${since}`).toEqual(charged);
+    }
   });
 
   it('demo runs the shipped sample on embedded defaults and reports the clusters it found', async () => {
