@@ -65,7 +65,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (id === undefined) {
     const list = rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)';
     print(values['json'] ? doc : [...health, list].join('\n'));
-    return sinks && !sinks.every((h) => h['healthy']) ? 1 : 0;
+    return unhealthy(sinks);
   }
   // One cluster, in one document: open when its status was never set; exit 1 when there is no such cluster.
   if (rows.length === 0) {
@@ -77,5 +77,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   }
   if (values['json']) print(doc);
   else print([...health, ...rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd())].join('\n'));
-  return 0;
+  // The same health lines, the same exit code as the listing's.
+  return unhealthy(sinks);
+}
+
+/** 1 when the pipeline runs with a sink that is not healthy (for cron and monitoring), else 0. */
+function unhealthy(sinks: Record<string, unknown>[] | null | undefined): number {
+  return sinks && !sinks.every((h) => h['healthy']) ? 1 : 0;
 }
