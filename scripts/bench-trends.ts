@@ -203,7 +203,7 @@ function main(): void {
     return byCluster.get(i)!.some((inj) => inj.kind === 'angry' && Math.abs((e.episode.startBucket - T0) / HOUR - inj.start) <= 2);
   }).length;
   // Per cluster-day on which a false spike or growth episode can open: after the detector's warm-up.
-  const falsePer1000 = (1000 * falseEpisodes.length) / (nClusters * Math.max(1, days - cfg.warmupBuckets / 24));
+  const falsePer1000 = (1000 * falseEpisodes.length) / (nClusters * Math.max(1, days - cfg.warmupBucketsResolved / 24));
   // Recall by baseline size: a 3x surge on a cluster expecting under one case an hour is not
   // something a 3-customer gate can see within two buckets.
   const bySize = (lo: number, hi: number): number => {

@@ -3,7 +3,7 @@ import { createClusterState, evaluateCluster, type ClusterMeta, type ClusterTren
 import { resolveTrendConfig } from './config.js';
 import { evaluateBucketClose } from './engine.js';
 import { episodeId, type TrendEvent } from './episodes.js';
-import { seasonalKey } from './bucket.js';
+import { bucketStart, nextBucketStart, seasonalKey } from './bucket.js';
 import { expectation, growthLlr } from './detector.js';
 import { dailyMean, poisson, seeded } from './test-helpers.js';
 
@@ -273,6 +273,32 @@ describe('alert kinds', () => {
     // Without the surge CUSUM the same surge goes unreported.
     expect(surge(resolveTrendConfig({ detector: { surgeShift: null } }), false).filter((e) => e.type === 'opened')).toEqual([]);
     expect(surge(cfg, true).filter((e) => e.type === 'opened')).toEqual([]);
+  });
+
+  it('spike: the warm-up is a week in any bucket size: day buckets alert after a week, not after 168 days', () => {
+    const spikesAfter = (days: number, input: Parameters<typeof resolveTrendConfig>[0]) => {
+      const cfg = resolveTrendConfig(input);
+      const u = seeded(5);
+      let b = bucketStart(Date.UTC(2026, 0, 5, 12), 'day', 'Europe/Berlin');
+      const st = createClusterState('c1', b - 365 * 86_400_000);
+      const opened: number[] = [];
+      for (let d = 0; d <= days; d++) {
+        const cases = d === days ? 300 : poisson(u, 40);
+        const ids = Array.from({ length: cases }, (_, i) => `cu-${d}-${i}`);
+        for (const e of evaluateCluster(st, { clusterId: 'c1', cases, customers: cases, customerIds: ids }, {}, b, b + 86_400_000 + 60_000, cfg)) {
+          if (e.type === 'opened' && e.episode.kind === 'spike') opened.push(d);
+        }
+        b = nextBucketStart(b, 'day', 'Europe/Berlin');
+      }
+      return opened;
+    };
+    // 28 days is what a restart rebuilds (rebuildDays); 7.5x a day's cases is a spike after them.
+    expect(resolveTrendConfig({ bucket: 'day' }).warmupBucketsResolved).toBe(7);
+    expect(resolveTrendConfig({ bucket: { minutes: 5 } }).warmupBucketsResolved).toBe(2016);
+    expect(spikesAfter(28, { bucket: 'day', timeZone: 'Europe/Berlin' })).toEqual([28]);
+    // Still in its warm-up at 6 days; an explicit count of buckets wins over the hours.
+    expect(spikesAfter(6, { bucket: 'day', timeZone: 'Europe/Berlin' })).toEqual([]);
+    expect(spikesAfter(28, { bucket: 'day', timeZone: 'Europe/Berlin', warmupBuckets: 100 })).toEqual([]);
   });
 
   it('regression: volume returns after the cluster was marked fixed', () => {

@@ -210,7 +210,7 @@ function stepCluster(
   // cluster's own first cases: no baseline to set them against).
   advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, 0, lifeCases, st.lifeCustomers, st.firstSeenAt, cfg, lifeCases);
 
-  const warm = st.detector.n > cfg.warmupBuckets;
+  const warm = st.detector.n > cfg.warmupBucketsResolved;
   const excess = cases - step.expected;
   // spike: a surprising surge, well above expectation, from enough distinct customers: this
   // bucket alone, the last few together (a short burst), or evidence for a surgeShift rise

@@ -40,8 +40,14 @@ export const trendConfigSchema = z.object({
    * unless given.
    */
   detector: detectorOverridesSchema.default({}),
-  /** Buckets a cluster's detector must have seen (a week of hours) before spike / growth alerts; young clusters get `new`. */
-  warmupBuckets: z.number().int().nonnegative().default(168),
+  /**
+   * How long a cluster's detector must have counted (a week) before spike / growth alerts; young clusters get
+   * `new`. Counted in buckets of the configured size (168 hourly, 7 daily, 1 weekly, 2,016 of 5 minutes): in
+   * buckets alone, a day bucket waited 168 days, and a restart's 28-day rebuild never warmed again.
+   */
+  warmupHours: z.number().nonnegative().default(168),
+  /** The warm-up in buckets, when set (overrides warmupHours). */
+  warmupBuckets: z.number().int().nonnegative().optional(),
   gates: z
     .object({
       /** Distinct customers an episode needs before it opens: one customer writing twenty times is not a trend. */
@@ -185,11 +191,14 @@ export function pipelineDetectorSettings(cfg: TrendConfig): Partial<DetectorConf
 export interface ResolvedTrendConfig extends TrendConfig {
   detectorResolved: DetectorConfig;
   bucketMs: number;
+  /** Buckets of warm-up: warmupBuckets, else warmupHours in buckets of this size. */
+  warmupBucketsResolved: number;
 }
 
 export function resolveTrendConfig(input: TrendConfigInput = {}): ResolvedTrendConfig {
   const cfg = trendConfigSchema.parse(input) as TrendConfig;
   const bucketMs = nominalBucketMs(cfg.bucket);
   const detectorResolved = detectorConfigSchema.parse({ bucketMinutes: bucketMs / 60_000, ...pipelineDetectorSettings(cfg) });
-  return { ...cfg, detectorResolved, bucketMs };
+  const warmupBucketsResolved = cfg.warmupBuckets ?? Math.ceil((cfg.warmupHours * 3_600_000) / bucketMs);
+  return { ...cfg, detectorResolved, bucketMs, warmupBucketsResolved };
 }
