@@ -198,7 +198,9 @@ export class TrendStage {
       return;
     }
     // The first event seen need not be the earliest: the ones within the allowed lateness before it are on time.
-    if (this.nextOpen === null) this.nextOpen = this.startOf(t - this.latenessMs);
+    // Its time as the watermark takes it (at most its arrival plus the lateness): one dated hours ahead of its
+    // arrival would otherwise make every correctly dated event before it late, and skip their hours.
+    if (this.nextOpen === null) this.nextOpen = this.startOf(Math.min(t, e.arrivedMs + this.latenessMs) - this.latenessMs);
     if (t > this.newest) this.newest = t;
     const ahead = Math.min(t, e.arrivedMs + this.latenessMs);
     if (ahead > this.watermark) this.watermark = ahead;

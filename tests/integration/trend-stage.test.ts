@@ -95,6 +95,21 @@ describe('trend stage on a first start (embedded chDB)', () => {
     expect(after.get('late_events', { beyond_lateness: 'true' }) + after.get('late_events', { beyond_lateness: 'false' })).toBe(0);
   });
 
+  it('the first event seen, dated hours ahead of its arrival, does not make the correctly dated ones before it late', async () => {
+    // As above, but the skewed event is the very first one the stage sees: the first bucket to close was taken
+    // from its date, and the nine live events of the hours before it were all late.
+    const on8th = (hhmm: string) => Date.parse(`2026-11-08T${hhmm}:00Z`);
+    const metrics = new Metrics();
+    let t = on8th('10:01');
+    const stage = new TrendStage(config.trends, store.client, silentLog, metrics, () => (t += 1000));
+    stage.observe({ timeMs: on8th('19:00'), arrivedMs: on8th('10:01'), clusterId: 'c_11', caseId: 'f-skewed', customerId: 'f-skewed' });
+    for (const [i, hhmm] of ['10:00', '10:05', '10:20', '10:40', '11:00', '11:30', '12:00', '12:30', '13:00'].entries()) {
+      stage.observe({ timeMs: on8th(hhmm), arrivedMs: on8th(hhmm) + 60_000, clusterId: 'c_11', caseId: `f-${i}`, customerId: `f-${i}` });
+      await stage.onBatchStored();
+    }
+    expect(metrics.get('late_events', { beyond_lateness: 'true' }) + metrics.get('late_events', { beyond_lateness: 'false' })).toBe(0);
+  });
+
   it('a restart after an event dated years ahead was stored rebuilds event time from the others', async () => {
     const row = (id: string, iso: string) => ({
       event_id: id,
