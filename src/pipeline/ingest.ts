@@ -192,11 +192,14 @@ export class Ingestor {
     const reach = st.tail?.last ?? st.intent?.last ?? null;
     if (messages.length === 0 || (reach !== null && messages[0]!.offset <= reach)) await this.settleTail(st);
     const intent = st.intent;
-    if (intent && messages.length > 0 && messages[0]!.offset <= intent.last) {
+    // A replay: the batch reaches into the last intent's range, or part of that range is held from the fetch
+    // before (the rest of it may be gone from the log, compacted or control records: then this batch starts
+    // after it, and what is held is written now, not dropped).
+    if (intent && messages.length > 0 && (st.pending.length > 0 || messages[0]!.offset <= intent.last)) {
       // Replay. Below the last intent everything was stored before that intent was written: the model
       // relearns those events (same order, same assignments) but nothing is written again.
       await this.warm(batch, messages.filter((m) => m.offset < intent.first), ctx);
-      const inRange = [...st.pending, ...messages.filter((m) => m.offset >= intent.first && m.offset <= intent.last)];
+      const inRange = withHeld(st.pending, messages.filter((m) => m.offset >= intent.first && m.offset <= intent.last));
       messages = messages.filter((m) => m.offset > intent.last);
       const reached = inRange.length > 0 && inRange[inRange.length - 1]!.offset >= intent.last;
       if (!reached && messages.length === 0) {
@@ -564,4 +567,11 @@ function assignmentRow(ev: Record<string, unknown>, clusterId: string, similarit
     source_offset: ev['source_offset'],
     ingested_at: ev['ingested_at'],
   };
+}
+
+/** The held part of a replayed range with a fetch's part of it, in offset order, each offset once (a re-delivery repeats some). */
+function withHeld(held: readonly SourceMessage[], fetched: readonly SourceMessage[]): SourceMessage[] {
+  if (held.length === 0) return [...fetched];
+  const seen = new Set(held.map((m) => m.offset));
+  return [...held, ...fetched.filter((m) => !seen.has(m.offset))].sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
 }

@@ -81,6 +81,36 @@ describe('a batch with a backlog leaves its last write in flight (embedded chDB)
     expect(Number(n!.n)).toBe(3);
   });
 
+  it('a replayed range fetched in two parts, the rest of it gone from the log, stores the held part: nothing lost', async () => {
+    // The first owner recorded the intent for 100..199 and died before any row landed. 150..204 are gone from
+    // the log (compacted, or transaction markers), so the replay's fetches bring 100..149, then 205..210.
+    // Held after the first fetch, 100..149 were dropped when the next one started past the range.
+    for (const split of [true, false]) {
+      const topic = uniqueName(split ? 'held-split' : 'held-one');
+      // One chunk for the whole range, so its intent spans it.
+      const dead = chunkedIngestor(store.client, config, {
+        chunkRows: 1000,
+        beforeInsert: () => {
+          throw new TypeError('killed before rows');
+        },
+      });
+      await expect(dead.handle(batch(topic, 100, 200, false), ctx)).rejects.toThrow();
+      const next = chunkedIngestor(store.client, config, { chunkRows: 1000 });
+      const late = batch(topic, 205, 211, false);
+      if (split) {
+        expect(await next.handle(batch(topic, 100, 150, false), ctx)).toEqual({ storedThrough: null });
+        // A re-delivery of part of what is held is not stored twice.
+        expect(await next.handle(batch(topic, 120, 150, false), ctx)).toEqual({ storedThrough: null });
+        expect(await next.handle(late, ctx)).toEqual({ storedThrough: 210n });
+      } else {
+        const both = batch(topic, 100, 150, false);
+        expect(await next.handle({ ...both, messages: [...both.messages, ...late.messages] }, ctx)).toEqual({ storedThrough: 210n });
+      }
+      const expected = [...Array.from({ length: 50 }, (_, i) => 100 + i), ...Array.from({ length: 6 }, (_, i) => 205 + i)];
+      expect(await storedOffsets(topic), split ? 'in two fetches' : 'in one').toEqual(expected);
+    }
+  });
+
   it('says since when a write has been retried (for /healthz), and clears it once the write goes through', async () => {
     const topic = uniqueName('retrying');
     const metrics = new Metrics();
