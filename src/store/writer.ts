@@ -65,7 +65,9 @@ export async function insertIdempotent(
   const settings = {
     ...dedup,
     deduplicate_blocks_in_dependent_materialized_views: 1 as const,
-    // One block per insert: a token covers exactly the rows it was given.
+    // One block per insert: a token covers exactly the rows it was given. Parallel parsing cuts a large
+    // payload into several blocks (three parts of one 40,000-row insert, each under a token of its own).
+    input_format_parallel_parsing: 0 as const,
     max_insert_block_size: '1000000000',
     min_insert_block_size_rows: '0',
     min_insert_block_size_bytes: '0',
@@ -85,9 +87,8 @@ export async function insertIdempotent(
         columns,
         values: tabSeparated(rows, columns),
         format: 'TabSeparated',
-        // Parallel parsing cuts a large payload into several blocks; one block keeps one token per insert.
         // Timestamps are ISO-8601 text: best-effort parsing here too, not only as the session's default.
-        settings: { ...settings, input_format_parallel_parsing: 0, date_time_input_format: 'best_effort' },
+        settings: { ...settings, date_time_input_format: 'best_effort' },
       });
       return;
     }

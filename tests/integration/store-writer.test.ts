@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
 import { openStore, migrate, type Store } from '../../src/store/index.js';
 import { insertIdempotent } from '../../src/store/writer.js';
 import { select } from '../../src/store/select.js';
@@ -89,5 +91,26 @@ describe('insertIdempotent writes hostile text exactly (embedded chDB)', () => {
     await insertIdempotent(store.client, 'case_events', rows, 'months-test');
     const [n] = await select<{ n: number }>(store.client, "SELECT count() AS n FROM case_events WHERE source_topic = 'months-test'");
     expect(Number(n!.n)).toBe(120);
+  });
+});
+
+// A ClickHouse server takes inserts through @clickhouse/client's insert(), not chDB's raw insert: the same
+// code path is taken here by a client over a chDB connection with no raw insert registered.
+describe('insertIdempotent through the general insert path (as on a ClickHouse server)', () => {
+  it('stores one insert as one block: a replay of its last rows under the same token adds nothing', async () => {
+    const connection = createChdbConnection({ path: tempDir() });
+    const client = createClient({ connection: connection as never });
+    try {
+      await client.command({ query: 'CREATE TABLE t (source_offset Int64, description String) ENGINE = MergeTree ORDER BY source_offset SETTINGS non_replicated_deduplication_window = 100' });
+      const rows = Array.from({ length: 40_000 }, (_, i) => ({ source_offset: String(i), description: 'x'.repeat(600) }));
+      await insertIdempotent(client, 't', rows, 'topic/0/0-39999');
+      const q = async (sql: string) => Number((await (await client.query({ query: sql, format: 'TabSeparated' })).text()).trim());
+      // Parallel parsing made three blocks of it, each deduplicated under a token of its own.
+      expect(await q("SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 't' AND active")).toBe(1);
+      await insertIdempotent(client, 't', rows.slice(39_900), 'topic/0/0-39999');
+      expect(await q('SELECT count() FROM t')).toBe(40_000);
+    } finally {
+      await client.close();
+    }
   });
 });
