@@ -92,6 +92,22 @@ describe('alert kinds', () => {
     expect(sim.events.map((e) => [e.type, e.episode.kind, e.episode.observed, e.episode.customers])).toEqual([['opened', 'new', 5, 3]]);
   });
 
+  it('new: once open, the same cases writing again every hour neither add to it nor send updates', () => {
+    const sim: Sim = { st: createClusterState('chatty', T0), u: seeded(1), events: [], t: 0 };
+    const cases = ['k1', 'k2', 'k3', 'k4', 'k5'];
+    const customers = ['a', 'b', 'c', 'd', 'e'];
+    const step = (ks: string[], cs: string[]) => {
+      sim.events.push(...evaluateCluster(sim.st, { clusterId: 'chatty', cases: ks.length, customers: cs.length, customerIds: cs, caseIds: ks }, {}, bucketAt(sim.t), clockAt(sim.t), cfg));
+      sim.t += 1;
+    };
+    for (let h = 0; h < 6; h++) step(cases, customers);
+    // Opened with its 5 cases; six hours of follow-ups on them are not 30 cases, nor five updates.
+    expect(sim.events.map((e) => [e.type, e.episode.kind, e.episode.observed])).toEqual([['opened', 'new', 5]]);
+    // Two new cases are: the episode grows by them, and says so.
+    step(['k1', 'k6', 'k7'], ['a', 'f', 'g']);
+    expect(sim.events.slice(1).map((e) => [e.type, e.episode.kind, e.episode.observed])).toEqual([['updated', 'new', 7]]);
+  });
+
   it('new: one customer writing many cases is not a new problem', () => {
     const sim: Sim = { st: createClusterState('one-customer', T0), u: seeded(1), events: [], t: 0 };
     for (let i = 0; i < 5; i++) feed(sim, 4, {}, ['same', 'same', 'same', 'same']);

@@ -101,7 +101,8 @@ const YOUNG_CASES = 128;
  * next hour) counts once, when the buckets' case ids are given; else the sum of the buckets' distinct cases.
  */
 function youngCases(st: ClusterTrendState, input: ClusterBucketInput, cases: number, young: boolean): number {
-  if (!young || st.newFired) return st.totalCases;
+  // Kept while the `new` episode it opened is open: its cases are the distinct ones too.
+  if (!young || (st.newFired && !st.episodes.new)) return st.totalCases;
   const ids = input.caseIds;
   if (ids === undefined) {
     // A bucket without cases (a silent one) changes nothing; counts without ids from here: the sum is what is known.
@@ -201,14 +202,19 @@ function stepCluster(
 
   // new: a young cluster reaching N cases from M customers; fires once per cluster.
   const young = bucket - st.firstSeenAt < cfg.new.maxAgeHours * 3_600_000;
+  const countedBefore = st.youngCases?.count ?? 0;
   const lifeCases = youngCases(st, input, cases, young);
+  // This bucket's cases new to the cluster (a follow-up message on a case counted before is not one): what the
+  // open episode adds. Without case ids, the bucket's distinct cases.
+  const newCases = st.youngCases ? st.youngCases.count - countedBefore : cases;
   const newOpen = young && !st.newFired && lifeCases >= cfg.new.minCases && st.lifeCustomers >= cfg.new.minCustomers;
   if (newOpen) st.newFired = true;
-  if (st.newFired || !young) delete st.youngCases;
   // It starts at the cluster's birth: it opens with every case since then (its customers are the lifetime's), and
   // nothing was expected of a problem that did not exist (the young detector's expectation is learnt from the
-  // cluster's own first cases: no baseline to set them against).
-  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, cases, 0, lifeCases, st.lifeCustomers, st.firstSeenAt, cfg, lifeCases);
+  // cluster's own first cases: no baseline to set them against). It grows by cases, not by messages: the same
+  // cases writing again every hour used to raise it, and send the owner an update, each hour.
+  advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, newCases, 0, lifeCases, st.lifeCustomers, st.firstSeenAt, cfg, lifeCases);
+  if (!young || (st.newFired && !st.episodes.new)) delete st.youngCases;
 
   const warm = st.detector.n > cfg.warmupBucketsResolved;
   const excess = cases - step.expected;
