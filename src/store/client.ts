@@ -35,6 +35,18 @@ export interface Store {
 }
 
 /**
+ * Who connects to a ClickHouse server: credentials written in the URL (http://user:pw@host, as ClickHouse's own
+ * clients take them) are used, not dropped with it; a password configured apart (clickhouse.password or
+ * passwordFile) wins over the URL's, and without either the configured username connects with none.
+ */
+export function serverCredentials(url: URL, username: string, password: string | undefined): { username: string; password: string } {
+  return {
+    username: url.username ? decodeURIComponent(url.username) : username,
+    password: password ?? (url.password ? decodeURIComponent(url.password) : ''),
+  };
+}
+
+/**
  * One code path for both: `@clickhouse/client` over HTTP(S) when a URL is configured, else over chDB's
  * in-process connection bound to a data directory. chDB locks that directory: a second process gets a
  * clear `store_locked` error, not a crash.
@@ -43,10 +55,10 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
   if (cfg.url) {
     const url = new URL(cfg.url);
     const location = `${url.protocol}//${url.host}`;
-    const password = readSecret(cfg.password, cfg.passwordFile) ?? '';
+    const { username, password } = serverCredentials(url, cfg.username, readSecret(cfg.password, cfg.passwordFile));
     if (cfg.database !== 'default') {
       // The configured database may not exist yet (first start, per-test databases): create it.
-      const admin = createClient({ url: location, username: cfg.username, password, request_timeout: 30_000, log: CLIENT_LOG });
+      const admin = createClient({ url: location, username, password, request_timeout: 30_000, log: CLIENT_LOG });
       try {
         await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}` }); // identifier validated by the config schema
       } catch (err) {
@@ -57,7 +69,7 @@ export async function openStore(cfg: Config['clickhouse']): Promise<Store> {
     }
     const client = createClient({
       url: location,
-      username: cfg.username,
+      username,
       password,
       database: cfg.database,
       request_timeout: 60_000,
