@@ -135,13 +135,28 @@ export class TrendStage {
    * Closes the episodes stored as open that the rebuilt state does not hold: nothing would ever close them
    * (a cluster silent for longer than the rebuild replays comes back without its history, and its episodes
    * with it). Each gets a closing version, in trend_alerts and at the sinks, as a subsiding episode does.
+   * Those it holds keep the time the stored version says they were opened at.
    */
   private async closeOrphans(replayedTo: number): Promise<void> {
+    const stored = await openEpisodes(this.client);
+    const was = new Map(stored.map((r) => [r.episode.id, r.episode]));
     const held = new Set<string>();
-    for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open') held.add(ep.id);
+    for (const st of this.states.values()) {
+      for (const ep of Object.values(st.episodes)) {
+        if (ep?.status !== 'open') continue;
+        held.add(ep.id);
+        // The replay opened it at its bucket's end; the live process that announced it, at its own time: its
+        // next version keeps when it was opened, and comes after the stored one.
+        const before = was.get(ep.id);
+        if (before) {
+          ep.openedAt = before.openedAt;
+          if (ep.updatedAt < before.updatedAt) ep.updatedAt = before.updatedAt;
+        }
+      }
+    }
     // One whose last bucket the replay has not reached yet (a file run's end closed its last, partial bucket)
     // is judged when that bucket closes again, live: closed now, it would open again then.
-    const orphans = (await openEpisodes(this.client)).filter((r) => !held.has(r.episode.id) && r.windowEndMs <= replayedTo);
+    const orphans = stored.filter((r) => !held.has(r.episode.id) && r.windowEndMs <= replayedTo);
     if (orphans.length === 0) return;
     const now = this.now();
     const events: TrendEvent[] = orphans.map(({ episode, windowEndMs }) => {

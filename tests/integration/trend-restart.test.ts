@@ -34,7 +34,8 @@ describe('trend stage restart (embedded chDB)', () => {
     const episode = (id: string, cluster: string, kind: string, start: string) => ({
       episode_id: id, cluster_id: cluster, kind, status: 'open', window_start: Math.floor(at(start) / 1000), window_end: Math.floor(at(start) / 1000) + 3600,
       observed: 6, expected: 1.5, score: 5, peak_score: 5, peak_observed: 6, customers: 6, buckets: 1,
-      opened_at: '2026-11-03 11:00:00.000', updated_at: '2026-11-03 11:00:00.000', closed_at: null,
+      // The live process opened them at its clock's time, past the bucket's end.
+      opened_at: '2026-11-03 11:00:07.250', updated_at: '2026-11-03 11:00:07.250', closed_at: null,
     });
     const held = episodeId('c_new', 'new', at('10:00'));
     const orphan = episodeId('c_gone', 'spike', at('08:00'));
@@ -60,6 +61,14 @@ describe('trend stage restart (embedded chDB)', () => {
     stage2.onAlerts(async (events) => void again.push(...events));
     await stage2.init();
     expect(again).toEqual([]);
+    // The held episode closes live when its cluster has been quiet: it keeps the time it was opened at (the
+    // rebuild's replay stamped it with its bucket's end, and the closing version stored that).
+    t = at('16:31');
+    stage2.observe({ timeMs: at('16:30'), arrivedMs: at('16:31'), clusterId: 'c_other', caseId: 'o-late', customerId: 'ou-late' });
+    await stage2.onBatchStored();
+    expect(again.filter((e) => e.episode.id === held).map((e) => [e.type, e.episode.openedAt])).toEqual([['closed', Date.parse('2026-11-03T11:00:07.250Z')]]);
+    const [row] = await select<{ opened_at: string }>(store.client, 'SELECT toString(opened_at) AS opened_at FROM trend_alerts FINAL WHERE episode_id = {id:String}', { id: held });
+    expect(row!.opened_at).toBe('2026-11-03 11:00:07.250');
   });
 
   it('judges a regression after a fix older than the replay against the stored rate before the fix', async () => {
