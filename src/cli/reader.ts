@@ -6,6 +6,7 @@ import { PipelineError } from '../errors.js';
 import {
   affectedCustomers,
   chargeBack,
+  ownerTotals,
   clusterDetail,
   clusterExists,
   clusterStatuses,
@@ -18,6 +19,7 @@ import {
   topClusters,
   type AffectedRow,
   type ClusterCostRow,
+  type OwnerTotal,
   type ClusterStatusRow,
   type ClusterSummary,
   type EpisodeRow,
@@ -37,6 +39,8 @@ export interface Reader {
   ownerPins(): Promise<{ cluster_id: string; owner: string }[]>;
   /** Charge-back per cluster with its owner (`recur cost`). */
   chargeBack(sinceMs: number, includeResolved: boolean): Promise<(ClusterCostRow & { owner: string })[]>;
+  /** The same per owner, each case counted once however many of the owner's clusters it is in. */
+  ownerTotals(sinceMs: number, includeResolved: boolean): Promise<OwnerTotal[]>;
   /** Hints for an empty answer: the newest event, and how many episodes there are and when the newest ended. */
   newestEvent(): Promise<number | null>;
   episodeExtent(): Promise<{ episodes: number; newest_end: string } | null>;
@@ -70,6 +74,7 @@ export async function withReader<T>(
       clusterExists: (id) => clusterExists(client, id),
       ownerPins: () => ownerPinRows(client),
       chargeBack: (sinceMs, all) => chargeBack(client, config.owners, sinceMs, all),
+      ownerTotals: async (sinceMs, all) => ownerTotals(client, await chargeBack(client, config.owners, sinceMs, all), sinceMs),
       newestEvent: async () => (await eventTimeRange(client))?.max ?? null,
       episodeExtent: () => episodeExtent(client),
     });
@@ -188,7 +193,7 @@ function apiBase(host: string, port: number): string {
 
 function apiReader(api: string): Reader {
   /** GET, JSON; null for 404 (no such cluster). */
-  const get = async <T>(path: string, params: Record<string, number> = {}): Promise<T | null> => {
+  const get = async <T>(path: string, params: Record<string, number | string> = {}): Promise<T | null> => {
     const q = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
     const res = await call(api, `${path}${q.size ? `?${q}` : ''}`);
     // No such cluster; or an id the API refuses (no cluster has such an id).
@@ -205,6 +210,7 @@ function apiReader(api: string): Reader {
     clusterExists: async (id) => (await get(`cluster/${encodeURIComponent(id)}`)) !== null,
     ownerPins: async () => (await get<{ cluster_id: string; owner: string }[]>('owners')) ?? [],
     chargeBack: async (sinceMs, all) => (await get<(ClusterCostRow & { owner: string })[]>('cost', { since_days: days(sinceMs), ...(all ? { all: 1 } : {}) })) ?? [],
+    ownerTotals: async (sinceMs, all) => (await get<OwnerTotal[]>('cost', { since_days: days(sinceMs), by: 'owner', ...(all ? { all: 1 } : {}) })) ?? [],
     newestEvent: async () => (await get<{ newest_event: number | null }>('extent'))?.newest_event ?? null,
     episodeExtent: async () => {
       const e = await get<{ episodes: number; newest_end: string }>('extent');

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import {
   affectedCustomers,
   chargeBack,
+  ownerTotals,
   clusterDetail,
   clusterStatuses,
   episodeExtent,
@@ -208,8 +209,12 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
       return send(res, 200, [...(await clusterStatuses(o.client)).values()]);
     case 'owners':
       return send(res, 200, await ownerPinRows(o.client));
-    case 'cost':
-      return o.owners ? send(res, 200, (await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1', (rows) => described(o, rows))).slice(0, asked)) : send(res, 404, { error: 'no cost model configured' });
+    case 'cost': {
+      if (!o.owners) return send(res, 404, { error: 'no cost model configured' });
+      const rows = await chargeBack(o.client, o.owners, sinceMs, url.searchParams.get('all') === '1', (r) => described(o, r));
+      // by=owner: per owner team, each case once however many of its clusters it is in.
+      return send(res, 200, (url.searchParams.get('by') === 'owner' ? await ownerTotals(o.client, rows, sinceMs) : rows).slice(0, asked));
+    }
     default:
       return send(res, 404, { error: 'not found' });
   }

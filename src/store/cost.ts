@@ -72,6 +72,45 @@ export function hourStartMs(ms: number): number {
   return Math.max(0, Math.floor(ms / 3_600_000) * 3_600_000);
 }
 
+/** Charge-back per owner team (`recur cost --by owner`). */
+export interface OwnerTotal {
+  owner: string;
+  clusters: number;
+  /** Distinct cases over all the owner's clusters: a case whose messages fall in two of them counts once. */
+  cases: number;
+  contacts: number;
+  cost: number;
+}
+
+/**
+ * chargeBack's rows summed per owner, most costly first. Cases are counted again over each owner's clusters
+ * together (the sum of the clusters' distinct cases counted a case once per cluster its messages fell in).
+ */
+export async function ownerTotals(client: ClickHouseClient, rows: readonly (ClusterCostRow & { owner: string })[], sinceMs: number): Promise<OwnerTotal[]> {
+  const owners = new Map<string, OwnerTotal>();
+  for (const r of rows) {
+    const o = owners.get(r.owner) ?? { owner: r.owner, clusters: 0, cases: 0, contacts: 0, cost: 0 };
+    o.clusters++;
+    o.contacts += Number(r.contacts);
+    o.cost = Math.round((o.cost + Number(r.cost)) * 100) / 100;
+    owners.set(r.owner, o);
+  }
+  if (rows.length > 0) {
+    const distinct = await select<{ owner: string; cases: number }>(
+      client,
+      `SELECT transform(cluster_id, {ids:Array(String)}, {owners:Array(String)}, '') AS owner, toUInt64(uniqExact(case_id)) AS cases
+       FROM assignments WHERE cluster_id IN {ids:Array(String)} AND occurred_at >= fromUnixTimestamp64Milli({since:Int64})
+       GROUP BY owner`,
+      { ids: rows.map((r) => r.cluster_id), owners: rows.map((r) => r.owner), since: hourStartMs(sinceMs) },
+    );
+    for (const d of distinct) {
+      const o = owners.get(d.owner);
+      if (o) o.cases = Number(d.cases);
+    }
+  }
+  return [...owners.values()].sort((a, b) => b.cost - a.cost || a.owner.localeCompare(b.owner));
+}
+
 /** Cost under the cost model per cluster, of the events from the start of `sinceMs`'s hour on (cluster_counts' buckets). */
 export async function pricedCosts(client: ClickHouseClient, cfg: CostConfig, clusterIds: readonly string[], sinceMs: number): Promise<Map<string, number>> {
   const { expr, params } = costParams(cfg);

@@ -7,7 +7,7 @@ export { MAX_LIST_LIMIT, topClusters, clusterDetail, ingestSummary, type Cluster
 export { saveSnapshot, loadLatestSnapshot, type ModelSnapshot } from './snapshots.js';
 export { bucketCounts, hourlyBucketCounts, bucketMembers, casesPerHourBefore, eventTimeRange, loadTrendProgress, saveTrendProgress, clusterStatuses, setClusterStatus, alertRow, writeAlerts, listEpisodes, episodeExtent, openEpisodes, type BucketCounts, type ClusterStatusRow, type EpisodeRow } from './trends.js';
 export { affectedCustomers, pinOwner, ownerPins, ownerPinRows, clusterExists, clusterState, markClusterStatus, pinClusterOwner, statusProblem, noteProblem, teamProblem, type AffectedRow } from './customers.js';
-export { chargeBack, clusterCosts, clusterExamples, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type WindowTotals } from './cost.js';
+export { chargeBack, clusterCosts, clusterExamples, ownerTotals, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type OwnerTotal, type WindowTotals } from './cost.js';
 export { goneClusterRows, goneClusters, goneDecisions, type GoneCluster } from './gone.js';
 export { clusterSpans, loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';
 export { birthsFrom, maxBirthSeq, recordBirths, type Birth } from './births.js';

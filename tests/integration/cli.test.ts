@@ -212,6 +212,15 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(listed.length).toBeGreaterThan(1);
     expect(listed.every(([, cost]) => (cost as number) > 0)).toBe(true);
     expect(listed).toEqual(charged);
+    // Per owner, a case counts once: each of these 20 cases has its two messages in two clusters, and an owner
+    // with two of them counted such a case twice (the sum of its clusters' distinct cases).
+    const owners = await recurP(['cost', '--all', '--data-dir', dir, '--json', '--since', 'all']);
+    const perOwner = JSON.parse(owners.stdout) as { owner: string; cases: number; contacts: number }[];
+    const summed = new Map<string, number>();
+    for (const r of JSON.parse(costs.stdout) as { owner: string; cases: number }[]) summed.set(r.owner, (summed.get(r.owner) ?? 0) + r.cases);
+    expect(perOwner.reduce((n, o) => n + o.contacts, 0)).toBe(40);
+    for (const o of perOwner) expect(o.cases, o.owner).toBeLessThanOrEqual(summed.get(o.owner)!);
+    expect(perOwner.filter((o) => o.cases < summed.get(o.owner)!).length).toBeGreaterThan(0);
     // The same answers in a zone whose hours start at half past UTC (chDB takes the process's TZ), and for a
     // window reaching back before 1970: both came out empty.
     for (const [env, since] of [[{ TZ: 'Asia/Kolkata' }, 'all'], [{}, '36500d'], [{ TZ: 'America/St_Johns' }, '36500d']] as const) {
@@ -373,6 +382,11 @@ describe('recur CLI (real process, embedded chDB)', () => {
       expect(await json(['trends', '--since', 'all'])).toEqual(expect.any(Array));
       const charged = (await json(['cost', '--by', 'cluster', '--since', 'all'])) as { contacts: number; owner: string; label: string }[];
       expect(charged.reduce((n, c) => n + c.contacts, 0)).toBe(20);
+      // Per owner, through the same process: its totals, each case once per owner.
+      const owners = (await json(['cost', '--since', 'all'])) as { owner: string; clusters: number; cases: number; contacts: number }[];
+      expect(owners.reduce((n, o) => n + o.contacts, 0)).toBe(20);
+      expect(owners.reduce((n, o) => n + o.clusters, 0)).toBe(charged.length);
+      for (const o of owners) expect(o.cases).toBeGreaterThan(0);
       // Before the model's first checkpoint (none in this short run) the live model describes the clusters:
       // labels, and owners routed by them ("charged twice … refund" is finance's), not the default owner for all.
       expect(clusters.every((c) => (c as { label?: string }).label !== '')).toBe(true);

@@ -18,22 +18,14 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   const sinceMs = since === 'all' ? 0 : Date.now() - duration(since, 'since');
   const config = configFrom(values, ctx.env);
   return withReader(config, async (read) => {
-    const withOwner = await read.chargeBack(sinceMs, values['all'] === true);
     if (by === 'cluster') {
+      const withOwner = await read.chargeBack(sinceMs, values['all'] === true);
       if (values['json']) print(withOwner);
       else print(table(withOwner as never, [['cluster_id', 'cluster'], ['owner', 'owner'], ['status', 'status'], ['cases', 'cases'], ['contacts', 'contacts'], ['cost', 'cost'], ['label', 'label', 40]]));
       return 0;
     }
-    const owners = new Map<string, { owner: string; clusters: number; cases: number; contacts: number; cost: number }>();
-    for (const r of withOwner) {
-      const o = owners.get(r.owner) ?? { owner: r.owner, clusters: 0, cases: 0, contacts: 0, cost: 0 };
-      o.clusters++;
-      o.cases += r.cases;
-      o.contacts += r.contacts;
-      o.cost = Math.round((o.cost + r.cost) * 100) / 100;
-      owners.set(r.owner, o);
-    }
-    const out = [...owners.values()].sort((a, b) => b.cost - a.cost || a.owner.localeCompare(b.owner));
+    // Each case once per owner, however many of the owner's clusters its messages fell in.
+    const out = await read.ownerTotals(sinceMs, values['all'] === true);
     if (values['json']) print(out);
     else print(table(out as never, [['owner', 'owner'], ['clusters', 'clusters'], ['cases', 'cases'], ['contacts', 'contacts'], ['cost', 'cost']]));
     return 0;
