@@ -122,6 +122,8 @@ describe('SemanticOnlineClusterer', () => {
     // Merged members moved, none lost but the retired cluster's.
     expect(c.clusters().reduce((n, x) => n + x.size, 0)).toBe(total - retired);
     expect(c.describe(['s_v7_0'])).toHaveLength(1);
+    // The old ids name nothing now: a renamed cluster answers to its new id only.
+    expect(c.describe([a, d, r])).toEqual([]);
     // Later events of the renamed cluster's topic are placed under its new id, also after a restore.
     const restored = SemanticOnlineClusterer.restore(c.snapshot());
     const later = items.slice(800);

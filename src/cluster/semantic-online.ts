@@ -44,8 +44,9 @@ export class SemanticOnlineClusterer {
   private tokens = 0;
   private eventCount = 0;
   private readonly opts: State['opts'];
-  /** Cluster number → the id a batch re-fit gave it (applyRerun). */
+  /** Cluster number → the id a batch re-fit gave it (applyRerun), and back. */
   private readonly aliases = new Map<number, string>();
+  private readonly aliased = new Map<string, number>();
 
   constructor(
     readonly dims: number,
@@ -112,8 +113,27 @@ export class SemanticOnlineClusterer {
   }
 
   describe(ids: readonly string[], opts: { terms?: number; examples?: number } = {}): ClusterSummary[] {
-    const want = new Set(ids);
-    return this.summaries([...this.described.keys()].filter((n) => want.has(this.id(n))), opts);
+    const nums = ids.map((id) => this.number(id)).filter((n): n is number => n !== undefined && this.described.has(n));
+    return this.summaries(nums, opts);
+  }
+
+  /** The cluster number an id names (a re-fit's id for a cluster it renamed; not the old id of one). */
+  private number(id: string): number | undefined {
+    const a = this.aliased.get(id);
+    if (a !== undefined) return a;
+    if (!id.startsWith(this.opts.idPrefix)) return undefined;
+    const n = Number(id.slice(this.opts.idPrefix.length));
+    return Number.isInteger(n) && !this.aliases.has(n) ? n : undefined;
+  }
+
+  private alias(n: number, id: string | undefined): void {
+    const old = this.aliases.get(n);
+    if (old !== undefined) this.aliased.delete(old);
+    if (id === undefined) this.aliases.delete(n);
+    else {
+      this.aliases.set(n, id);
+      this.aliased.set(id, n);
+    }
   }
 
   /**
@@ -133,14 +153,14 @@ export class SemanticOnlineClusterer {
       if (d.into === '') {
         this.dense.remove(n);
         this.described.delete(n);
-        this.aliases.delete(n);
+        this.alias(n, undefined);
       } else if (keep === undefined) {
-        this.aliases.set(n, d.into);
+        this.alias(n, d.into);
         held.set(d.into, n);
       } else {
         this.dense.mergeInto(n, keep);
         this.absorb(keep, n);
-        this.aliases.delete(n);
+        this.alias(n, undefined);
       }
       applied.push(d);
     }
@@ -172,7 +192,7 @@ export class SemanticOnlineClusterer {
     c.eventCount = s.events;
     c.tokens = s.tokens;
     for (const [t, n] of s.vocabulary) c.vocabulary.set(t, n);
-    for (const [n, id] of s.aliases ?? []) c.aliases.set(n, id);
+    for (const [n, id] of s.aliases ?? []) c.alias(n, id);
     for (const [id, d] of s.clusters) c.described.set(id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples, terms: new Map(d.terms) });
     return c;
   }

@@ -180,6 +180,11 @@ export const PIPELINE_DETECTOR_DEFAULTS: Partial<DetectorConfig> = {
    * where it is. On bench:trends it changed nothing (seeds 7, 8: the same recall and false episodes).
    */
   seenTailFactor: 0,
+  /**
+   * The aggregate scale the pipeline was tuned with (bench:trends, hourly: 3 buckets at 1 or 2 hours); `recur
+   * detect` sums 2 hours. Pinned so sub-hour buckets keep the pipeline's behaviour.
+   */
+  aggregateHours: 1,
 };
 
 /** The pipeline's detector settings: its defaults under the operator's overrides (bucketMinutes only if given). */
