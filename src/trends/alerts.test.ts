@@ -108,6 +108,18 @@ describe('alert kinds', () => {
     expect(sim.events.slice(1).map((e) => [e.type, e.episode.kind, e.episode.observed])).toEqual([['updated', 'new', 7]]);
   });
 
+  it('new: a large new problem (more cases than it keeps ids of, or than a bucket samples) is not re-counted every hour', () => {
+    for (const [n, sampled] of [[200, 200], [300, 256]] as const) {
+      const sim: Sim = { st: createClusterState(`big-${n}`, T0), u: seeded(1), events: [], t: 0 };
+      const ids = Array.from({ length: n }, (_, i) => `k${i}`);
+      for (let h = 0; h < 6; h++) {
+        sim.events.push(...evaluateCluster(sim.st, { clusterId: `big-${n}`, cases: n, customers: n, customerIds: ids.slice(0, sampled), caseIds: ids.slice(0, sampled) }, {}, bucketAt(sim.t), clockAt(sim.t), cfg));
+        sim.t += 1;
+      }
+      expect(sim.events.map((e) => [e.type, e.episode.kind, e.episode.observed]), `${n} cases`).toEqual([['opened', 'new', n]]);
+    }
+  });
+
   it('new: one customer writing many cases is not a new problem', () => {
     const sim: Sim = { st: createClusterState('one-customer', T0), u: seeded(1), events: [], t: 0 };
     for (let i = 0; i < 5; i++) feed(sim, 4, {}, ['same', 'same', 'same', 'same']);

@@ -117,15 +117,20 @@ function youngCases(st: ClusterTrendState, input: ClusterBucketInput, cases: num
   }
   const yc = st.youngCases;
   const known = new Set(yc.ids);
+  // Before `new` opens, cases beyond the ids given (a sample) and beyond the ids kept may be new: counted as new
+  // (its gate). Once open, only cases it can tell are new count: an id it could not keep, or a case past the
+  // sample, would count again every hour its case writes, and send the owner an update each time.
+  const open = st.episodes.new !== undefined;
   let fresh = 0;
   for (const id of ids) {
     if (known.has(id)) continue;
     known.add(id);
-    fresh++;
-    if (yc.ids.length < YOUNG_CASES) yc.ids.push(id);
+    if (yc.ids.length < YOUNG_CASES) {
+      yc.ids.push(id);
+      fresh++;
+    } else if (!open) fresh++;
   }
-  // Cases beyond the ids given (a sample), and beyond the ids kept, may be new: counted as new.
-  yc.count += fresh + Math.max(0, cases - ids.length);
+  yc.count += fresh + (open ? 0 : Math.max(0, cases - ids.length));
   return Math.min(yc.count, st.totalCases);
 }
 const MAX_GAP_BUCKETS = 24 * 14;
