@@ -12,6 +12,7 @@ import {
   type ClusterMeta,
   type ClusterStatus,
   type ClusterTrendState,
+  type Episode,
   type ResolvedTrendConfig,
   type TrendEvent,
 } from '../trends/index.js';
@@ -103,6 +104,8 @@ export class TrendStage {
     // (a store from before trend_progress): all silently, as before.
     const announced = this.progressKey ? await loadTrendProgress(this.client, this.progressKey) : null;
     let replayed = await this.closeUpTo(announced === null ? until : Math.min(until, announced), false);
+    // Before anything is announced: the episodes replayed silently keep the times their stored versions have.
+    this.keepStoredTimes(await openEpisodes(this.client));
     if (announced !== null) replayed += await this.closeUpTo(until, true, true);
     await this.progressSaving;
     this.prefetched = null;
@@ -132,28 +135,30 @@ export class TrendStage {
   }
 
   /**
+   * The silent replay opened each episode at its bucket's end; the live process that announced it, at its own
+   * time: the next version of one stored as open keeps when it was opened, and comes after the stored one.
+   */
+  private keepStoredTimes(stored: readonly { episode: Episode }[]): void {
+    const was = new Map(stored.map((r) => [r.episode.id, r.episode]));
+    for (const st of this.states.values()) {
+      for (const ep of Object.values(st.episodes)) {
+        const before = ep?.status === 'open' ? was.get(ep.id) : undefined;
+        if (!ep || !before) continue;
+        ep.openedAt = before.openedAt;
+        if (ep.updatedAt < before.updatedAt) ep.updatedAt = before.updatedAt;
+      }
+    }
+  }
+
+  /**
    * Closes the episodes stored as open that the rebuilt state does not hold: nothing would ever close them
    * (a cluster silent for longer than the rebuild replays comes back without its history, and its episodes
    * with it). Each gets a closing version, in trend_alerts and at the sinks, as a subsiding episode does.
-   * Those it holds keep the time the stored version says they were opened at.
    */
   private async closeOrphans(replayedTo: number): Promise<void> {
     const stored = await openEpisodes(this.client);
-    const was = new Map(stored.map((r) => [r.episode.id, r.episode]));
     const held = new Set<string>();
-    for (const st of this.states.values()) {
-      for (const ep of Object.values(st.episodes)) {
-        if (ep?.status !== 'open') continue;
-        held.add(ep.id);
-        // The replay opened it at its bucket's end; the live process that announced it, at its own time: its
-        // next version keeps when it was opened, and comes after the stored one.
-        const before = was.get(ep.id);
-        if (before) {
-          ep.openedAt = before.openedAt;
-          if (ep.updatedAt < before.updatedAt) ep.updatedAt = before.updatedAt;
-        }
-      }
-    }
+    for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open') held.add(ep.id);
     // One whose last bucket the replay has not reached yet (a file run's end closed its last, partial bucket)
     // is judged when that bucket closes again, live: closed now, it would open again then.
     const orphans = stored.filter((r) => !held.has(r.episode.id) && r.windowEndMs <= replayedTo);

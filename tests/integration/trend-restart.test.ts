@@ -146,4 +146,33 @@ describe('trend stage restart (embedded chDB)', () => {
     expect(expected.map((e) => e.episode.kind)).toEqual(expect.arrayContaining(['spike']));
     expect(announced.map(view)).toEqual(expected.map(view));
   });
+
+  it('a restart that announces the buckets after its progress keeps the opened_at of the episodes it updates', async () => {
+    // Months after the rows above (the rebuild replays these alone). The stopped process announced the 10:00 bucket
+    // at 11:00:07.250, where c_june's `new` episode opened, recorded progress through 11:00, and stopped after
+    // storing 11:00-12:30's events, before announcing their buckets: the restart announces them, updating it.
+    const on = (hhmm: string) => Date.parse(`2027-06-03T${hhmm}:00Z`);
+    const times = ['10:00', '10:05', '10:10', '10:15', '10:20', '10:25', '11:00', '11:05', '11:10', '11:15', '12:30'];
+    const rows = times.map((hm, i) => ({
+      event_id: `j${i}`, case_id: `j${i}`, customer_id: `ju${i}`, channel: 'chat', occurred_at: new Date(on(hm)).toISOString(),
+      cluster_id: i < 10 ? 'c_june' : 'c_june_other', similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: i,
+    }));
+    await insertIdempotent(store.client, 'assignments', rows, 'announce-opened');
+    const id = episodeId('c_june', 'new', on('10:00'));
+    await insertIdempotent(store.client, 'trend_alerts', [{
+      episode_id: id, cluster_id: 'c_june', kind: 'new', status: 'open', window_start: Math.floor(on('10:00') / 1000), window_end: Math.floor(on('10:00') / 1000) + 3600,
+      observed: 6, expected: 0, score: 6, peak_score: 6, peak_observed: 6, customers: 6, buckets: 1,
+      opened_at: '2027-06-03 11:00:07.250', updated_at: '2027-06-03 11:00:07.250', closed_at: null,
+    }], 'announce-opened-alerts');
+    await saveTrendProgress(store.client, 'announce', on('11:00'), on('11:00') + 7250);
+    let t = on('12:45');
+    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), undefined, 'announce');
+    const announced: TrendEvent[] = [];
+    stage.onAlerts(async (events) => void announced.push(...events));
+    await stage.init();
+    const mine = announced.filter((e) => e.episode.id === id);
+    expect(mine.map((e) => [e.type, e.episode.observed, e.episode.openedAt])).toEqual([['updated', 10, Date.parse('2027-06-03T11:00:07.250Z')]]);
+    const [row] = await select<{ opened_at: string }>(store.client, 'SELECT toString(opened_at) AS opened_at FROM trend_alerts FINAL WHERE episode_id = {id:String}', { id });
+    expect(row!.opened_at).toBe('2027-06-03 11:00:07.250');
+  });
 });
