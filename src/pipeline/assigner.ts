@@ -136,6 +136,8 @@ export class ClusterAssigner implements Assigner {
   private lineage: LineageEvent[] = [];
   /** Merged-away id → the id it was merged into, as this process saw the merges (oldest first, bounded). */
   private readonly mergedInto = new Map<string, string>();
+  /** Clusters merged or retired as the store has them at start (takeInReruns): id → into ('' retired). */
+  private readonly gone = new Map<string, string>();
   private batchesSinceSnapshot = 0;
   private savedEvents: number;
   /** When the last checkpoint was taken (deps.now()): the start counts as one. */
@@ -265,6 +267,10 @@ export class ClusterAssigner implements Assigner {
     if (a.born && a.born.seq !== birthSeq) {
       this.unrecorded.push({ clusterId: a.born.id, seq: a.born.seq, topic: at?.topic ?? '', partition: at?.partition ?? -1, offset: at?.offset ?? -1n, bornAtMs: this.deps.now() });
     }
+    // Born again (relearned after the checkpoint) under an id a re-run has merged or retired since: the re-run's
+    // decision applies to it now, as to the clusters the checkpoint held.
+    const decided = a.born && a.born.seq === birthSeq ? this.gone.get(a.born.id) : undefined;
+    if (decided !== undefined && this.clusterer.applyRerun([{ id: a.born!.id, into: decided }]).length > 0 && decided !== '') this.mergedInto.set(a.born!.id, decided);
     if (a.lineage.length) {
       this.lineage.push(...a.lineage);
       for (const g of goneClusters(a.lineage)) {
@@ -273,7 +279,7 @@ export class ClusterAssigner implements Assigner {
         this.mergedInto.set(g.id, g.into);
       }
     }
-    return { clusterId: a.clusterId, similarity: a.similarity };
+    return { clusterId: decided ? this.resolve(a.clusterId) : a.clusterId, similarity: a.similarity };
   }
 
   /**
@@ -381,7 +387,10 @@ export class ClusterAssigner implements Assigner {
    * listed live at the next checkpoint. Returns how many clusters it changed.
    */
   async takeInReruns(): Promise<number> {
-    const applied = this.clusterer.applyRerun(await goneDecisions(this.deps.client));
+    const decisions = await goneDecisions(this.deps.client);
+    // Kept for the clusters born after the checkpoint, which the replay makes again (learn()).
+    for (const d of decisions) this.gone.set(d.id, d.into);
+    const applied = this.clusterer.applyRerun(decisions);
     for (const d of applied) if (d.into !== '') this.mergedInto.set(d.id, d.into);
     if (applied.length > 0) {
       const merged = applied.filter((d) => d.into !== '').length;
@@ -548,19 +557,22 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
         new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: kind === 'minilm' ? 'm_' : 's_' });
     inForce(c.caps);
     const model = semanticModel(c, embedder);
-    return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)), restored);
+    return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)));
   }
   const c = restored
     ? OnlineClusterer.restore(restored.state, caps)
     : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
   inForce(c.caps);
   const model = lexicalModel(c);
-  return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)), restored);
+  return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)));
 }
 
-/** A restored model takes in the re-runs made since its checkpoint (a new one holds no cluster they name). */
-async function takeInReruns(assigner: ClusterAssigner, restored: ModelSnapshot | null): Promise<ClusterAssigner> {
-  if (restored) await assigner.takeInReruns();
+/**
+ * The model takes in the re-runs made since its checkpoint: those of clusters it holds now, and those of clusters
+ * born after the checkpoint as the replay makes them again (without a checkpoint, it holds none yet).
+ */
+async function takeInReruns(assigner: ClusterAssigner): Promise<ClusterAssigner> {
+  await assigner.takeInReruns();
   return assigner;
 }
 
