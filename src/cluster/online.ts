@@ -82,6 +82,32 @@ export interface RerunDecision {
   into: string;
 }
 
+/**
+ * A re-fit's decisions over the clusters a live model holds (`held`, by id; kept current as they apply): each
+ * about a held cluster is a retirement, a merge into another held one, or a rename to an id it does not hold.
+ * The others are skipped. Returns those applied.
+ */
+export function applyDecisions<C>(
+  held: Map<string, C>,
+  decisions: readonly RerunDecision[],
+  act: { retire(gone: C): void; rename(gone: C, id: string): void; merge(gone: C, keep: C): void },
+): RerunDecision[] {
+  const applied: RerunDecision[] = [];
+  for (const d of decisions) {
+    const gone = held.get(d.id);
+    if (gone === undefined || d.into === d.id) continue;
+    const keep = d.into === '' ? undefined : held.get(d.into);
+    held.delete(d.id);
+    if (d.into === '') act.retire(gone);
+    else if (keep === undefined) {
+      act.rename(gone, d.into);
+      held.set(d.into, gone);
+    } else act.merge(gone, keep);
+    applied.push(d);
+  }
+  return applied;
+}
+
 export interface Assignment {
   /** '' when the description has no terms ('unassigned'). */
   clusterId: string;
@@ -245,27 +271,20 @@ export class OnlineClusterer {
    * skipped. Returns the decisions applied. The re-fit recorded their lineage; none is made here.
    */
   applyRerun(decisions: readonly RerunDecision[]): RerunDecision[] {
-    const byId = new Map<string, ClusterState>();
-    for (const c of this.state.slots) if (c !== undefined) byId.set(c.id, c);
-    const applied: RerunDecision[] = [];
-    for (const d of decisions) {
-      const gone = byId.get(d.id);
-      if (gone === undefined || d.into === d.id) continue;
-      const keep = d.into === '' ? undefined : byId.get(d.into);
-      byId.delete(d.id);
-      if (d.into === '') this.drop(gone);
-      else if (keep === undefined) {
-        gone.id = d.into;
-        byId.set(d.into, gone);
-      } else {
+    const held = new Map<string, ClusterState>();
+    for (const c of this.state.slots) if (c !== undefined) held.set(c.id, c);
+    return applyDecisions(held, decisions, {
+      retire: (gone) => this.drop(gone),
+      rename: (gone, id) => {
+        gone.id = id;
+      },
+      merge: (gone, keep) => {
         absorb(keep, gone, this.options.examples);
         pruneTerms(keep, this.options.maxTermsPerCluster);
         this.drop(gone);
         this.reindex(keep);
-      }
-      applied.push(d);
-    }
-    return applied;
+      },
+    });
   }
 
   /** Live clusters, largest first (ties: older first), with labels and examples. */

@@ -1,5 +1,5 @@
 import { DenseOnlineClusterer, type DenseOnlineOptions, type DenseOnlineState } from '../text/embed/dense-online.js';
-import type { Assignment, ClusterEvent, LineageEvent, ModelCaps, RerunDecision } from './online.js';
+import { applyDecisions, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps, type RerunDecision } from './online.js';
 import type { ClusterSummary } from './labels.js';
 
 // The live clusterer by meaning: the dense single-pass clusterer (src/text/embed/dense-online.ts) decides
@@ -144,27 +144,19 @@ export class SemanticOnlineClusterer {
   applyRerun(decisions: readonly RerunDecision[]): RerunDecision[] {
     const held = new Map<string, number>();
     for (const n of this.described.keys()) held.set(this.id(n), n);
-    const applied: RerunDecision[] = [];
-    for (const d of decisions) {
-      const n = held.get(d.id);
-      if (n === undefined || d.into === d.id) continue;
-      const keep = d.into === '' ? undefined : held.get(d.into);
-      held.delete(d.id);
-      if (d.into === '') {
+    return applyDecisions(held, decisions, {
+      retire: (n) => {
         this.dense.remove(n);
         this.described.delete(n);
         this.alias(n, undefined);
-      } else if (keep === undefined) {
-        this.alias(n, d.into);
-        held.set(d.into, n);
-      } else {
+      },
+      rename: (n, id) => this.alias(n, id),
+      merge: (n, keep) => {
         this.dense.mergeInto(n, keep);
         this.absorb(keep, n);
         this.alias(n, undefined);
-      }
-      applied.push(d);
-    }
-    return applied;
+      },
+    });
   }
 
   snapshot(): string {
