@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { int, UsageError } from './args.js';
+import { int, parse, UsageError } from './args.js';
 
 describe('int flags', () => {
   const v = (x: string) => ({ n: x });
@@ -18,5 +18,14 @@ describe('int flags', () => {
     expect(() => int({ port: '99999' }, 'port', { min: 0, max: 65535 })).toThrow('--port takes a whole number from 0 to 65535, got "99999"');
     expect(() => int({ limit: '4294967296' }, 'limit', { min: 1, max: 10_000 })).toThrow('--limit takes a whole number from 1 to 10000, got "4294967296"');
     expect(() => int({ limit: '0' }, 'limit', { min: 1 })).toThrow('--limit takes a whole number from 1, got "0"');
+  });
+});
+
+describe('parse', () => {
+  it('refuses arguments past the number a command takes, naming them, instead of ignoring them', () => {
+    expect(parse(['c_1', '--json'], { json: { type: 'boolean' } }, 1).positionals).toEqual(['c_1']);
+    expect(() => parse(['c_1', 'c_2'], { json: { type: 'boolean' } }, 1)).toThrow(/unexpected argument "c_2"/);
+    expect(() => parse(['set', 'c_1', 'open', 'extra', 'more'], {}, 3)).toThrow(/unexpected arguments "extra" "more"/);
+    expect(() => parse(['c_1'], {}, false)).toThrow(UsageError);
   });
 });

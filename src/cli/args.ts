@@ -25,13 +25,18 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parse(argv: string[], options: Options, allowPositionals = true): Parsed {
+/** `positionals`: whether arguments besides options are taken, or at most how many (more are a usage error, not ignored). */
+export function parse(argv: string[], options: Options, positionals: boolean | number = true): Parsed {
+  let r;
   try {
-    const r = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals, strict: true });
-    return { values: r.values as Parsed['values'], positionals: r.positionals };
+    r = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: positionals !== false, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  if (typeof positionals === 'number' && r.positionals.length > positionals) {
+    throw new UsageError(`unexpected argument${r.positionals.length - positionals > 1 ? 's' : ''} ${r.positionals.slice(positionals).map((a) => `"${a}"`).join(' ')}`);
+  }
+  return { values: r.values as Parsed['values'], positionals: r.positionals };
 }
 
 export function warnOnStderr(message: string): void {

@@ -10,7 +10,7 @@ contact: the list to notify proactively when the fix ships. CSV by default.`;
 
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(argv, { since: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { since: { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } }, 1);
   if (values['help']) return print(HELP), 0;
   const id = positionals[0];
   if (!id) throw new UsageError('recur affected needs a cluster id (see `recur clusters`)');

@@ -12,12 +12,12 @@ Open episodes of the cluster are routed to the new owner from their next update.
 \`recur run --serve\` or \`recur serve\` holds the embedded store, this goes through it.`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 3);
   if (values['help']) return print(HELP), 0;
   const config = configFrom(values, ctx.env);
   const [verb, id, team] = positionals;
   if (verb === 'set' || verb === 'unset') {
-    if (!id || (verb === 'set' && !team)) throw new UsageError(`usage: recur owner ${verb} <cluster>${verb === 'set' ? ' <team>' : ''}`);
+    if (!id || (verb === 'set' && !team) || (verb === 'unset' && team !== undefined)) throw new UsageError(`usage: recur owner ${verb} <cluster>${verb === 'set' ? ' <team>' : ''}`);
     const problem = team === undefined ? null : teamProblem(team);
     if (problem) throw new UsageError(problem);
     return withWriter(config, async (write) => {

@@ -9,7 +9,7 @@ One cluster: label, status and owner, distinguishing terms, representative (mask
 volume, channels.`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 1);
   if (values['help']) return print(HELP), 0;
   const id = positionals[0];
   if (!id) throw new UsageError('recur show needs a cluster id (see `recur clusters`)');

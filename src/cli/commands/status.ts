@@ -16,9 +16,10 @@ resolved, volume that comes back raises a regression episode. While a \`recur ru
 holds the embedded store, the change is made through it (with the token it keeps beside the store).`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(argv, { note: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { note: { type: 'string' }, json: { type: 'boolean' } }, 3);
   if (values['help']) return print(HELP), 0;
   const config = configFrom(values, ctx.env);
+  if (positionals[0] !== 'set' && positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}" (usage: recur status [<cluster>] | recur status set <cluster> <status>)`);
   if (positionals[0] === 'set') {
     const [, id, status] = positionals;
     if (!id || !status) throw new UsageError('usage: recur status set <cluster> <status> [--note TEXT]');
