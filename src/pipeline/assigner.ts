@@ -271,6 +271,8 @@ export class ClusterAssigner implements Assigner {
     // decision applies to it now, as to the clusters the checkpoint held.
     const decided = a.born && a.born.seq === birthSeq ? this.gone.get(a.born.id) : undefined;
     if (decided !== undefined && this.clusterer.applyRerun([{ id: a.born!.id, into: decided }]).length > 0 && decided !== '') this.mergedInto.set(a.born!.id, decided);
+    // Once every cluster born after the checkpoint is made again, the decisions are not needed.
+    if (this.reborn.size === 0 && this.gone.size > 0) this.gone.clear();
     if (a.lineage.length) {
       this.lineage.push(...a.lineage);
       for (const g of goneClusters(a.lineage)) {
@@ -388,8 +390,8 @@ export class ClusterAssigner implements Assigner {
    */
   async takeInReruns(): Promise<number> {
     const decisions = await goneDecisions(this.deps.client);
-    // Kept for the clusters born after the checkpoint, which the replay makes again (learn()).
-    for (const d of decisions) this.gone.set(d.id, d.into);
+    // Kept for the clusters born after the checkpoint, which the replay makes again (learn()), while there are any.
+    if (this.reborn.size > 0) for (const d of decisions) this.gone.set(d.id, d.into);
     const applied = this.clusterer.applyRerun(decisions);
     for (const d of applied) if (d.into !== '') this.mergedInto.set(d.id, d.into);
     if (applied.length > 0) {
