@@ -34,8 +34,9 @@ describe('the recur launcher (bin/recur, the package command)', () => {
     child.stdout!.on('data', (d) => (out += d));
     const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
     await waitFor('the launched pid', async () => out.includes('\n'));
-    // Its first line: a worker thread the process starts runs the preload too, and may have said the same pid
-    // again by the time this reads (the CI run at 7a7eab1 read "pid\npid").
+    // Its first line: the module loader's hooks thread (tsx registers ESM hooks, which Node 20 runs in a thread of
+    // their own) runs the preload too, and may have said the same pid again by the time this reads (the CI run
+    // at 7a7eab1 read "pid\npid").
     expect(Number(out.split('\n')[0])).toBe(child.pid);
     child.kill('SIGTERM');
     expect(await closed).toBe('SIGTERM');
