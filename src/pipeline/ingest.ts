@@ -365,11 +365,8 @@ export class Ingestor {
       if (!res.ok) {
         const row = deadLetterRow(res, m.value, at, mask, nowMs);
         deadAll.push(row);
-        // Counted once, when stored: a replay of a stored one is not another.
-        if (!present?.dead_letters.has(m.offset)) {
-          dead.push(row);
-          metrics.inc('events_dead_lettered', { reason: res.code });
-        }
+        // Stored (and counted, once stored) once: a replay of a stored one is not another.
+        if (!present?.dead_letters.has(m.offset)) dead.push(row);
         continue;
       }
       const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, ingestedAt);
@@ -478,6 +475,8 @@ export class Ingestor {
     }
     metrics.observe('stage_seconds', (performance.now() - t1) / 1000, { stage: 'store' });
     metrics.inc('events_stored', {}, events.length);
+    // Counted when stored, as events are: a stop before the write leaves them to the run that stores them.
+    for (const d of dead as { reason_code: string }[]) metrics.inc('events_dead_lettered', { reason: d.reason_code });
     metrics.inc('batches', {});
   }
 

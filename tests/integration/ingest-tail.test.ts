@@ -111,6 +111,28 @@ describe('a batch with a backlog leaves its last write in flight (embedded chDB)
     }
   });
 
+  it('counts dead letters when they are stored, as events: a write that never lands counts none', async () => {
+    const topic = uniqueName('dead-count');
+    const bad = (from: number, to: number) => {
+      const b = batch(topic, from, to, false);
+      return { ...b, messages: b.messages.map((m, i) => (i % 4 === 0 ? { ...m, value: Buffer.from('{not json') } : m)) };
+    };
+    const failing = new Metrics();
+    const dead = chunkedIngestor(store.client, config, {
+      chunkRows: 1000,
+      metrics: failing,
+      beforeInsert: () => {
+        throw new TypeError('killed before rows');
+      },
+    });
+    await expect(dead.handle(bad(0, 20), ctx)).rejects.toThrow();
+    // A run stopped there printed "stored 0 events, dead-lettered 5".
+    expect([failing.get('events_stored'), failing.get('events_dead_lettered', { reason: 'invalid_json' })]).toEqual([0, 0]);
+    const ok = new Metrics();
+    expect(await chunkedIngestor(store.client, config, { chunkRows: 1000, metrics: ok }).handle(bad(0, 20), ctx)).toEqual({ storedThrough: 19n });
+    expect([ok.get('events_stored'), ok.get('events_dead_lettered', { reason: 'invalid_json' })]).toEqual([15, 5]);
+  });
+
   it('says since when a write has been retried (for /healthz), and clears it once the write goes through', async () => {
     const topic = uniqueName('retrying');
     const metrics = new Metrics();
