@@ -217,12 +217,13 @@ export class TrendStage {
       }
       return;
     }
-    // The first event seen need not be the earliest: the ones within the allowed lateness before it are on time.
-    // Its time as the watermark takes it (at most its arrival plus the lateness): one dated hours ahead of its
-    // arrival would otherwise make every correctly dated event before it late, and skip their hours.
-    if (this.nextOpen === null) this.nextOpen = this.startOf(Math.min(t, e.arrivedMs + this.latenessMs) - this.latenessMs);
-    if (t > this.newest) this.newest = t;
+    // Its time as the watermark takes it: at most its arrival plus the allowed lateness.
     const ahead = Math.min(t, e.arrivedMs + this.latenessMs);
+    // The first event seen need not be the earliest: the ones within the allowed lateness before it are on time.
+    // Taken as the watermark takes it: one dated hours ahead of its arrival would otherwise make every correctly
+    // dated event before it late, and skip their hours.
+    if (this.nextOpen === null) this.nextOpen = this.startOf(ahead - this.latenessMs);
+    if (t > this.newest) this.newest = t;
     if (ahead > this.watermark) this.watermark = ahead;
     if (t < this.nextOpen) {
       // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated (counted

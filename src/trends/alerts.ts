@@ -101,8 +101,7 @@ const YOUNG_CASES = 128;
  * next hour) counts once, when the buckets' case ids are given; else the sum of the buckets' distinct cases.
  */
 function youngCases(st: ClusterTrendState, input: ClusterBucketInput, cases: number, young: boolean): number {
-  // Kept while the `new` episode it opened is open: its cases are the distinct ones too.
-  if (!young || (st.newFired && !st.episodes.new)) return st.totalCases;
+  if (!countsYoungCases(st, young)) return st.totalCases;
   const ids = input.caseIds;
   if (ids === undefined) {
     // A bucket without cases (a silent one) changes nothing; counts without ids from here: the sum is what is known.
@@ -132,6 +131,11 @@ function youngCases(st: ClusterTrendState, input: ClusterBucketInput, cases: num
   }
   yc.count += fresh + (open ? 0 : Math.max(0, cases - ids.length));
   return Math.min(yc.count, st.totalCases);
+}
+
+/** Whether a cluster counts its cases by id: while young, until `new` fires and while the episode it opened is open. */
+function countsYoungCases(st: ClusterTrendState, young: boolean): boolean {
+  return young && (!st.newFired || st.episodes.new !== undefined);
 }
 const MAX_GAP_BUCKETS = 24 * 14;
 
@@ -219,7 +223,7 @@ function stepCluster(
   // cluster's own first cases: no baseline to set them against). It grows by cases, not by messages: the same
   // cases writing again every hour used to raise it, and send the owner an update, each hour.
   advanceKind(st, events, 'new', newOpen, young && cases > 0, bucket, now, newCases, 0, lifeCases, st.lifeCustomers, st.firstSeenAt, cfg, lifeCases);
-  if (!young || (st.newFired && !st.episodes.new)) delete st.youngCases;
+  if (!countsYoungCases(st, young)) delete st.youngCases;
 
   const warm = st.detector.n > cfg.warmupBucketsResolved;
   const excess = cases - step.expected;
