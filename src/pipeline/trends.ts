@@ -4,7 +4,6 @@ import type { Config } from '../config/index.js';
 import {
   bucketStart,
   evaluateBucketClose,
-  isFixedStatus,
   laterThan,
   tzOffsetMs,
   nextBucketStart,
@@ -128,9 +127,9 @@ export class TrendStage {
   private async readPreFixRates(from: number, newest: number): Promise<void> {
     const watched = newest - this.cfg.regression.watchDays * 86_400_000;
     for (const [id, s] of await this.statuses()) {
-      if (!isFixedStatus(s.status) || !(s.changed_at < from) || s.changed_at < watched) continue;
-      const perHour = await casesPerHourBefore(this.client, id, s.changed_at, this.config.rebuildDays, this.maxFutureMs);
-      if (perHour !== null) this.preFix.set(id, { fixedAt: s.changed_at, rate: (perHour * this.cfg.bucketMs) / 3_600_000 });
+      if (s.fixed_at === null || !(s.fixed_at < from) || s.fixed_at < watched) continue;
+      const perHour = await casesPerHourBefore(this.client, id, s.fixed_at, this.config.rebuildDays, this.maxFutureMs);
+      if (perHour !== null) this.preFix.set(id, { fixedAt: s.fixed_at, rate: (perHour * this.cfg.bucketMs) / 3_600_000 });
     }
   }
 
@@ -359,10 +358,9 @@ export class TrendStage {
     const meta = (id: string): ClusterMeta | undefined => {
       const s = statuses.get(id);
       if (!s) return undefined;
-      const fixed = isFixedStatus(s.status);
       // The stored rate belongs to the fix it was read for: fixed again later, the state's own mean is the rate.
-      const preFix = fixed ? this.preFix.get(id) : undefined;
-      return { status: s.status as ClusterStatus, fixedAt: fixed ? s.changed_at : null, ...(preFix?.fixedAt === s.changed_at ? { preFixRate: preFix.rate } : {}) };
+      const preFix = s.fixed_at !== null ? this.preFix.get(id) : undefined;
+      return { status: s.status as ClusterStatus, fixedAt: s.fixed_at, ...(preFix !== undefined && preFix.fixedAt === s.fixed_at ? { preFixRate: preFix.rate } : {}) };
     };
     const input = { bucket: start, now: emit ? this.now() : end, counts, meta, forgetSilentBefore: start - this.config.rebuildDays * 86_400_000 };
     const events = evaluateBucketClose(this.states, this.birth ? { ...input, birth: this.birth } : input, this.cfg);

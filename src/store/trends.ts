@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Episode } from '../trends/index.js';
+import { isFixedStatus, type Episode } from '../trends/index.js';
 import { chTime, insertIdempotent } from './writer.js';
 import { select } from './select.js';
 
@@ -146,20 +146,53 @@ export interface ClusterStatusRow {
   cluster_id: string;
   status: string;
   changed_at: number;
+  /**
+   * When the fix the status stands for was marked, in ms (`resolved` after `fix_available` keeps the latter's time):
+   * its regression watch counts from then. null when the status is not a fixed one.
+   */
+  fixed_at: number | null;
 }
 
 export async function clusterStatuses(client: ClickHouseClient): Promise<Map<string, ClusterStatusRow>> {
-  const rows = await select<ClusterStatusRow>(
+  const rows = await select<Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | string | null }>(
     client,
-    `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at FROM cluster_status FINAL`,
+    `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at,
+            toUnixTimestamp64Milli(fixed_at) AS fixed_at
+     FROM cluster_status FINAL`,
   );
-  return new Map(rows.map((r) => [r.cluster_id, { ...r, changed_at: Number(r.changed_at) }]));
+  return new Map(rows.map((r) => [r.cluster_id, statusRow(r)]));
 }
 
+/** A stored status as readers take it: a fixed status written before fixed_at existed was fixed when it was set. */
+function statusRow(r: Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | string | null }): ClusterStatusRow {
+  const changedAt = Number(r.changed_at);
+  const fixedAt = isFixedStatus(r.status) ? (r.fixed_at === null ? changedAt : Number(r.fixed_at)) : null;
+  return { cluster_id: r.cluster_id, status: r.status, changed_at: changedAt, fixed_at: fixedAt };
+}
+
+/**
+ * Records a status change. `resolved` after `fix_available` is the same fix confirmed: it keeps when the fix was
+ * marked available, and the regression watch runs on from then. Any other change to a fixed status (a fixed status
+ * set again, or after an unfixed one) is a new fix, watched from now.
+ */
 export async function setClusterStatus(client: ClickHouseClient, clusterId: string, status: string, note: string, nowMs: number): Promise<void> {
+  let fixedAt: number | null = null;
+  if (status === 'resolved') {
+    const before = await select<Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | string | null }>(
+      client,
+      `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at,
+              toUnixTimestamp64Milli(fixed_at) AS fixed_at
+       FROM cluster_status FINAL WHERE cluster_id = {id:String}`,
+      { id: clusterId },
+    );
+    const prev = before[0] ? statusRow(before[0]) : null;
+    fixedAt = prev?.status === 'fix_available' && prev.fixed_at !== null ? prev.fixed_at : nowMs;
+  } else if (isFixedStatus(status)) {
+    fixedAt = nowMs;
+  }
   await client.insert({
     table: 'cluster_status',
-    values: [{ cluster_id: clusterId, status, note, changed_at: chTime(nowMs) }],
+    values: [{ cluster_id: clusterId, status, note, changed_at: chTime(nowMs), fixed_at: fixedAt === null ? null : chTime(fixedAt) }],
     format: 'JSONEachRow',
   });
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, migrate, hourlyBucketCounts, saveTrendProgress, setClusterStatus, type Store } from '../../src/store/index.js';
+import { openStore, migrate, clusterStatuses, hourlyBucketCounts, saveTrendProgress, setClusterStatus, type Store } from '../../src/store/index.js';
 import { insertIdempotent } from '../../src/store/writer.js';
 import { TrendStage } from '../../src/pipeline/trends.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
@@ -174,5 +174,46 @@ describe('trend stage restart (embedded chDB)', () => {
     expect(mine.map((e) => [e.type, e.episode.observed, e.episode.openedAt])).toEqual([['updated', 10, Date.parse('2027-06-03T11:00:07.250Z')]]);
     const [row] = await select<{ opened_at: string }>(store.client, 'SELECT toString(opened_at) AS opened_at FROM trend_alerts FINAL WHERE episode_id = {id:String}', { id });
     expect(row!.opened_at).toBe('2027-06-03 11:00:07.250');
+  });
+
+  it('watches a fix marked available and then resolved from when it was marked available', async () => {
+    // 8 cases an hour for two weeks of June 2027 (more than 28 days after the rows above), a fix marked available on
+    // the 15th, silence, `resolved` on the 18th; on the 18th, hours after it, the problem is back: 10 cases an hour (the
+    // regression window's 24 hours need a quarter of the 8 an hour before the fix: 48).
+    const day = (d: string, h: number, m = 0) => Date.parse(`2027-${d}T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00Z`);
+    const rows: object[] = [];
+    const add = (ms: number, id: string) =>
+      rows.push({ event_id: id, case_id: id, customer_id: `u-${id}`, channel: 'chat', occurred_at: new Date(ms).toISOString(), ingested_at: new Date(ms + 60_000).toISOString(),
+        cluster_id: 'c_confirmed', similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: rows.length });
+    for (let h = 0; h < 14 * 24; h++) for (let i = 0; i < 8; i++) add(day('06-01', 0) + h * 3_600_000 + i * 7 * 60_000, `cf-${h}-${i}`);
+    await insertIdempotent(store.client, 'assignments', rows, 'confirmed-fix');
+    await setClusterStatus(store.client, 'c_confirmed', 'fix_available', 'patch 4.2', day('06-15', 0));
+    await setClusterStatus(store.client, 'c_confirmed', 'resolved', 'confirmed by the customers', day('06-18', 9));
+    expect((await clusterStatuses(store.client)).get('c_confirmed')).toMatchObject({ status: 'resolved', changed_at: day('06-18', 9), fixed_at: day('06-15', 0) });
+
+    let t = day('06-18', 10, 30);
+    const birth = (id: string) => (id === 'c_confirmed' ? day('06-01', 0) : undefined);
+    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), birth, 'confirmed-fix');
+    const announced: TrendEvent[] = [];
+    stage.onAlerts(async (events) => void announced.push(...events));
+    await stage.init();
+    for (let h = 10; h < 16; h++) {
+      for (let i = 0; i < 10; i++) stage.observe({ timeMs: day('06-18', h, 10 + i), arrivedMs: day('06-18', h, 11 + i), clusterId: 'c_confirmed', caseId: `back-${h}-${i}`, customerId: `back-${h}-${i}` });
+      t = day('06-18', h + 1, 5);
+      stage.observe({ timeMs: day('06-18', h + 1, 1), arrivedMs: day('06-18', h + 1, 2), clusterId: 'c_other_jun', caseId: `o-${h}`, customerId: `o-${h}` });
+      await stage.onBatchStored();
+    }
+    // The watch began a day after the 15th's fix: the return is a regression. Watched from `resolved`, it was in that
+    // change's day of grace, and seen only once the problem had been back a day.
+    expect(announced.filter((e) => e.episode.clusterId === 'c_confirmed' && e.type === 'opened' && e.episode.kind === 'regression').map((e) => e.episode.startBucket)).toEqual([day('06-18', 14)]);
+
+    // Marked resolved again, or fixed after being reopened, it is a new fix, watched from then.
+    await setClusterStatus(store.client, 'c_confirmed', 'resolved', 'shipped again', day('06-20', 0));
+    expect((await clusterStatuses(store.client)).get('c_confirmed')!.fixed_at).toBe(day('06-20', 0));
+    await setClusterStatus(store.client, 'c_confirmed', 'open', 'back', day('06-21', 0));
+    expect((await clusterStatuses(store.client)).get('c_confirmed')!.fixed_at).toBeNull();
+    await setClusterStatus(store.client, 'c_confirmed', 'fix_available', 'patch 4.3', day('06-22', 0));
+    await setClusterStatus(store.client, 'c_confirmed', 'resolved', 'confirmed', day('06-23', 0));
+    expect((await clusterStatuses(store.client)).get('c_confirmed')!.fixed_at).toBe(day('06-22', 0));
   });
 });
