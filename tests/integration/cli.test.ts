@@ -291,8 +291,17 @@ describe('recur CLI (real process, embedded chDB)', () => {
     // recur status <cluster> answers as it does with a pipeline running: one document, open when never set.
     expect(JSON.parse((await recurP(['status', id, '--json', '--data-dir', dir])).stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
     const other = (JSON.parse(demo.stdout).top_clusters as { cluster_id: string }[])[1]!.cluster_id;
-    expect(JSON.parse((await recurP(['status', other, '--json', '--data-dir', dir])).stdout)).toEqual({ pipeline: 'not running', clusters: [{ cluster_id: other, status: 'open', changed_at: null }] });
+    expect(JSON.parse((await recurP(['status', other, '--json', '--data-dir', dir])).stdout)).toEqual({ pipeline: 'not running', clusters: [{ cluster_id: other, status: 'open', changed_at: null, fixed_at: null }] });
     expect((await recurP(['status', 'c_999999', '--data-dir', dir])).code).toBe(1);
+    // A fix marked available, then confirmed: its regression watch runs from the first, and status says so.
+    expect((await recurP(['status', 'set', other, 'fix_available', '--data-dir', dir])).code).toBe(0);
+    const available = JSON.parse((await recurP(['status', other, '--json', '--data-dir', dir])).stdout).clusters[0];
+    expect(available).toMatchObject({ status: 'fix_available', fixed_at: available.changed_at });
+    expect((await recurP(['status', 'set', other, 'resolved', '--data-dir', dir])).code).toBe(0);
+    const resolved = JSON.parse((await recurP(['status', other, '--json', '--data-dir', dir])).stdout).clusters[0];
+    expect(resolved).toMatchObject({ status: 'resolved', fixed_at: available.changed_at });
+    expect(resolved.changed_at > available.changed_at).toBe(true);
+    expect((await recurP(['status', other, '--data-dir', dir])).stdout.trim()).toBe(`${other}  resolved  ${resolved.changed_at}  (fixed since ${available.changed_at})`);
     const show = await recurP(['show', id, '--data-dir', dir]);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^status: {3}fix_pending since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d · owner billing \(pinned\)$/m);
@@ -313,7 +322,9 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const st = await recurP(['status', id, '--json', '--data-dir', dir]);
       expect(st.code, st.stderr).toBe(0);
       expect(JSON.parse(st.stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });
-      expect(JSON.parse((await recurP(['status', '--json', '--data-dir', dir])).stdout)).toEqual({ pipeline: 'not running', clusters: [expect.objectContaining({ cluster_id: id, status: 'fix_pending' })] });
+      const all = JSON.parse((await recurP(['status', '--json', '--data-dir', dir])).stdout);
+      expect(all).toEqual({ pipeline: 'not running', clusters: expect.arrayContaining([expect.objectContaining({ cluster_id: id, status: 'fix_pending' }), { ...resolved, fixed_at: available.changed_at }]) });
+      expect(all.clusters).toHaveLength(2);
       // An empty window says where the data ends, through the server as from the store.
       const t = await recurP(['trends', '--data-dir', dir]);
       expect([t.code, t.stderr]).toEqual([0, expect.stringMatching(/no episode reaches into the last 7d; \d+ older, the newest ended 2026-11-\d\d/)]);

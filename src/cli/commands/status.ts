@@ -58,13 +58,21 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     async (read) => ({ statuses: await read.statuses(), exists: id === undefined || (await read.clusterExists(id)) }),
     api,
   );
-  const rows: { cluster_id: string; status: string; changed_at: string | null }[] = statuses
+  // fixed_at: when the fix a fixed status stands for was marked (resolved keeps fix_available's time); the regression
+  // watch runs from then. A server of an older version does not send it.
+  const rows: { cluster_id: string; status: string; changed_at: string | null; fixed_at?: string | null }[] = statuses
     .filter((s) => id === undefined || s.cluster_id === id)
-    .map((s) => ({ cluster_id: s.cluster_id, status: s.status, changed_at: new Date(s.changed_at).toISOString() }));
+    .map((s) => ({
+      cluster_id: s.cluster_id,
+      status: s.status,
+      changed_at: new Date(s.changed_at).toISOString(),
+      ...(s.fixed_at === undefined ? {} : { fixed_at: s.fixed_at === null ? null : new Date(s.fixed_at).toISOString() }),
+    }));
+  const line = (r: (typeof rows)[number]) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}${r.fixed_at && r.fixed_at !== r.changed_at ? `  (fixed since ${r.fixed_at})` : ''}`.trimEnd();
   // One document either way: the pipeline's health (when one runs) and the statuses set so far.
   const doc = { pipeline: sinks ? 'running' : 'not running', ...(sinks ? { sinks } : {}), clusters: rows };
   if (id === undefined) {
-    const list = rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at}`).join('\n') || 'no cluster has a status yet (all open)';
+    const list = rows.map(line).join('\n') || 'no cluster has a status yet (all open)';
     print(values['json'] ? doc : [...health, list].join('\n'));
     return unhealthy(sinks);
   }
@@ -74,10 +82,10 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       process.stderr.write(`recur: no cluster "${id}"\n`);
       return 1;
     }
-    rows.push({ cluster_id: id, status: 'open', changed_at: null });
+    rows.push({ cluster_id: id, status: 'open', changed_at: null, fixed_at: null });
   }
   if (values['json']) print(doc);
-  else print([...health, ...rows.map((r) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}`.trimEnd())].join('\n'));
+  else print([...health, ...rows.map(line)].join('\n'));
   // The same health lines, the same exit code as the listing's.
   return unhealthy(sinks);
 }
