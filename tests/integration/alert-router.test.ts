@@ -115,4 +115,25 @@ describe('alert router (embedded chDB)', () => {
     router.stop();
     await queue.drain(1000);
   });
+
+  it('stores episodes of any event time the contract accepts, the first hours of 1970 included', async () => {
+    // Epoch-0 dates (a producer's null date) are valid events. Their windows were written as bare Unix seconds,
+    // which ClickHouse reads as something else under 9 digits: the write failed for good, and every restart with it.
+    const starts = [Date.UTC(1970, 0, 1, 0), Date.UTC(1970, 0, 1, 5), Date.UTC(1972, 0, 1), Date.UTC(2026, 0, 1)];
+    const episodes = starts.map((s, i) => {
+      const e = trendEvent(`c_epoch${i}`).episode;
+      return { ...e, id: `epoch-${i}`, startBucket: s, lastBucket: s };
+    });
+    for (const e of episodes) await writeAlerts(db.store.client, [alertRow(e, e.startBucket + 3_600_000)], e.startBucket);
+    const rs = await db.store.client.query({
+      query: "SELECT episode_id, toString(window_start) AS ws, toString(window_end) AS we FROM trend_alerts WHERE startsWith(episode_id, 'epoch-') ORDER BY episode_id",
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([
+      { episode_id: 'epoch-0', ws: '1970-01-01 00:00:00', we: '1970-01-01 01:00:00' },
+      { episode_id: 'epoch-1', ws: '1970-01-01 05:00:00', we: '1970-01-01 06:00:00' },
+      { episode_id: 'epoch-2', ws: '1972-01-01 00:00:00', we: '1972-01-01 01:00:00' },
+      { episode_id: 'epoch-3', ws: '2026-01-01 00:00:00', we: '2026-01-01 01:00:00' },
+    ]);
+  });
 });
