@@ -57,6 +57,43 @@ describe('loadConfig', () => {
     }
   });
 
+  it("never echoes a URL's credentials or query, whatever they hold or however long", () => {
+    const message = (url: string): string => {
+      try {
+        loadConfig({ env: { RECUR_CLICKHOUSE_URL: url } });
+      } catch (err) {
+        return String(err);
+      }
+      return 'accepted';
+    };
+    // A "/" in the password makes the URL invalid, and the hiding stopped at it.
+    const slash = message('http://recur:Zm9v/YmFy+cXV4==@clickhouse.internal:8123');
+    expect(slash).toMatch(/clickhouse\.url.*Invalid URL \(got "http:\/\/\*\*\*@clickhouse\.internal:8123"\)/);
+    expect(slash).not.toMatch(/Zm9v|YmFy|cXV4/);
+    // Longer than the value's 80 shown characters: the cut removed the "@" the hiding looked for.
+    const secret = 'Xk29vLq8TzR4mN7pW2sY5bH3jD6fG9cA1eU0i'.repeat(2);
+    const long = message(`https://recur:${secret}@[bad`);
+    expect(long).toMatch(/clickhouse\.url/);
+    expect(long).not.toContain(secret.slice(0, 8));
+    // ClickHouse takes a password as ?password=: a query is not shown either.
+    const query = message('http://clickhouse.internal:8123 /?user=recur&password=hunter22');
+    expect(query).toMatch(/clickhouse\.url/);
+    expect(query).not.toContain('hunter22');
+  });
+
+  it('refuses URL credentials that do not decode (a bare "%"), naming the key and not the password', () => {
+    const url = 'http://recur:50%off@127.0.0.1:8123';
+    let err: unknown;
+    try {
+      loadConfig({ env: { RECUR_CLICKHOUSE_URL: url } });
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).toMatch(/config key "clickhouse\.url": its user:password@ must be percent-encoded/);
+    expect(String(err)).not.toContain('50%off');
+    expect(loadConfig({ env: { RECUR_CLICKHOUSE_URL: 'http://recur:50%25off@127.0.0.1:8123' } }).clickhouse.url).toBe('http://recur:50%25off@127.0.0.1:8123');
+  });
+
   it('never echoes a secret from a config file that does not parse, only where it failed', () => {
     const messageOf = (file: string) => {
       try {

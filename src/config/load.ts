@@ -227,9 +227,22 @@ export function whereParseFailed(err: unknown, text: string): string {
 
 const SECRET_KEYS = /password|secret|token|key/i;
 
-/** A value shown in a config error, with any credentials in a URL (`//user:pass@`) hidden. */
+/**
+ * A value shown in a config error. A URL shows its scheme and what follows its last "@" up to any query: its
+ * credentials may hold "/" or "@", and its query may hold a password (ClickHouse takes `?password=`). Hidden before
+ * the value is cut to length, so the cut cannot leave part of them out of the hiding.
+ */
 function shownValue(v: unknown): string {
-  return (JSON.stringify(v)?.slice(0, 80) ?? 'nothing').replace(/\/\/[^/@\s"]*@/g, '//***@');
+  let value = v;
+  if (typeof v === 'string') {
+    const url = /^([a-z][a-z0-9+.-]*:)\/\/(.*)$/is.exec(v.trim());
+    if (url) {
+      const rest = url[2]!.replace(/[?#].*$/s, (q) => (q.startsWith('?') ? '?***' : ''));
+      const at = rest.lastIndexOf('@');
+      value = `${url[1]}//${at >= 0 ? `***@${rest.slice(at + 1)}` : rest}`;
+    } else value = v.replace(/\/\/[^\s"]*@/g, '//***@');
+  }
+  return JSON.stringify(value)?.slice(0, 80) ?? 'nothing';
 }
 
 function formatConfigError(error: z.ZodError, tree: Tree): string {

@@ -8,6 +8,18 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Milliseconds a timer waits. */
 const timerMs = positiveInt.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node keeps`);
 
+/** Whether a URL's credentials (user:password@) decode: a "%" not followed by two hex digits does not. */
+function credentialsDecode(v: string): boolean {
+  try {
+    const u = new URL(v);
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const maskRuleSchema = z.object({
   name: z.string().min(1),
   pattern: z.string().min(1),
@@ -60,7 +72,7 @@ export const configSchema = z.object({
   clickhouse: z
     .object({
       /** Unset: embedded chDB in `dataDir`. Set: a ClickHouse server over HTTP(S). */
-      url: z.url().optional(),
+      url: z.url().refine(credentialsDecode, 'its user:password@ must be percent-encoded (a "%" written as %25, "/" as %2F, "@" as %40)').optional(),
       username: z.string().default('default'),
       password: z.string().optional(),
       passwordFile: z.string().optional(),
