@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './load.js';
+import { loadConfig, readSecret } from './load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'recur-cfg-'));
 
@@ -26,6 +26,25 @@ describe('loadConfig', () => {
     expect(c.kafka.groupId).toBe('env-group');
     expect(c.kafka.brokers).toEqual(['a:1', 'b:2']);
     expect(c.ingest.maxBatchRows).toBe(30);
+  });
+
+  it("takes a secret from the last layer that sets it, inline or as a file (the file's own was read over a later password)", () => {
+    const secretFile = join(dir, 'ch-password');
+    writeFileSync(secretFile, 'old-file-password\n');
+    const file = join(dir, 'secrets.yaml');
+    writeFileSync(file, `clickhouse:\n  passwordFile: ${secretFile}\nkafka:\n  sasl:\n    mechanism: scram-sha-256\n    username: u\n    passwordFile: ${secretFile}\n`);
+    const fromEnv = loadConfig({ file, env: { RECUR_CLICKHOUSE_PASSWORD: 'new-env-password' } });
+    expect(readSecret(fromEnv.clickhouse.password, fromEnv.clickhouse.passwordFile)).toBe('new-env-password');
+    // Untouched by the environment, the file's file stands.
+    expect(readSecret(fromEnv.kafka.sasl?.password, fromEnv.kafka.sasl?.passwordFile)).toBe('old-file-password');
+    const fromFlag = loadConfig({ file, env: {}, overrides: { 'kafka.sasl.password': 'flag-password' } });
+    expect(readSecret(fromFlag.kafka.sasl?.password, fromFlag.kafka.sasl?.passwordFile)).toBe('flag-password');
+    // And the other way round: a file named later wins over an inline password before it.
+    const inline = join(dir, 'inline.yaml');
+    writeFileSync(inline, 'clickhouse:\n  password: inline-password\n');
+    const later = loadConfig({ file: inline, env: { RECUR_CLICKHOUSE_PASSWORD_FILE: secretFile } });
+    expect(readSecret(later.clickhouse.password, later.clickhouse.passwordFile)).toBe('old-file-password');
+    expect(readSecret(loadConfig({ file: inline, env: {} }).clickhouse.password, undefined)).toBe('inline-password');
   });
 
   it('reads JSON config files', () => {

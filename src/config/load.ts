@@ -35,6 +35,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   const fromEnv = envEntries(opts.env ?? {});
   for (const [path, value] of fromEnv) setPath(tree, path, value);
+  dropShadowedSecrets(tree, fromEnv.map(([path]) => path));
   if (opts.onWarning) {
     // Environment variables are not refused (other tools share the namespace), but a typo is worth a word.
     for (const [path, , name] of fromEnv) {
@@ -47,10 +48,33 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     // A mistyped section (RECUR_TREND_ENABLED) is not one of ours to judge, unless the rest names a setting of the section it nearly spells.
     for (const [name, near] of misspelledSections(opts.env ?? {})) opts.onWarning(`${name} matches no setting the environment can set, and is ignored (did you mean ${near}?)`);
   }
-  for (const [path, value] of Object.entries(opts.overrides ?? {})) if (value !== undefined) setPath(tree, path, value);
+  const overrides = Object.entries(opts.overrides ?? {}).filter(([, value]) => value !== undefined);
+  for (const [path, value] of overrides) setPath(tree, path, value);
+  dropShadowedSecrets(tree, overrides.map(([path]) => path));
   const parsed = configSchema.safeParse(tree);
   if (!parsed.success) throw new PipelineError('config_invalid', 'config', formatConfigError(parsed.error, tree));
   return parsed.data;
+}
+
+/** A secret's inline value and its file: one of a pair set by a later layer replaces the other from an earlier one. */
+const SECRET_PAIRS: Readonly<Record<string, string>> = { password: 'passwordFile', passwordFile: 'password', secret: 'secretFile', secretFile: 'secret' };
+
+/**
+ * Layers override each other key by key, and a secret is two keys: the environment's RECUR_CLICKHOUSE_PASSWORD over a
+ * file's passwordFile must win as any later layer does (readSecret would read the file). A layer that sets both keeps
+ * both (its file is read).
+ */
+function dropShadowedSecrets(tree: Tree, paths: readonly string[]): void {
+  const set = new Set(paths);
+  for (const path of paths) {
+    const parts = path.split('.');
+    const sibling = SECRET_PAIRS[parts.at(-1)!];
+    if (!sibling) continue;
+    const siblingPath = [...parts.slice(0, -1), sibling];
+    if (set.has(siblingPath.join('.'))) continue;
+    const parent = getPath(tree, parts.slice(0, -1));
+    if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[sibling];
+  }
 }
 
 function readConfigFile(file: string): Tree {
