@@ -36,7 +36,25 @@ export async function migrate(client: ClickHouseClient, opts: { dedupWindow: num
     });
     applied.push(version);
   }
+  await applyDedupWindow(client, Math.trunc(opts.dedupWindow));
   return { applied, current: files.map((f) => f.replace(/\.sql$/, '')) };
+}
+
+/**
+ * `clickhouse.dedupWindow` as configured now, on every table created with a window: the migrations write it only
+ * when they create a table, so raising it later (to outlast a longer replay) changed nothing.
+ */
+async function applyDedupWindow(client: ClickHouseClient, window: number): Promise<void> {
+  const rs = await client.query({
+    query: `SELECT name, extract(engine_full, 'non_replicated_deduplication_window = (\\d+)') AS window
+            FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'`,
+    format: 'JSONEachRow',
+  });
+  for (const t of await rs.json<{ name: string; window: string }>()) {
+    if (t.window === '' || Number(t.window) === window) continue;
+    // The name is a table of ours, read from system.tables; the window a validated integer.
+    await client.command({ query: `ALTER TABLE \`${t.name.replaceAll('`', '``')}\` MODIFY SETTING non_replicated_deduplication_window = ${window}` });
+  }
 }
 
 export function splitStatements(sql: string): string[] {

@@ -26,6 +26,22 @@ describe('insertIdempotent writes hostile text exactly (embedded chDB)', () => {
 
   afterAll(async () => store?.close());
 
+  it('takes a changed clickhouse.dedupWindow on every table that deduplicates, at the next start', async () => {
+    const windows = async () =>
+      select<{ name: string; w: string }>(
+        store.client,
+        "SELECT name, extract(engine_full, 'non_replicated_deduplication_window = (\\d+)') AS w FROM system.tables WHERE database = currentDatabase() AND w != '' ORDER BY name",
+      );
+    const before = await windows();
+    expect(before.map((t) => t.name)).toEqual(expect.arrayContaining(['assignments', 'case_events', 'clusters', 'trend_alerts']));
+    expect(new Set(before.map((t) => t.w))).toEqual(new Set(['100']));
+    // Raised to outlast a longer replay: the migrations wrote it only when they created the tables.
+    await migrate(store.client, { dedupWindow: 5000 });
+    expect(await windows()).toEqual(before.map((t) => ({ ...t, w: '5000' })));
+    await migrate(store.client, { dedupWindow: 100 });
+    expect(await windows()).toEqual(before);
+  });
+
   it('stores strings, arrays, nulls and numbers as given', async () => {
     const rows = nasty.map((text, i) => ({
       event_id: `e${i}`,
