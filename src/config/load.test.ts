@@ -113,6 +113,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { RECUR_CLICKHOUSE_URL: 'http://recur:50%25off@127.0.0.1:8123' } }).clickhouse.url).toBe('http://recur:50%25off@127.0.0.1:8123');
   });
 
+  it('refuses a ClickHouse URL with a path or query, which it would drop without a word', () => {
+    for (const url of ['http://127.0.0.1:8123/analytics', 'http://127.0.0.1:8123/?database=analytics', 'https://proxy.internal/clickhouse/'])
+      expect(() => loadConfig({ env: { RECUR_CLICKHOUSE_URL: url } }), url).toThrow(/clickhouse\.url": takes no path, query or fragment \(the database is clickhouse\.database\)/);
+    for (const url of ['http://127.0.0.1:8123', 'http://127.0.0.1:8123/', 'https://u:p@ch.internal:8443'])
+      expect(loadConfig({ env: { RECUR_CLICKHOUSE_URL: url } }).clickhouse.url, url).toBe(url);
+  });
+
   it('never echoes a secret from a config file that does not parse, only where it failed', () => {
     const messageOf = (file: string) => {
       try {

@@ -20,6 +20,16 @@ function credentialsDecode(v: string): boolean {
   }
 }
 
+/** Whether a URL is only a scheme, credentials, host and port. */
+function noPathOrQuery(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.pathname === '/' || u.pathname === '') && u.search === '' && u.hash === '';
+  } catch {
+    return false;
+  }
+}
+
 export const maskRuleSchema = z.object({
   name: z.string().min(1),
   pattern: z.string().min(1),
@@ -72,7 +82,13 @@ export const configSchema = z.object({
   clickhouse: z
     .object({
       /** Unset: embedded chDB in `dataDir`. Set: a ClickHouse server over HTTP(S). */
-      url: z.url().refine(credentialsDecode, 'its user:password@ must be percent-encoded (a "%" written as %25, "/" as %2F, "@" as %40)').optional(),
+      url: z
+        .url()
+        .refine(credentialsDecode, 'its user:password@ must be percent-encoded (a "%" written as %25, "/" as %2F, "@" as %40)')
+        // Only the scheme, host and credentials are used: a path or query would be dropped without a word (ClickHouse's
+        // own clients read http://host/analytics as the database).
+        .refine(noPathOrQuery, 'takes no path, query or fragment (the database is clickhouse.database)')
+        .optional(),
       username: z.string().default('default'),
       password: z.string().optional(),
       passwordFile: z.string().optional(),
