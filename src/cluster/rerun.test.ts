@@ -55,6 +55,31 @@ describe('planRerun', () => {
     expect(plan.k).toBe(plan.clusters.length);
   });
 
+  it('leaves descriptions without terms unassigned, as the live model does, in any cluster count and with embeddings', () => {
+    const termless = ['and the', '👍', '!!! ???'].map((text, i) => ({ eventId: `empty-${i}`, current: '', tokens: tok.tokenize(text) }));
+    expect(termless.map((d) => d.tokens)).toEqual([[], [], []]);
+    const input = [...docs((t) => `c_${t}`), ...termless];
+    for (const k of [3, 'auto'] as const) {
+      const plan = planRerun(input, { k, idPrefix: 'c_v2_' });
+      // They joined whichever cluster came first in the fit: an unrelated problem took every "ok" of the range.
+      expect(plan.assignments.slice(-3)).toEqual(['', '', '']);
+      expect(plan.similarities.slice(-3)).toEqual([0, 0, 0]);
+      expect(plan.assignments.slice(0, -3)).not.toContain('');
+      expect(plan.clusters.reduce((n, c) => n + c.size, 0)).toBe(120);
+      expect(plan.clusters.every((c) => c.topTerms.length > 0)).toBe(true);
+    }
+    const three = planRerun(input, { k: 3, idPrefix: 'c_v2_' });
+    expect(new Set(three.assignments.slice(0, -3))).toEqual(new Set(['c_0', 'c_1', 'c_2']));
+    expect(three.moved).toBe(0);
+    const dense = input.map((d) => Float32Array.from({ length: 4 }, (_, j) => (d.eventId.startsWith(String(j)) ? 1 : 0.01 * j)));
+    expect(planRerun(input, { k: 3, idPrefix: 'c_v2_', dense }).assignments.slice(-3)).toEqual(['', '', '']);
+    // A range of nothing else makes no cluster (it made one with no terms and an empty label).
+    const only = planRerun(termless, { k: 'auto', idPrefix: 'c_v2_' });
+    expect([only.assignments, only.clusters, only.lineage, only.moved]).toEqual([['', '', ''], [], [], 0]);
+    // One that was assigned before and has no terms now is a move out of its cluster.
+    expect(planRerun([...docs((t) => `c_${t}`), { ...termless[0]!, current: 'c_1' }], { k: 3, idPrefix: 'c_v2_' }).moved).toBe(1);
+  });
+
   it('is deterministic for a seed', () => {
     const d = docs((t) => `c_${t}`);
     expect(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 })).toEqual(planRerun(d, { k: 'auto', idPrefix: 'x_', seed: 3 }));

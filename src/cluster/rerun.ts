@@ -39,8 +39,35 @@ export interface RerunOptions {
   dense?: readonly Float32Array[];
 }
 
+/**
+ * A description with no terms (stop words, emoji, punctuation) stays unassigned ('' , similarity 0), as the live
+ * model leaves it: in the fit its zero vector scored 0 against every centroid and joined whichever cluster came
+ * first, so a re-run gave an unrelated problem every "ok" and "👍" of the range.
+ */
 export function planRerun(docs: readonly RerunDoc[], opts: RerunOptions): RerunPlan {
-  const { vectorizer, vectors } = fitTransform(docs.map((d) => d.tokens));
+  const all = fitTransform(docs.map((d) => d.tokens));
+  const termed = docs.map((_, i) => i).filter((i) => all.vectors[i]!.idx.length > 0);
+  if (termed.length === docs.length) return planTermed(docs, opts, all);
+  const before = new Set(docs.map((d) => d.current).filter((c) => c !== '')).size;
+  const plan: RerunPlan =
+    termed.length > 0
+      ? planTermed(
+          termed.map((i) => docs[i]!),
+          opts.dense ? { ...opts, dense: termed.map((i) => opts.dense![i]!) } : opts,
+        )
+      : { assignments: [], similarities: [], clusters: [], lineage: [], k: 0, moved: 0, before };
+  const assignments = new Array<string>(docs.length).fill('');
+  const similarities = new Array<number>(docs.length).fill(0);
+  termed.forEach((i, j) => {
+    assignments[i] = plan.assignments[j]!;
+    similarities[i] = plan.similarities[j]!;
+  });
+  const moved = assignments.filter((id, i) => id !== docs[i]!.current).length;
+  return { ...plan, assignments, similarities, moved, before };
+}
+
+function planTermed(docs: readonly RerunDoc[], opts: RerunOptions, fitted = fitTransform(docs.map((d) => d.tokens))): RerunPlan {
+  const { vectorizer, vectors } = fitted;
   // Existing clusters, described in the same vector space as the re-fit: the mean of their members.
   const currentIds = [...new Set(docs.map((d) => d.current).filter((c) => c !== ''))].sort();
   const index = new Map(currentIds.map((id, i) => [id, i]));
