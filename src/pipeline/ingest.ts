@@ -297,13 +297,22 @@ export class Ingestor {
       if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset });
     }
     if (valid.length === 0) return;
+    // Each event's stored arrival, as a replay passes it: the model's clock is capped a day past it, and this restart's
+    // own clock would cap an event dated far ahead later than the run that stored it did, retiring other clusters.
+    const range = { topic: batch.topic, partition: batch.partition, first: valid[0]!.offset, last: valid[valid.length - 1]!.offset };
+    const arrived = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, range));
     const release = assigner.embedsFirst ? await this.takeModel() : null;
     try {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
       // Relearned in this delivery order, which need not be the order partitions were consumed in before the
       // restart: an event that started a cluster gives it its recorded id again (cluster_births), and new ones
       // are numbered past every recorded id. One may start elsewhere now, a second cluster of the same problem.
-      for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset });
+      for (const v of valid) {
+        const at = { topic: batch.topic, partition: batch.partition, offset: v.offset };
+        const arrivedMs = arrived.get(v.offset)?.arrivedMs;
+        if (arrivedMs === undefined) assigner.assign(v.text, v.id, v.time, at);
+        else assigner.assign(v.text, v.id, v.time, at, arrivedMs);
+      }
     } finally {
       release?.();
     }

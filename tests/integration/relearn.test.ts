@@ -223,6 +223,38 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     expect(assigner.describe(ids).size).toBe(small.length);
   });
 
+  it("relearning after a restart caps an event dated far ahead at its stored arrival, as the run that stored it did, not at the restart's clock", async () => {
+    const config = testConfig({ 'cluster.pipeline': uniqueName('ahead') });
+    const topic = uniqueName('ahead');
+    const arrived = Date.UTC(2026, 10, 20, 12);
+    // Ten events in chunks of 7: the restart relearns the first chunk (before the last intent) without writing it.
+    const times = Array.from({ length: 10 }, (_, i) => (i === 1 ? Date.UTC(2027, 11, 24) : Date.UTC(2026, 10, 20, 11)));
+    const messages: SourceMessage[] = times.map((t, i) => ({
+      offset: BigInt(i),
+      key: null,
+      value: Buffer.from(JSON.stringify({ ...goodEvent(i), description: 'parcel delivery late again', occurred_at: new Date(t).toISOString() })),
+      timestampMs: 0,
+    }));
+    // The restart's checkpoint writes its clusters at its clock (other pipelines of this file write their own c_0).
+    const lastSeen = async (at: number) => {
+      const [row] = await select<{ t: number }>(
+        store.client,
+        "SELECT toInt64(toUnixTimestamp64Milli(last_seen)) AS t FROM clusters WHERE cluster_id = 'c_0' AND updated_at = fromUnixTimestamp64Milli({at:Int64}, 'UTC')",
+        { at },
+      );
+      return Number(row!.t);
+    };
+    // Stored by a first process that never checkpointed; its model's clock went a day past the event's arrival.
+    const first = await createAssigner(config, store.client, silentLog, () => arrived);
+    await chunkedIngestor(store.client, config, { assigner: first, now: () => arrived }).handle({ topic, partition: 0, generation: 1, messages }, live);
+    // A restart forty days on relearns both: the cluster's last event is still a day past the arrival, not past the restart.
+    const restart = arrived + 40 * 86_400_000;
+    const second = await createAssigner(config, store.client, silentLog, () => restart);
+    await chunkedIngestor(store.client, config, { assigner: second, now: () => restart }).handle({ topic, partition: 0, generation: 2, messages }, live);
+    await second.maybeSnapshot(true);
+    expect(new Date(await lastSeen(restart)).toISOString()).toBe(new Date(arrived + 86_400_000).toISOString());
+  });
+
   it('labels read the same words after a restart from a checkpoint, not word stems', async () => {
     const config = testConfig({ 'cluster.pipeline': uniqueName('labels') });
     const texts = ['card declined at checkout', 'declined checkout with my card', 'paying online keeps failing', 'paying online failed twice'];
