@@ -57,6 +57,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { RECUR_INGEST_MAX_BATCH_ROWS: '-5' } })).toThrow(/ingest\.maxBatchRows/);
     expect(() => loadConfig({ overrides: { 'clickhouse.url': 'not a url' } })).toThrow(/clickhouse\.url.*not a url/);
     expect(() => loadConfig({ overrides: { 'log.level': 'loud' } })).toThrow(/log\.level/);
+    // The clusterer refused it only at start, with a RangeError and a stack trace.
+    expect(() => loadConfig({ env: { RECUR_CLUSTER_MAX_CLUSTERS: '1' } })).toThrow(/config key "cluster\.maxClusters": at least 2/);
   });
 
   it("refuses a timer longer than Node keeps, which would fire after 1 ms instead", () => {

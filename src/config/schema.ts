@@ -131,7 +131,8 @@ export const configSchema = z.object({
   mask: z.object({ extraRules: z.array(maskRuleSchema).default([]) }).prefault({}),
   cluster: z
     .object({
-      maxClusters: positiveInt.default(2_000),
+      /** At least 2: the model makes room for a new problem by merging or retiring one of the others. */
+      maxClusters: positiveInt.min(2, 'at least 2 (a new problem makes room by merging or retiring another)').default(2_000),
       maxVocabulary: positiveInt.default(100_000),
       /** Sentence-embedding model for evaluation and batch re-fits ('none': lexical only). */
       embedder: z.enum(['none', 'bge-small', 'minilm']).default('none'),
