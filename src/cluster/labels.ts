@@ -54,7 +54,20 @@ function cTfIdfTerms(c: ClusterState, vectorizer: HashingVectorizer, avgSize: nu
     scored.push([name, cTfIdf(count, c.size, avgSize, f), t]);
   });
   scored.sort((a, b) => b[1] - a[1] || a[2] - b[2]);
-  return scored.slice(0, n).map(([name]) => name);
+  return labelTerms(scored.map(([name]) => name), n);
+}
+
+/** A mask's placeholder (<PHONE>, <EMAIL>…), alone or in a pair of words. */
+const PLACEHOLDER = /<[A-Z][A-Z0-9_]*>/;
+
+/**
+ * The first `n` of terms ranked best first, leaving out the masking's placeholders and pairs holding one: they
+ * stay features (a callback request holds a <PHONE>), but a label of "back <PHONE> / mail / call" names the masking,
+ * not the problem. A cluster with nothing else is labelled by them.
+ */
+function labelTerms(ranked: readonly string[], n: number): string[] {
+  const words = ranked.filter((t) => !PLACEHOLDER.test(t));
+  return (words.length > 0 ? words : ranked).slice(0, n);
 }
 
 /**
@@ -84,7 +97,7 @@ export function batchLabelTerms(docs: readonly (readonly string[])[], groups: re
     const scored: [string, number][] = [];
     for (const [t, count] of tf) scored.push([t, cTfIdf(count, size, avgSize, df.get(t)!)]);
     scored.sort((a, b) => b[1] - a[1] || order.get(a[0])! - order.get(b[0])!);
-    out.set(g, scored.slice(0, n).map(([t]) => t));
+    out.set(g, labelTerms(scored.map(([t]) => t), n));
   }
   return out;
 }
