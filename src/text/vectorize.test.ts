@@ -30,6 +30,19 @@ describe('HashingVectorizer', () => {
     expect(v.maxNames).toBe(40);
   });
 
+  it('names a bucket two terms share by the one that fills it, not the first to arrive', () => {
+    const v = new HashingVectorizer({ dimensions: 1 << 12 });
+    const bucket = v.indexOf('refund');
+    let other = '';
+    for (let i = 0; other === ''; i++) if (v.indexOf(`zq${i}`) === bucket) other = `zq${i}`;
+    // A one-off word, long ago, then a cluster's main term: the label showed the one-off word for good.
+    v.update([other, 'weather']);
+    expect(v.termName(bucket)).toBe(other);
+    for (let i = 0; i < 20; i++) v.update(['refund', 'late', 'order']);
+    expect(v.termName(bucket)).toBe('refund');
+    expect(v.termName(v.indexOf('late'))).toBe('late');
+  });
+
   it('weighs a term seen once with tf 1 exactly (no rounding from 1 + ln 1)', () => {
     const v = new HashingVectorizer({ dimensions: 1 << 12 });
     v.update(['a', 'b']);

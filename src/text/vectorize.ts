@@ -158,8 +158,13 @@ export class HashingVectorizer {
       const index = sc[i]!;
       if (i > 0 && sc[i - 1] === index) continue;
       const df = ++this.df[index]!;
-      // (Re)learn the name on powers of two: cheap, and a name evicted while rare comes back once frequent.
-      if ((df & (df - 1)) === 0 && !this.names.has(index)) this.remember(index, tokens[this.order[i]!]!);
+      // The bucket's name is the term that takes it past each power of two: cheap, a name evicted while rare comes
+      // back once frequent, and where two terms share a bucket the one that fills it names it (the first to arrive
+      // kept it for good: a one-off word named a cluster's main term).
+      if ((df & (df - 1)) === 0) {
+        const term = tokens[this.order[i]!]!;
+        if (this.names.get(index) !== term) this.remember(index, term);
+      }
     }
   }
 
@@ -312,7 +317,7 @@ export class HashingVectorizer {
   }
 
   private remember(index: number, term: string): void {
-    if (this.names.size >= this.maxNames) this.evictNames();
+    if (this.names.size >= this.maxNames && !this.names.has(index)) this.evictNames();
     this.names.set(index, detached(term));
   }
 
