@@ -57,7 +57,7 @@ export function clusterBatch(vectors: readonly SparseVector[], opts: BatchOption
 }
 
 /** Number of Louvain communities with at least two members in the kNN graph (of a seeded sample if large). */
-function estimateK(x: Float32Array, d: number, m: number, graph: ReturnType<typeof knnGraph> | undefined, maxDocs: number, seed: number): number {
+export function estimateK(x: Float32Array, d: number, m: number, graph: ReturnType<typeof knnGraph> | undefined, maxDocs: number, seed: number): number {
   const n = x.length / d;
   if (m <= 0) return Math.max(1, Math.round(Math.sqrt(n / 2)));
   let g = graph;
