@@ -43,6 +43,22 @@ describe('HashingVectorizer', () => {
     expect(v.termName(v.indexOf('late'))).toBe('late');
   });
 
+  it('weighs a long document (thousands of tokens) as a short one: sorted buckets, term frequencies, names', () => {
+    const v = new HashingVectorizer({ dimensions: 1 << 16 });
+    const words = Array.from({ length: 3000 }, (_, i) => `w${i % 1000}`);
+    v.update(['w1', 'w2']);
+    v.update(words);
+    const x = v.transform([...words].reverse());
+    expect(x.idx.length).toBe(1000);
+    for (let i = 1; i < x.idx.length; i++) expect(x.idx[i]!).toBeGreaterThan(x.idx[i - 1]!);
+    // Each word three times: (1 + ln 3) idf, normalised.
+    const w = (t: string) => (1 + Math.log(3)) * v.idf(v.indexOf(t));
+    const norm = Math.sqrt(Array.from({ length: 1000 }, (_, i) => w(`w${i}`) ** 2).reduce((a, b) => a + b, 0));
+    for (const t of ['w0', 'w1', 'w999']) expect(x.val[x.idx.indexOf(v.indexOf(t))]!).toBeCloseTo(w(t) / norm, 6);
+    expect(v.documentFrequency(v.indexOf('w1'))).toBe(2);
+    expect(v.termName(v.indexOf('w999'))).toBe('w999');
+  });
+
   it('weighs a term seen once with tf 1 exactly (no rounding from 1 + ln 1)', () => {
     const v = new HashingVectorizer({ dimensions: 1 << 12 });
     v.update(['a', 'b']);

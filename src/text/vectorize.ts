@@ -92,6 +92,9 @@ function hashOnto(h: number, s: string): number {
 }
 
 /** Online TF-IDF: `update` counts a document's terms, `transform` weights with the current statistics. */
+/** Documents up to this many tokens are sorted by insertion (short ones, nearly all): faster than a sort call. */
+const INSERTION_SORT_MAX = 64;
+
 export class HashingVectorizer {
   readonly dimensions: number;
   readonly sublinearTf: boolean;
@@ -252,6 +255,19 @@ export class HashingVectorizer {
     }
     const sc = this.scratch;
     const ord = this.order;
+    if (n > INSERTION_SORT_MAX) {
+      // A long description (16,000 characters: ~6,400 tokens with pairs) took 76 ms by insertion sort, 946 ms at
+      // 100,000: the same order (bucket, then position) by an O(n log n) sort of positions.
+      const hs = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        hs[i] = (hashes === undefined ? hashTerm(tokens[i]!) : hashes[i]!) & this.mask;
+        ord[i] = i;
+      }
+      ord.subarray(0, n).sort((a, b) => hs[a]! - hs[b]! || a - b);
+      for (let i = 0; i < n; i++) sc[i] = hs[ord[i]!]!;
+      this.scratchLength = n;
+      return n;
+    }
     for (let i = 0; i < n; i++) {
       const h = (hashes === undefined ? hashTerm(tokens[i]!) : hashes[i]!) & this.mask;
       let p = i;
