@@ -44,7 +44,9 @@ const ranged = (k: keyof typeof RANGES) => z.number().min(RANGES[k][0]).max(RANG
 export const CHANNELS = ['phone', 'email', 'chat', 'social', 'web', 'other'] as const;
 export const EVENT_TYPES = ['opened', 'message', 'resolved', 'reopened', 'survey'] as const;
 
-const id = z.string().trim().min(1).max(LIMITS.idChars);
+/** Ids are trimmed: " EV-1 " is "EV-1", and one of whitespace alone is refused (the pattern says so to JSON Schema validators). */
+const id = z.string().trim().min(1, { abort: true }).max(LIMITS.idChars).regex(/\S/);
+const TRIMMED = 'Leading and trailing whitespace is trimmed (" EV-1 " and "EV-1" are one id); whitespace alone is refused';
 const short = z.string().max(LIMITS.shortFieldChars);
 
 /**
@@ -54,9 +56,9 @@ const short = z.string().max(LIMITS.shortFieldChars);
  */
 export const caseEventSchema = z
   .looseObject({
-    event_id: id.describe('Idempotency key of this event'),
-    case_id: id.describe('All messages and channels of one conversation share it'),
-    customer_id: id.optional(),
+    event_id: id.describe(`Idempotency key of this event. ${TRIMMED}`),
+    case_id: id.describe(`All messages and channels of one conversation share it. ${TRIMMED}`),
+    customer_id: id.describe(`Who wrote: distinct customers gate trend alerts. ${TRIMMED}`).optional(),
     channel: z.enum(CHANNELS),
     occurred_at: z.iso
       .datetime({ offset: true })
