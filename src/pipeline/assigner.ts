@@ -549,7 +549,7 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
   const caps = { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary };
   const inForce = (have: Required<ModelCaps>) => {
     if (have.maxClusters !== caps.maxClusters) {
-      log.warn({ configured: caps.maxClusters, in_force: have.maxClusters }, 'cluster.maxClusters is below the cluster slots the restored model uses: it keeps its own cap (a new store, or a new cluster.pipeline, starts with the configured one)');
+      log.warn({ configured: caps.maxClusters, in_force: have.maxClusters }, 'cluster.maxClusters is below the cluster slots the restored model uses: it keeps its own cap (a new store starts with the configured one)');
     }
   };
   if (embedder) {

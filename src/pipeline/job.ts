@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.js';
+import { errorMessage, PipelineError } from '../errors.js';
 import type { Config } from '../config/index.js';
-import type { Store } from '../store/index.js';
+import { storedPipelines, type Store } from '../store/index.js';
 import { createAssigner, type ClusterAssigner } from './assigner.js';
 import type { DeadLetterPublisher } from './ingest.js';
 import { Metrics } from './metrics.js';
@@ -38,6 +38,16 @@ export interface JobResult extends RunSummary {
 export async function runJob(o: JobOptions): Promise<JobResult> {
   const now = o.now ?? Date.now;
   const metrics = o.metrics ?? new Metrics();
+  // Cluster ids are numbered per pipeline, the tables that count and describe them are not: a second pipeline on
+  // this store would number from c_0 again and add its problems to the first one's.
+  const others = (await storedPipelines(o.store.client)).filter((p) => p !== o.config.cluster.pipeline);
+  if (others.length > 0) {
+    throw new PipelineError(
+      'config_invalid',
+      'config',
+      `cluster.pipeline "${o.config.cluster.pipeline}": this store holds the clusters of pipeline ${others.map((p) => `"${p}"`).join(', ')}, and a second pipeline would give their ids (c_0, c_1…) to other problems; run it on a store of its own (another --data-dir or clickhouse.database)`,
+    );
+  }
   const assigner = await createAssigner(o.config, o.store.client, o.log, now);
   const trends = o.config.trends.enabled
     ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now, (id) => assigner.firstSeen(id), o.config.cluster.pipeline)

@@ -86,3 +86,16 @@ export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: str
     ...(row.placements === '' ? {} : (JSON.parse(row.placements) as Pick<ModelSnapshot, 'learned' | 'unstored' | 'surfaces' | 'birthsFrom'>)),
   };
 }
+
+/**
+ * The cluster pipelines (`cluster.pipeline`) whose models a store holds, from their checkpoints and the births they
+ * reserved. Cluster ids (c_0, c_1…) are numbered per pipeline, and the tables that count them are not: two pipelines
+ * on one store give one id to two problems.
+ */
+export async function storedPipelines(client: ClickHouseClient): Promise<string[]> {
+  const rs = await client.query({
+    query: 'SELECT DISTINCT pipeline FROM (SELECT pipeline FROM model_snapshots UNION ALL SELECT pipeline FROM cluster_births) ORDER BY pipeline',
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ pipeline: string }>()).map((r) => r.pipeline);
+}

@@ -68,6 +68,24 @@ describe('recur CLI (real process, embedded chDB)', () => {
     expect(rows.reduce((s, r) => s + r.contacts, 0)).toBe(a.events_stored);
   });
 
+  it('refuses a second cluster.pipeline on a store that holds another one, whose cluster ids it would reuse', async () => {
+    const dir = tempDir();
+    const lines = readFileSync(SAMPLE, 'utf8').trim().split('\n');
+    const a = join(tempDir(), 'a.ndjson');
+    const b = join(tempDir(), 'b.ndjson');
+    writeFileSync(a, `${lines.slice(0, 100).join('\n')}\n`);
+    writeFileSync(b, `${lines.slice(100, 200).join('\n')}\n`);
+    const first = await recurP(['run', '--input', a, '--data-dir', dir, '--json', '--log-level', 'warn']);
+    expect(first.code, first.stderr).toBe(0);
+    const before = (await recurP(['clusters', '--data-dir', dir, '--json', '--limit', '1000', '--since', 'all'])).stdout;
+    // It numbered its clusters from c_0 again, and the first pipeline's c_0 counted both problems under one label.
+    const second = await recurP(['run', '--input', b, '--data-dir', dir, '--json', '--log-level', 'warn'], { env: { ...process.env, RECUR_CLUSTER_PIPELINE: 'second' } });
+    expect([second.code, second.stderr]).toEqual([2, expect.stringMatching(/cluster\.pipeline "second": this store holds the clusters of pipeline "default", .*a store of its own/)]);
+    expect((await recurP(['clusters', '--data-dir', dir, '--json', '--limit', '1000', '--since', 'all'])).stdout).toBe(before);
+    // The same pipeline goes on.
+    expect((await recurP(['run', '--input', b, '--data-dir', dir, '--json', '--log-level', 'warn'])).code).toBe(0);
+  });
+
   it('a file run again after lines were added at its end stores only those, and a copy under another name nothing', async () => {
     const dir = tempDir();
     const lines = readFileSync(SAMPLE, 'utf8').trim().split('\n');
