@@ -96,6 +96,14 @@ describe('loadConfig', () => {
     const long = message(`https://recur:${secret}@[bad`);
     expect(long).toMatch(/clickhouse\.url/);
     expect(long).not.toContain(secret.slice(0, 8));
+    // A "?" or "#" in the password: the cut at a query or fragment came before the "@" was found.
+    for (const pw of ['Xk29vLq8Tz?R4mN7pW', 'Xk29vLq8Tz#R4mN7pW']) {
+      const cut = message(`http://recur:${pw}@clickhouse internal:8123`);
+      expect(cut).toContain('(got "http://***@clickhouse internal:8123")');
+      expect(cut).not.toContain('Xk29');
+      // Only the parse error: the two other checks have nothing to say of a URL that does not parse.
+      expect(cut.split('\n')).toHaveLength(1);
+    }
     // ClickHouse takes a password as ?password=: a query is not shown either.
     const query = message('http://clickhouse.internal:8123 /?user=recur&password=hunter22');
     expect(query).toMatch(/clickhouse\.url/);

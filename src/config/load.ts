@@ -261,9 +261,10 @@ function shownValue(v: unknown): string {
   if (typeof v === 'string') {
     const url = /^([a-z][a-z0-9+.-]*:)\/\/(.*)$/is.exec(v.trim());
     if (url) {
-      const rest = url[2]!.replace(/[?#].*$/s, (q) => (q.startsWith('?') ? '?***' : ''));
-      const at = rest.lastIndexOf('@');
-      value = `${url[1]}//${at >= 0 ? `***@${rest.slice(at + 1)}` : rest}`;
+      // The last "@" first: a password may hold "?" or "#", which would otherwise cut it off as a query.
+      const at = url[2]!.lastIndexOf('@');
+      const host = (at >= 0 ? url[2]!.slice(at + 1) : url[2]!).replace(/[?#].*$/s, (q) => (q.startsWith('?') ? '?***' : ''));
+      value = `${url[1]}//${at >= 0 ? '***@' : ''}${host}`;
     } else value = v.replace(/\/\/[^\s"]*@/g, '//***@');
   }
   return JSON.stringify(value)?.slice(0, 80) ?? 'nothing';

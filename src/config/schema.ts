@@ -8,10 +8,20 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Milliseconds a timer waits. */
 const timerMs = positiveInt.max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node keeps`);
 
+/** A URL, or null when it does not parse (z.url() reports that, once). */
+function parsedUrl(v: string): URL | null {
+  try {
+    return new URL(v);
+  } catch {
+    return null;
+  }
+}
+
 /** Whether a URL's credentials (user:password@) decode: a "%" not followed by two hex digits does not. */
 function credentialsDecode(v: string): boolean {
+  const u = parsedUrl(v);
+  if (!u) return true;
   try {
-    const u = new URL(v);
     decodeURIComponent(u.username);
     decodeURIComponent(u.password);
     return true;
@@ -22,12 +32,8 @@ function credentialsDecode(v: string): boolean {
 
 /** Whether a URL is only a scheme, credentials, host and port. */
 function noPathOrQuery(v: string): boolean {
-  try {
-    const u = new URL(v);
-    return (u.pathname === '/' || u.pathname === '') && u.search === '' && u.hash === '';
-  } catch {
-    return false;
-  }
+  const u = parsedUrl(v);
+  return !u || ((u.pathname === '/' || u.pathname === '') && u.search === '' && u.hash === '');
 }
 
 export const maskRuleSchema = z.object({
