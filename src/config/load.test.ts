@@ -37,6 +37,9 @@ describe('loadConfig', () => {
     expect(readSecret(fromEnv.clickhouse.password, fromEnv.clickhouse.passwordFile)).toBe('new-env-password');
     // Untouched by the environment, the file's file stands.
     expect(readSecret(fromEnv.kafka.sasl?.password, fromEnv.kafka.sasl?.passwordFile)).toBe('old-file-password');
+    // An empty variable (a template's ${X:-}) sets nothing: the file is still read.
+    const empty = loadConfig({ file, env: { RECUR_CLICKHOUSE_PASSWORD: '' } });
+    expect(readSecret(empty.clickhouse.password, empty.clickhouse.passwordFile)).toBe('old-file-password');
     const fromFlag = loadConfig({ file, env: {}, overrides: { 'kafka.sasl.password': 'flag-password' } });
     expect(readSecret(fromFlag.kafka.sasl?.password, fromFlag.kafka.sasl?.passwordFile)).toBe('flag-password');
     // And the other way round: a file named later wins over an inline password before it.

@@ -70,6 +70,8 @@ function dropShadowedSecrets(tree: Tree, paths: readonly string[]): void {
     const parts = path.split('.');
     const sibling = SECRET_PAIRS[parts.at(-1)!];
     if (!sibling) continue;
+    // An empty value (RECUR_CLICKHOUSE_PASSWORD= from a template's ${X:-}) sets nothing over an earlier file.
+    if (getPath(tree, parts) === '') continue;
     const siblingPath = [...parts.slice(0, -1), sibling];
     if (set.has(siblingPath.join('.'))) continue;
     const parent = getPath(tree, parts.slice(0, -1));
