@@ -99,11 +99,14 @@ export function print(data: unknown): void {
   process.stdout.write(typeof data === 'string' ? `${data}\n` : `${JSON.stringify(data, null, 2)}\n`);
 }
 
-/** Opens the configured store, applies pending migrations, runs `fn`, always closes. */
-export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens the configured store, applies pending migrations, runs `fn`, always closes. A writer (`recur run`) also sets
+ * the configured dedup window on the tables.
+ */
+export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>, opts: { writer?: boolean } = {}): Promise<T> {
   const store = await openStore(config.clickhouse);
   try {
-    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow });
+    await migrate(store.client, { dedupWindow: config.clickhouse.dedupWindow, setDedupWindow: opts.writer === true });
     return await fn(store);
   } finally {
     await store.close();

@@ -15,7 +15,7 @@ export interface MigrationResult {
  * `schema_migrations`. Statements are split on `;` at line ends. `{dedup_window}` is the only
  * substitution and takes a number from validated config.
  */
-export async function migrate(client: ClickHouseClient, opts: { dedupWindow: number }): Promise<MigrationResult> {
+export async function migrate(client: ClickHouseClient, opts: { dedupWindow: number; setDedupWindow?: boolean }): Promise<MigrationResult> {
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS schema_migrations (version String, applied_at DateTime64(3, 'UTC'))
             ENGINE = MergeTree ORDER BY version`,
@@ -36,24 +36,38 @@ export async function migrate(client: ClickHouseClient, opts: { dedupWindow: num
     });
     applied.push(version);
   }
-  await applyDedupWindow(client, Math.trunc(opts.dedupWindow));
+  if (opts.setDedupWindow) await applyDedupWindow(client, Math.trunc(opts.dedupWindow));
   return { applied, current: files.map((f) => f.replace(/\.sql$/, '')) };
 }
 
+/** The tables the migrations create with a deduplication window (`{dedup_window}`), by name. */
+export function windowedTables(): string[] {
+  const names = new Set<string>();
+  for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}_.+\.sql$/.test(f))) {
+    for (const statement of splitStatements(readFileSync(join(MIGRATIONS_DIR, file), 'utf8'))) {
+      const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(statement)?.[1];
+      if (table && statement.includes('{dedup_window}')) names.add(table);
+    }
+  }
+  return [...names].sort();
+}
+
 /**
- * `clickhouse.dedupWindow` as configured now, on every table created with a window: the migrations write it only
- * when they create a table, so raising it later (to outlast a longer replay) changed nothing.
+ * `clickhouse.dedupWindow` as configured now, on recur's tables that deduplicate (the migrations write it only when
+ * they create a table, so raising it later, to outlast a longer replay, changed nothing). Called by the writers'
+ * start (`recur run`, `recur migrate`) only: a read command with another config would set its own.
  */
 async function applyDedupWindow(client: ClickHouseClient, window: number): Promise<void> {
   const rs = await client.query({
     query: `SELECT name, extract(engine_full, 'non_replicated_deduplication_window = (\\d+)') AS window
-            FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'`,
+            FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}`,
+    query_params: { tables: windowedTables() },
     format: 'JSONEachRow',
   });
   for (const t of await rs.json<{ name: string; window: string }>()) {
     if (t.window === '' || Number(t.window) === window) continue;
-    // The name is a table of ours, read from system.tables; the window a validated integer.
-    await client.command({ query: `ALTER TABLE \`${t.name.replaceAll('`', '``')}\` MODIFY SETTING non_replicated_deduplication_window = ${window}` });
+    // The name is one of recur's tables (from its migrations), the window a validated integer.
+    await client.command({ query: `ALTER TABLE \`${t.name}\` MODIFY SETTING non_replicated_deduplication_window = ${window}` });
   }
 }
 

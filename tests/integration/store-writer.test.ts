@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { openStore, migrate, type Store } from '../../src/store/index.js';
+import { windowedTables } from '../../src/store/migrate.js';
 import { insertIdempotent } from '../../src/store/writer.js';
 import { select } from '../../src/store/select.js';
 import { tempDir } from '../helpers/env.js';
@@ -35,11 +36,17 @@ describe('insertIdempotent writes hostile text exactly (embedded chDB)', () => {
     const before = await windows();
     expect(before.map((t) => t.name)).toEqual(expect.arrayContaining(['assignments', 'case_events', 'clusters', 'trend_alerts']));
     expect(new Set(before.map((t) => t.w))).toEqual(new Set(['100']));
+    expect(windowedTables()).toEqual(expect.arrayContaining(before.map((t) => t.name)));
     // Raised to outlast a longer replay: the migrations wrote it only when they created the tables.
-    await migrate(store.client, { dedupWindow: 5000 });
+    await migrate(store.client, { dedupWindow: 5000, setDedupWindow: true });
     expect(await windows()).toEqual(before.map((t) => ({ ...t, w: '5000' })));
+    // A reader's start (recur clusters with a config of its own) leaves it; another application's table too.
+    await store.client.command({ query: 'CREATE TABLE other_app_events (x UInt8) ENGINE = MergeTree ORDER BY x SETTINGS non_replicated_deduplication_window = 7' });
     await migrate(store.client, { dedupWindow: 100 });
-    expect(await windows()).toEqual(before);
+    expect(await windows()).toEqual([...before.map((t) => ({ ...t, w: '5000' })), { name: 'other_app_events', w: '7' }].sort((a, b) => (a.name < b.name ? -1 : 1)));
+    await migrate(store.client, { dedupWindow: 100, setDedupWindow: true });
+    expect(await windows()).toEqual([...before, { name: 'other_app_events', w: '7' }].sort((a, b) => (a.name < b.name ? -1 : 1)));
+    await store.client.command({ query: 'DROP TABLE other_app_events' });
   });
 
   it('stores strings, arrays, nulls and numbers as given', async () => {

@@ -79,7 +79,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       await setup.close();
       for (const close of closers) await close();
     }
-  });
+  }, { writer: true });
 }
 
 /**
