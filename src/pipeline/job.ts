@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage, PipelineError } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import type { Config } from '../config/index.js';
 import { storedPipelines, type Store } from '../store/index.js';
 import { createAssigner, type ClusterAssigner } from './assigner.js';
@@ -38,14 +38,14 @@ export interface JobResult extends RunSummary {
 export async function runJob(o: JobOptions): Promise<JobResult> {
   const now = o.now ?? Date.now;
   const metrics = o.metrics ?? new Metrics();
-  // Cluster ids are numbered per pipeline, the tables that count and describe them are not: a second pipeline on
-  // this store would number from c_0 again and add its problems to the first one's.
+  // Cluster ids are numbered per pipeline, and the tables that count and describe them are not: a second pipeline on
+  // one store numbers from c_0 again, and an id of its names a problem of the other's too. Said at start, not refused:
+  // consumers that share a server store each keep a pipeline (a model checkpoint) of their own.
   const others = (await storedPipelines(o.store.client)).filter((p) => p !== o.config.cluster.pipeline);
   if (others.length > 0) {
-    throw new PipelineError(
-      'config_invalid',
-      'config',
-      `cluster.pipeline "${o.config.cluster.pipeline}": this store holds the clusters of pipeline ${others.map((p) => `"${p}"`).join(', ')}, and a second pipeline would give their ids (c_0, c_1…) to other problems; run it on a store of its own (another --data-dir or clickhouse.database)`,
+    o.log.warn(
+      { pipeline: o.config.cluster.pipeline, others },
+      'this store holds the clusters of other cluster pipelines too: their ids (c_0, c_1…) are numbered apart, so one id may name two problems in the counts; give a pipeline of its own a store of its own',
     );
   }
   const assigner = await createAssigner(o.config, o.store.client, o.log, now);
