@@ -7,15 +7,13 @@ import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
 import { birthsFrom, chTime, goneClusterRows, goneClusters, goneDecisions, insertIdempotent, loadLatestSnapshot, maxBirthSeq, recordBirths, saveSnapshot, type Birth, type ModelSnapshot } from '../store/index.js';
-import type { Assigner, Placement } from './ingest.js';
+import { MODEL_MAX_AHEAD_MS, type Assigner, type Placement } from './ingest.js';
 import type { Located } from './rows.js';
 import { readOnce } from '../sources/file.js';
 import { partitionKey } from '../sources/types.js';
 
 /** Model versions: what assigned an event (stored with it, part of every dedup token). */
 const MODEL_VERSIONS = { none: 1, 'bge-small': 2, minilm: 3 } as const;
-/** How far past an event's arrival its time moves the model's clock. */
-const MODEL_MAX_AHEAD_MS = 86_400_000;
 
 /** What the assigner needs of a live clusterer, lexical or by meaning. */
 export interface LiveModel {

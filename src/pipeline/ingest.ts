@@ -14,6 +14,9 @@ export interface Placement {
 }
 
 /** The clustering stage as the pipeline sees it (adapter over src/cluster). */
+/** How far past an event's arrival its time moves the model's clock (Assigner.assign caps it there). */
+export const MODEL_MAX_AHEAD_MS = 86_400_000;
+
 export interface Assigner {
   readonly modelVersion: number;
   /**
@@ -294,13 +297,17 @@ export class Ingestor {
     for (const m of messages) {
       if (m.offset <= learned) continue;
       const res = decodeEvent(m.value, maxMessageBytes);
-      if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset });
+      if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset, appended: m.timestampMs });
     }
     if (valid.length === 0) return;
     // Each event's stored arrival, as a replay passes it: the model's clock is capped a day past it, and this restart's
     // own clock would cap an event dated far ahead later than the run that stored it did, retiring other clusters.
+    // Read only when an event may have been capped: its arrival came after the record's timestamp (appended to the
+    // log before it was consumed; an hour allowed for a producer's clock ahead), so an event dated within a day of it
+    // was not.
+    const capped = valid.some((v) => v.time > v.appended + MODEL_MAX_AHEAD_MS - 3_600_000);
     const range = { topic: batch.topic, partition: batch.partition, first: valid[0]!.offset, last: valid[valid.length - 1]!.offset };
-    const arrived = await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, range));
+    const arrived = capped ? await this.retry(ctx, 'assignments', () => storedAssignments(this.deps.client, range)) : new Map<bigint, StoredPlacement>();
     const release = assigner.embedsFirst ? await this.takeModel() : null;
     try {
       await assigner.prepare?.(valid.map((v) => v.text), () => ctx.heartbeat());
