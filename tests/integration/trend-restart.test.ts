@@ -9,6 +9,15 @@ import { silentLog, testConfig } from '../helpers/env.js';
 
 // A restart rebuilds trend state from the last rebuildDays of stored counts: what it must not lose with the
 // older history. A store of its own: a restart here closes what it finds open.
+/** `day('MM-DD', h, m)` of a year, in ms (UTC). */
+const dayIn = (year: number) => (d: string, h: number, m = 0) => Date.parse(`${year}-${d}T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00Z`);
+
+/** One case's assignment row as the pipeline stores it: its own customer, by chat, arrived a minute after it was written. */
+const storedCase = (cluster: string, ms: number, id: string, offset: number) => ({
+  event_id: id, case_id: id, customer_id: `u-${id}`, channel: 'chat', occurred_at: new Date(ms).toISOString(), ingested_at: new Date(ms + 60_000).toISOString(),
+  cluster_id: cluster, similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: offset,
+});
+
 describe('trend stage restart (embedded chDB)', () => {
   let store: Store;
   const config = testConfig();
@@ -20,6 +29,15 @@ describe('trend stage restart (embedded chDB)', () => {
   });
 
   afterAll(async () => store?.close());
+
+  /** A trend stage on the store, started (its rebuild run), whose model knows `cluster` born at `born`; and what it announces. */
+  async function started(cluster: string, born: number, pipeline: string, clock: () => number) {
+    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), clock, (id) => (id === cluster ? born : undefined), pipeline);
+    const announced: TrendEvent[] = [];
+    stage.onAlerts(async (events) => void announced.push(...events));
+    await stage.init();
+    return { stage, announced };
+  }
 
   it('closes the episodes stored as open that the rebuilt state does not hold, and only those', async () => {
     // A young cluster's 6 cases from 6 customers at 10:00-10:25, and another cluster's event at 12:00: the
@@ -73,11 +91,9 @@ describe('trend stage restart (embedded chDB)', () => {
 
   it('judges a regression after a fix older than the replay against the stored rate before the fix', async () => {
     // 8 cases an hour for two weeks, fixed on 1 October, then silent; from 20 November a straggler every 4 hours.
-    const day = (d: string, h: number, m = 0) => Date.parse(`2026-${d}T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00Z`);
+    const day = dayIn(2026);
     const rows: object[] = [];
-    const add = (ms: number, id: string) =>
-      rows.push({ event_id: id, case_id: id, customer_id: `u-${id}`, channel: 'chat', occurred_at: new Date(ms).toISOString(), ingested_at: new Date(ms + 60_000).toISOString(),
-        cluster_id: 'c_fixed', similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: rows.length });
+    const add = (ms: number, id: string) => rows.push(storedCase('c_fixed', ms, id, rows.length));
     for (let h = 0; h < 14 * 24; h++) for (let i = 0; i < 8; i++) add(day('09-17', 0) + h * 3_600_000 + i * 7 * 60_000, `pre-${h}-${i}`);
     for (let h = 0; h < 3 * 24; h += 4) add(day('11-20', 0) + h * 3_600_000 + 5 * 60_000, `late-${h}`);
     await insertIdempotent(store.client, 'assignments', rows, 'old-fix');
@@ -86,11 +102,7 @@ describe('trend stage restart (embedded chDB)', () => {
     await saveTrendProgress(store.client, 'old-fix', day('11-20', 0), day('11-20', 0));
     let t = day('11-22', 23, 30);
     // Its birth, as the model knows it: no `new` problem.
-    const birth = (id: string) => (id === 'c_fixed' ? day('09-17', 0) : undefined);
-    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), birth, 'old-fix');
-    const announced: TrendEvent[] = [];
-    stage.onAlerts(async (events) => void announced.push(...events));
-    await stage.init();
+    const { stage, announced } = await started('c_fixed', day('09-17', 0), 'old-fix', () => (t += 1000));
     // Its replay begins on 25 October, after the fix: the rate before it came from the stragglers, and they opened a regression.
     expect(announced.filter((e) => e.episode.clusterId === 'c_fixed').map((e) => `${e.type} ${e.episode.kind}`)).toEqual([]);
 
@@ -180,11 +192,9 @@ describe('trend stage restart (embedded chDB)', () => {
     // 8 cases an hour for two weeks of June 2027 (more than 28 days after the rows above), a fix marked available on
     // the 15th, silence, `resolved` on the 18th; on the 18th, hours after it, the problem is back: 10 cases an hour (the
     // regression window's 24 hours need a quarter of the 8 an hour before the fix: 48).
-    const day = (d: string, h: number, m = 0) => Date.parse(`2027-${d}T${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:00Z`);
+    const day = dayIn(2027);
     const rows: object[] = [];
-    const add = (ms: number, id: string) =>
-      rows.push({ event_id: id, case_id: id, customer_id: `u-${id}`, channel: 'chat', occurred_at: new Date(ms).toISOString(), ingested_at: new Date(ms + 60_000).toISOString(),
-        cluster_id: 'c_confirmed', similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: rows.length });
+    const add = (ms: number, id: string) => rows.push(storedCase('c_confirmed', ms, id, rows.length));
     for (let h = 0; h < 14 * 24; h++) for (let i = 0; i < 8; i++) add(day('06-01', 0) + h * 3_600_000 + i * 7 * 60_000, `cf-${h}-${i}`);
     await insertIdempotent(store.client, 'assignments', rows, 'confirmed-fix');
     await setClusterStatus(store.client, 'c_confirmed', 'fix_available', 'patch 4.2', day('06-15', 0));
@@ -192,11 +202,7 @@ describe('trend stage restart (embedded chDB)', () => {
     expect((await clusterStatuses(store.client)).get('c_confirmed')).toMatchObject({ status: 'resolved', changed_at: day('06-18', 9), fixed_at: day('06-15', 0) });
 
     let t = day('06-18', 10, 30);
-    const birth = (id: string) => (id === 'c_confirmed' ? day('06-01', 0) : undefined);
-    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), birth, 'confirmed-fix');
-    const announced: TrendEvent[] = [];
-    stage.onAlerts(async (events) => void announced.push(...events));
-    await stage.init();
+    const { stage, announced } = await started('c_confirmed', day('06-01', 0), 'confirmed-fix', () => (t += 1000));
     for (let h = 10; h < 16; h++) {
       for (let i = 0; i < 10; i++) stage.observe({ timeMs: day('06-18', h, 10 + i), arrivedMs: day('06-18', h, 11 + i), clusterId: 'c_confirmed', caseId: `back-${h}-${i}`, customerId: `back-${h}-${i}` });
       t = day('06-18', h + 1, 5);
