@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchLabelTerms } from './labels.js';
+import { batchLabelTerms, labelOf } from './labels.js';
 import { OnlineClusterer } from './online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { maskPii } from '../text/mask.js';
@@ -31,7 +31,7 @@ describe('labels name the problem, not the masking', () => {
   ].map((t) => maskPii(t).text);
   const tok = new Tokenizer({ bigrams: true });
 
-  it('leaves placeholders and pairs holding one out of live labels (they were "back <PHONE> / mail / call")', () => {
+  it('leaves placeholders and pairs holding one out of live labels (they were "back <PHONE> / mail / call"), not out of top terms', () => {
     expect(raw[0]).toContain('<PHONE>');
     const c = new OnlineClusterer({});
     raw.forEach((text, i) => {
@@ -40,17 +40,18 @@ describe('labels name the problem, not the masking', () => {
       c.assign({ eventId: `e${i}`, tokens, hashes, time: i, text });
     });
     const callback = c.clusters().find((s) => s.examples.some((e) => e.includes('call me back')))!;
-    expect(callback.topTerms.length).toBeGreaterThan(3);
-    for (const t of callback.topTerms) expect(t).not.toMatch(/<[A-Z]+>/);
+    expect(callback.label.split(' / ')).toHaveLength(3);
     expect(callback.label).not.toMatch(/<[A-Z]+>/);
+    // Owner rules match top terms too: a rule on the phone placeholder still routes the cluster.
+    expect(callback.topTerms).toContain('<PHONE>');
   });
 
   it('and out of re-fitted ones; a group of placeholders alone keeps them', () => {
     const docs = raw.map((text) => tok.tokenize(text));
     const terms = batchLabelTerms(docs, raw.map((_, i) => (i < 30 ? 'callback' : 'crash')));
-    expect(terms.get('callback')!.length).toBeGreaterThan(3);
-    for (const t of terms.get('callback')!) expect(t).not.toMatch(/<[A-Z]+>/);
-    expect(terms.get('callback')).toContain('refund');
-    expect(batchLabelTerms([['<PHONE>'], ['<PHONE>', '<EMAIL>']], ['g', 'g']).get('g')).toEqual(['<PHONE>', '<EMAIL>']);
+    expect(terms.get('callback')!.some((t) => t.includes('<PHONE>'))).toBe(true);
+    expect(labelOf(terms.get('callback')!)).not.toMatch(/<[A-Z]+>/);
+    expect(labelOf(terms.get('callback')!).split(' / ')).toHaveLength(3);
+    expect(labelOf(['<PHONE>', '<EMAIL>'])).toBe('<PHONE> / <EMAIL>');
   });
 });

@@ -32,7 +32,7 @@ export function summarize(
         id: c.id,
         size: c.size,
         topTerms: terms,
-        label: terms.slice(0, 3).join(' / '),
+        label: labelOf(terms),
         examples: [...c.examples].sort((a, b) => b.sim - a.sim || a.eventId.localeCompare(b.eventId)).slice(0, nExamples).map((e) => e.text),
         firstSeen: c.firstSeen,
         lastSeen: c.lastSeen,
@@ -54,20 +54,20 @@ function cTfIdfTerms(c: ClusterState, vectorizer: HashingVectorizer, avgSize: nu
     scored.push([name, cTfIdf(count, c.size, avgSize, f), t]);
   });
   scored.sort((a, b) => b[1] - a[1] || a[2] - b[2]);
-  return labelTerms(scored.map(([name]) => name), n);
+  return scored.slice(0, n).map(([name]) => name);
 }
 
 /** A mask's placeholder (<PHONE>, <EMAIL>…), alone or in a pair of words. */
 const PLACEHOLDER = /<[A-Z][A-Z0-9_]*>/;
 
 /**
- * The first `n` of terms ranked best first, leaving out the masking's placeholders and pairs holding one: they
- * stay features (a callback request holds a <PHONE>), but a label of "back <PHONE> / mail / call" names the masking,
- * not the problem. A cluster with nothing else is labelled by them.
+ * A cluster's label: its first three top terms that are not the masking's placeholders or pairs holding one. They
+ * stay top terms (a callback request holds a <PHONE>, and owner rules may match it), but a label of
+ * "back <PHONE> / mail / call" names the masking, not the problem. A cluster with nothing else is labelled by them.
  */
-function labelTerms(ranked: readonly string[], n: number): string[] {
-  const words = ranked.filter((t) => !PLACEHOLDER.test(t));
-  return (words.length > 0 ? words : ranked).slice(0, n);
+export function labelOf(topTerms: readonly string[]): string {
+  const words = topTerms.filter((t) => !PLACEHOLDER.test(t));
+  return (words.length > 0 ? words : topTerms).slice(0, 3).join(' / ');
 }
 
 /**
@@ -97,7 +97,7 @@ export function batchLabelTerms(docs: readonly (readonly string[])[], groups: re
     const scored: [string, number][] = [];
     for (const [t, count] of tf) scored.push([t, cTfIdf(count, size, avgSize, df.get(t)!)]);
     scored.sort((a, b) => b[1] - a[1] || order.get(a[0])! - order.get(b[0])!);
-    out.set(g, labelTerms(scored.map(([t]) => t), n));
+    out.set(g, scored.slice(0, n).map(([t]) => t));
   }
   return out;
 }

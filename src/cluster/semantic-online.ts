@@ -1,6 +1,6 @@
 import { DenseOnlineClusterer, type DenseOnlineOptions, type DenseOnlineState } from '../text/embed/dense-online.js';
 import { applyDecisions, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps, type RerunDecision } from './online.js';
-import type { ClusterSummary } from './labels.js';
+import { labelOf, type ClusterSummary } from './labels.js';
 
 // The live clusterer by meaning: the dense single-pass clusterer (src/text/embed/dense-online.ts) decides
 // where a description goes from its sentence embedding; the description's tokens only describe the
@@ -250,7 +250,7 @@ export class SemanticOnlineClusterer {
         id: this.id(id),
         size: d.size,
         topTerms,
-        label: topTerms.slice(0, 3).join(' / '),
+        label: labelOf(topTerms),
         examples: d.examples.slice(0, opts.examples ?? this.opts.examples),
         firstSeen: d.firstSeen,
         lastSeen: d.lastSeen,

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { OnlineClusterer, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps, type RerunDecision } from '../cluster/online.js';
-import type { ClusterSummary } from '../cluster/labels.js';
+import { labelOf, type ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
@@ -365,7 +365,7 @@ export class ClusterAssigner implements Assigner {
     const live = new Map<string, Described>();
     for (const c of this.clusterer.describe([...new Set(liveOf.values())], { terms: 8, examples: 3 })) {
       const topTerms = this.readable(c.topTerms);
-      live.set(c.id, { label: topTerms.slice(0, 3).join(' / '), topTerms, examples: c.examples });
+      live.set(c.id, { label: labelOf(topTerms), topTerms, examples: c.examples });
     }
     const out = new Map<string, Described>();
     for (const [id, to] of liveOf) {
@@ -449,7 +449,7 @@ export class ClusterAssigner implements Assigner {
     const surfaces = this.tokenizer.surfacesOf(live.flatMap((c) => c.topTerms));
     const clusters = live.map((c) => ({
       cluster_id: c.id,
-      label: this.readable(c.topTerms).slice(0, 3).join(' / '),
+      label: labelOf(this.readable(c.topTerms)),
       top_terms: this.readable(c.topTerms),
       examples: c.examples,
       size: c.size,

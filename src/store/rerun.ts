@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, insertIdempotent } from './writer.js';
 import { select } from './select.js';
 import { goneClusterRows, goneClusters } from './gone.js';
+import { labelOf } from '../cluster/labels.js';
 
 export interface RangeEvent {
   event_id: string;
@@ -145,7 +146,7 @@ export async function recordRerun(
       ...clusters.map((c) => ({
         ...base,
         cluster_id: c.id,
-        label: c.topTerms.slice(0, 3).join(' / '),
+        label: labelOf(c.topTerms),
         top_terms: c.topTerms,
         examples: examples.get(c.id) ?? [],
         size: c.size,
