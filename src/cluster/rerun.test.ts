@@ -76,6 +76,12 @@ describe('planRerun', () => {
     // A range of nothing else makes no cluster (it made one with no terms and an empty label).
     const only = planRerun(termless, { k: 'auto', idPrefix: 'c_v2_' });
     expect([only.assignments, only.clusters, only.lineage, only.moved]).toEqual([['', '', ''], [], [], 0]);
+    // A cluster of nothing but such events (a re-fit before this one made it) is retired, not left live and empty.
+    const repaired = planRerun([...docs((t) => `c_${t}`), ...termless.map((d) => ({ ...d, current: 'c_v2_0' }))], { k: 3, idPrefix: 'c_v3_' });
+    expect(repaired.lineage).toEqual([{ kind: 'retired', from: ['c_v2_0'], to: [] }]);
+    expect(repaired.before).toBe(4);
+    const alone = planRerun(termless.map((d) => ({ ...d, current: 'c_v2_0' })), { k: 'auto', idPrefix: 'c_v3_' });
+    expect([alone.lineage, alone.moved, alone.before]).toEqual([[{ kind: 'retired', from: ['c_v2_0'], to: [] }], 3, 1]);
     // One that was assigned before and has no terms now is a move out of its cluster.
     expect(planRerun([...docs((t) => `c_${t}`), { ...termless[0]!, current: 'c_1' }], { k: 3, idPrefix: 'c_v2_' }).moved).toBe(1);
   });

@@ -63,7 +63,12 @@ export function planRerun(docs: readonly RerunDoc[], opts: RerunOptions): RerunP
     similarities[i] = plan.similarities[j]!;
   });
   const moved = assignments.filter((id, i) => id !== docs[i]!.current).length;
-  return { ...plan, assignments, similarities, moved, before };
+  // A current cluster none of whose events has terms keeps none of them: it is retired, or it would stay listed live
+  // with no events (a range the code before this re-fit put in a cluster of its own, re-run to repair it).
+  const kept = new Set(termed.map((i) => docs[i]!.current));
+  const emptied = [...new Set(docs.map((d) => d.current))].filter((c) => c !== '' && !kept.has(c)).sort();
+  const lineage = [...plan.lineage, ...emptied.map((id): LineageRecord => ({ kind: 'retired', from: [id], to: [] }))];
+  return { ...plan, assignments, similarities, moved, before, lineage };
 }
 
 function planTermed(docs: readonly RerunDoc[], opts: RerunOptions, fitted = fitTransform(docs.map((d) => d.tokens))): RerunPlan {
