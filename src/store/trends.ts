@@ -153,18 +153,27 @@ export interface ClusterStatusRow {
   fixed_at: number | null;
 }
 
-export async function clusterStatuses(client: ClickHouseClient): Promise<Map<string, ClusterStatusRow>> {
-  const rows = await select<Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | string | null }>(
+/** cluster_status as stored: fixed_at NULL in rows written before it existed, and for statuses that are not fixed. */
+type StoredStatusRow = Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | string | null };
+
+/** The latest status of every cluster, or of one. */
+async function readStatuses(client: ClickHouseClient, clusterId?: string): Promise<ClusterStatusRow[]> {
+  const rows = await select<StoredStatusRow>(
     client,
     `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at,
             toUnixTimestamp64Milli(fixed_at) AS fixed_at
-     FROM cluster_status FINAL`,
+     FROM cluster_status FINAL${clusterId === undefined ? '' : ' WHERE cluster_id = {id:String}'}`,
+    clusterId === undefined ? {} : { id: clusterId },
   );
-  return new Map(rows.map((r) => [r.cluster_id, statusRow(r)]));
+  return rows.map(statusRow);
+}
+
+export async function clusterStatuses(client: ClickHouseClient): Promise<Map<string, ClusterStatusRow>> {
+  return new Map((await readStatuses(client)).map((r) => [r.cluster_id, r]));
 }
 
 /** A stored status as readers take it: a fixed status written before fixed_at existed was fixed when it was set. */
-function statusRow(r: Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | string | null }): ClusterStatusRow {
+function statusRow(r: StoredStatusRow): ClusterStatusRow {
   const changedAt = Number(r.changed_at);
   const fixedAt = isFixedStatus(r.status) ? (r.fixed_at === null ? changedAt : Number(r.fixed_at)) : null;
   return { cluster_id: r.cluster_id, status: r.status, changed_at: changedAt, fixed_at: fixedAt };
@@ -178,14 +187,7 @@ function statusRow(r: Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | 
 export async function setClusterStatus(client: ClickHouseClient, clusterId: string, status: string, note: string, nowMs: number): Promise<void> {
   let fixedAt: number | null = null;
   if (status === 'resolved') {
-    const before = await select<Omit<ClusterStatusRow, 'fixed_at'> & { fixed_at: number | string | null }>(
-      client,
-      `SELECT cluster_id, toString(status) AS status, toInt64(toUnixTimestamp64Milli(changed_at)) AS changed_at,
-              toUnixTimestamp64Milli(fixed_at) AS fixed_at
-       FROM cluster_status FINAL WHERE cluster_id = {id:String}`,
-      { id: clusterId },
-    );
-    const prev = before[0] ? statusRow(before[0]) : null;
+    const [prev] = await readStatuses(client, clusterId);
     fixedAt = prev?.status === 'fix_available' && prev.fixed_at !== null ? prev.fixed_at : nowMs;
   } else if (isFixedStatus(status)) {
     fixedAt = nowMs;
