@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { RerunDecision } from '../cluster/online.js';
 import { select } from './select.js';
 
 /** A cluster that left the live model: merged into another, or retired. */
@@ -77,7 +78,7 @@ export async function goneClusterRows(
  * merged or retired, with the cluster it ends in through later merges ('' when retired, or when its merges
  * end in a retired cluster). A live model takes these in at start (`recur rerun` runs while it is stopped).
  */
-export async function goneDecisions(client: ClickHouseClient): Promise<{ id: string; into: string }[]> {
+export async function goneDecisions(client: ClickHouseClient): Promise<RerunDecision[]> {
   const rows = await select<{ cluster_id: string; state: string; merged_into: string }>(
     client,
     `SELECT cluster_id, state, merged_into FROM v_clusters WHERE state IN ('merged', 'retired') ORDER BY cluster_id`,
@@ -89,7 +90,7 @@ export async function goneDecisions(client: ClickHouseClient): Promise<{ id: str
  * Each gone cluster with the cluster it ends in: a merge into a cluster merged or retired since is followed
  * (bounded: a cycle of bad rows ends as retired).
  */
-export function followMerges(gone: readonly { id: string; into: string }[]): { id: string; into: string }[] {
+export function followMerges(gone: readonly RerunDecision[]): RerunDecision[] {
   const next = new Map(gone.map((g) => [g.id, g.into]));
   return gone.map((g) => {
     let into = g.into;
