@@ -13,10 +13,10 @@ export interface Placement {
   similarity: number;
 }
 
-/** The clustering stage as the pipeline sees it (adapter over src/cluster). */
 /** How far past an event's arrival its time moves the model's clock (Assigner.assign caps it there). */
 export const MODEL_MAX_AHEAD_MS = 86_400_000;
 
+/** The clustering stage as the pipeline sees it (adapter over src/cluster). */
 export interface Assigner {
   readonly modelVersion: number;
   /**
@@ -314,12 +314,7 @@ export class Ingestor {
       // Relearned in this delivery order, which need not be the order partitions were consumed in before the
       // restart: an event that started a cluster gives it its recorded id again (cluster_births), and new ones
       // are numbered past every recorded id. One may start elsewhere now, a second cluster of the same problem.
-      for (const v of valid) {
-        const at = { topic: batch.topic, partition: batch.partition, offset: v.offset };
-        const arrivedMs = arrived.get(v.offset)?.arrivedMs;
-        if (arrivedMs === undefined) assigner.assign(v.text, v.id, v.time, at);
-        else assigner.assign(v.text, v.id, v.time, at, arrivedMs);
-      }
+      for (const v of valid) assigner.assign(v.text, v.id, v.time, { topic: batch.topic, partition: batch.partition, offset: v.offset }, arrived.get(v.offset)?.arrivedMs);
     } finally {
       release?.();
     }
