@@ -22,7 +22,7 @@ export async function migrate(client: ClickHouseClient, opts: { dedupWindow: num
   });
   const rs = await client.query({ query: 'SELECT version FROM schema_migrations', format: 'JSONEachRow' });
   const done = new Set((await rs.json<{ version: string }>()).map((r) => r.version));
-  const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+  const files = migrationFiles();
   const applied: string[] = [];
   for (const file of files) {
     const version = file.replace(/\.sql$/, '');
@@ -40,10 +40,15 @@ export async function migrate(client: ClickHouseClient, opts: { dedupWindow: num
   return { applied, current: files.map((f) => f.replace(/\.sql$/, '')) };
 }
 
+/** The migrations' files (`NNN_name.sql`), in the order they apply. */
+function migrationFiles(): string[] {
+  return readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+}
+
 /** The tables the migrations create with a deduplication window (`{dedup_window}`), by name. */
 export function windowedTables(): string[] {
   const names = new Set<string>();
-  for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}_.+\.sql$/.test(f))) {
+  for (const file of migrationFiles()) {
     for (const statement of splitStatements(readFileSync(join(MIGRATIONS_DIR, file), 'utf8'))) {
       const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(statement)?.[1];
       if (table && statement.includes('{dedup_window}')) names.add(table);
