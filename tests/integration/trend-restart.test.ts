@@ -18,6 +18,13 @@ const storedCase = (cluster: string, ms: number, id: string, offset: number) => 
   cluster_id: cluster, similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: offset,
 });
 
+/** Two weeks of 8 cases an hour from `fromMs`, each its own customer's, ids `${prefix}-hour-i`. */
+function steadyCases(cluster: string, fromMs: number, prefix: string): object[] {
+  const rows: object[] = [];
+  for (let h = 0; h < 14 * 24; h++) for (let i = 0; i < 8; i++) rows.push(storedCase(cluster, fromMs + h * 3_600_000 + i * 7 * 60_000, `${prefix}-${h}-${i}`, rows.length));
+  return rows;
+}
+
 describe('trend stage restart (embedded chDB)', () => {
   let store: Store;
   const config = testConfig();
@@ -30,9 +37,9 @@ describe('trend stage restart (embedded chDB)', () => {
 
   afterAll(async () => store?.close());
 
-  /** A trend stage on the store, started (its rebuild run), whose model knows `cluster` born at `born`; and what it announces. */
-  async function started(cluster: string, born: number, pipeline: string, clock: () => number) {
-    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), clock, (id) => (id === cluster ? born : undefined), pipeline);
+  /** A trend stage on the store, started (its rebuild run), with the model's births and a pipeline's progress; and what it announces. */
+  async function started(clock: () => number, birth?: (id: string) => number | undefined, pipeline?: string) {
+    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), clock, birth, pipeline);
     const announced: TrendEvent[] = [];
     stage.onAlerts(async (events) => void announced.push(...events));
     await stage.init();
@@ -62,10 +69,7 @@ describe('trend stage restart (embedded chDB)', () => {
     await insertIdempotent(store.client, 'trend_alerts', [episode(held, 'c_new', 'new', '10:00'), episode(orphan, 'c_gone', 'spike', '08:00'), episode(pending, 'c_other', 'new', '12:00')], 'orphans-alerts');
 
     let t = at('12:30');
-    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000));
-    const announced: TrendEvent[] = [];
-    stage.onAlerts(async (events) => void announced.push(...events));
-    await stage.init();
+    const { announced } = await started(() => (t += 1000));
     expect(announced.map((e) => [e.type, e.episode.id, e.episode.clusterId, e.episode.kind, e.episode.startBucket, e.episode.observed])).toEqual([
       ['closed', orphan, 'c_gone', 'spike', at('08:00'), 6],
     ]);
@@ -74,10 +78,7 @@ describe('trend stage restart (embedded chDB)', () => {
       new Map([[held, ['open', '2026-11-03 11:00:00']], [orphan, ['closed', '2026-11-03 09:00:00']], [pending, ['open', '2026-11-03 13:00:00']]]),
     );
     // Restarted again: nothing left to close.
-    const again: TrendEvent[] = [];
-    const stage2 = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000));
-    stage2.onAlerts(async (events) => void again.push(...events));
-    await stage2.init();
+    const { stage: stage2, announced: again } = await started(() => (t += 1000));
     expect(again).toEqual([]);
     // The held episode closes live when its cluster has been quiet: it keeps the time it was opened at (the
     // rebuild's replay stamped it with its bucket's end, and the closing version stored that).
@@ -92,17 +93,15 @@ describe('trend stage restart (embedded chDB)', () => {
   it('judges a regression after a fix older than the replay against the stored rate before the fix', async () => {
     // 8 cases an hour for two weeks, fixed on 1 October, then silent; from 20 November a straggler every 4 hours.
     const day = dayIn(2026);
-    const rows: object[] = [];
-    const add = (ms: number, id: string) => rows.push(storedCase('c_fixed', ms, id, rows.length));
-    for (let h = 0; h < 14 * 24; h++) for (let i = 0; i < 8; i++) add(day('09-17', 0) + h * 3_600_000 + i * 7 * 60_000, `pre-${h}-${i}`);
-    for (let h = 0; h < 3 * 24; h += 4) add(day('11-20', 0) + h * 3_600_000 + 5 * 60_000, `late-${h}`);
+    const rows = steadyCases('c_fixed', day('09-17', 0), 'pre');
+    for (let h = 0; h < 3 * 24; h += 4) rows.push(storedCase('c_fixed', day('11-20', 0) + h * 3_600_000 + 5 * 60_000, `late-${h}`, rows.length));
     await insertIdempotent(store.client, 'assignments', rows, 'old-fix');
     await setClusterStatus(store.client, 'c_fixed', 'resolved', 'shipped', day('10-01', 0));
     // The stopped process had announced up to the 20th: the buckets after it are announced again.
     await saveTrendProgress(store.client, 'old-fix', day('11-20', 0), day('11-20', 0));
     let t = day('11-22', 23, 30);
     // Its birth, as the model knows it: no `new` problem.
-    const { stage, announced } = await started('c_fixed', day('09-17', 0), 'old-fix', () => (t += 1000));
+    const { stage, announced } = await started(() => (t += 1000), (id) => (id === 'c_fixed' ? day('09-17', 0) : undefined), 'old-fix');
     // Its replay begins on 25 October, after the fix: the rate before it came from the stragglers, and they opened a regression.
     expect(announced.filter((e) => e.episode.clusterId === 'c_fixed').map((e) => `${e.type} ${e.episode.kind}`)).toEqual([]);
 
@@ -140,10 +139,7 @@ describe('trend stage restart (embedded chDB)', () => {
     let t = from + days * 24 * H + 30 * 60_000;
     // Born long before (as the model knows them): not young, so `new` stays out of the way.
     const birth = (id: string) => (id.startsWith('r_') ? from - 60 * 86_400_000 : undefined);
-    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), birth, 'chunked');
-    const announced: TrendEvent[] = [];
-    stage.onAlerts(async (events) => void announced.push(...events));
-    await stage.init();
+    const { announced } = await started(() => (t += 1000), birth, 'chunked');
 
     // The pure engine over the same hours, every one of them read in one query.
     const cfg = resolveTrendConfig(config.trends);
@@ -178,10 +174,7 @@ describe('trend stage restart (embedded chDB)', () => {
     }], 'announce-opened-alerts');
     await saveTrendProgress(store.client, 'announce', on('11:00'), on('11:00') + 7250);
     let t = on('12:45');
-    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), undefined, 'announce');
-    const announced: TrendEvent[] = [];
-    stage.onAlerts(async (events) => void announced.push(...events));
-    await stage.init();
+    const { announced } = await started(() => (t += 1000), undefined, 'announce');
     const mine = announced.filter((e) => e.episode.id === id);
     expect(mine.map((e) => [e.type, e.episode.observed, e.episode.openedAt])).toEqual([['updated', 10, Date.parse('2027-06-03T11:00:07.250Z')]]);
     const [row] = await select<{ opened_at: string }>(store.client, 'SELECT toString(opened_at) AS opened_at FROM trend_alerts FINAL WHERE episode_id = {id:String}', { id });
@@ -193,16 +186,14 @@ describe('trend stage restart (embedded chDB)', () => {
     // the 15th, silence, `resolved` on the 18th; on the 18th, hours after it, the problem is back: 10 cases an hour (the
     // regression window's 24 hours need a quarter of the 8 an hour before the fix: 48).
     const day = dayIn(2027);
-    const rows: object[] = [];
-    const add = (ms: number, id: string) => rows.push(storedCase('c_confirmed', ms, id, rows.length));
-    for (let h = 0; h < 14 * 24; h++) for (let i = 0; i < 8; i++) add(day('06-01', 0) + h * 3_600_000 + i * 7 * 60_000, `cf-${h}-${i}`);
+    const rows = steadyCases('c_confirmed', day('06-01', 0), 'cf');
     await insertIdempotent(store.client, 'assignments', rows, 'confirmed-fix');
     await setClusterStatus(store.client, 'c_confirmed', 'fix_available', 'patch 4.2', day('06-15', 0));
     await setClusterStatus(store.client, 'c_confirmed', 'resolved', 'confirmed by the customers', day('06-18', 9));
     expect((await clusterStatuses(store.client)).get('c_confirmed')).toMatchObject({ status: 'resolved', changed_at: day('06-18', 9), fixed_at: day('06-15', 0) });
 
     let t = day('06-18', 10, 30);
-    const { stage, announced } = await started('c_confirmed', day('06-01', 0), 'confirmed-fix', () => (t += 1000));
+    const { stage, announced } = await started(() => (t += 1000), (id) => (id === 'c_confirmed' ? day('06-01', 0) : undefined), 'confirmed-fix');
     for (let h = 10; h < 16; h++) {
       for (let i = 0; i < 10; i++) stage.observe({ timeMs: day('06-18', h, 10 + i), arrivedMs: day('06-18', h, 11 + i), clusterId: 'c_confirmed', caseId: `back-${h}-${i}`, customerId: `back-${h}-${i}` });
       t = day('06-18', h + 1, 5);
