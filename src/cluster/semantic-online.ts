@@ -98,6 +98,11 @@ export class SemanticOnlineClusterer {
     return out;
   }
 
+  /** What every cluster id starts with, before its number. */
+  get idPrefix(): string {
+    return this.opts.idPrefix;
+  }
+
   /** The number the next new cluster's id takes. */
   get nextSeq(): number {
     return this.dense.nextClusterId;

@@ -36,6 +36,9 @@ function noPathOrQuery(v: string): boolean {
   return !u || ((u.pathname === '/' || u.pathname === '') && u.search === '' && u.hash === '');
 }
 
+/** The cluster pipeline of a configuration that names none: its cluster ids carry no pipeline name (clusterIdPrefix). */
+export const DEFAULT_PIPELINE = 'default';
+
 export const maskRuleSchema = z.object({
   name: z.string().min(1),
   pattern: z.string().min(1),
@@ -144,7 +147,11 @@ export const configSchema = z.object({
       embedder: z.enum(['none', 'bge-small', 'minilm']).default('none'),
       /** Where scripts/fetch-model.sh put the models (default ~/.cache/recur/models). */
       modelDir: z.string().optional(),
-      pipeline: z.string().regex(/^[\w.-]+$/).default("default"),
+      pipeline: z
+        .string()
+        .regex(/^[\w.-]+$/, 'letters, digits, "_", "-" and "." only')
+        .max(64, 'at most 64 characters (a pipeline other than the default puts its name in its cluster ids)')
+        .default(DEFAULT_PIPELINE),
     })
     .prefault({}),
   /** Trend detection: the detector, alert kinds, gates and episodes (src/trends/config.ts) plus wiring. */

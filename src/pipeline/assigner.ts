@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import type { Config } from '../config/index.js';
+import { DEFAULT_PIPELINE, type Config } from '../config/index.js';
 import { OnlineClusterer, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps, type RerunDecision } from '../cluster/online.js';
 import { labelOf, type ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
@@ -26,6 +26,8 @@ export interface LiveModel {
   firstSeen?(id: string): number | undefined;
   /** The number the next new cluster's id takes. */
   readonly nextSeq: number;
+  /** What every cluster id of this model starts with, before its number (c_ lexical; a pipeline's own, clusterIdPrefix). */
+  readonly idPrefix: string;
   /** New clusters take numbers from `seq` on; unused ones below it stay free for events that name theirs (birthSeq). */
   reserve(seq: number): void;
   snapshot(): string;
@@ -48,6 +50,9 @@ export function lexicalModel(c: OnlineClusterer): LiveModel {
     firstSeen: (id) => c.firstSeen(id),
     get nextSeq() {
       return c.nextSeq;
+    },
+    get idPrefix() {
+      return c.options.idPrefix;
     },
     reserve: (seq) => c.reserve(seq),
     snapshot: () => c.snapshot(),
@@ -89,6 +94,9 @@ export function semanticModel(c: SemanticOnlineClusterer, embedder: CachingEmbed
     describe: (ids, o) => c.describe(ids, o),
     get nextSeq() {
       return c.nextSeq;
+    },
+    get idPrefix() {
+      return c.idPrefix;
     },
     reserve: (seq) => c.reserve(seq),
     snapshot: () => c.snapshot(),
@@ -194,6 +202,11 @@ export class ClusterAssigner implements Assigner {
     this.tokenizer.restoreSurfaces(restored.surfaces ?? []);
     this.savedEvents = savedEvents;
     this.savedAt = deps.now();
+  }
+
+  /** What every cluster id of this model starts with, before its number. */
+  get idPrefix(): string {
+    return this.clusterer.idPrefix;
   }
 
   /** The model embeds a batch's texts before placing them (and holds those vectors meanwhile). */
@@ -516,6 +529,16 @@ function firstAbove(xs: readonly bigint[], x: bigint): number {
 }
 
 /**
+ * The id prefix of a new model of `pipeline`: the model kind's own (c_ lexical, s_ / m_ by meaning), and for any
+ * pipeline but the default its name after it (c_eu_0). The tables that count and describe clusters do not know
+ * pipelines: consumers that share one server store each run a pipeline of their own, and ids numbered from 0 by
+ * each would name two problems at once. A restored model keeps the prefix it was created with.
+ */
+export function clusterIdPrefix(kind: string, pipeline: string): string {
+  return pipeline === DEFAULT_PIPELINE ? kind : `${kind}${pipeline}_`;
+}
+
+/**
  * The configured live clusterer, restored from the pipeline's latest snapshot of the same model version.
  * With `cluster.embedder` set, events are placed by meaning; when that model is not installed here the
  * pipeline says why and clusters lexically (a different model version, so ids and snapshots never mix).
@@ -554,14 +577,14 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
     const c = restored
       ? SemanticOnlineClusterer.restore(restored.state, caps)
       : // Ids of their own per embedder: a store that has run with both never gives one id to two problems.
-        new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: kind === 'minilm' ? 'm_' : 's_' });
+        new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: clusterIdPrefix(kind === 'minilm' ? 'm_' : 's_', pipeline) });
     inForce(c.caps);
     const model = semanticModel(c, embedder);
     return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)));
   }
   const c = restored
     ? OnlineClusterer.restore(restored.state, caps)
-    : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary } });
+    : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary }, idPrefix: clusterIdPrefix('c_', pipeline) });
   inForce(c.caps);
   const model = lexicalModel(c);
   return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)));

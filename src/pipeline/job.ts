@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import type { Config } from '../config/index.js';
-import { storedPipelines, type Store } from '../store/index.js';
+import { pipelinesSharingIds, type Store } from '../store/index.js';
 import { createAssigner, type ClusterAssigner } from './assigner.js';
 import type { DeadLetterPublisher } from './ingest.js';
 import { Metrics } from './metrics.js';
@@ -38,17 +38,16 @@ export interface JobResult extends RunSummary {
 export async function runJob(o: JobOptions): Promise<JobResult> {
   const now = o.now ?? Date.now;
   const metrics = o.metrics ?? new Metrics();
-  // Cluster ids are numbered per pipeline, and the tables that count and describe them are not: a second pipeline on
-  // one store numbers from c_0 again, and an id of its names a problem of the other's too. Said at start, not refused:
-  // consumers that share a server store each keep a pipeline (a model checkpoint) of their own.
-  const others = (await storedPipelines(o.store.client)).filter((p) => p !== o.config.cluster.pipeline);
-  if (others.length > 0) {
+  const assigner = await createAssigner(o.config, o.store.client, o.log, now);
+  // The tables that count and describe clusters do not know pipelines: another pipeline that numbers ids as this
+  // model does (both created before ids carried their pipeline's name) may give one id to two problems.
+  const sharing = await pipelinesSharingIds(o.store.client, o.config.cluster.pipeline, assigner.idPrefix);
+  if (sharing.length > 0) {
     o.log.warn(
-      { pipeline: o.config.cluster.pipeline, others },
-      'this store holds the clusters of other cluster pipelines too: their ids (c_0, c_1…) are numbered apart, so one id may name two problems in the counts; give a pipeline of its own a store of its own',
+      { pipeline: o.config.cluster.pipeline, id_prefix: assigner.idPrefix, others: sharing },
+      `other cluster pipelines on this store gave cluster ids of this model's kind (${assigner.idPrefix}0, ${assigner.idPrefix}1…) too, so one id may name two problems in the counts: give each its own store (a model created by this version for a pipeline other than the default puts the pipeline's name in its ids)`,
     );
   }
-  const assigner = await createAssigner(o.config, o.store.client, o.log, now);
   const trends = o.config.trends.enabled
     ? new TrendStage(o.config.trends, o.store.client, o.log, metrics, now, (id) => assigner.firstSeen(id), o.config.cluster.pipeline)
     : null;

@@ -88,13 +88,18 @@ export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: str
 }
 
 /**
- * The cluster pipelines (`cluster.pipeline`) whose models a store holds, from their checkpoints and the births they
- * reserved. Cluster ids (c_0, c_1…) are numbered per pipeline, and the tables that count them are not: two pipelines
- * on one store give one id to two problems.
+ * The other cluster pipelines (`cluster.pipeline`) that gave this store cluster ids of `prefix` and a number: the ids
+ * a model of `prefix` gives too. The tables that count and describe clusters do not know pipelines, so one such id
+ * may name two problems. A model of a pipeline other than the default carries the pipeline's name in its ids
+ * (clusterIdPrefix) and shares none; models created before it did (c_0, c_1… in every pipeline) may.
  */
-export async function storedPipelines(client: ClickHouseClient): Promise<string[]> {
+export async function pipelinesSharingIds(client: ClickHouseClient, pipeline: string, prefix: string): Promise<string[]> {
   const rs = await client.query({
-    query: 'SELECT DISTINCT pipeline FROM (SELECT pipeline FROM model_snapshots UNION ALL SELECT pipeline FROM cluster_births) ORDER BY pipeline',
+    query: `SELECT DISTINCT pipeline FROM cluster_births
+            WHERE pipeline != {pipeline:String} AND startsWith(cluster_id, {prefix:String})
+              AND match(substring(cluster_id, length({prefix:String}) + 1), '^[0-9]+$')
+            ORDER BY pipeline`,
+    query_params: { pipeline, prefix },
     format: 'JSONEachRow',
   });
   return (await rs.json<{ pipeline: string }>()).map((r) => r.pipeline);

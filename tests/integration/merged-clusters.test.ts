@@ -35,6 +35,7 @@ class ScriptedModel implements LiveModel {
     return ids.flatMap((id) => this.live.get(id) ?? []);
   }
   readonly nextSeq = 0;
+  readonly idPrefix = 'c_';
   reserve(): void {}
   snapshot(): string {
     return JSON.stringify({ events: this.events });

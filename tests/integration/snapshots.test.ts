@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, migrate, saveSnapshot, loadLatestSnapshot, type Store } from '../../src/store/index.js';
+import { openStore, migrate, pipelinesSharingIds, recordBirths, saveSnapshot, loadLatestSnapshot, type Store } from '../../src/store/index.js';
 import { select } from '../../src/store/select.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -97,5 +97,21 @@ describe('model_snapshots keeps the newest snapshot only (embedded chDB)', () =>
       { pipeline: 'p', model_version: 3, events: '99' },
     ]);
     expect(await loadLatestSnapshot(store.client, 'p')).toMatchObject({ modelVersion: 1, events: 40, state: 'state after 40' });
+  });
+
+  it('names the other pipelines whose clusters took ids a model of this prefix gives too', async () => {
+    const born = (pipeline: string, ...ids: string[]) =>
+      recordBirths(store.client, pipeline, 1, ids.map((clusterId, i) => ({ clusterId, seq: i, topic: 't', partition: 0, offset: BigInt(i), bornAtMs: Date.UTC(2026, 10, 1) })));
+    await born('default', 'c_0', 'c_1');
+    // A pipeline whose model was created before ids carried the pipeline's name: c_0 names two problems.
+    await born('legacy', 'c_0', 'c_7');
+    await born('eu', 'c_eu_0', 'c_eu_1');
+    await born('by-meaning', 's_by-meaning_0');
+    expect(await pipelinesSharingIds(store.client, 'default', 'c_')).toEqual(['legacy']);
+    expect(await pipelinesSharingIds(store.client, 'legacy', 'c_')).toEqual(['default']);
+    expect(await pipelinesSharingIds(store.client, 'eu', 'c_eu_')).toEqual([]);
+    expect(await pipelinesSharingIds(store.client, 'default', 's_')).toEqual([]);
+    // A pipeline named "eu_1" numbers c_eu_1_0…; "eu"'s c_eu_1 is not one of them.
+    expect(await pipelinesSharingIds(store.client, 'eu_1', 'c_eu_1_')).toEqual([]);
   });
 });
