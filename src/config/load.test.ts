@@ -62,6 +62,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ overrides: { 'log.level': 'loud' } })).toThrow(/log\.level/);
     // The clusterer refused it only at start, with a RangeError and a stack trace.
     expect(() => loadConfig({ env: { RECUR_CLUSTER_MAX_CLUSTERS: '1' } })).toThrow(/config key "cluster\.maxClusters": at least 2/);
+    // A pipeline's name goes into its cluster ids, which alert payloads bound to 256 characters.
+    expect(loadConfig({ env: { RECUR_CLUSTER_PIPELINE: 'p'.repeat(64) } }).cluster.pipeline).toHaveLength(64);
+    expect(() => loadConfig({ env: { RECUR_CLUSTER_PIPELINE: 'p'.repeat(65) } })).toThrow(/config key "cluster\.pipeline": at most 64 characters/);
+    expect(() => loadConfig({ env: { RECUR_CLUSTER_PIPELINE: 'eu west' } })).toThrow(/cluster\.pipeline.*letters, digits/);
   });
 
   it("refuses a timer longer than Node keeps, which would fire after 1 ms instead", () => {
