@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterSimilarity, pruneTerms, topTermsInto, type ClusterState } from './centroid.js';
+import { clusterSimilarity, EXAMPLE_CHARS, exampleText, offerExample, pruneTerms, topTermsInto, type ClusterState } from './centroid.js';
 import { Mulberry32 } from './prng.js';
 import { TermTable } from './termtable.js';
 
@@ -61,5 +61,31 @@ describe('centroid term selection', () => {
     });
     expect(clusterSimilarity(a, b)).toBe(dot / Math.sqrt(a.norm2 * b.norm2));
     expect(clusterSimilarity(b, a)).toBe(clusterSimilarity(a, b));
+  });
+});
+
+describe('examples', () => {
+  it('exampleText keeps a description up to EXAMPLE_CHARS and cuts a longer one on a character boundary, marked', () => {
+    expect(exampleText('card declined')).toBe('card declined');
+    const exact = 'x'.repeat(EXAMPLE_CHARS);
+    expect(exampleText(exact)).toBe(exact);
+    const cut = exampleText('y'.repeat(16_000));
+    expect([cut.length, cut.endsWith('y…')]).toEqual([EXAMPLE_CHARS, true]);
+    // An emoji (two UTF-16 units) astride the cut is dropped whole, not halved into an unpaired surrogate.
+    const astride = exampleText(`${'z'.repeat(EXAMPLE_CHARS - 2)}😀${'z'.repeat(50)}`);
+    expect(astride).toBe(`${'z'.repeat(EXAMPLE_CHARS - 2)}…`);
+    expect(Buffer.from(astride, 'utf8').toString('utf8')).toBe(astride);
+  });
+
+  it('a cluster keeps long descriptions as cut examples, and one cut like another once', () => {
+    const c = cluster(1, 4);
+    const long = 'my card was declined at the shop again '.repeat(400);
+    offerExample(c, { text: long, eventId: 'e1', sim: 0.9 }, 3);
+    offerExample(c, { text: `${long} and once more`, eventId: 'e2', sim: 0.8 }, 3);
+    offerExample(c, { text: 'short one', eventId: 'e3', sim: 0.7 }, 3);
+    expect(c.examples.map((e) => [e.eventId, e.text.length])).toEqual([
+      ['e1', EXAMPLE_CHARS],
+      ['e3', 9],
+    ]);
   });
 });

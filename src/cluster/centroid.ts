@@ -144,8 +144,27 @@ export function exampleFloor(examples: readonly Example[]): number {
 }
 
 /** Offers an example: kept if the pool has room or it is more central than the least central one. */
-export function offerExample(c: ClusterState, ex: Example, max: number): void {
-  if (max <= 0 || c.examples.some((e) => e.text === ex.text)) return;
+/**
+ * The longest example a cluster keeps, in UTF-16 units. A description may be 16,000 characters; three of them
+ * per cluster were held in memory and in every checkpoint (up to ~100 MB at 2,000 clusters), to show a reader
+ * what the problem looks like. The event itself keeps the whole text (case_events, by its id).
+ */
+export const EXAMPLE_CHARS = 1_000;
+
+/** A description as an example keeps it: at most EXAMPLE_CHARS, cut on a character boundary and marked with "…". */
+export function exampleText(text: string): string {
+  if (text.length <= EXAMPLE_CHARS) return text;
+  let end = EXAMPLE_CHARS - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // never half of a surrogate pair
+  // Copied, not sliced: V8 keeps a slice's whole parent string alive.
+  return Buffer.from(`${text.slice(0, end)}…`, 'utf8').toString('utf8');
+}
+
+export function offerExample(c: ClusterState, offered: Example, max: number): void {
+  if (max <= 0) return;
+  const ex = offered.text.length > EXAMPLE_CHARS ? { ...offered, text: exampleText(offered.text) } : offered;
+  if (c.examples.some((e) => e.text === ex.text)) return;
   if (c.examples.length < max) {
     c.examples.push(ex);
     c.exampleFloor = Math.min(c.exampleFloor, ex.sim);

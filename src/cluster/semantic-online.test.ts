@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussian, mulberry32 } from './prng.js';
 import { SemanticOnlineClusterer } from './semantic-online.js';
+import { EXAMPLE_CHARS } from './centroid.js';
 
 // Embeddings shaped like a sentence encoder's (a strong shared direction, a direction per topic, noise),
 // each with the words a description of that topic would use.
@@ -32,6 +33,16 @@ function run(c: SemanticOnlineClusterer, items: ReturnType<typeof stream>) {
 }
 
 describe('SemanticOnlineClusterer', () => {
+  it('keeps a long description as an example cut to EXAMPLE_CHARS', () => {
+    const items = stream(200, 5).map((x, i) => (i % 2 ? x : { ...x, ev: { ...x.ev, text: `${x.ev.text} ${'words '.repeat(3000)}` } }));
+    const c = new SemanticOnlineClusterer(32, { warmup: 64, mergeEvery: 100 });
+    c.warmUp(items.slice(0, 64).map((x) => x.vector));
+    run(c, items);
+    const examples = c.clusters({ examples: 3 }).flatMap((s) => s.examples);
+    expect(examples.some((e) => e.length === EXAMPLE_CHARS && e.endsWith('…'))).toBe(true);
+    expect(Math.max(...examples.map((e) => e.length))).toBe(EXAMPLE_CHARS);
+  });
+
   it('groups by the vectors and labels clusters with the words that set them apart', () => {
     const items = stream(1200, 3);
     const c = new SemanticOnlineClusterer(32, { warmup: 64, mergeEvery: 100 });

@@ -1,6 +1,7 @@
 import { DenseOnlineClusterer, type DenseOnlineOptions, type DenseOnlineState } from '../text/embed/dense-online.js';
 import { applyDecisions, type Assignment, type ClusterEvent, type LineageEvent, type ModelCaps, type RerunDecision } from './online.js';
 import { labelOf, type ClusterSummary } from './labels.js';
+import { exampleText } from './centroid.js';
 
 // The live clusterer by meaning: the dense single-pass clusterer (src/text/embed/dense-online.ts) decides
 // where a description goes from its sentence embedding; the description's tokens only describe the
@@ -85,7 +86,10 @@ export class SemanticOnlineClusterer {
     d.size++;
     if (ev.time < d.firstSeen) d.firstSeen = ev.time;
     if (ev.time > d.lastSeen) d.lastSeen = ev.time;
-    if (ev.text !== undefined && d.examples.length < this.opts.examples && !d.examples.includes(ev.text)) d.examples.push(ev.text);
+    if (ev.text !== undefined && d.examples.length < this.opts.examples) {
+      const text = exampleText(ev.text);
+      if (!d.examples.includes(text)) d.examples.push(text);
+    }
     this.count(d, ev.tokens);
     const lineage: LineageEvent[] = a.merged.map((m) => {
       this.absorb(m.keep, m.drop);
