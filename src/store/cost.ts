@@ -83,29 +83,40 @@ export interface OwnerTotal {
 }
 
 /**
- * chargeBack's rows summed per owner, most costly first. Cases are counted again over each owner's clusters
- * together (the sum of the clusters' distinct cases counted a case once per cluster its messages fell in).
+ * chargeBack's rows summed per owner, most costly first. An owner's cases are its clusters' distinct cases less
+ * those counted more than once: a case whose messages fell in k of one owner's clusters was counted k times. Only
+ * the cases in two clusters or more are read, as their sets of clusters (no cluster id is bound: a server refuses
+ * a request URI over 1 MiB, and binding every cluster's id and owner reached it at ~30,000 clusters).
  */
 export async function ownerTotals(client: ClickHouseClient, rows: readonly (ClusterCostRow & { owner: string })[], sinceMs: number): Promise<OwnerTotal[]> {
   const owners = new Map<string, OwnerTotal>();
+  const ownerOf = new Map<string, OwnerTotal>();
   for (const r of rows) {
     const o = owners.get(r.owner) ?? { owner: r.owner, clusters: 0, cases: 0, contacts: 0, cost: 0 };
     o.clusters++;
+    o.cases += Number(r.cases);
     o.contacts += Number(r.contacts);
     o.cost = Math.round((o.cost + Number(r.cost)) * 100) / 100;
     owners.set(r.owner, o);
+    ownerOf.set(r.cluster_id, o);
   }
-  if (rows.length > 0) {
-    const distinct = await select<{ owner: string; cases: number }>(
+  if (rows.length > 1) {
+    const shared = await select<{ clusters: string[]; cases: number }>(
       client,
-      `SELECT transform(cluster_id, {ids:Array(String)}, {owners:Array(String)}, '') AS owner, toUInt64(uniqExact(case_id)) AS cases
-       FROM assignments WHERE cluster_id IN {ids:Array(String)} AND occurred_at >= fromUnixTimestamp64Milli({since:Int64})
-       GROUP BY owner`,
-      { ids: rows.map((r) => r.cluster_id), owners: rows.map((r) => r.owner), since: hourStartMs(sinceMs) },
+      `SELECT clusters, toUInt64(count()) AS cases FROM (
+         SELECT arraySort(groupUniqArray(cluster_id)) AS clusters FROM assignments
+         WHERE occurred_at >= fromUnixTimestamp64Milli({since:Int64}) AND cluster_id != ''
+         GROUP BY case_id HAVING length(clusters) > 1)
+       GROUP BY clusters`,
+      { since: hourStartMs(sinceMs) },
     );
-    for (const d of distinct) {
-      const o = owners.get(d.owner);
-      if (o) o.cases = Number(d.cases);
+    for (const { clusters, cases } of shared) {
+      const times = new Map<OwnerTotal, number>();
+      for (const id of clusters) {
+        const o = ownerOf.get(id);
+        if (o) times.set(o, (times.get(o) ?? 0) + 1);
+      }
+      for (const [o, k] of times) o.cases -= (k - 1) * Number(cases);
     }
   }
   return [...owners.values()].sort((a, b) => b.cost - a.cost || a.owner.localeCompare(b.owner));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { affectedCustomers, clusterCosts, migrate, openStore, topClusters, type Store } from '../../src/store/index.js';
-import { clusterRoute } from '../../src/store/cost.js';
+import { clusterRoute, ownerTotals, type ClusterCostRow } from '../../src/store/cost.js';
 import { ownersConfigSchema } from '../../src/owners/index.js';
 import { splitStatements } from '../../src/store/migrate.js';
 import { insertIdempotent } from '../../src/store/writer.js';
@@ -186,5 +186,27 @@ describe('rolling counts: the bucket_counts projection (embedded chDB)', () => {
     expect(row!.products).toEqual(expect.arrayContaining(['Router-X2', 'Überweisung']));
     expect(row!.products.length).toBeLessThanOrEqual(18);
     expect(await clusterRoute(store.client, owners, 'kp')).toMatchObject({ owner: 'manufacturing', reason: 'rule' });
+  });
+
+  it('counts a case once per owner however many of its clusters the case\'s messages fell in, and none of a cluster left out', async () => {
+    // Owner A has ko1 and ko2, B has ko3; ko4 (say resolved) is not charged to anyone.
+    const spec: [string, number, string, string, string][] = [
+      ['ko1', 300, 'co1', 'u1', 'chat'], ['ko2', 300, 'co1', 'u1', 'email'], // A: once
+      ['ko1', 300, 'co2', 'u2', 'chat'], ['ko3', 300, 'co2', 'u2', 'chat'], // A once, B once
+      ['ko2', 300, 'co3', 'u3', 'phone'], // A
+      ['ko1', 300, 'co4', 'u4', 'chat'], ['ko1', 300, 'co4', 'u4', 'chat'], ['ko2', 300, 'co4', 'u4', 'chat'], ['ko3', 300, 'co4', 'u4', 'web'], // A once, B once
+      ['ko4', 300, 'co1', 'u1', 'chat'], ['ko4', 300, 'co5', 'u5', 'chat'],
+    ];
+    await insertIdempotent(store.client, 'assignments', rows(spec, 3000), null);
+    const since = T0 + 300 * HOUR;
+    const cost = ownersConfigSchema.parse({}).cost;
+    const team: Record<string, string> = { ko1: 'A', ko2: 'A', ko3: 'B' };
+    const charged = (await clusterCosts(store.client, cost, since, ['ko1', 'ko2', 'ko3'], true)).map((r): ClusterCostRow & { owner: string } => ({ ...r, owner: team[r.cluster_id]! }));
+    expect(charged.map((r) => [r.cluster_id, Number(r.cases)]).sort()).toEqual([['ko1', 3], ['ko2', 3], ['ko3', 2]]);
+    const totals = await ownerTotals(store.client, charged, since);
+    expect(totals.map((o) => [o.owner, o.clusters, o.cases, o.contacts])).toEqual([
+      ['A', 2, 4, 7],
+      ['B', 1, 2, 2],
+    ]);
   });
 });
