@@ -103,7 +103,9 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
       return;
     }
     if (mode === 'unavailable') return refuse(res, 'down', 503);
-    if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== path) return refuse(res, 'not_found', 404);
+    // A target URL cannot parse (\`POST http://[\`, which Node's parser lets through) is no path of ours: it threw here,
+    // outside any handler, and ended the process.
+    if (req.method !== 'POST' || targetPath(req.url) !== path) return refuse(res, 'not_found', 404);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -187,4 +189,13 @@ export async function createWebhookReceiver(o: WebhookReceiverOptions): Promise<
     start: () => (server.listening ? Promise.resolve() : listen(port)),
     close: stop,
   };
+}
+
+/** The path of a request's target, or null when it does not parse as a URL. */
+function targetPath(target: string | undefined): string | null {
+  try {
+    return new URL(target ?? '/', 'http://x').pathname;
+  } catch {
+    return null;
+  }
 }

@@ -100,6 +100,20 @@ describe('webhook receiver (real HTTP)', () => {
     }
   });
 
+  it('answers a request whose target is no URL with 404 and keeps serving (one such request ended the process)', async () => {
+    const { connect } = await import('node:net');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = connect(rx.port, '127.0.0.1', () => s.write('POST http://[ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      s.on('data', (d) => (got += d.toString()));
+      s.on('close', () => resolve(got.split('\r\n')[0]!));
+      s.on('error', reject);
+    });
+    expect(answer).toBe('HTTP/1.1 404 Not Found');
+    const body = JSON.stringify(samplePayload('c-after-bad-target'));
+    expect(await post(rx.url, body, signedHeaders('after-bad-target.1', nowS(), body))).toBe(200);
+  });
+
   it('a retry that comes while the handler still runs is told to come back, not acknowledged as a duplicate', async () => {
     let calls = 0;
     const slow = await createWebhookReceiver({
