@@ -112,9 +112,16 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
         if (announced) rmSync(announced, { force: true });
         if (tokenFile) rmSync(tokenFile, { force: true });
         server.close(() => resolve());
+        // Idle keep-alive sockets go now; a request still arriving or being answered gets a grace period, then its
+        // socket is closed too: one client that sent half its headers kept the process from exiting for good.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       }),
   };
 }
+
+/** How long close() lets requests in progress finish before it closes their sockets. */
+const CLOSE_GRACE_MS = 2_000;
 
 /** In an embedded store's directory while a process serves it: `{host, port, pid}`. */
 export const SERVING_FILE = 'serving.json';
@@ -155,14 +162,8 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
   const url = new URL(req.url ?? '/', 'http://localhost');
   const parts = url.pathname.split('/').filter(Boolean);
   if (req.method === 'POST' && parts[0] === 'api' && (parts[1] === 'status' || parts[1] === 'owner') && parts.length === 3) return write(o, token, req, res, parts[1], parts[2]!);
-  if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' });
-  const sinceDays = Number(url.searchParams.get('since_days') ?? '0');
-  if (!Number.isFinite(sinceDays) || sinceDays < 0 || sinceDays > 36_500) return send(res, 400, { error: 'since_days takes a number of days from 0 to 36500' });
-  const sinceMs = sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
-  const limit = Number(url.searchParams.get('limit') ?? 50);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) return send(res, 400, { error: `limit takes a whole number from 1 to ${MAX_LIST_LIMIT}` });
-  // Clusters are listed 50 at a time unless asked; episodes, customers to notify and the charge-back in full.
-  const asked = url.searchParams.has('limit') ? limit : undefined;
+  // HEAD as GET (Node sends no body): uptime checks and load balancers probe /healthz with it.
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
   switch (parts[0]) {
     case undefined:
       return send(res, 200, DASHBOARD_HTML, 'text/html');
@@ -177,6 +178,14 @@ async function handle(o: ServeOptions, token: string | null, req: IncomingMessag
     default:
       return send(res, 404, { error: 'not found' });
   }
+  // The list parameters are the API's: a probe's query string on /healthz is not checked against them.
+  const sinceDays = Number(url.searchParams.get('since_days') ?? '0');
+  if (!Number.isFinite(sinceDays) || sinceDays < 0 || sinceDays > 36_500) return send(res, 400, { error: 'since_days takes a number of days from 0 to 36500' });
+  const sinceMs = sinceDays > 0 ? Date.now() - sinceDays * 86_400_000 : 0;
+  const limit = Number(url.searchParams.get('limit') ?? 50);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) return send(res, 400, { error: `limit takes a whole number from 1 to ${MAX_LIST_LIMIT}` });
+  // Clusters are listed 50 at a time unless asked; episodes, customers to notify and the charge-back in full.
+  const asked = url.searchParams.has('limit') ? limit : undefined;
   const id = parts[2] === undefined ? undefined : clusterIdOf(parts[2]);
   if (id === null) return send(res, 400, { error: 'bad cluster id' });
   switch (parts[1]) {

@@ -49,6 +49,35 @@ describe('/healthz without a pipeline (embedded chDB, and a server that is gone)
     }
   });
 
+  it('answers a HEAD probe of /healthz as its GET, and does not hold the API\'s list parameters against a probe\'s query', async () => {
+    const srv = await startServer({ client: db.store.client, log: silentLog, host: '127.0.0.1', port: 0 });
+    try {
+      const head = await fetch(`${srv.url}/healthz`, { method: 'HEAD' });
+      expect([head.status, await head.text()]).toEqual([200, '']);
+      expect((await fetch(`${srv.url}/healthz?limit=0`)).status).toBe(200);
+      expect((await fetch(`${srv.url}/metrics?limit=x`)).status).toBe(200);
+      expect((await fetch(`${srv.url}/api/clusters?limit=0`)).status).toBe(400);
+      expect((await fetch(`${srv.url}/healthz`, { method: 'DELETE' })).status).toBe(405);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('closes within its grace period while a client has sent only part of a request (it waited for good)', async () => {
+    const { connect } = await import('node:net');
+    const srv = await startServer({ client: db.store.client, log: silentLog, host: '127.0.0.1', port: 0 });
+    const u = new URL(srv.url);
+    const half = connect(Number(u.port), u.hostname);
+    await new Promise((resolve) => half.on('connect', resolve));
+    half.write(`GET /api/summary HTTP/1.1\r\nHost: ${u.host}\r\n`);
+    half.on('error', () => {});
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const t0 = Date.now();
+    await srv.close();
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    half.destroy();
+  }, 15_000);
+
   it("a status set through the API is told to the pipeline (its trend stage reads statuses again), a refused one is not", async () => {
     await db.store.client.insert({ table: 'assignments', values: [{ cluster_id: 'c_told', event_id: 'e-told' }], format: 'JSONEachRow' });
     const dir = tempDir();
