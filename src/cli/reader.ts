@@ -185,8 +185,8 @@ function samePath(a: string, b: string): boolean {
   return real(a) === real(b);
 }
 
-/** A listen address as a client reaches it: a wildcard on loopback. */
-function apiBase(host: string, port: number): string {
+/** A listen address as a client reaches it: a wildcard on loopback, an IPv6 address in brackets. */
+export function apiBase(host: string, port: number): string {
   const h = ['0.0.0.0', '::', '[::]', ''].includes(host) ? '127.0.0.1' : host;
   return `http://${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${port}/api`;
 }

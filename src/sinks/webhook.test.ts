@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookSink } from './webhook.js';
+import { samplePayload } from './fixtures.test-util.js';
 
 const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 
@@ -19,5 +20,20 @@ describe('WebhookSink', () => {
     } catch (err) {
       expect(String(err)).not.toContain('hunter2');
     }
+  });
+
+  it('says why an endpoint is unreachable, without its path or query, and takes a port fetch refuses as final', async () => {
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const fail = (url: string) =>
+      new WebhookSink({ url, secret, timeoutMs: 3000 }).deliver(samplePayload()).then(
+        () => null,
+        (e: { message: string; retriable: boolean }) => [e.message.replace(/webhook:[^ ]+/, 'SINK'), e.retriable] as const,
+      );
+    expect(await fail(`http://127.0.0.1:${port}/hook?key=Q5ecret`)).toEqual(['webhook SINK unreachable: fetch failed (ECONNREFUSED)', true]);
+    expect(await fail('http://127.0.0.1:1/hook?key=Q5ecret')).toEqual(['webhook SINK unreachable: fetch failed (bad port)', false]);
   });
 });

@@ -73,7 +73,10 @@ export class WebhookSink implements AlertSink {
         body,
       });
     } catch (err) {
-      throw new SinkError(`webhook ${this.name} unreachable: ${errorMessage(err)}`, { retriable: true, cause: err });
+      // fetch says "fetch failed" for every network failure; the cause says which (a refused connection, a name
+      // that does not resolve, TLS). A port fetch never connects to (bad port) is a configuration error, for good.
+      const why = networkCause(err);
+      throw new SinkError(`webhook ${this.name} unreachable: ${errorMessage(err)}${why ? ` (${why})` : ''}`, { retriable: why !== 'bad port', cause: err });
     }
     // Read the body so the connection can be reused; its content is not needed.
     await res.arrayBuffer().catch(() => undefined);
@@ -85,4 +88,12 @@ export class WebhookSink implements AlertSink {
       ...(after !== undefined ? { retryAfterMs: after } : {}),
     });
   }
+}
+
+/** The code (or short message) of a failed fetch's cause: ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED, bad port. */
+export function networkCause(err: unknown): string | null {
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  if (!cause || typeof cause !== 'object') return null;
+  if (typeof cause.code === 'string' && /^[A-Z0-9_]{2,64}$/.test(cause.code)) return cause.code;
+  return typeof cause.message === 'string' && cause.message.length <= 64 && !/[/?@]/.test(cause.message) ? cause.message : null;
 }

@@ -1,5 +1,5 @@
 import { configFrom, parse, print, str, UsageError } from '../args.js';
-import { servingApi, withReader, withWriter } from '../reader.js';
+import { apiBase, servingApi, withReader, withWriter } from '../reader.js';
 import type { CommandContext } from '../main.js';
 import { noteProblem, statusProblem } from '../../store/index.js';
 import { CLUSTER_STATUSES as STATUSES } from '../../trends/index.js';
@@ -44,7 +44,7 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   // pipeline on serve.port; an embedded store's is the one that says it holds this store (another store's
   // pipeline on that port is not this one's).
   const api = config.clickhouse.url ? null : await servingApi(config);
-  const base = config.clickhouse.url ? `http://${config.serve.host}:${config.serve.port}/api` : api;
+  const base = config.clickhouse.url ? apiBase(config.serve.host, config.serve.port) : api;
   const live = base
     ? await fetch(`${base}/status`, { signal: AbortSignal.timeout(1500) })
         .then((r) => (r.ok ? (r.json() as Promise<{ sinks?: Record<string, unknown>[] }>) : null))
