@@ -23,6 +23,9 @@ export interface Settings {
   signal: AbortSignal;
 }
 
+/** Attempts after which a payload the sink keeps refusing lets the next episode's go first. */
+export const PARK_AFTER = 3;
+
 export class Lane {
   /** FIFO of payloads; `byEpisode` points at the newest queued payload of each episode. */
   private pending: AlertPayload[] = [];
@@ -41,6 +44,8 @@ export class Lane {
     dropped: 0,
     rejected: 0,
     superseded: 0,
+    /** Payloads set aside behind the queue after PARK_AFTER failed attempts (park()). */
+    parked: 0,
     consecutive_failures: 0,
     last_error: null as string | null,
     last_error_at: null as string | null,
@@ -168,7 +173,9 @@ export class Lane {
         this.lastPermanent = false;
         if (this.stopped) return;
         const hint = err instanceof SinkError ? err.retryAfterMs : undefined;
-        const delay = backoffDelay(attempt, this.s.initialBackoffMs, this.s.maxBackoffMs, this.s.random, hint);
+        // The sink's failures in a row, not this payload's: a payload set aside (below) and the next one keep
+        // backing off from a sink that is down, instead of starting again at the shortest wait.
+        const delay = backoffDelay(this.h.consecutive_failures, this.s.initialBackoffMs, this.s.maxBackoffMs, this.s.random, hint);
         this.h.retries += batch.length;
         this.h.retrying = batch.length;
         for (const p of batch) this.emit('retry', p, attempt, { delay_ms: delay, error: message });
@@ -184,8 +191,25 @@ export class Lane {
         this.inFlight = batch;
         this.h.retrying = batch.length;
         if (batch.length === 0) return;
+        // One payload the destination keeps refusing (a receiver whose handler fails on it) held every alert
+        // behind it for good. After PARK_AFTER attempts it goes to the back of the line, with what its episodes
+        // have queued, and the next episode's payload is tried. A sink that is down fails them all: they take
+        // turns, none is lost, and the wait keeps growing.
+        if (attempt >= PARK_AFTER && this.park(batch)) return;
       }
     }
+  }
+
+  /** Moves `batch` and its episodes' queued payloads, in order, behind the rest; false when nothing else waits. */
+  private park(batch: AlertPayload[]): boolean {
+    const episodes = new Set(batch.map((p) => p.episode_id));
+    const behind = this.pending.filter((q) => episodes.has(q.episode_id));
+    if (behind.length === this.pending.length) return false;
+    this.pending = [...this.pending.filter((q) => !episodes.has(q.episode_id)), ...batch, ...behind];
+    // The newest queued payload of each episode, as offer() coalesces by it: one queued behind, else the batch's own.
+    for (const p of batch) if (!behind.some((q) => q.episode_id === p.episode_id)) this.byEpisode.set(p.episode_id, p);
+    this.h.parked += batch.length;
+    return true;
   }
 
   /** `ps` reached the sink: counted, reported one by one, and the sink's failures in a row end. */

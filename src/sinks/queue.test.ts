@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PipelineError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { DeliveryQueue, type DeliveryEvent } from './queue.js';
+import { PARK_AFTER } from './lane.js';
 import { SinkError, type AlertSink } from './types.js';
 import type { AlertPayload } from './payload.js';
 import { HOUR, T0, samplePayload } from './fixtures.test-util.js';
@@ -60,6 +61,23 @@ class BatchSink extends ScriptedSink {
     if (b === 'retry') throw new SinkError('503 from test', { retriable: true });
     if (b === 'fail') throw new PipelineError('sink_failed', 'sink', '404 from test', { retriable: false });
     this.delivered.push(...ps);
+  }
+}
+
+/** Refuses (retriably) every payload of the clusters in `poison`, as a receiver whose handler fails on them. */
+class PoisonSink extends ScriptedSink {
+  constructor(
+    name: string,
+    readonly poison: Set<string>,
+  ) {
+    super(name);
+  }
+  override async deliver(p: AlertPayload): Promise<void> {
+    if (this.poison.has(p.cluster_id)) {
+      this.got.push(p);
+      throw new SinkError('500 from test', { retriable: true });
+    }
+    return super.deliver(p);
   }
 }
 
@@ -130,6 +148,38 @@ describe('DeliveryQueue', () => {
     expect(q.health()[0]).toMatchObject({ delivered: 1, retries: 4, retrying: 0, consecutive_failures: 0, healthy: true });
     expect(events.map((e) => e.outcome)).toEqual(['retry', 'retry', 'retry', 'retry', 'delivered']);
     expect(events.at(-1)).toMatchObject({ attempt: 5, episode_id: flaky.got[0]!.episode_id });
+  });
+
+  it('sets aside a payload the sink keeps refusing: the alerts behind it go out, its episode keeps its order, and it goes once accepted', async () => {
+    const s = new PoisonSink('s', new Set(['a']));
+    const { q, delays } = queue([s]);
+    q.enqueue(v('a', 0));
+    q.enqueue(v('b', 0));
+    q.enqueue(v('a', 1));
+    q.enqueue(v('c', 0));
+    for (let i = 0; i < 50 && s.delivered.length < 2; i++) await tick();
+    // Before: 'a' was retried without end and b and c waited behind it.
+    expect(ids(s.delivered)).toEqual([`b@${T0 + HOUR}`, `c@${T0 + HOUR}`]);
+    // a's update never went before its opened.
+    expect(s.got.filter((p) => p.cluster_id === 'a').every((p) => p.version === T0 + HOUR)).toBe(true);
+    expect(q.health()[0]).toMatchObject({ delivered: 2, parked: 1 });
+    expect(delays.slice(0, PARK_AFTER)).toEqual([50, 100, 200]);
+    s.poison.clear();
+    expect(await q.settled(2000)).toBe(true);
+    expect(ids(s.delivered)).toEqual([`b@${T0 + HOUR}`, `c@${T0 + HOUR}`, `a@${T0 + HOUR}`, `a@${T0 + HOUR + 1}`]);
+  });
+
+  it('with the sink down, payloads take turns and the wait keeps growing to its cap', async () => {
+    const s = new PoisonSink('s', new Set(['a', 'b']));
+    const { q, delays } = queue([s]);
+    q.enqueue(v('a', 0));
+    q.enqueue(v('b', 0));
+    for (let i = 0; i < 50 && delays.length < 8; i++) await tick();
+    expect(delays.slice(0, 8)).toEqual([50, 100, 200, 200, 200, 200, 200, 200]);
+    expect(s.got.map((p) => p.cluster_id).slice(0, 8)).toEqual(['a', 'a', 'a', 'b', 'b', 'b', 'a', 'a']);
+    s.poison.clear();
+    expect(await q.settled(2000)).toBe(true);
+    expect(ids(s.delivered).sort()).toEqual([`a@${T0 + HOUR}`, `b@${T0 + HOUR}`]);
   });
 
   it('reports a sink unhealthy after repeated retriable failures, and healthy again once it delivers', async () => {

@@ -39,6 +39,8 @@ export interface SinkHealth {
   rejected: number;
   /** Older versions not sent because a newer version of the same episode was queued. */
   superseded: number;
+  /** Payloads set behind the queue after failing several attempts in a row, so the next episode's went first. */
+  parked: number;
   consecutive_failures: number;
   last_error: string | null;
   last_error_at: string | null;
