@@ -180,7 +180,7 @@ export class AlertRouter {
         route,
         windowEndMs: window.endMs,
         sentAtMs: this.now(),
-        version: this.versions.next(ep.id, ep.updatedAt),
+        version: only ? this.versions.of(ep.id, ep.updatedAt) : this.versions.next(ep.id, ep.updatedAt),
       });
       if (!this.queue.enqueue(payload, only)) this.log.warn({ episode_id: ep.id }, 'alert refused by a full sink queue');
     }

@@ -65,4 +65,13 @@ describe('EpisodeVersions', () => {
     expect(v.next('e1', 5000)).toBe(5000);
     expect(v.next('e2', 1000)).toBe(1000);
   });
+
+  it("gives a stored state one version however many sinks it is sent again to, and a new event of it a new one", () => {
+    const v = new EpisodeVersions();
+    expect([v.of('e1', 1000), v.of('e1', 1000), v.of('e1', 1000)]).toEqual([1000, 1000, 1000]);
+    // The rebuild announces the same bucket again after the redelivery: an update, a version of its own.
+    expect(v.next('e1', 1000)).toBe(1001);
+    expect(v.of('e1', 1000)).toBe(1001);
+    expect(v.of('e1', 7000)).toBe(7000);
+  });
 });

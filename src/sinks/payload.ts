@@ -129,7 +129,8 @@ export function buildAlertPayload(ev: TrendEvent, ctx: AlertContext): AlertPaylo
  * the highest version and dedups by `episode_id.version` never drops the later one. Bounded memory.
  */
 export class EpisodeVersions {
-  private readonly last = new Map<string, number>();
+  /** Per episode: the last version given out, and the updated_at it was given for. */
+  private readonly last = new Map<string, { version: number; updatedAt: number }>();
   constructor(private readonly max = 100_000) {}
 
   /** Whether a version of the episode was given out (among the newest `max` episodes). */
@@ -137,12 +138,23 @@ export class EpisodeVersions {
     return this.last.has(episodeId);
   }
 
+  /** The version of a new event of the episode. */
   next(episodeId: string, updatedAt: number): number {
     const prev = this.last.get(episodeId);
-    const v = prev === undefined ? updatedAt : Math.max(updatedAt, prev + 1);
+    const version = prev === undefined ? updatedAt : Math.max(updatedAt, prev.version + 1);
     this.last.delete(episodeId);
-    this.last.set(episodeId, v);
+    this.last.set(episodeId, { version, updatedAt });
     if (this.last.size > this.max) this.last.delete(this.last.keys().next().value!);
-    return v;
+    return version;
+  }
+
+  /**
+   * The version of the episode's stored state (a redelivery, one sink at a time): the one given out last when it
+   * was for this same updated_at, so every sink that missed it gets one version, under one webhook id. It was
+   * bumped once per sink, and a receiver that had the version before the ledger recorded it took it as new.
+   */
+  of(episodeId: string, updatedAt: number): number {
+    const prev = this.last.get(episodeId);
+    return prev !== undefined && prev.updatedAt === updatedAt ? prev.version : this.next(episodeId, updatedAt);
   }
 }

@@ -52,6 +52,9 @@ describe('alert redelivery after a restart (real processes, embedded chDB, real 
     const got = rx.accepted.map((a) => a.payload);
     // The second sink got the same episodes, the same way.
     expect(rx2.accepted.map((a) => `${a.payload.episode_id} ${a.payload.type}`).sort()).toEqual(got.map((p) => `${p.episode_id} ${p.type}`).sort());
+    // Under the same webhook ids (episode_id.version): each stored version is one version for every sink (the
+    // second sink's was bumped by one, a version trend_alerts never held, which its receiver's replay check missed).
+    expect(rx2.accepted.map((a) => a.id).sort()).toEqual(rx.accepted.map((a) => a.id).sort());
     expect(got.map((p) => p.episode_id).sort()).toEqual(episodes.map((e) => e.episode_id).sort());
     const status = new Map(episodes.map((e) => [e.episode_id, e.status]));
     for (const p of got) {
