@@ -120,21 +120,35 @@ export async function servingApi(config: Config): Promise<string | null> {
   return (await findServing(config))?.api ?? null;
 }
 
+/** How long a process that may not be recur's (on serve.host:serve.port) gets to say which store it holds. */
+const PROBE_MS = 1_500;
+/** How long the process that announced itself beside the store, and is alive, gets: as long as a read does. */
+const ANNOUNCED_MS = 60_000;
+
 /** servingApi, with the write token the process keeps beside the store (null: unreadable here, or none). */
 async function findServing(config: Config): Promise<{ api: string; token: string | null } | null> {
   const dir = resolve(config.clickhouse.dataDir);
-  const candidates: string[] = [];
+  const candidates: { api: string; pid: number | null }[] = [];
   try {
-    const a = JSON.parse(readFileSync(join(dir, SERVING_FILE), 'utf8')) as { host?: unknown; port?: unknown };
-    if (typeof a.host === 'string' && typeof a.port === 'number') candidates.push(apiBase(a.host, a.port));
+    const a = JSON.parse(readFileSync(join(dir, SERVING_FILE), 'utf8')) as { host?: unknown; port?: unknown; pid?: unknown };
+    if (typeof a.host === 'string' && typeof a.port === 'number') candidates.push({ api: apiBase(a.host, a.port), pid: typeof a.pid === 'number' && alive(a.pid) ? a.pid : null });
   } catch {
     // none announced (or unreadable): the configured address
   }
-  candidates.push(apiBase(config.serve.host, config.serve.port));
-  for (const api of new Set(candidates)) {
-    const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(1_500) })
+  const configured = apiBase(config.serve.host, config.serve.port);
+  if (!candidates.some((c) => c.api === configured)) candidates.push({ api: configured, pid: null });
+  for (const { api, pid } of candidates) {
+    // The process that announced itself here and is alive holds the store: a busy one (a backfill on two cores, a
+    // long GC) is waited for. Given 1.5 s, the command opened the store itself and failed on its lock, telling the
+    // user to stop a process that was working.
+    const waitMs = pid === null ? PROBE_MS : ANNOUNCED_MS;
+    const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(waitMs) })
       .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
-      .catch(() => null);
+      .catch((err: unknown) => {
+        if (pid !== null && err instanceof Error && err.name === 'TimeoutError')
+          throw new PipelineError('store_unavailable', 'store', `the recur process serving this store (pid ${pid}, ${api}) did not answer within ${waitMs / 1000} s`, { cause: err });
+        return null;
+      });
     if (typeof served?.location !== 'string' || !samePath(served.location, dir)) continue;
     let token: string | null = null;
     try {
@@ -145,6 +159,16 @@ async function findServing(config: Config): Promise<{ api: string; token: string
     return { api, token };
   }
   return null;
+}
+
+/** Whether a process with this id exists (another user's included). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** fetch, its failure (refused, timed out) said as the process it tried to reach, not as a TypeError. */

@@ -343,6 +343,20 @@ describe('recur CLI (real process, embedded chDB)', () => {
       const listed = await recurP(['clusters', '--json', '--data-dir', dir]);
       expect(listed.code, listed.stderr).toBe(0);
       expect((JSON.parse(listed.stdout) as { cluster_id: string }[]).map((c) => c.cluster_id)).toContain(id);
+      // Busy for a moment (stopped here; a backfill's GC on two cores): the commands wait for it. Given 1.5 s, they
+      // opened the store themselves and failed on its lock, telling the user to stop the process.
+      const busy = async (args: string[]) => {
+        srv.child.kill('SIGSTOP');
+        const resume = setTimeout(() => srv.child.kill('SIGCONT'), 2500);
+        try {
+          return await recurP(args);
+        } finally {
+          clearTimeout(resume);
+          srv.child.kill('SIGCONT');
+        }
+      };
+      expect(await busy(['clusters', '--json', '--data-dir', dir])).toMatchObject({ code: 0, stdout: listed.stdout });
+      expect(await busy(['owner', 'set', id, 'billing', '--data-dir', dir])).toMatchObject({ code: 0 });
       const st = await recurP(['status', id, '--json', '--data-dir', dir]);
       expect(st.code, st.stderr).toBe(0);
       expect(JSON.parse(st.stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });

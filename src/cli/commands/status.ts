@@ -8,7 +8,7 @@ const HELP = `usage: recur status set <cluster> <status> [--note TEXT]
        recur status [<cluster>] [--json]
 
 Without "set": the health of a running \`recur run --serve\` (pipeline and each alert sink; exit 1 when a
-sink is unhealthy) and the statuses set so far; with <cluster>, that cluster's (open when never set). With
+sink is unhealthy or the pipeline gives no answer within 15 s) and the statuses set so far; with <cluster>, that cluster's (open when never set). With
 --json, one document: {pipeline, sinks (when one runs), clusters}.
 
 Moves a cluster through ${STATUSES.join(' → ')}. Once a cluster is fix_available or
@@ -45,13 +45,22 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   // pipeline on that port is not this one's).
   const api = config.clickhouse.url ? null : await servingApi(config);
   const base = config.clickhouse.url ? apiBase(config.serve.host, config.serve.port) : api;
+  // A process that answered for this store a moment ago and is busy (a backfill) is waited for; nothing on a
+  // server store's configured address refuses at once. Given 1.5 s, a busy pipeline with a failing sink read as
+  // "not running", exit 0.
+  let silent = false;
   const live = base
-    ? await fetch(`${base}/status`, { signal: AbortSignal.timeout(1500) })
+    ? await fetch(`${base}/status`, { signal: AbortSignal.timeout(STATUS_WAIT_MS) })
         .then((r) => (r.ok ? (r.json() as Promise<{ sinks?: Record<string, unknown>[] }>) : null))
-        .catch(() => null)
+        .catch((err: unknown) => {
+          silent = err instanceof Error && err.name === 'TimeoutError';
+          return null;
+        })
     : null;
   const sinks = live?.sinks;
-  const health = sinks ? ['pipeline: running', ...sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`)] : [];
+  const pipeline = sinks ? 'running' : silent ? 'not answering' : 'not running';
+  const health = silent ? [`pipeline: not answering (${base} gave no answer within ${STATUS_WAIT_MS / 1000} s)`] : [];
+  if (sinks) health.push('pipeline: running', ...sinks.map((h) => `sink ${h['sink']}: ${h['healthy'] ? 'healthy' : 'UNHEALTHY'}, delivered ${h['delivered']}, failed ${h['failed_permanent']}, pending ${h['pending']}${h['last_error'] ? `, last error: ${h['last_error']}` : ''}`));
   const id = positionals[0];
   const { statuses, exists } = await withReader(
     config,
@@ -70,11 +79,11 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
     }));
   const line = (r: (typeof rows)[number]) => `${r.cluster_id}  ${r.status}  ${r.changed_at ?? ''}${r.fixed_at && r.fixed_at !== r.changed_at ? `  (fixed since ${r.fixed_at})` : ''}`.trimEnd();
   // One document either way: the pipeline's health (when one runs) and the statuses set so far.
-  const doc = { pipeline: sinks ? 'running' : 'not running', ...(sinks ? { sinks } : {}), clusters: rows };
+  const doc = { pipeline, ...(sinks ? { sinks } : {}), clusters: rows };
   if (id === undefined) {
     const list = rows.map(line).join('\n') || 'no cluster has a status yet (all open)';
     print(values['json'] ? doc : [...health, list].join('\n'));
-    return unhealthy(sinks);
+    return unhealthy(sinks, silent);
   }
   // One cluster, in one document: open when its status was never set; exit 1 when there is no such cluster.
   if (rows.length === 0) {
@@ -87,10 +96,13 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   if (values['json']) print(doc);
   else print([...health, ...rows.map(line)].join('\n'));
   // The same health lines, the same exit code as the listing's.
-  return unhealthy(sinks);
+  return unhealthy(sinks, silent);
 }
 
-/** 1 when the pipeline runs with a sink that is not healthy (for cron and monitoring), else 0. */
-function unhealthy(sinks: Record<string, unknown>[] | null | undefined): number {
-  return sinks && !sinks.every((h) => h['healthy']) ? 1 : 0;
+/** How long a pipeline's process gets to report its health. */
+const STATUS_WAIT_MS = 15_000;
+
+/** 1 when the pipeline runs with a sink that is not healthy, or did not answer (for cron and monitoring), else 0. */
+function unhealthy(sinks: Record<string, unknown>[] | null | undefined, silent: boolean): number {
+  return silent || (sinks && !sinks.every((h) => h['healthy'])) ? 1 : 0;
 }
