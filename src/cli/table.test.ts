@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, csvText, table } from './table.js';
+import { csvField, csvText, table, terminalSafe } from './table.js';
 
 describe('CSV fields', () => {
   it('quotes what would break a row', () => {
@@ -20,5 +20,12 @@ describe('text tables', () => {
   it('keeps every row on one line whatever a value holds', () => {
     const t = table([{ id: 'c_1', label: 'card\nc_2  999  forged\r\u2028x\u001b[2J' }], [['id', 'cluster'], ['label', 'label']]);
     expect(t.split('\n')).toEqual(['cluster  label', 'c_1      card c_2  999  forged  x [2J']);
+  });
+});
+
+describe('terminalSafe', () => {
+  it('shows escape sequences and other control characters as \\xNN, and keeps line feeds, tabs and text', () => {
+    expect(terminalSafe('cust\u001b[2J\u001b]0;owned\u0007N,1\n\tnext \u0085 é😀')).toBe('cust\\x1b[2J\\x1b]0;owned\\x07N,1\n\tnext \\x85 é😀');
+    expect(terminalSafe('"victim\rattacker",row\n')).toBe('"victim\\x0dattacker",row\n');
   });
 });

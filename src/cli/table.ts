@@ -25,3 +25,13 @@ export function csvText(v: string): string {
   const formula = /^[=@\t\r]/.test(v) || (/^[+-]/.test(v) && !/^[+-][\d .()-]*$/.test(v));
   return csvField(formula ? `'${v}` : v);
 }
+
+/**
+ * Text for a terminal: control characters other than line feeds and tabs shown as \xNN (a carriage return too: it
+ * moves the cursor back over what a row showed), so an escape sequence in stored text (a customer id
+ * "cust\x1b[2J\x1b]0;…\x07") cannot clear the screen, retitle the window or plant a link.
+ * Output to a file or a pipe keeps the bytes as stored.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -1,6 +1,6 @@
 import { configFrom, duration, parse, print, str, UsageError } from '../args.js';
 import type { CommandContext } from '../main.js';
-import { csvText } from '../table.js';
+import { csvText, terminalSafe } from '../table.js';
 import { withReader } from '../reader.js';
 
 const HELP = `usage: recur affected <cluster> [--since 30d|all] [--format csv|json]
@@ -31,7 +31,9 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
       for (const r of rows) {
         lines.push([csvText(r.customer_id), String(r.cases), String(r.contacts), r.channels.join(' '), r.first_contact, r.last_contact, csvText(r.case_ids.join(' '))].join(','));
       }
-      process.stdout.write(`${lines.join('\n')}\n`);
+      const text = `${lines.join('\n')}\n`;
+      // To a terminal, stored text cannot carry escape sequences to it; to a file or a pipe, the ids as stored.
+      process.stdout.write(process.stdout.isTTY ? terminalSafe(text) : text);
     }
     return 0;
   });
