@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import {
   bucketStart,
   evaluateBucketClose,
+  gateCustomer,
   laterThan,
   tzOffsetMs,
   nextBucketStart,
@@ -235,7 +236,7 @@ export class TrendStage {
       const start = this.startOf(t);
       this.lastBucket = { start, end: this.endOf(start) };
     }
-    this.bucketOf(this.lastBucket.start, e.clusterId, [e.caseId], e.customerId ? [e.customerId] : []);
+    this.bucketOf(this.lastBucket.start, e.clusterId, [e.caseId], [gateCustomer(e.customerId, e.caseId)]);
   }
 
   private bucketOf(start: number, clusterId: string, cases: readonly string[], customers: readonly string[]): void {

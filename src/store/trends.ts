@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { isFixedStatus, type Episode } from '../trends/index.js';
+import { ANONYMOUS_CUSTOMER, isFixedStatus, type Episode } from '../trends/index.js';
 import { chTime, insertIdempotent } from './writer.js';
 import { select } from './select.js';
 
@@ -28,19 +28,26 @@ interface CountRow {
  */
 const ON_TIME = `cluster_id != '' AND occurred_at <= addMilliseconds(ingested_at, {future:Int64})`;
 
+/**
+ * The customer the trend gates count an event under: its customer_id, or for an event without one (optional in
+ * the contract: web forms, social posts) its case, as a customer of its own. Counted as nobody, such cases could
+ * never pass a customer gate, and a cluster of them raised no alert of any kind however large its surge.
+ */
+const GATE_CUSTOMER = `if(customer_id != '', customer_id, concat({anon:String}, case_id))`;
+
 /** Distinct cases and customers per cluster, and with `byHour` per UTC hour (`h`, else 0), in [startMs, endMs). */
 function countRows(client: ClickHouseClient, startMs: number, endMs: number, maxFutureMs: number, byHour: boolean): Promise<CountRow[]> {
   const hour = byHour ? 'toInt64(toUnixTimestamp(toStartOfHour(occurred_at))) * 1000' : 'toInt64(0)'; // a fixed expression of ours
   return select<CountRow>(
     client,
     `SELECT ${hour} AS h, cluster_id, toUInt32(uniqExact(case_id)) AS cases,
-                   toUInt32(uniqExactIf(customer_id, customer_id != '')) AS customers,
-                   groupUniqArrayIf(256)(customer_id, customer_id != '') AS ids, groupUniqArray(256)(case_id) AS case_ids
+                   toUInt32(uniqExact(${GATE_CUSTOMER})) AS customers,
+                   groupUniqArray(256)(${GATE_CUSTOMER}) AS ids, groupUniqArray(256)(case_id) AS case_ids
             FROM assignments
             WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64})
               AND ${ON_TIME}
             GROUP BY h, cluster_id ORDER BY h, cluster_id`,
-    { start: startMs, end: endMs, future: Math.floor(maxFutureMs) },
+    { start: startMs, end: endMs, future: Math.floor(maxFutureMs), anon: ANONYMOUS_CUSTOMER },
   );
 }
 
@@ -90,11 +97,11 @@ export async function casesPerHourBefore(client: ClickHouseClient, clusterId: st
 /** Every case and customer id per cluster in [startMs, endMs): to resume a bucket that is still open. */
 export async function bucketMembers(client: ClickHouseClient, startMs: number, endMs: number, maxFutureMs: number): Promise<{ clusterId: string; caseIds: string[]; customerIds: string[] }[]> {
   const rs = await client.query({
-    query: `SELECT cluster_id, groupUniqArray(case_id) AS cases, groupUniqArrayIf(customer_id, customer_id != '') AS customers
+    query: `SELECT cluster_id, groupUniqArray(case_id) AS cases, groupUniqArray(${GATE_CUSTOMER}) AS customers
             FROM assignments
             WHERE occurred_at >= fromUnixTimestamp64Milli({start:Int64}) AND occurred_at < fromUnixTimestamp64Milli({end:Int64}) AND ${ON_TIME}
             GROUP BY cluster_id`,
-    query_params: { start: startMs, end: endMs, future: Math.floor(maxFutureMs) },
+    query_params: { start: startMs, end: endMs, future: Math.floor(maxFutureMs), anon: ANONYMOUS_CUSTOMER },
     format: 'JSONEachRow',
   });
   const rows = await rs.json<{ cluster_id: string; cases: string[]; customers: string[] }>();

@@ -1,6 +1,17 @@
 // Compact distinct-customer tracking per cluster: 32-bit hashes with the last bucket each was
 // seen in, bounded in size; exact below the bound, a lower bound above it.
 
+/**
+ * Prefixed to the case id of an event without a customer id: the trend gates count such a case as a customer of
+ * its own (the store's queries key it the same way). A NUL, which no customer id a person typed starts with.
+ */
+export const ANONYMOUS_CUSTOMER = '\u0000case:';
+
+/** The customer the gates count an event under. */
+export function gateCustomer(customerId: string | undefined | null, caseId: string): string {
+  return customerId ? customerId : `${ANONYMOUS_CUSTOMER}${caseId}`;
+}
+
 export interface CustomerWindow {
   /** FNV-1a hashes of customer ids. */
   h: number[];

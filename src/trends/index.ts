@@ -26,5 +26,6 @@ export {
   type ClusterTrendState,
 } from './alerts.js';
 export { evaluateBucketClose, type BucketCloseInput } from './engine.js';
+export { ANONYMOUS_CUSTOMER, gateCustomer } from './customers.js';
 export { episodeId, laterThan, ALERT_KINDS, type AlertKind, type Episode, type TrendEvent } from './episodes.js';
 export { scoreCorpus, STANDARD_PROFILE, type NabFile, type CorpusResult, type CostMatrix } from './nab-scorer.js';

@@ -90,6 +90,24 @@ describe('trend stage restart (embedded chDB)', () => {
     expect(row!.opened_at).toBe('2026-11-03 11:00:07.250');
   });
 
+  it('counts a case without a customer id as a customer of its own, live and in the rebuild (such cases never passed a gate)', async () => {
+    const day = dayIn(2025);
+    // Stored: 6 anonymous cases (web forms) and 2 of one customer in one hour.
+    const rows = [0, 1, 2, 3, 4, 5].map((i) => ({ ...storedCase('c_anon_old', day('03-01', 10, i * 5), `an${i}`, i), customer_id: '' }));
+    rows.push(storedCase('c_anon_old', day('03-01', 10, 40), 'an6', 6), { ...storedCase('c_anon_old', day('03-01', 10, 45), 'an7', 7), customer_id: 'u-an6' });
+    await insertIdempotent(store.client, 'assignments', rows, 'anonymous');
+    const [counted] = (await hourlyBucketCounts(store.client, day('03-01', 10), day('03-01', 11), 86_400_000)).get(day('03-01', 10))!;
+    expect([counted!.cases, counted!.customers, counted!.customerIds.length]).toEqual([8, 7, 7]);
+    // Live: a young cluster's first 6 cases, none with a customer id, make it a new problem.
+    let t = day('03-10', 9);
+    const { stage, announced } = await started(() => t, (id) => (id === 'c_anon' ? day('03-10', 10) : undefined));
+    for (let i = 0; i < 6; i++) stage.observe({ timeMs: day('03-10', 10, i * 5), arrivedMs: day('03-10', 10, i * 5 + 1), clusterId: 'c_anon', caseId: `web-${i}`, customerId: '' });
+    t = day('03-10', 11, 30);
+    stage.observe({ timeMs: day('03-10', 11, 29), arrivedMs: day('03-10', 11, 30), clusterId: 'c_anon_other', caseId: 'w-x', customerId: 'u-x' });
+    await stage.onBatchStored();
+    expect(announced.filter((e) => e.episode.clusterId === 'c_anon').map((e) => [e.type, e.episode.kind, e.episode.customers])).toEqual([['opened', 'new', 6]]);
+  });
+
   it('judges a regression after a fix older than the replay against the stored rate before the fix', async () => {
     // 8 cases an hour for two weeks, fixed on 1 October, then silent; from 20 November a straggler every 4 hours.
     const day = dayIn(2026);
