@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { compileMaskRules, maskPii } from '../text/mask.js';
@@ -35,10 +35,18 @@ export async function createSource(
     return { source: LineSource.fromStdin(stdin as never, runId, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes), close: async () => {} };
   }
   if (input) {
-    // Recorded before it is read: a run stopped part-way is this content again for the next one.
-    const identity = statSync(input).isFile() ? fileIdentity(input, await files.known()) : undefined;
-    if (identity) await files.record(identity);
-    return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes, identity), close: async () => {} };
+    if (!statSync(input).isFile()) return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes), close: async () => {} };
+    // Opened once: hashed and read through the same descriptor, so the identity is of exactly what is read.
+    const fd = openSync(input, 'r');
+    try {
+      const identity = fileIdentity(input, await files.known(), fd);
+      // Recorded before it is read: a run stopped part-way is this content again for the next one.
+      await files.record(identity);
+      return { source: LineSource.fromFile(input, linesPerBatch(config.ingest.maxBatchRows), config.ingest.maxMessageBytes, identity, fd), close: async () => {} };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
   }
   const kafka = kafkaClient(config.kafka, log);
   const producer: MessageProducer = await createProducer(kafka, config.kafka.brokers);

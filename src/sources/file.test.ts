@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, fstatSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -115,6 +115,34 @@ describe('LineSource', () => {
       throw new Error('disk full');
     });
     await expect(failing).rejects.toThrow('disk full');
+  });
+
+  it('reads through the descriptor its identity was taken from exactly the bytes that identity names: lines appended meanwhile are the next run\'s, as the same input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-file-'));
+    const file = join(dir, 'growing.ndjson');
+    writeFileSync(file, '{"a":1}\n{"a":2}\n{"a":3}\n');
+    const read = async (source: LineSource) => {
+      const got: string[] = [];
+      await source.run(async (b) => {
+        got.push(...b.messages.map((m) => `${m.offset}:${m.value!.toString()}`));
+        return { storedThrough: b.messages[b.messages.length - 1]!.offset };
+      });
+      return got;
+    };
+    const fd = openSync(file, 'r');
+    const first = fileIdentity(file, [], fd);
+    // The exporter appends while the run starts (before, a run read these lines under an identity whose hash
+    // covered them and whose size did not: no later run matched it, and every line was stored again).
+    appendFileSync(file, '{"a":4}\n{"a":5}\n');
+    expect(await read(LineSource.fromFile(file, 20_000, undefined, first, fd))).toEqual(['0:{"a":1}', '1:{"a":2}', '2:{"a":3}']);
+    const next = fileIdentity(file, [first]);
+    expect([next.topic, next.bytes]).toEqual([first.topic, 40]);
+    // An empty file taken so: nothing read, and its descriptor closed.
+    const empty = join(dir, 'empty.ndjson');
+    writeFileSync(empty, '');
+    const efd = openSync(empty, 'r');
+    expect(await read(LineSource.fromFile(empty, 20_000, undefined, fileIdentity(empty, [], efd), efd))).toEqual([]);
+    expect(() => fstatSync(efd)).toThrow(/EBADF/);
   });
 
   it('skips lines of whitespace only, as empty ones, keeping line numbers as offsets', async () => {

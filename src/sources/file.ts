@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { BatchHandler, RunOptions, Source, SourceMessage } from './types.js';
 
 /**
@@ -61,10 +61,17 @@ export class LineSource implements Source {
    * A regular file is read twice (its content hash names it, so a re-run is recognised). A pipe, FIFO or
    * device (`--input <(zcat f.gz)`) can be read once only: it is read like stdin, under a topic of its own run.
    */
-  static fromFile(path: string, batchRows: number, maxLineBytes?: number, identity?: FileIdentity): LineSource {
+  static fromFile(path: string, batchRows: number, maxLineBytes?: number, identity?: FileIdentity, fd?: number): LineSource {
     if (!statSync(path).isFile()) {
       const runId = new Date().toISOString().replace(/[:.]/g, '');
       return new LineSource(() => createReadStream(path), `pipe:${basename(path)}:${runId}`, batchRows, false, maxLineBytes);
+    }
+    // With the descriptor its identity was taken from: exactly the bytes that identity names (what is appended
+    // meanwhile is the next run's, as a continuation of this content).
+    if (fd !== undefined && identity) {
+      const bytes = identity.bytes;
+      const open = () => (bytes > 0 ? createReadStream(path, { fd, start: 0, end: bytes - 1, autoClose: true }) : (closeSync(fd), Readable.from([])));
+      return new LineSource(open, identity.topic, batchRows, true, maxLineBytes);
     }
     return new LineSource(() => createReadStream(path), (identity ?? fileIdentity(path, [])).topic, batchRows, true, maxLineBytes);
   }
@@ -154,8 +161,14 @@ export interface FileIdentity {
  * but not the latest (its tail regenerated) is a new input, so none of its lines is skipped. New inputs are named
  * `file:NAME#HASH:BYTES`. `known`: what runs of file inputs read (a store's older topics, bytes -1, match whole).
  */
-export function fileIdentity(path: string, known: readonly FileIdentity[]): FileIdentity {
-  const size = statSync(path).size;
+export function fileIdentity(path: string, known: readonly FileIdentity[], fd?: number): FileIdentity {
+  // Given the descriptor the run then reads through, the identity is of exactly the bytes it reads: a file
+  // renamed over between two opens was read under the other file's identity, and lines appended while it was
+  // hashed went into a hash recorded for the size before them, so no later run could match it and every line
+  // was stored again.
+  const own = fd === undefined;
+  const handle = fd ?? openSync(path, 'r');
+  const size = fstatSync(handle).size;
   // Each input's latest content: the only one a run may continue.
   const latest = new Map<string, FileIdentity>();
   for (const k of known) if (k.bytes > (latest.get(k.topic)?.bytes ?? -2)) latest.set(k.topic, k);
@@ -168,11 +181,12 @@ export function fileIdentity(path: string, known: readonly FileIdentity[]): File
   /** A cut whose byte before is not a newline: whole only if this file's next byte is one. */
   let open: { at: number; sha: string } | null = null;
   const buf = Buffer.allocUnsafe(1 << 20);
-  const fd = openSync(path, 'r');
   try {
     let at = 0;
     let c = 0;
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
+    // Exactly `size` bytes, from the start (positioned reads: the descriptor's own position is left at 0).
+    const more = () => (at < size ? readSync(handle, buf, 0, Math.min(buf.length, size - at), at) : 0);
+    for (let n = more(); n > 0; n = more()) {
       if (open) {
         if (buf[0] === 0x0a) prefixes.set(open.at, open.sha);
         open = null;
@@ -192,7 +206,7 @@ export function fileIdentity(path: string, known: readonly FileIdentity[]): File
       at += n;
     }
   } finally {
-    closeSync(fd);
+    if (own) closeSync(handle);
   }
   const whole = hash.digest('hex').slice(0, 16);
   // The longest content continued: the input this file is the latest state of.
