@@ -5,6 +5,7 @@ import { PipelineError, isRetriable } from '../errors.js';
 import { chTime, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange, type StoredPlacement } from '../store/writer.js';
 import { partitionKey, type BatchContext, type BatchOutcome, type SourceBatch, type SourceMessage } from '../sources/types.js';
 import { caseEventRow, deadLetterRow, type Located, type Masker } from './rows.js';
+import { ExpansionError } from '../text/normalize.js';
 import type { Metrics } from './metrics.js';
 import { retryUntil } from './retry.js';
 
@@ -380,7 +381,18 @@ export class Ingestor {
         if (!present?.dead_letters.has(m.offset)) dead.push(row);
         continue;
       }
-      const { row, maskedDescription } = caseEventRow(res.event, res.extra, at, mask, ingestedAt);
+      let built: ReturnType<typeof caseEventRow>;
+      try {
+        built = caseEventRow(res.event, res.extra, at, mask, ingestedAt);
+      } catch (err) {
+        if (!(err instanceof ExpansionError)) throw err;
+        // Valid as sent, but it would be stored many times its size: refused, as an oversize message is.
+        const row = deadLetterRow({ ok: false, code: 'schema_violation', reason: err.message }, m.value, at, mask, nowMs);
+        deadAll.push(row);
+        if (!present?.dead_letters.has(m.offset)) dead.push(row);
+        continue;
+      }
+      const { row, maskedDescription } = built;
       masking += performance.now() - tb;
       if (!present?.case_events.has(m.offset)) events.push(row);
       const e = res.event;

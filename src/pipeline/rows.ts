@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_EXTRA_DEPTH, type CaseEvent, type Rejection } from '../events/index.js';
 import { chTime, chTimeOf } from '../store/writer.js';
+import { ExpansionError } from '../text/normalize.js';
 
 /** What the masker must provide (src/text/mask.ts). */
 export type Masker = (text: string) => { text: string; hits: Record<string, number> };
@@ -182,10 +183,17 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
   }
   let masked: string;
   try {
-    masked = parsed === undefined ? maskEscaped(text, mask) : maskJsonText(parsed, mask).text;
+    try {
+      masked = parsed === undefined ? maskEscaped(text, mask) : maskJsonText(parsed, mask).text;
+    } catch (err) {
+      if (!(err instanceof TooDeepError)) throw err;
+      masked = maskEscaped(text, mask);
+    }
   } catch (err) {
-    if (!(err instanceof TooDeepError)) throw err;
-    masked = maskEscaped(text, mask);
+    // Text that grows past bounds under normalisation cannot be masked within them: its copy is withheld (the
+    // reason, the size and where it came from are kept).
+    if (!(err instanceof ExpansionError)) throw err;
+    masked = '';
   }
   // Cut inside an item (half an e-mail address is no e-mail to the masker): what follows the head's last
   // 256 characters is dropped, as no item the masker knows is longer, before the final cut.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeText, truncateUtf8 } from './normalize.js';
+import { ExpansionError, normalizeText, truncateUtf8 } from './normalize.js';
 
 describe('normalizeText', () => {
   it.each([
@@ -103,5 +103,17 @@ describe('truncateUtf8', () => {
 
   it.each([-1, 1.5, Number.NaN])('rejects maxBytes %d', (max) => {
     expect(() => truncateUtf8('abc', max)).toThrow(RangeError);
+  });
+});
+
+describe('normalizeText expansion bound', () => {
+  it('refuses a text that grows more than MAX_EXPANSION times under NFKC, and keeps ordinary growth', () => {
+    expect(() => normalizeText('\uFDFA'.repeat(1000))).toThrow(ExpansionError);
+    expect(() => normalizeText('\uFDFA'.repeat(1000))).toThrow(/grows from 1000 to 18000 characters under Unicode normalisation/);
+    // Ligatures and squared words: two and four letters each.
+    expect(normalizeText('\uFB01'.repeat(1000))).toBe('fi'.repeat(1000));
+    expect(normalizeText('\u337F'.repeat(1000))).toHaveLength(4000);
+    // A short text has room: one U+FDFA in a sentence.
+    expect(normalizeText('pay \uFDFA')).toMatch(/^pay /);
   });
 });

@@ -32,11 +32,31 @@ const HAS_NEWLINE = /[\n\u2028\u2029]/;
  * a line break becomes "\n", any other run one space) and trim. Case is kept: lowercasing is the
  * tokenizer's job, and the maskers rely on case (IBAN country codes are upper case).
  */
+/**
+ * The most a text may grow under NFKC. Ordinary text barely grows (a ligature ﬁ becomes two letters, ㍿ four);
+ * one code point, U+FDFA, becomes 18 characters, so a 16,000-character description was stored as 528,000 and a
+ * 1 MiB message as 10.7 MiB, past every size limit (checked on the text as sent), and a batch of them took
+ * gigabytes.
+ */
+export const MAX_EXPANSION = 4;
+
+/** A text that grows more than MAX_EXPANSION times under normalisation: its event is refused (dead-lettered). */
+export class ExpansionError extends Error {
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {
+    super(`a text grows from ${from} to ${to} characters under Unicode normalisation (NFKC), more than ${MAX_EXPANSION}x`);
+    this.name = 'ExpansionError';
+  }
+}
+
 export function normalizeText(s: string): string {
   if (isClean(s)) return s;
   let t = s;
   if (NON_ASCII.test(t)) {
     t = t.normalize('NFKC').replace(INVISIBLE, '');
+    if (t.length > MAX_EXPANSION * s.length + 64) throw new ExpansionError(s.length, t.length);
     // Digits first: a dash between Arabic-Indic digits is one between digits too.
     if (OTHER_DIGIT.test(t)) t = t.replace(OTHER_DIGITS, asciiDigit);
     t = t.replace(DASHES, '-');

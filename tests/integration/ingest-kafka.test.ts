@@ -90,6 +90,8 @@ describe('Kafka → ClickHouse ingestion (real broker, chDB)', () => {
     await send(1, JSON.stringify({ ...goodEvent(1002), description: 'x'.repeat(2 * 1024 * 1024) }), 'oversize');
     await send(2, Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), 'invalid_utf8');
     await send(0, '[1,2,3]', 'not_an_object');
+    // Valid as sent (16,000 characters), but 18 times as long under Unicode normalisation: it was stored so.
+    await send(1, JSON.stringify({ ...goodEvent(1004), description: '\uFDFA'.repeat(16_000) }), 'schema_violation');
     const hostile = { ...goodEvent(1003), description: "'); DROP TABLE case_events; -- <script>alert(1)</script>\u0000 \u202e" };
     await send(1, JSON.stringify(hostile), undefined, hostile.event_id);
     if (hasKcat()) {
