@@ -46,8 +46,6 @@ export class TrendStage {
    * nearly empty, and every correctly dated event for them was late, counted but kept out of detection.
    */
   private watermark = Number.NEGATIVE_INFINITY;
-  /** The newest event time seen (within maxFutureHours; never behind `watermark`): a finite input's end closes through it. */
-  private newest = Number.NEGATIVE_INFINITY;
   private readonly listeners: AlertListener[] = [];
   /**
    * Distinct cases and customers per cluster for buckets not yet evaluated, kept as sets: a replayed
@@ -91,7 +89,6 @@ export class TrendStage {
     const range = await eventTimeRange(this.client, { untilMs: this.now() + this.maxFutureMs, maxFutureMs: this.maxFutureMs, aheadMs: this.latenessMs });
     if (!range) return 0;
     this.watermark = range.watermark;
-    this.newest = range.max;
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
     await this.readPreFixRates(from, range.max);
@@ -223,7 +220,6 @@ export class TrendStage {
     // Taken as the watermark takes it: one dated hours ahead of its arrival would otherwise make every correctly
     // dated event before it late, and skip their hours.
     if (this.nextOpen === null) this.nextOpen = this.startOf(ahead - this.latenessMs);
-    if (t > this.newest) this.newest = t;
     if (ahead > this.watermark) this.watermark = ahead;
     if (t < this.nextOpen) {
       // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated (counted
@@ -262,9 +258,13 @@ export class TrendStage {
     await this.serially(() => this.closeUpTo(this.watermark - this.latenessMs, true));
   }
 
-  /** End of a finite input (file, stdin): everything seen is final, close the last bucket too. */
+  /**
+   * End of a finite input (file, stdin): everything seen is final, close the watermark's bucket too. Not through
+   * the newest event: one dated hours after its arrival (local time sent as UTC, kept within maxFutureHours) made
+   * every bucket up to it close empty, and each episode still open at the end of the data was announced closed.
+   */
   async flush(): Promise<void> {
-    await this.serially(async () => (this.nextOpen === null ? 0 : this.closeUpTo(this.endOf(this.startOf(this.newest)), true)));
+    await this.serially(async () => (this.nextOpen === null ? 0 : this.closeUpTo(this.endOf(this.startOf(this.watermark)), true)));
     await this.progressSaving;
   }
 

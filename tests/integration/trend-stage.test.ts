@@ -46,6 +46,25 @@ describe('trend stage on a first start (embedded chDB)', () => {
     expect(metrics.get('late_events', { beyond_lateness: 'true' })).toBe(1);
   });
 
+  it('the end of a file closes through event time, not through an event dated hours after its arrival', async () => {
+    let t = at('12:00');
+    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), (id) => (id === 'c_end' ? at('09:00') : undefined));
+    const episodes: TrendEvent[] = [];
+    stage.onAlerts(async (events) => void episodes.push(...events));
+    let n = 0;
+    // A new problem, still coming in every few minutes when the file ends at 11:55.
+    for (let m = 9 * 60; m < 12 * 60; m += 5) {
+      const ms = Date.parse('2026-11-02T00:00:00Z') + m * 60_000;
+      stage.observe({ timeMs: ms, arrivedMs: ms + 30_000, clusterId: 'c_end', caseId: `end-${n}`, customerId: `end-u${n++}` });
+    }
+    // Local time sent as UTC: dated 10 hours after it arrived (kept: within maxFutureHours).
+    stage.observe({ timeMs: at('21:50'), arrivedMs: at('11:50'), clusterId: 'c_end_other', caseId: 'x', customerId: 'ux' });
+    await stage.onBatchStored();
+    await stage.flush();
+    // Before, the buckets through 22:00 closed empty, and the problem was announced closed at 15:00.
+    expect(episodes.filter((e) => e.episode.clusterId === 'c_end').map((e) => `${e.type} ${e.episode.kind}`)).toEqual(['opened new', 'updated new', 'updated new']);
+  });
+
   it('an event dated years ahead does not carry event time with it: later events are on time', async () => {
     const metrics = new Metrics();
     let t = at('12:00');
