@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreSeries, type SeriesRow } from './score-series.js';
+import { MAX_SERIES_VALUE, scoreSeries, type SeriesRow } from './score-series.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 2);
@@ -30,5 +30,12 @@ describe('scoreSeries', () => {
     expect(() => scoreSeries(rows([0, 1 / 12, 1 / 12, 3 / 12]))).toThrow(/data row 3: timestamp .* is not after the row before it/);
     expect(() => scoreSeries([{ timestamp: at(0), value: 1 }, { timestamp: 'soon', value: 1 }])).toThrow(/data row 2: unparseable timestamp: "soon"/);
     expect(() => scoreSeries(rows([0, 1 / 60, 24 * 365]))).toThrow(/data row 3: 525598 buckets without a row before it/);
+  });
+
+  it('refuses a value past MAX_SERIES_VALUE, naming the row (1e200 made every score after it NaN)', () => {
+    const series = (big: number) => Array.from({ length: 48 }, (_, h) => ({ timestamp: at(h), value: h === 30 ? big : 10 + (h % 7) }));
+    expect(() => scoreSeries(series(1e200))).toThrow(/data row 31: value 1e\+200 is beyond 1000000000000000/);
+    const ok = scoreSeries(series(MAX_SERIES_VALUE));
+    expect(ok.every((x) => Number.isFinite(x) && x >= 0 && x <= 1)).toBe(true);
   });
 });

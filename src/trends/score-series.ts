@@ -41,6 +41,9 @@ export function parseTimestamp(s: string): number {
 const MAX_GAP_BUCKETS = 105_120;
 
 /** anomaly_score in [0, 1] for every row, in order, without look-ahead. */
+/** The largest value a series may hold: counts per bucket; past ~1e155 the detector's arithmetic overflowed. */
+export const MAX_SERIES_VALUE = 1e15;
+
 export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {}): number[] {
   if (rows.length === 0) return [];
   // Rows are numbered from 1 (data rows, after a header) in what is refused.
@@ -107,6 +110,8 @@ export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {})
   };
   for (let i = 0; i < rows.length; i++) {
     const v = Number.isFinite(rows[i]!.value) ? Math.max(0, rows[i]!.value) : 0;
+    // Squared in the dispersion estimate: from ~1e155 that overflows, and every score after it was NaN.
+    if (v > MAX_SERIES_VALUE) throw new RangeError(`data row ${i + 1}: value ${rows[i]!.value} is beyond ${MAX_SERIES_VALUE} (a count per bucket)`);
     // Buckets without a row: learnt from, and remembered, as empty ones; not scored (they have no row).
     for (let j = missing[i]!; j >= 1; j--) bucket(ts[i]! - j * bucketMs, 0);
     out[i] = bucket(ts[i]!, v);
