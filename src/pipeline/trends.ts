@@ -32,6 +32,9 @@ const PREFETCH_HOURS = 24;
  * the stopped process announced (trend_progress) and announcing those after it, so a restart neither
  * forgets baselines nor opens an episode it announced before.
  */
+/** The most event time a start announces the buckets of, after the stored progress: the last day. */
+const MAX_UNANNOUNCED_MS = 86_400_000;
+
 export class TrendStage {
   private readonly cfg: ResolvedTrendConfig;
   private readonly latenessMs: number;
@@ -99,7 +102,13 @@ export class TrendStage {
     // Up to where the stopped process evaluated and announced buckets, silently; after it (it stopped between
     // storing a batch and writing that batch's alerts), announcing what those buckets open. Never recorded
     // (a store from before trend_progress): all silently, as before.
-    const announced = this.progressKey ? await loadTrendProgress(this.client, this.progressKey) : null;
+    const recorded = this.progressKey ? await loadTrendProgress(this.client, this.progressKey) : null;
+    // A progress far behind the stored events is not a process stopped between storing and announcing (that
+    // leaves a batch's buckets): trends were off (a backfill) or another stage stored them. Weeks of such buckets
+    // were announced as new episodes on start, stamped now; only the last day of them is.
+    const announced = recorded === null ? null : Math.max(recorded, until - MAX_UNANNOUNCED_MS);
+    if (recorded !== null && announced !== recorded)
+      this.log.warn({ progress: new Date(recorded).toISOString(), announcing_from: new Date(announced!).toISOString() }, 'trend progress is far behind the stored events (trends were off?): the buckets before the last day are replayed without announcing');
     let replayed = await this.closeUpTo(announced === null ? until : Math.min(until, announced), false);
     // Before anything is announced: the episodes replayed silently keep the times their stored versions have.
     this.keepStoredTimes(await openEpisodes(this.client));

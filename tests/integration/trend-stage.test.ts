@@ -191,6 +191,31 @@ describe('trend stage on a first start (embedded chDB)', () => {
     expect(await restart('progress-never')).toEqual([]);
   });
 
+  it('a progress far behind the stored events (trends were off for a backfill) announces the last day of buckets only', async () => {
+    // A new problem on the 1st, two days before the newest stored events; another on the 3rd, and an event at noon.
+    const row = (i: number, cluster: string, at: string) => ({
+      event_id: `st${i}`, case_id: `st${i}`, customer_id: `stu${i}`, channel: 'chat', occurred_at: at,
+      cluster_id: cluster, similarity: 0.5, model_version: 1, source_topic: 't', source_partition: 0, source_offset: 100 + i,
+    });
+    const rows = [0, 1, 2, 3, 4, 5].flatMap((i) => [
+      row(i, 'c_stale', `2026-11-01T10:${String(i * 5).padStart(2, '0')}:00.000Z`),
+      row(10 + i, 'c_fresh', `2026-11-03T10:${String(i * 5).padStart(2, '0')}:00.000Z`),
+    ]);
+    rows.push(row(20, 'c_tick', '2026-11-03T12:00:00.000Z'));
+    await insertIdempotent(store.client, 'assignments', rows, 'progress-stale');
+    await saveTrendProgress(store.client, 'progress-stale', Date.parse('2026-10-20T00:00:00Z'), Date.parse('2026-10-20T00:00:00Z'));
+    let t = Date.parse('2026-11-03T12:30:00Z');
+    const stage = new TrendStage(config.trends, store.client, silentLog, new Metrics(), () => (t += 1000), undefined, 'progress-stale');
+    const announced: TrendEvent[] = [];
+    stage.onAlerts(async (events) => void announced.push(...events));
+    await stage.init();
+    // Before, the 1st's episode went to the sinks as opened and closed, stamped now.
+    const of = (cluster: string) => announced.filter((e) => e.episode.clusterId === cluster).map((e) => `${e.type} ${e.episode.kind}`);
+    expect(of('c_stale')).toEqual([]);
+    // The last day's buckets are announced: the 3rd's new problem.
+    expect(of('c_fresh')).toEqual(['opened new']);
+  });
+
   it('an event for a bucket stored while that bucket is being evaluated is late, not left in a bucket no close takes', async () => {
     const metrics = new Metrics();
     // The store's answers are real; the test only decides when the status read (made on each close) returns.
