@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileMaskRules, maskPii } from '../text/mask.js';
+import { normalizeText } from '../text/normalize.js';
 import { caseEventRow, deadLetterRow, maskJsonText, type Masker } from './rows.js';
 
 const rules = compileMaskRules();
@@ -83,6 +84,15 @@ describe('stored rows mask PII inside JSON', () => {
     // An escaped backslash before "u00fc" is a backslash and text, left as it is.
     const path = Buffer.from('{"path":"C:\\\\u00fc\\u0022", ');
     expect(deadLetterRow({ ok: false, code: 'invalid_json', reason: 'bad' }, path, at, mask, 0).payload).toBe('{"path":"C:\\\\u00fc\\u0022", ');
+  });
+
+  it('masks across the escapes other encoders write: \\/ in a URL, and \\t between a card\'s or an IBAN\'s groups', () => {
+    // The pipeline's masker: normalised first (a tab between digit groups is a space to the rules).
+    const product: Masker = (t) => maskPii(normalizeText(t), rules);
+    const php = Buffer.from('{"note":"reset https:\\/\\/shop.example.com\\/account\\/reset?token=8f14e45fceea167a","card":"4111\\t1111\\t1111\\t1111","iban":"DE89\\t3704\\t0044\\t0532\\t0130\\t00", ');
+    const d = deadLetterRow({ ok: false, code: 'invalid_json', reason: 'bad' }, php, at, product, 0);
+    expect(d.payload).not.toMatch(/8f14e45f|shop\.example|4111|3704/);
+    expect(d.payload).toBe('{"note":"reset <URL>","card":"<CARD>","iban":"<IBAN>",');
   });
 
   it('leaves no half-masked item at the cut of an oversize dead letter dense with PII', () => {

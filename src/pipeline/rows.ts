@@ -107,6 +107,10 @@ export function maskJsonText(value: unknown, mask: Masker): { text: string; hits
 
 class TooDeepError extends Error {}
 
+/** JSON escapes maskEscaped reads as their characters (\t, \n and \r written as escapes again after masking). */
+const SPELLED: Record<string, string> = { '\\/': '/', '\\t': '\t', '\\n': '\n', '\\r': '\r' };
+const RESPELLED: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
 /**
  * Text that may hold JSON escapes: each stretch between two escapes is masked on its own, the escapes kept.
  * A \uXXXX escape of a character that is no control, quote or backslash is written as that character first:
@@ -116,12 +120,14 @@ class TooDeepError extends Error {}
 function maskEscaped(text: string, mask: Masker): string {
   return text
     .replace(/\\(?:u([0-9a-fA-F]{4})|[^u])/g, (esc, hex: string | undefined) => {
-      if (hex === undefined) return esc; // \\ then u00fc: a backslash, then text
+      // \/ (PHP writes every / so) and whitespace escapes are the characters: a URL written https:\/\/… with its
+      // token, or a card or IBAN whose groups \t or \n separate, split at them was no item to the masker.
+      if (hex === undefined) return SPELLED[esc] ?? esc; // \\ then u00fc: a backslash, then text
       const c = parseInt(hex, 16);
-      return c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0x7f && c < 0xa0) ? esc : String.fromCharCode(c);
+      return (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x22 || c === 0x5c || (c >= 0x7f && c < 0xa0) ? esc : String.fromCharCode(c);
     })
     .split(/(\\(?:u[0-9a-fA-F]{4}|[^u]))/)
-    .map((part, i) => (i % 2 === 1 ? part : mask(part).text))
+    .map((part, i) => (i % 2 === 1 ? part : mask(part).text.replace(/[\t\n\r]/g, (c) => RESPELLED[c]!)))
     .join('');
 }
 
