@@ -33,8 +33,13 @@ export const DATETIME_PATTERN: RegExp | undefined = occurredAtDef?.pattern insta
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function reject(code: RejectionCode, reason: string): Rejection {
-  return { ok: false, code, reason: reason.length > 1000 ? `${reason.slice(0, 997)}...` : reason };
+  // Bounded, not cut to its stored length: it may quote the message (a field's key), and a cut inside an item
+  // (jane.doe@example.… with no domain left) hid it from the masker. The dead letter masks it, then cuts it.
+  return { ok: false, code, reason: reason.length > MAX_REASON_CHARS ? reason.slice(0, MAX_REASON_CHARS) : reason };
 }
+
+/** What a rejection's reason may hold before it is masked and cut to its stored 1,000 characters. */
+const MAX_REASON_CHARS = 16_000;
 
 /** Bytes → text: separate from interpreting them (a byte problem is not a schema problem). */
 export function decodeBytes(bytes: Uint8Array | null | undefined, maxBytes: number): { ok: true; text: string } | Rejection {

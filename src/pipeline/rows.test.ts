@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileMaskRules, maskPii } from '../text/mask.js';
 import { normalizeText } from '../text/normalize.js';
+import { decodeEvent } from '../events/index.js';
 import { caseEventRow, deadLetterRow, maskJsonText, type Masker } from './rows.js';
 
 const rules = compileMaskRules();
@@ -57,6 +58,16 @@ describe('stored rows mask PII inside JSON', () => {
     const d = deadLetterRow({ ok: false, code: 'schema_violation', reason: 'x: nested deeper than 64 levels' }, Buffer.from(deep), at, mask, 0);
     expect(d.payload).toContain('<EMAIL>');
     expect(d.payload).not.toMatch(/example\.com/);
+  });
+
+  it('masks a long reason before cutting it: an address the reason quotes at its cut is not stored half', () => {
+    const key = `${'note '.repeat(196)}jane.doe@example.com`;
+    const bytes = Buffer.from(JSON.stringify({ event_id: 'e', case_id: 'c', channel: 'chat', occurred_at: '2026-11-01T10:00:00Z', description: 'd', [key]: JSON.parse(`${'['.repeat(70)}${']'.repeat(70)}`) }));
+    const rej = decodeEvent(bytes, 1 << 20);
+    expect(rej).toMatchObject({ ok: false, code: 'schema_violation' });
+    const d = deadLetterRow(rej as Extract<typeof rej, { ok: false }>, bytes, at, mask, 0);
+    expect(d.reason.length).toBeLessThanOrEqual(1000);
+    expect(d.reason).not.toMatch(/jane|example/);
   });
 
   it('masks a dead letter that is UTF-16 or Latin-1, and an address written with JSON escapes', () => {

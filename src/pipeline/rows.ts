@@ -209,9 +209,14 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
     source_partition: at.partition,
     source_offset: at.offset.toString(),
     reason_code: rej.code,
-    reason: mask(rej.reason).text,
+    reason: storedReason(mask(rej.reason).text),
     payload: Buffer.from(masked).subarray(0, MAX_DEAD_LETTER_PAYLOAD).toString('utf8'),
     payload_bytes: bytes.length,
     received_at: chTime(nowMs),
   };
+}
+
+/** A masked reason as dead_letters keeps it: at most 1,000 characters. */
+function storedReason(masked: string): string {
+  return masked.length > 1000 ? `${masked.slice(0, 997)}...` : masked;
 }
