@@ -43,6 +43,8 @@ export class TrendStage {
   private readonly states = new Map<string, ClusterTrendState>();
   /** Start of the first bucket not yet evaluated. */
   private nextOpen: number | null = null;
+  /** Since when every stored case has been counted here (the rebuild's start, or the first bucket seen). */
+  private countedSince: number | null = null;
   /**
    * Event time: the newest event's time, but no further than its own arrival plus the allowed lateness. One
    * event dated hours ahead (local time sent as UTC) used to carry it along: the buckets up to there closed
@@ -94,6 +96,7 @@ export class TrendStage {
     this.watermark = range.watermark;
     const from = this.startOf(Math.max(range.min, range.max - this.config.rebuildDays * 86_400_000));
     this.nextOpen = from;
+    this.countedSince = from;
     await this.readPreFixRates(from, range.max);
     const until = range.watermark - this.latenessMs;
     // Hour buckets in a zone with whole-hour offsets are UTC hours: read a day of them per query (storedCounts).
@@ -228,7 +231,7 @@ export class TrendStage {
     // The first event seen need not be the earliest: the ones within the allowed lateness before it are on time.
     // Taken as the watermark takes it: one dated hours ahead of its arrival would otherwise make every correctly
     // dated event before it late, and skip their hours.
-    if (this.nextOpen === null) this.nextOpen = this.startOf(ahead - this.latenessMs);
+    if (this.nextOpen === null) this.countedSince = this.nextOpen = this.startOf(ahead - this.latenessMs);
     if (ahead > this.watermark) this.watermark = ahead;
     if (t < this.nextOpen) {
       // Stored and counted in its own bucket in ClickHouse, but that bucket was already evaluated (counted
@@ -372,7 +375,14 @@ export class TrendStage {
       const preFix = s.fixed_at !== null ? this.preFix.get(id) : undefined;
       return { status: s.status as ClusterStatus, fixedAt: s.fixed_at, ...(preFix !== undefined && preFix.fixedAt === s.fixed_at ? { preFixRate: preFix.rate } : {}) };
     };
-    const input = { bucket: start, now: emit ? this.now() : end, counts, meta, forgetSilentBefore: start - this.config.rebuildDays * 86_400_000 };
+    const input = {
+      bucket: start,
+      now: emit ? this.now() : end,
+      counts,
+      meta,
+      forgetSilentBefore: start - this.config.rebuildDays * 86_400_000,
+      ...(this.countedSince === null ? {} : { silentSince: this.countedSince }),
+    };
     const events = evaluateBucketClose(this.states, this.birth ? { ...input, birth: this.birth } : input, this.cfg);
     this.metrics.observe('bucket_close_seconds', (performance.now() - t0) / 1000);
     this.metrics.set('trend_clusters', this.states.size);

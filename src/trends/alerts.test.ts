@@ -479,6 +479,25 @@ describe('replay and bucket close', () => {
     expect(ev!.episode).toMatchObject({ kind: 'new', startBucket: bucketAt(0), id: episodeId('old', 'new', bucketAt(0)) });
   });
 
+  it('a cluster back after a silence longer than the warm-up, counted by the caller, is judged against that silence at once', () => {
+    // Born 60 days back, silent for the 35 days the caller has counted; back with 30 cases an hour from 30 customers.
+    const back = (silentSince: number | undefined) => {
+      const states = new Map<string, ClusterTrendState>();
+      const kinds: string[] = [];
+      for (let t = 0; t < 6; t++) {
+        const ids = Array.from({ length: 30 }, (_, i) => `back-${t}-${i}`);
+        const input = { bucket: bucketAt(t), now: clockAt(t), counts: [{ clusterId: 'monthly', cases: 30, customers: 30, customerIds: ids }], birth: () => bucketAt(-60 * 24) };
+        for (const e of evaluateBucketClose(states, silentSince === undefined ? input : { ...input, silentSince }, cfg)) kinds.push(`${e.type} ${e.episode.kind}`);
+      }
+      return kinds;
+    };
+    // Before: a fresh state waited out a week's warm-up, and the problem's return raised nothing.
+    expect(back(undefined)).toEqual([]);
+    expect(back(bucketAt(-35 * 24))[0]).toBe('opened spike');
+    // Counted for less than the warm-up (a replay that began 3 days ago): its history before is unknown, no prime.
+    expect(back(bucketAt(-3 * 24))).toEqual([]);
+  });
+
   it('forgets a cluster silent for longer than asked, unless a fix is still watched or something is open', () => {
     const states = new Map<string, ClusterTrendState>();
     const DAY = 24;

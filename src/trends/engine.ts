@@ -3,6 +3,7 @@
 import type { ResolvedTrendConfig } from './config.js';
 import { createClusterState, dormant, evaluateCluster, type ClusterBucketInput, type ClusterMeta, type ClusterTrendState } from './alerts.js';
 import type { TrendEvent } from './episodes.js';
+import { bucketStart, nextBucketStart } from './bucket.js';
 
 export interface BucketCloseInput {
   /** Start (ms) of the bucket that just closed. */
@@ -23,6 +24,13 @@ export interface BucketCloseInput {
    * (merged, retired or long-silent clusters would otherwise be stepped on every close for ever).
    */
   forgetSilentBefore?: number;
+  /**
+   * Since when the caller has counted every case (its replay's start, or the first bucket it saw): a cluster
+   * with no state here and an old birth has had no case since then. Silent for longer than the detector's
+   * warm-up, it starts from a warm baseline of that silence, so a problem back after weeks (a month-end
+   * billing run) is judged against ~0 at once; it used to wait out a week's warm-up with no alert.
+   */
+  silentSince?: number;
 }
 
 /**
@@ -53,8 +61,13 @@ export function evaluateBucketClose(
     let st = states.get(c.clusterId);
     const meta = metaOf(c.clusterId);
     if (!st) {
-      st = createClusterState(c.clusterId, meta.firstSeenAt ?? oldBirth(input, c.clusterId, cfg) ?? input.bucket);
+      const born = meta.firstSeenAt ?? oldBirth(input, c.clusterId, cfg);
+      st = createClusterState(c.clusterId, born ?? input.bucket);
       states.set(c.clusterId, st);
+      const silence = cfg.warmupBucketsResolved * cfg.bucketMs;
+      if (born !== undefined && born < input.bucket - silence && input.silentSince !== undefined && input.bucket - input.silentSince >= silence) {
+        for (const e of primeSilence(st, meta, input, cfg)) events.push(e);
+      }
     }
     for (const e of evaluateCluster(st, c, meta, input.bucket, input.now, cfg)) events.push(e);
   }
@@ -65,6 +78,19 @@ export function evaluateBucketClose(
     const meta = metaOf(id);
     for (const e of evaluateCluster(st, zero, meta, input.bucket, input.now, cfg)) events.push(e);
     if (forget !== undefined && dormant(st, forget, input.bucket, cfg, meta)) states.delete(id);
+  }
+  return events;
+}
+
+/**
+ * Steps a new state through the warm-up's worth of empty buckets before `input.bucket`: the silence the caller
+ * counted (BucketCloseInput.silentSince). Nothing opens on them; the detector is warm, its baseline ~0.
+ */
+function primeSilence(st: ClusterTrendState, meta: ClusterMeta, input: BucketCloseInput, cfg: ResolvedTrendConfig): TrendEvent[] {
+  const events: TrendEvent[] = [];
+  const zero: ClusterBucketInput = { clusterId: st.clusterId, cases: 0, customers: 0 };
+  for (let b = bucketStart(input.bucket - (cfg.warmupBucketsResolved + 1) * cfg.bucketMs, cfg.bucket, cfg.timeZone); b < input.bucket; b = nextBucketStart(b, cfg.bucket, cfg.timeZone)) {
+    events.push(...evaluateCluster(st, zero, meta, b, input.now, cfg));
   }
   return events;
 }
