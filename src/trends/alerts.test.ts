@@ -346,6 +346,21 @@ describe('alert kinds', () => {
     for (let i = 0; i < 24; i++) feed(other, ordinary(other));
     expect(other.events.filter((e) => e.episode.kind === 'regression')).toEqual([]);
   });
+
+  it('regression: opens with its evidence, the cases since the problem came back and from the bucket it came back in', () => {
+    // A quiet cluster (~0.3 an hour), fixed; two days later a case an hour comes back, each from its own customer.
+    const sim: Sim = { st: createClusterState('quiet', T0 - 90 * 86_400_000), u: seeded(5), events: [], t: 0 };
+    for (let i = 0; i < 14 * 24; i++) feed(sim, i % 3 === 0 ? 1 : 0);
+    const meta: ClusterMeta = { status: 'fix_available', fixedAt: bucketAt(sim.t) };
+    for (let i = 0; i < 48; i++) feed(sim, 0, meta);
+    const firstBack = bucketAt(sim.t);
+    const back: TrendEvent[] = [];
+    for (let i = 0; i < 6; i++) back.push(...feed(sim, 1, meta));
+    const opened = back.find((e) => e.type === 'opened' && e.episode.kind === 'regression')!;
+    // It said 1 case, from the third bucket, beside 3 customers.
+    expect(opened.episode).toMatchObject({ startBucket: firstBack, observed: 3, customers: 3 });
+    expect(opened.episode.expected).toBeLessThan(opened.episode.observed);
+  });
 });
 
 describe('episodes across a run and a replay', () => {

@@ -310,7 +310,9 @@ function stepCluster(
 
   // regression: volume returns after the owner marked the cluster fixed.
   const reg = regressionCheck(st, meta, bucket, input.customerIds !== undefined, cfg);
-  advanceKind(st, events, 'regression', reg.open, reg.open, bucket, now, cases, step.expected, reg.score, reg.customers, bucket, cfg);
+  // It opens with its evidence: the cases since the problem came back, from that bucket on (it said this bucket's
+  // cases alone, from this bucket, beside the customers of the whole window).
+  advanceKind(st, events, 'regression', reg.open, reg.open, bucket, now, cases, step.expected, reg.score, reg.customers, reg.since, cfg, reg.cases, step.expected * reg.buckets);
   return events;
 }
 
@@ -561,7 +563,7 @@ export function dormant(st: ClusterTrendState, before: number, bucket: number, c
   return fixedAt === null || bucket >= fixedAt + cfg.regression.watchDays * 86_400_000;
 }
 
-const NO_REGRESSION = Object.freeze({ open: false, score: 0, customers: 0 });
+const NO_REGRESSION = Object.freeze({ open: false, score: 0, customers: 0, cases: 0, since: 0, buckets: 0 });
 
 function regressionCheck(
   st: ClusterTrendState,
@@ -569,7 +571,7 @@ function regressionCheck(
   bucket: number,
   haveIds: boolean,
   cfg: ResolvedTrendConfig,
-): { open: boolean; score: number; customers: number } {
+): { open: boolean; score: number; customers: number; cases: number; since: number; buckets: number } {
   const r = cfg.regression;
   if (st.fixedAt === null) return NO_REGRESSION;
   const watchStart = st.fixedAt + r.graceHours * 3_600_000;
@@ -577,15 +579,18 @@ function regressionCheck(
   let cases = 0;
   let maxCustomers = 0;
   let since = Infinity;
+  let buckets = 0;
   for (let i = 0; i < st.ringB.length; i++) {
     if (st.ringB[i]! < watchStart) continue;
     cases += st.ringC[i]!;
     maxCustomers = Math.max(maxCustomers, st.ringU[i]!);
-    since = Math.min(since, st.ringB[i]!);
+    // The window starts at the first bucket the problem came back in.
+    if (since === Infinity && st.ringC[i]! > 0) since = st.ringB[i]!;
+    if (since !== Infinity) buckets++;
   }
   const customers = haveIds && since !== Infinity ? distinctSince(st.customers, since) : maxCustomers;
   const preFix = st.preFixRate * r.windowBuckets;
   const need = Math.max(r.minCases, r.fractionOfPreFix * preFix);
   const open = cases >= need && customers >= r.minCustomers && meta.status !== undefined && FIXED.has(meta.status);
-  return { open, score: preFix > 0 ? cases / preFix : cases, customers };
+  return { open, score: preFix > 0 ? cases / preFix : cases, customers, cases, since: since === Infinity ? bucket : since, buckets: Math.max(1, buckets) };
 }
