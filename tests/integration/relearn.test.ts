@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrate, loadLatestSnapshot, type Store } from '../../src/store/index.js';
 import type { Ingestor } from '../../src/pipeline/ingest.js';
-import { createAssigner, type ClusterAssigner } from '../../src/pipeline/assigner.js';
+import { clusterIdPrefix, createAssigner, type ClusterAssigner } from '../../src/pipeline/assigner.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
 import type { Config } from '../../src/config/index.js';
 import type { BatchContext, SourceBatch, SourceMessage } from '../../src/sources/index.js';
@@ -235,12 +235,13 @@ describe('an event is learned once however often it is delivered (embedded chDB,
       value: Buffer.from(JSON.stringify({ ...goodEvent(i), description: 'parcel delivery late again', occurred_at: new Date(t).toISOString() })),
       timestampMs: 0,
     }));
-    // The restart's checkpoint writes its clusters at its clock (other pipelines of this file write their own c_0).
+    // The restart's checkpoint writes its clusters at its clock; its first cluster's id carries its pipeline's name.
+    const first0 = `${clusterIdPrefix('c_', config.cluster.pipeline)}0`;
     const lastSeen = async (at: number) => {
       const [row] = await select<{ t: number }>(
         store.client,
-        "SELECT toInt64(toUnixTimestamp64Milli(last_seen)) AS t FROM clusters WHERE cluster_id = 'c_0' AND updated_at = fromUnixTimestamp64Milli({at:Int64}, 'UTC')",
-        { at },
+        'SELECT toInt64(toUnixTimestamp64Milli(last_seen)) AS t FROM clusters WHERE cluster_id = {id:String} AND updated_at = fromUnixTimestamp64Milli({at:Int64}, \'UTC\')',
+        { at, id: first0 },
       );
       return Number(row!.t);
     };
