@@ -310,6 +310,11 @@ export interface EpisodeRow {
   customers: number;
 }
 
+/**
+ * Episodes whose window reaches past `sinceMs`: open first; among them a regression first (a fix that did not
+ * hold: its score is a ratio to the volume before the fix, ~1 when the problem is fully back, which sorted it below
+ * every spike), then by peak score, `new` ones (scored by their case count) after the other kinds.
+ */
 export async function listEpisodes(client: ClickHouseClient, sinceMs: number, limit?: number): Promise<EpisodeRow[]> {
   return select<EpisodeRow>(
     client,
@@ -318,7 +323,7 @@ export async function listEpisodes(client: ClickHouseClient, sinceMs: number, li
                    e.observed AS observed, e.expected AS expected, e.peak_score AS peak_score, e.customers AS customers
             FROM v_trend_episodes AS e LEFT JOIN v_clusters AS v ON v.cluster_id = e.cluster_id
             WHERE e.window_end >= fromUnixTimestamp64Milli({since:Int64})
-            ORDER BY e.status = 'open' DESC, e.kind = 'new' ASC, e.peak_score DESC, e.episode_id
+            ORDER BY e.status = 'open' DESC, e.kind = 'regression' DESC, e.kind = 'new' ASC, e.peak_score DESC, e.episode_id
             ${limit === undefined ? '' : 'LIMIT {limit:UInt32}'}`,
     { since: sinceMs, ...(limit === undefined ? {} : { limit }) },
   );

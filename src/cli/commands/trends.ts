@@ -6,8 +6,8 @@ import { withReader } from '../reader.js';
 const HELP = `usage: recur trends [--since 7d|all] [--json]
 
 Trend episodes (new, spike, sustained_growth, regression) whose window reaches into the period: open
-ones first, then the most severe (peak score; new episodes, whose score is their case count, not a
-surprise, after the other kinds). Each row is one episode: an alert is updated while it
+ones first; regressions (a fix that did not hold) first among them, then the most severe (peak score; new
+episodes, whose score is their case count, not a surprise, after the other kinds). Each row is one episode: an alert is updated while it
 grows and closed when it subsides.`;
 
 export default async function (argv: string[], ctx: CommandContext): Promise<number> {
