@@ -113,8 +113,9 @@ export class TrendStage {
     if (recorded !== null && announced !== recorded)
       this.log.warn({ progress: new Date(recorded).toISOString(), announcing_from: new Date(announced!).toISOString() }, 'trend progress is far behind the stored events (trends were off?): the buckets before the last day are replayed without announcing');
     let replayed = await this.closeUpTo(announced === null ? until : Math.min(until, announced), false);
-    // Before anything is announced: the episodes replayed silently keep the times their stored versions have.
-    this.keepStoredTimes(await openEpisodes(this.client));
+    // Before anything is announced: the episodes replayed silently keep the ids and times their stored versions
+    // have, and those the stopped process never opened are announced.
+    await this.reconcile(await openEpisodes(this.client));
     if (announced !== null) replayed += await this.closeUpTo(until, true, true);
     await this.progressSaving;
     this.prefetched = null;
@@ -144,19 +145,50 @@ export class TrendStage {
   }
 
   /**
-   * The silent replay opened each episode at its bucket's end; the live process that announced it, at its own
-   * time: the next version of one stored as open keeps when it was opened, and comes after the stored one.
+   * After the silent replay, the rebuilt episodes against those stored as open. The rebuilt state saw fewer days
+   * than the live one had, so it may open the same incident a bucket earlier or later (another id), or one the
+   * live process never opened: its first version to the sinks was an update or a close, and the stored one was
+   * closed as an orphan while the incident went on, then opened again under a new id.
+   * - A rebuilt open episode of a cluster and kind stored as open, active up to within the quiet buckets of where
+   *   it starts, is that episode: it takes its id, start and open time.
+   * - Any other rebuilt open episode was never announced: it is, now (opened).
+   * - The silent replay opened each at its bucket's end; one stored keeps when the live process opened it, and
+   *   its next version comes after the stored one.
    */
-  private keepStoredTimes(stored: readonly { episode: Episode }[]): void {
-    const was = new Map(stored.map((r) => [r.episode.id, r.episode]));
+  private async reconcile(stored: readonly { episode: Episode; windowEndMs: number }[]): Promise<void> {
+    const was = new Map(stored.map((r) => [r.episode.id, r]));
+    const held = new Set<string>();
+    for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open' && was.has(ep.id)) held.add(ep.id);
+    const byKind = new Map<string, { episode: Episode; windowEndMs: number }>();
+    for (const r of stored) if (!held.has(r.episode.id)) byKind.set(`${r.episode.clusterId}\u0000${r.episode.kind}`, r);
+    const unannounced: Episode[] = [];
+    const quietMs = this.cfg.episode.quietBuckets * this.cfg.bucketMs;
     for (const st of this.states.values()) {
       for (const ep of Object.values(st.episodes)) {
-        const before = ep?.status === 'open' ? was.get(ep.id) : undefined;
-        if (!ep || !before) continue;
-        ep.openedAt = before.openedAt;
-        if (ep.updatedAt < before.updatedAt) ep.updatedAt = before.updatedAt;
+        if (!ep || ep.status !== 'open') continue;
+        let before = was.get(ep.id);
+        if (!before) {
+          const same = byKind.get(`${ep.clusterId}\u0000${ep.kind}`);
+          if (same && ep.startBucket <= same.windowEndMs + quietMs) {
+            byKind.delete(`${ep.clusterId}\u0000${ep.kind}`);
+            ep.id = same.episode.id;
+            ep.startBucket = same.episode.startBucket;
+            before = same;
+          }
+        }
+        if (!before) {
+          unannounced.push(ep);
+          continue;
+        }
+        ep.openedAt = before.episode.openedAt;
+        if (ep.updatedAt < before.episode.updatedAt) ep.updatedAt = before.episode.updatedAt;
       }
     }
+    if (unannounced.length === 0) return;
+    const now = this.now();
+    for (const ep of unannounced) ep.openedAt = ep.updatedAt = laterThan(ep.updatedAt, now);
+    this.log.warn({ episodes: unannounced.length }, 'episodes the rebuilt trend state holds open that the stopped process never opened: announced');
+    await this.emit(unannounced.map((ep): TrendEvent => ({ type: 'opened', episode: { ...ep } })), Math.min(...unannounced.map((ep) => ep.startBucket)));
   }
 
   /**
@@ -175,6 +207,9 @@ export class TrendStage {
     const now = this.now();
     const events: TrendEvent[] = orphans.map(({ episode, windowEndMs }) => {
       const lastBucket = this.startOf(windowEndMs - 1);
+      // Closed as a subsiding episode is, with its cooldown: the rebuilt state opened it again at once, under a new id.
+      const st = this.states.get(episode.clusterId);
+      if (st) st.cooldownUntil[episode.kind] = Math.max(st.cooldownUntil[episode.kind] ?? Number.NEGATIVE_INFINITY, lastBucket + this.cfg.episode.cooldownHours * 3_600_000);
       return { type: 'closed', episode: { ...episode, status: 'closed', lastBucket, peakBucket: lastBucket, updatedAt: laterThan(episode.updatedAt, now), closedAt: now } };
     });
     this.log.warn({ episodes: orphans.length }, 'episodes stored as open that the rebuilt trend state does not hold: closed');
