@@ -298,7 +298,17 @@ export class Ingestor {
     for (const m of messages) {
       if (m.offset <= learned) continue;
       const res = decodeEvent(m.value, maxMessageBytes);
-      if (res.ok) valid.push({ text: mask(res.event.description).text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset, appended: m.timestampMs });
+      if (!res.ok) continue;
+      // As the batch that stored it built it: an event refused because a text of it grows past bounds under
+      // normalisation was dead-lettered, not learned (masking it here threw, and every restart failed on it).
+      let text: string;
+      try {
+        text = caseEventRow(res.event, res.extra, { topic: batch.topic, partition: batch.partition, offset: m.offset }, mask, '').maskedDescription;
+      } catch (err) {
+        if (err instanceof ExpansionError) continue;
+        throw err;
+      }
+      valid.push({ text, id: res.event.event_id, time: Date.parse(res.event.occurred_at), offset: m.offset, appended: m.timestampMs });
     }
     if (valid.length === 0) return;
     // Each event's stored arrival, as a replay passes it: the model's clock is capped a day past it, and this restart's

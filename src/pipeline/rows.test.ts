@@ -70,6 +70,14 @@ describe('stored rows mask PII inside JSON', () => {
     expect(d.reason).not.toMatch(/jane|example/);
   });
 
+  it('withholds a reason that quotes text growing past bounds under normalisation, instead of failing the batch', () => {
+    const product: Masker = (t) => maskPii(normalizeText(t), rules);
+    const key = '\uFDFA'.repeat(70);
+    const d = deadLetterRow({ ok: false, code: 'schema_violation', reason: `${key}: nested deeper than 64 levels` }, Buffer.from(`{"${key}":1}`), at, product, 0);
+    expect(d.reason).toBe('schema_violation: the reason quotes text that grows past bounds under Unicode normalisation (withheld)');
+    expect(d.payload).toBe('');
+  });
+
   it('masks a dead letter that is UTF-16 or Latin-1, and an address written with JSON escapes', () => {
     const json = '{"event_id":"e2","description":"call +44 7700 900123, mail jane.doe@example.com, Rückruf an jürgen@müller.de"}';
     const bom = (b: Buffer, mark: number[]) => Buffer.concat([Buffer.from(mark), b]);

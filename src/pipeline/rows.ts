@@ -209,7 +209,7 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
     source_partition: at.partition,
     source_offset: at.offset.toString(),
     reason_code: rej.code,
-    reason: storedReason(mask(rej.reason).text),
+    reason: storedReason(maskedReason(rej, mask)),
     payload: Buffer.from(masked).subarray(0, MAX_DEAD_LETTER_PAYLOAD).toString('utf8'),
     payload_bytes: bytes.length,
     received_at: chTime(nowMs),
@@ -219,4 +219,14 @@ export function deadLetterRow(rej: Rejection, value: Buffer | null, at: Located,
 /** A masked reason as dead_letters keeps it: at most 1,000 characters. */
 function storedReason(masked: string): string {
   return masked.length > 1000 ? `${masked.slice(0, 997)}...` : masked;
+}
+
+/** A rejection's reason, masked; withheld when it quotes text that grows past bounds under normalisation. */
+function maskedReason(rej: Rejection, mask: Masker): string {
+  try {
+    return mask(rej.reason).text;
+  } catch (err) {
+    if (!(err instanceof ExpansionError)) throw err;
+    return `${rej.code}: the reason quotes text that grows past bounds under Unicode normalisation (withheld)`;
+  }
 }

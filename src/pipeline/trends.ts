@@ -16,7 +16,7 @@ import {
   type ResolvedTrendConfig,
   type TrendEvent,
 } from '../trends/index.js';
-import { alertRow, bucketCounts, casesPerHourBefore, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, loadTrendProgress, openEpisodes, saveTrendProgress, writeAlerts, type BucketCounts } from '../store/index.js';
+import { alertRow, bucketCounts, casesPerHourBefore, hourlyBucketCounts, bucketMembers, clusterStatuses, eventTimeRange, loadTrendProgress, openEpisodes, saveTrendProgress, storedEpisodeIds, writeAlerts, type BucketCounts } from '../store/index.js';
 import type { ObservedEvent } from './ingest.js';
 import type { Metrics } from './metrics.js';
 
@@ -151,7 +151,8 @@ export class TrendStage {
    * closed as an orphan while the incident went on, then opened again under a new id.
    * - A rebuilt open episode of a cluster and kind stored as open, active up to within the quiet buckets of where
    *   it starts, is that episode: it takes its id, start and open time.
-   * - Any other rebuilt open episode was never announced: it is, now (opened).
+   * - Any other rebuilt open episode with no stored version was never announced: it is, now (opened). One stored
+   *   as closed (the live process opened and closed it) stays as it is and closes again when it subsides.
    * - The silent replay opened each at its bucket's end; one stored keeps when the live process opened it, and
    *   its next version comes after the stored one.
    */
@@ -161,7 +162,7 @@ export class TrendStage {
     for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open' && was.has(ep.id)) held.add(ep.id);
     const byKind = new Map<string, { episode: Episode; windowEndMs: number }>();
     for (const r of stored) if (!held.has(r.episode.id)) byKind.set(`${r.episode.clusterId}\u0000${r.episode.kind}`, r);
-    const unannounced: Episode[] = [];
+    let unannounced: Episode[] = [];
     const quietMs = this.cfg.episode.quietBuckets * this.cfg.bucketMs;
     for (const st of this.states.values()) {
       for (const ep of Object.values(st.episodes)) {
@@ -184,6 +185,9 @@ export class TrendStage {
         if (ep.updatedAt < before.episode.updatedAt) ep.updatedAt = before.episode.updatedAt;
       }
     }
+    // One the live process opened and closed (stored, closed) is no new one: it closes again when it subsides.
+    const known = await storedEpisodeIds(this.client, unannounced.map((ep) => ep.id));
+    unannounced = unannounced.filter((ep) => !known.has(ep.id));
     if (unannounced.length === 0) return;
     const now = this.now();
     for (const ep of unannounced) ep.openedAt = ep.updatedAt = laterThan(ep.updatedAt, now);

@@ -290,6 +290,13 @@ export function storedEpisode(r: StoredEpisodeRow): { episode: Episode; windowEn
   };
 }
 
+/** Which of these episode ids trend_alerts holds a version of, whatever its status. */
+export async function storedEpisodeIds(client: ClickHouseClient, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await select<{ episode_id: string }>(client, 'SELECT DISTINCT episode_id FROM trend_alerts WHERE episode_id IN {ids:Array(String)}', { ids });
+  return new Set(rows.map((r) => r.episode_id));
+}
+
 /** The episodes whose latest stored version is open. */
 export async function openEpisodes(client: ClickHouseClient): Promise<{ episode: Episode; windowEndMs: number }[]> {
   const rows = await select<StoredEpisodeRow>(client, `SELECT ${EPISODE_COLUMNS} FROM trend_alerts AS a FINAL WHERE a.status = 'open' ORDER BY episode_id`);

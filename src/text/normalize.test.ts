@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExpansionError, normalizeText, truncateUtf8 } from './normalize.js';
+import { ExpansionError, normalizeText, oneLine, truncateUtf8 } from './normalize.js';
 
 describe('normalizeText', () => {
   it.each([
@@ -115,5 +115,7 @@ describe('normalizeText expansion bound', () => {
     expect(normalizeText('\u337F'.repeat(1000))).toHaveLength(4000);
     // A short text has room: one U+FDFA in a sentence.
     expect(normalizeText('pay \uFDFA')).toMatch(/^pay /);
+    // A status note is printed, not refused: shown without NFKC, on one line.
+    expect(oneLine(`fixed\n${'\uFDFA'.repeat(1000)}`)).toBe(`fixed ${'\uFDFA'.repeat(1000)}`);
   });
 });

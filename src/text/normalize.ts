@@ -94,7 +94,13 @@ function asciiDigit(d: string): string {
 
 /** normalizeText on one line: text a person typed that is printed inline (a status note), no break or control in it. */
 export function oneLine(s: string): string {
-  return normalizeText(s).replace(/\n/g, ' ');
+  try {
+    return normalizeText(s).replace(/\n/g, ' ');
+  } catch (err) {
+    // Printed, not stored as an event: text that grows past bounds under NFKC is shown without it, controls out.
+    if (!(err instanceof ExpansionError)) throw err;
+    return s.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, ' ').trim();
+  }
 }
 
 // A character outside printable ASCII, or two spaces in a row.

@@ -117,8 +117,16 @@ describe('trend stage restart (embedded chDB)', () => {
     // Another cluster's surge, which the stopped process never opened (its state had seen more days).
     rows.push(...steadyCases('c_unseen', day('08-01', 0), 'un'));
     for (let h = 0; h < 3; h++) for (let i = 0; i < 60; i++) rows.push(storedCase('c_unseen', surge + h * 3_600_000 + i * 50_000, `un-s-${h}-${i}`, rows.length));
+    // And one the stopped process opened and closed already, which the rebuilt state holds open.
+    rows.push(...steadyCases('c_closed', day('08-01', 0), 'cl'));
+    for (let h = 0; h < 3; h++) for (let i = 0; i < 60; i++) rows.push(storedCase('c_closed', surge + h * 3_600_000 + i * 50_000, `cl-s-${h}-${i}`, rows.length));
     rows.push(storedCase('c_tick', surge + 3 * 3_600_000 + 20 * 60_000, 'ad-tick', rows.length));
     await insertIdempotent(store.client, 'assignments', rows, 'adopt');
+    await insertIdempotent(store.client, 'trend_alerts', [{
+      episode_id: episodeId('c_closed', 'spike', surge), cluster_id: 'c_closed', kind: 'spike', status: 'closed', window_start: Math.floor(surge / 1000), window_end: Math.floor(surge / 1000) + 3 * 3600,
+      observed: 180, expected: 24, score: 9, peak_score: 9, peak_observed: 60, customers: 180, buckets: 3,
+      opened_at: '2025-08-15 01:00:30.000', updated_at: '2025-08-15 03:00:30.000', closed_at: '2025-08-15 03:00:30.000',
+    }], 'adopt-closed');
     // The stopped process opened c_adopt's spike an hour before the rebuilt state will, and announced every bucket.
     const storedId = episodeId('c_adopt', 'spike', surge - 3_600_000);
     await insertIdempotent(store.client, 'trend_alerts', [{
@@ -130,7 +138,7 @@ describe('trend stage restart (embedded chDB)', () => {
     let t = surge + 3 * 3_600_000 + 30 * 60_000;
     const { stage, announced } = await started(() => (t += 1000), (id) => (id === 'c_tick' ? undefined : day('08-01', 0)), 'adopt');
     // Before: the stored spike was closed as an orphan while the surge went on, and c_unseen's was never announced.
-    const mine = (e: TrendEvent) => e.episode.clusterId === 'c_adopt' || e.episode.clusterId === 'c_unseen';
+    const mine = (e: TrendEvent) => ['c_adopt', 'c_unseen', 'c_closed'].includes(e.episode.clusterId);
     expect(announced.filter(mine).map((e) => [e.type, e.episode.clusterId, e.episode.kind])).toEqual([['opened', 'c_unseen', 'spike']]);
     // The surge grows: its update carries the stored id.
     for (let i = 0; i < 150; i++) stage.observe({ timeMs: surge + 3 * 3_600_000 + i * 20_000, arrivedMs: t, clusterId: 'c_adopt', caseId: `ad-live-${i}`, customerId: `ad-live-${i}` });
