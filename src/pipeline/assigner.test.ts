@@ -4,7 +4,7 @@ import { clusterIdPrefix } from './assigner.js';
 describe('clusterIdPrefix', () => {
   it('keeps the default pipeline\'s ids as they were and puts any other pipeline\'s name in its ids', () => {
     expect(clusterIdPrefix('c_', 'default')).toBe('c_');
-    expect(clusterIdPrefix('m_', 'eu-west.2')).toBe('m_eu-west.2_');
+    expect(clusterIdPrefix('m_', 'eu-west.2')).toBe('m_eu-west.2:');
   });
 
   it('never gives two pipelines one id, whatever their names', () => {
@@ -17,5 +17,7 @@ describe('clusterIdPrefix', () => {
         owner.set(id, p);
       }
     }
+    // Nor one that `recur rerun` gives its new clusters (c_v<version>_<n>): a pipeline named v2 gave c_v2_0 too.
+    for (let n = 0; n < 200; n++) expect(owner.has(`c_v2_${n}`)).toBe(false);
   });
 });

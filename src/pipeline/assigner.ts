@@ -530,12 +530,14 @@ function firstAbove(xs: readonly bigint[], x: bigint): number {
 
 /**
  * The id prefix of a new model of `pipeline`: the model kind's own (c_ lexical, s_ / m_ by meaning), and for any
- * pipeline but the default its name after it (c_eu_0). The tables that count and describe clusters do not know
+ * pipeline but the default its name and a ':' after it (c_eu:0). The tables that count and describe clusters do not know
  * pipelines: consumers that share one server store each run a pipeline of their own, and ids numbered from 0 by
  * each would name two problems at once. A restored model keeps the prefix it was created with.
  */
 export function clusterIdPrefix(kind: string, pipeline: string): string {
-  return pipeline === DEFAULT_PIPELINE ? kind : `${kind}${pipeline}_`;
+  // ':' follows the name: no pipeline name holds one, and no other id does (`recur rerun` names its new
+  // clusters c_v2_0…, which `_` after a pipeline named v2 gave too).
+  return pipeline === DEFAULT_PIPELINE ? kind : `${kind}${pipeline}:`;
 }
 
 /**

@@ -88,8 +88,8 @@ describe('recur CLI (real process, embedded chDB)', () => {
     await run(a);
     const rows = JSON.parse((await recurP(['clusters', '--data-dir', dir, '--json', '--limit', '1000'])).stdout) as { cluster_id: string; contacts: number }[];
     const contacts = (re: RegExp) => rows.filter((r) => re.test(r.cluster_id)).reduce((n, r) => n + r.contacts, 0);
-    expect([contacts(/^c_\d+$/), contacts(/^c_second_\d+$/)]).toEqual([first.events_stored, second.events_stored]);
-    expect(rows.every((r) => /^c_(second_)?\d+$/.test(r.cluster_id))).toBe(true);
+    expect([contacts(/^c_\d+$/), contacts(/^c_second:\d+$/)]).toEqual([first.events_stored, second.events_stored]);
+    expect(rows.every((r) => /^c_(second:)?\d+$/.test(r.cluster_id))).toBe(true);
   });
 
   it('a file run again after lines were added at its end stores only those, and a copy under another name nothing', async () => {

@@ -105,13 +105,13 @@ describe('model_snapshots keeps the newest snapshot only (embedded chDB)', () =>
     await born('default', 'c_0', 'c_1');
     // A pipeline whose model was created before ids carried the pipeline's name: c_0 names two problems.
     await born('legacy', 'c_0', 'c_7');
-    await born('eu', 'c_eu_0', 'c_eu_1');
+    await born('eu', 'c_eu:0', 'c_eu:1');
     await born('by-meaning', 's_by-meaning_0');
     expect(await pipelinesSharingIds(store.client, 'default', 'c_')).toEqual(['legacy']);
     expect(await pipelinesSharingIds(store.client, 'legacy', 'c_')).toEqual(['default']);
-    expect(await pipelinesSharingIds(store.client, 'eu', 'c_eu_')).toEqual([]);
+    expect(await pipelinesSharingIds(store.client, 'eu', 'c_eu:')).toEqual([]);
     expect(await pipelinesSharingIds(store.client, 'default', 's_')).toEqual([]);
-    // A pipeline named "eu_1" numbers c_eu_1_0…; "eu"'s c_eu_1 is not one of them.
-    expect(await pipelinesSharingIds(store.client, 'eu_1', 'c_eu_1_')).toEqual([]);
+    // A pipeline named "eu_1" numbers c_eu_1:0…; "eu"'s c_eu:1 is not one of them.
+    expect(await pipelinesSharingIds(store.client, 'eu_1', 'c_eu_1:')).toEqual([]);
   });
 });
