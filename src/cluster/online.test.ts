@@ -10,6 +10,17 @@ const run = (c: OnlineClusterer, docs: { tokens: string[]; text: string }[], fro
   docs.map((d, i) => c.assign({ eventId: `e${from + i}`, tokens: d.tokens, time: 1_000 * (from + i), text: d.text }));
 
 describe('OnlineClusterer', () => {
+  it('cuts the whole descriptions a checkpoint written before examples were cut holds, when it restores it', () => {
+    const tok = new Tokenizer({ bigrams: true });
+    const c = new OnlineClusterer();
+    const text = `card declined at the shop ${'again and again '.repeat(1200)}`;
+    for (let i = 0; i < 3; i++) c.assign({ eventId: `e${i}`, tokens: tok.tokenize(text), time: 1_000 * i, text });
+    const old = JSON.parse(c.snapshot()) as { clusters: { examples: { text: string }[] }[] };
+    old.clusters[0]!.examples[0]!.text = text; // as a checkpoint from before kept it
+    const restored = OnlineClusterer.restore(JSON.stringify(old));
+    expect(restored.clusters({ examples: 3 }).flatMap((s) => s.examples).map((e) => e.length)).toEqual([1000]);
+  });
+
   it("takes in a re-fit's decisions: merged into a held cluster, into one it does not hold (kept under that id), retired", () => {
     const tok = new Tokenizer({ bigrams: true });
     const topics = ['card declined at the shop', 'parcel never arrived home', 'password reset email missing', 'refund still pending weeks', 'app crashes on startup'];

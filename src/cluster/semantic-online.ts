@@ -194,7 +194,7 @@ export class SemanticOnlineClusterer {
     c.tokens = s.tokens;
     for (const [t, n] of s.vocabulary) c.vocabulary.set(t, n);
     for (const [n, id] of s.aliases ?? []) c.alias(n, id);
-    for (const [id, d] of s.clusters) c.described.set(id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples, terms: new Map(d.terms) });
+    for (const [id, d] of s.clusters) c.described.set(id, { size: d.size, firstSeen: d.firstSeen, lastSeen: d.lastSeen, examples: d.examples.map(exampleText), terms: new Map(d.terms) });
     return c;
   }
 

@@ -1,6 +1,6 @@
 import { i32FromBase64, toBase64 } from '../bytes.js';
 import { HashingVectorizer, type PackedVectorizerSnapshot, type VectorizerSnapshot } from '../text/vectorize.js';
-import { exampleFloor, type ClusterState } from './centroid.js';
+import { exampleFloor, exampleText, type ClusterState } from './centroid.js';
 import type { PackedPostings } from './postings.js';
 import { TermTable, type PackedTermTable } from './termtable.js';
 import type { OnlineClusterer, OnlineOptions, ResolvedOnlineOptions } from './online.js';
@@ -92,7 +92,8 @@ export function fromSnapshot(json: string, make: (opts: OnlineOptions, vec: Hash
   const packed = full.version === 2;
   const slots = new Array<ClusterState | undefined>(full.slotCount).fill(undefined);
   for (const j of full.clusters) {
-    const examples = j.examples.map((e) => ({ ...e }));
+    // Cut as they are kept now: a checkpoint written before kept whole descriptions (and the same one came back cut, twice).
+    const examples = j.examples.map((e) => ({ ...e, text: exampleText(e.text) }));
     slots[j.slot] = {
       id: j.id, seq: j.seq, slot: j.slot, size: j.size, norm2: j.norm2,
       terms: packed ? TermTable.unpack(j.terms as PackedTermTable) : TermTable.fromJSON(j.terms as ClusterJsonV1['terms']),

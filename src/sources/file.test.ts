@@ -1,4 +1,4 @@
-import { appendFileSync, copyFileSync, fstatSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, fstatSync, mkdtempSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -137,6 +137,11 @@ describe('LineSource', () => {
     expect(await read(LineSource.fromFile(file, 20_000, undefined, first, fd))).toEqual(['0:{"a":1}', '1:{"a":2}', '2:{"a":3}']);
     const next = fileIdentity(file, [first]);
     expect([next.topic, next.bytes]).toEqual([first.topic, 40]);
+    // Rotated away (renamed) after it was opened: read through the descriptor all the same.
+    const rfd = openSync(file, 'r');
+    const rotated = fileIdentity(file, [], rfd);
+    renameSync(file, `${file}.1`);
+    expect(await read(LineSource.fromFile(file, 20_000, undefined, rotated, rfd))).toHaveLength(5);
     // An empty file taken so: nothing read, and its descriptor closed.
     const empty = join(dir, 'empty.ndjson');
     writeFileSync(empty, '');

@@ -62,7 +62,8 @@ export class LineSource implements Source {
    * device (`--input <(zcat f.gz)`) can be read once only: it is read like stdin, under a topic of its own run.
    */
   static fromFile(path: string, batchRows: number, maxLineBytes?: number, identity?: FileIdentity, fd?: number): LineSource {
-    if (!statSync(path).isFile()) {
+    // With a descriptor: its file, whatever the path names now (rotated away since it was opened).
+    if (!(fd === undefined ? statSync(path) : fstatSync(fd)).isFile()) {
       const runId = new Date().toISOString().replace(/[:.]/g, '');
       return new LineSource(() => createReadStream(path), `pipe:${basename(path)}:${runId}`, batchRows, false, maxLineBytes);
     }
