@@ -116,8 +116,20 @@ export async function withWriter<T>(config: Config, fn: (write: Writer) => Promi
  * directory (SERVING_FILE; `recur serve --port` included), else the one on serve.host:serve.port; either only
  * when it says it holds this store (/api/store).
  */
-export async function servingApi(config: Config): Promise<string | null> {
-  return (await findServing(config))?.api ?? null;
+export async function servingApi(config: Config, waitMs = ANNOUNCED_MS): Promise<string | null> {
+  return (await findServing(config, waitMs))?.api ?? null;
+}
+
+/** The process that announced itself beside the store, alive, gave no answer within the time it was given. */
+export class ServingSilent extends PipelineError {
+  constructor(
+    readonly pid: number,
+    readonly api: string,
+    readonly waitMs: number,
+    cause: unknown,
+  ) {
+    super('store_unavailable', 'store', `the recur process serving this store (pid ${pid}, ${api}) did not answer within ${waitMs / 1000} s`, { cause });
+  }
 }
 
 /** How long a process that may not be recur's (on serve.host:serve.port) gets to say which store it holds. */
@@ -126,7 +138,7 @@ const PROBE_MS = 1_500;
 const ANNOUNCED_MS = 60_000;
 
 /** servingApi, with the write token the process keeps beside the store (null: unreadable here, or none). */
-async function findServing(config: Config): Promise<{ api: string; token: string | null } | null> {
+async function findServing(config: Config, announcedMs = ANNOUNCED_MS): Promise<{ api: string; token: string | null } | null> {
   const dir = resolve(config.clickhouse.dataDir);
   const candidates: { api: string; pid: number | null }[] = [];
   try {
@@ -141,12 +153,11 @@ async function findServing(config: Config): Promise<{ api: string; token: string
     // The process that announced itself here and is alive holds the store: a busy one (a backfill on two cores, a
     // long GC) is waited for. Given 1.5 s, the command opened the store itself and failed on its lock, telling the
     // user to stop a process that was working.
-    const waitMs = pid === null ? PROBE_MS : ANNOUNCED_MS;
+    const waitMs = pid === null ? PROBE_MS : announcedMs;
     const served = await fetch(`${api}/store`, { signal: AbortSignal.timeout(waitMs) })
       .then((r) => (r.ok ? (r.json() as Promise<{ location?: unknown }>) : null))
       .catch((err: unknown) => {
-        if (pid !== null && err instanceof Error && err.name === 'TimeoutError')
-          throw new PipelineError('store_unavailable', 'store', `the recur process serving this store (pid ${pid}, ${api}) did not answer within ${waitMs / 1000} s`, { cause: err });
+        if (pid !== null && err instanceof Error && err.name === 'TimeoutError') throw new ServingSilent(pid, api, waitMs, err);
         return null;
       });
     if (typeof served?.location !== 'string' || !samePath(served.location, dir)) continue;

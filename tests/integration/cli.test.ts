@@ -357,6 +357,14 @@ describe('recur CLI (real process, embedded chDB)', () => {
       };
       expect(await busy(['clusters', '--json', '--data-dir', dir])).toMatchObject({ code: 0, stdout: listed.stdout });
       expect(await busy(['owner', 'set', id, 'billing', '--data-dir', dir])).toMatchObject({ code: 0 });
+      // Silent for longer: status says so within its 15 s, exit 1 (it waited 60 s, then failed on the store).
+      srv.child.kill('SIGSTOP');
+      try {
+        const silent = await recurP(['status', '--data-dir', dir]);
+        expect([silent.code, silent.stdout]).toEqual([1, expect.stringMatching(/^pipeline: not answering \(pid \d+, .* gave no answer within 15 s\)/)]);
+      } finally {
+        srv.child.kill('SIGCONT');
+      }
       const st = await recurP(['status', id, '--json', '--data-dir', dir]);
       expect(st.code, st.stderr).toBe(0);
       expect(JSON.parse(st.stdout)).toMatchObject({ pipeline: 'not running', clusters: [{ cluster_id: id, status: 'fix_pending' }] });

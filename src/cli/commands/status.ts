@@ -1,5 +1,5 @@
 import { configFrom, parse, print, str, UsageError } from '../args.js';
-import { apiBase, servingApi, withReader, withWriter } from '../reader.js';
+import { apiBase, servingApi, ServingSilent, withReader, withWriter } from '../reader.js';
 import type { CommandContext } from '../main.js';
 import { noteProblem, statusProblem } from '../../store/index.js';
 import { CLUSTER_STATUSES as STATUSES } from '../../trends/index.js';
@@ -43,7 +43,15 @@ export default async function (argv: string[], ctx: CommandContext): Promise<num
   // running pipeline also reports its own and its sinks' health. With a server store any process may be the
   // pipeline on serve.port; an embedded store's is the one that says it holds this store (another store's
   // pipeline on that port is not this one's).
-  const api = config.clickhouse.url ? null : await servingApi(config);
+  let api: string | null = null;
+  try {
+    api = config.clickhouse.url ? null : await servingApi(config, STATUS_WAIT_MS);
+  } catch (err) {
+    // The process holding this embedded store is there but silent: no statuses can be read past it either.
+    if (!(err instanceof ServingSilent)) throw err;
+    print(values['json'] ? { pipeline: 'not answering', clusters: [] } : `pipeline: not answering (pid ${err.pid}, ${err.api} gave no answer within ${STATUS_WAIT_MS / 1000} s)`);
+    return 1;
+  }
   const base = config.clickhouse.url ? apiBase(config.serve.host, config.serve.port) : api;
   // A process that answered for this store a moment ago and is busy (a backfill) is waited for; nothing on a
   // server store's configured address refuses at once. Given 1.5 s, a busy pipeline with a failing sink read as
