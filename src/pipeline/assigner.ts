@@ -6,7 +6,7 @@ import { labelOf, type ClusterSummary } from '../cluster/labels.js';
 import { SemanticOnlineClusterer } from '../cluster/semantic-online.js';
 import { Tokenizer } from '../text/tokenize.js';
 import { createEmbedder, modelDirFor, type CachingEmbedder } from '../text/embed/index.js';
-import { birthsFrom, chTime, goneClusterRows, goneClusters, goneDecisions, insertIdempotent, loadLatestSnapshot, maxBirthSeq, recordBirths, saveSnapshot, type Birth, type ModelSnapshot } from '../store/index.js';
+import { birthsFrom, bornPrefix, chTime, goneClusterRows, goneClusters, goneDecisions, insertIdempotent, loadLatestSnapshot, maxBirthSeq, recordBirths, saveSnapshot, type Birth, type ModelSnapshot } from '../store/index.js';
 import { MODEL_MAX_AHEAD_MS, type Assigner, type Placement } from './ingest.js';
 import type { Located } from './rows.js';
 import { readOnce } from '../sources/file.js';
@@ -579,14 +579,15 @@ export async function createAssigner(config: Config, client: ClickHouseClient, l
     const c = restored
       ? SemanticOnlineClusterer.restore(restored.state, caps)
       : // Ids of their own per embedder: a store that has run with both never gives one id to two problems.
-        new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: clusterIdPrefix(kind === 'minilm' ? 'm_' : 's_', pipeline) });
+        new SemanticOnlineClusterer(embedder.dimensions, { maxClusters: config.cluster.maxClusters, maxVocabulary: config.cluster.maxVocabulary, idPrefix: (await bornPrefix(client, pipeline, version)) ?? clusterIdPrefix(kind === 'minilm' ? 'm_' : 's_', pipeline) });
     inForce(c.caps);
     const model = semanticModel(c, embedder);
     return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)));
   }
   const c = restored
     ? OnlineClusterer.restore(restored.state, caps)
-    : new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary }, idPrefix: clusterIdPrefix('c_', pipeline) });
+    : // With births but no checkpoint (stopped before its first), the prefix its births carry: its rows have those ids.
+      new OnlineClusterer({ maxClusters: config.cluster.maxClusters, vectorizer: { maxNames: config.cluster.maxVocabulary }, idPrefix: (await bornPrefix(client, pipeline, version)) ?? clusterIdPrefix('c_', pipeline) });
   inForce(c.caps);
   const model = lexicalModel(c);
   return takeInReruns(new ClusterAssigner(model, restored ?? { offsets: {} }, restored?.events ?? 0, deps, version, await reserveBorn(client, model, pipeline, version, restored, log)));

@@ -52,3 +52,19 @@ export async function birthsFrom(client: ClickHouseClient, pipeline: string, mod
   );
   return rows.map((r) => ({ clusterId: r.cluster_id, seq: Number(r.seq), topic: r.source_topic, partition: Number(r.source_partition), offset: BigInt(r.o), bornAtMs: Number(r.at) }));
 }
+
+/**
+ * The id prefix the births of a model carry (cluster_id less its seq): a model with births but no checkpoint is
+ * created with it, so the events relearned give their clusters the ids their stored rows have (one recorded as
+ * c_3 came back as c_eu:3 once new models of a pipeline other than the default took its name). Null without births.
+ */
+export async function bornPrefix(client: ClickHouseClient, pipeline: string, modelVersion: number): Promise<string | null> {
+  const [row] = await select<{ cluster_id: string; seq: number }>(
+    client,
+    'SELECT cluster_id, seq FROM cluster_births WHERE pipeline = {pipeline:String} AND model_version = {version:UInt32} ORDER BY seq LIMIT 1',
+    { pipeline, version: modelVersion },
+  );
+  if (!row) return null;
+  const n = String(row.seq);
+  return row.cluster_id.endsWith(n) ? row.cluster_id.slice(0, -n.length) : null;
+}

@@ -10,5 +10,5 @@ export { affectedCustomers, pinOwner, ownerPins, ownerPinRows, clusterExists, cl
 export { chargeBack, clusterCosts, clusterExamples, ownerTotals, windowKey, windowTotals, type ClusterCostRow, type EpisodeWindow, type OwnerTotal, type WindowTotals } from './cost.js';
 export { goneClusterRows, goneClusters, goneDecisions, type GoneCluster } from './gone.js';
 export { clusterSpans, loadRange, maxModelVersion, rewriteRange, recordRerun, type RangeEvent } from './rerun.js';
-export { birthsFrom, maxBirthSeq, recordBirths, type Birth } from './births.js';
+export { birthsFrom, bornPrefix, maxBirthSeq, recordBirths, type Birth } from './births.js';
 export { recordDeliveries, registerSinks, undeliveredEpisodes, type DeliveryRecord, type Undelivered } from './deliveries.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, migrate, loadLatestSnapshot, type Store } from '../../src/store/index.js';
+import { openStore, migrate, loadLatestSnapshot, recordBirths, type Store } from '../../src/store/index.js';
 import type { Ingestor } from '../../src/pipeline/ingest.js';
 import { clusterIdPrefix, createAssigner, type ClusterAssigner } from '../../src/pipeline/assigner.js';
 import { Metrics } from '../../src/pipeline/metrics.js';
@@ -254,6 +254,15 @@ describe('an event is learned once however often it is delivered (embedded chDB,
     await chunkedIngestor(store.client, config, { assigner: second, now: () => restart }).handle({ topic, partition: 0, generation: 2, messages }, live);
     await second.maybeSnapshot(true);
     expect(new Date(await lastSeen(restart)).toISOString()).toBe(new Date(arrived + 86_400_000).toISOString());
+  });
+
+  it('a pipeline with births but no checkpoint keeps the ids its births carry; a new one takes its name in them', async () => {
+    const legacy = testConfig({ 'cluster.pipeline': uniqueName('legacy') });
+    // Births an older version recorded (c_0, c_1), and no checkpoint: the process stopped before its first.
+    await recordBirths(store.client, legacy.cluster.pipeline, 1, [0, 1].map((seq) => ({ clusterId: `c_${seq}`, seq, topic: 't', partition: 0, offset: BigInt(seq), bornAtMs: Date.UTC(2026, 10, 1) })));
+    expect((await createAssigner(legacy, store.client, silentLog)).idPrefix).toBe('c_');
+    const fresh = testConfig({ 'cluster.pipeline': uniqueName('fresh') });
+    expect((await createAssigner(fresh, store.client, silentLog)).idPrefix).toBe(`c_${fresh.cluster.pipeline}:`);
   });
 
   it('labels read the same words after a restart from a checkpoint, not word stems', async () => {
