@@ -117,6 +117,7 @@ export class TrendStage {
     // have, and those the stopped process never opened are announced.
     await this.reconcile(await openEpisodes(this.client));
     if (announced !== null) replayed += await this.closeUpTo(until, true, true);
+    this.adoptable = null;
     await this.progressSaving;
     this.prefetched = null;
     // Buckets still open: what was stored before the restart counts, and new events join it.
@@ -156,6 +157,26 @@ export class TrendStage {
    * - The silent replay opened each at its bucket's end; one stored keeps when the live process opened it, and
    *   its next version comes after the stored one.
    */
+  /** During the start's announcing replay: stored open episodes no rebuilt one took yet, by cluster and kind. */
+  private adoptable: Map<string, { episode: Episode; windowEndMs: number }> | null = null;
+
+  /** An episode the announcing replay opens that is a stored open one (reconcile's rule) continues it: an update. */
+  private adopt(events: TrendEvent[]): TrendEvent[] {
+    const quietMs = this.cfg.episode.quietBuckets * this.cfg.bucketMs;
+    return events.map((e) => {
+      const key = `${e.episode.clusterId}\u0000${e.episode.kind}`;
+      const same = e.type === 'opened' ? this.adoptable?.get(key) : undefined;
+      const ep = same && e.episode.startBucket <= same.windowEndMs + quietMs ? this.states.get(e.episode.clusterId)?.episodes[e.episode.kind] : undefined;
+      if (!same || !ep || ep.id !== e.episode.id) return e;
+      this.adoptable!.delete(key);
+      ep.id = same.episode.id;
+      ep.startBucket = same.episode.startBucket;
+      ep.openedAt = same.episode.openedAt;
+      ep.updatedAt = laterThan(same.episode.updatedAt, ep.updatedAt);
+      return { type: 'updated', episode: { ...ep } };
+    });
+  }
+
   private async reconcile(stored: readonly { episode: Episode; windowEndMs: number }[]): Promise<void> {
     const was = new Map(stored.map((r) => [r.episode.id, r]));
     const held = new Set<string>();
@@ -185,6 +206,8 @@ export class TrendStage {
         if (ep.updatedAt < before.episode.updatedAt) ep.updatedAt = before.episode.updatedAt;
       }
     }
+    // The announcing replay that follows may open one of the rest a bucket or two later: it is adopted then.
+    this.adoptable = byKind;
     // One the live process opened and closed (stored, closed) is no new one: it closes again when it subsides.
     const known = await storedEpisodeIds(this.client, unannounced.map((ep) => ep.id));
     unannounced = unannounced.filter((ep) => !known.has(ep.id));
@@ -359,7 +382,7 @@ export class TrendStage {
       // late, not the start of a new pending bucket that no close would ever take.
       this.nextOpen = end;
       const produced = await this.evaluate(start, end, emit, fromStore);
-      if (emit) events.push(...produced);
+      if (emit) events.push(...(this.adoptable ? this.adopt(produced) : produced));
       closed++;
     }
     if (events.length > 0) await this.emit(events, first);

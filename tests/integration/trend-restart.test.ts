@@ -150,6 +150,28 @@ describe('trend stage restart (embedded chDB)', () => {
     expect(live.every((e) => e.episode.id === storedId && e.type !== 'opened')).toBe(true);
   });
 
+  it('an episode the announcing part of the replay opens a bucket after the stored one continues it, as an update', async () => {
+    const on = (hhmm: string) => Date.parse(`2025-09-03T${hhmm}:00Z`);
+    // c_late: 6 cases from 6 customers at 10:00; another cluster's event at 12:00 moves event time on.
+    const rows = Array.from({ length: 7 }, (_, i) => ({
+      ...storedCase(i < 6 ? 'c_late' : 'c_late_other', i < 6 ? on(`10:${String(i * 5).padStart(2, '0')}`) : on('12:00'), `lt${i}`, i),
+    }));
+    await insertIdempotent(store.client, 'assignments', rows, 'adopt-late');
+    // The stopped process opened the incident a bucket earlier (it had more history) and stopped after storing the
+    // batch that closed 10:00, before announcing it (progress through 10:00).
+    const storedId = episodeId('c_late', 'new', on('09:00'));
+    await insertIdempotent(store.client, 'trend_alerts', [{
+      episode_id: storedId, cluster_id: 'c_late', kind: 'new', status: 'open', window_start: Math.floor(on('09:00') / 1000), window_end: Math.floor(on('10:00') / 1000),
+      observed: 6, expected: 0, score: 6, peak_score: 6, peak_observed: 6, customers: 6, buckets: 1,
+      opened_at: '2025-09-03 10:00:07.250', updated_at: '2025-09-03 10:00:07.250', closed_at: null,
+    }], 'adopt-late-alerts');
+    await saveTrendProgress(store.client, 'adopt-late', on('10:00'), on('10:00'));
+    let t = on('12:30');
+    const { announced } = await started(() => (t += 1000), undefined, 'adopt-late');
+    // Before: opened under a new id from 10:00, and the stored one closed as an orphan.
+    expect(announced.filter((e) => e.episode.clusterId === 'c_late').map((e) => [e.type, e.episode.id, e.episode.startBucket])).toEqual([['updated', storedId, on('09:00')]]);
+  });
+
   it('judges a regression after a fix older than the replay against the stored rate before the fix', async () => {
     // 8 cases an hour for two weeks, fixed on 1 October, then silent; from 20 November a straggler every 4 hours.
     const day = dayIn(2026);
