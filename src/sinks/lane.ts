@@ -35,6 +35,8 @@ export class Lane {
   private wake: (() => void) | null = null;
   private stopped = false;
   private lastPermanent = false;
+  /** Payloads still to be taken one at a time (isolate). */
+  private single = 0;
   readonly done: Promise<void>;
   private readonly h = {
     delivered: 0,
@@ -129,7 +131,9 @@ export class Lane {
         this.wake = null;
         continue;
       }
-      const batch = this.pending.splice(0, this.sink.deliverBatch ? this.s.maxBatch : 1);
+      // One at a time while a batch a payload of which the sink kept refusing is taken apart (isolate).
+      const batch = this.pending.splice(0, this.sink.deliverBatch && this.single === 0 ? this.s.maxBatch : 1);
+      if (this.single > 0) this.single--;
       for (const p of batch) this.forget(p);
       this.inFlight = batch;
       try {
@@ -195,9 +199,22 @@ export class Lane {
         // behind it for good. After PARK_AFTER attempts it goes to the back of the line, with what its episodes
         // have queued, and the next episode's payload is tried. A sink that is down fails them all: they take
         // turns, none is lost, and the wait keeps growing.
-        if (attempt >= PARK_AFTER && this.park(batch)) return;
+        if (attempt >= PARK_AFTER && (batch.length > 1 ? this.isolate(batch) : this.park(batch))) return;
       }
     }
+  }
+
+  /**
+   * A batch the sink keeps refusing goes back to the head of the line and is sent one payload at a time: the one
+   * refused is then set aside by itself, and the others in its request go (they were held with it for good).
+   */
+  private isolate(batch: AlertPayload[]): boolean {
+    // The newest queued payload of each episode, as offer() coalesces by it: one queued behind, else the batch's own.
+    const behind = new Set(this.pending.map((q) => q.episode_id));
+    for (const p of batch) if (!behind.has(p.episode_id)) this.byEpisode.set(p.episode_id, p);
+    this.pending = [...batch, ...this.pending];
+    this.single = batch.length;
+    return true;
   }
 
   /** Moves `batch` and its episodes' queued payloads, in order, behind the rest; false when nothing else waits. */

@@ -370,6 +370,26 @@ describe('DeliveryQueue', () => {
       expect(events.filter((e) => e.outcome === 'failed_permanent')).toHaveLength(3);
     });
 
+    it('takes apart a batch it keeps failing on: the payloads sent with the refused one go, one request each, and it is set aside', async () => {
+      // A destination that refuses (retriably) any request holding cluster a's alert, as a receiver whose handler fails on it.
+      class Refusing extends BatchSink {
+        override async deliverBatch(ps: readonly AlertPayload[]): Promise<void> {
+          if (ps.some((p) => p.cluster_id === 'a')) {
+            this.batches.push(ids([...ps]));
+            throw new SinkError('500 from test', { retriable: true });
+          }
+          return super.deliverBatch(ps);
+        }
+      }
+      const s = new Refusing('k');
+      const { q } = queue([s], { maxBatch: 3 });
+      for (const c of ['a', 'b', 'c', 'd', 'e', 'f']) q.enqueue(v(c, 0));
+      for (let i = 0; i < 200 && s.delivered.length < 5; i++) await tick();
+      // Before: b and c went with a in every request, for good; only d, e, f were delivered.
+      expect(ids(s.delivered).sort()).toEqual(['b', 'c', 'd', 'e', 'f'].map((c) => `${c}@${T0 + HOUR}`));
+      expect(q.health()[0]).toMatchObject({ delivered: 5 });
+    });
+
     it('refuses a maxBatch below 1', () => {
       expect(() => new DeliveryQueue([new BatchSink('k')], { maxBatch: 0 })).toThrow(RangeError);
     });
