@@ -115,7 +115,7 @@ export class TrendStage {
     let replayed = await this.closeUpTo(announced === null ? until : Math.min(until, announced), false);
     // Before anything is announced: the episodes replayed silently keep the ids and times their stored versions
     // have, and those the stopped process never opened are announced.
-    await this.reconcile(await openEpisodes(this.client));
+    await this.reconcile(await openEpisodes(this.client), announced !== null);
     if (announced !== null) replayed += await this.closeUpTo(until, true, true);
     this.adoptable = null;
     await this.progressSaving;
@@ -145,18 +145,6 @@ export class TrendStage {
     }
   }
 
-  /**
-   * After the silent replay, the rebuilt episodes against those stored as open. The rebuilt state saw fewer days
-   * than the live one had, so it may open the same incident a bucket earlier or later (another id), or one the
-   * live process never opened: its first version to the sinks was an update or a close, and the stored one was
-   * closed as an orphan while the incident went on, then opened again under a new id.
-   * - A rebuilt open episode of a cluster and kind stored as open, active up to within the quiet buckets of where
-   *   it starts, is that episode: it takes its id, start and open time.
-   * - Any other rebuilt open episode with no stored version was never announced: it is, now (opened). One stored
-   *   as closed (the live process opened and closed it) stays as it is and closes again when it subsides.
-   * - The silent replay opened each at its bucket's end; one stored keeps when the live process opened it, and
-   *   its next version comes after the stored one.
-   */
   /** During the start's announcing replay: stored open episodes no rebuilt one took yet, by cluster and kind. */
   private adoptable: Map<string, { episode: Episode; windowEndMs: number }> | null = null;
 
@@ -177,7 +165,20 @@ export class TrendStage {
     });
   }
 
-  private async reconcile(stored: readonly { episode: Episode; windowEndMs: number }[]): Promise<void> {
+  /**
+   * After the silent replay, the rebuilt episodes against those stored as open. The rebuilt state saw fewer days
+   * than the live one had, so it may open the same incident a bucket earlier or later (another id), or one the
+   * live process never opened: its first version to the sinks was an update or a close, and the stored one was
+   * closed as an orphan while the incident went on, then opened again under a new id.
+   * - A rebuilt open episode of a cluster and kind stored as open, active up to within the quiet buckets of where
+   *   it starts, is that episode: it takes its id, start and open time.
+   * - Any other rebuilt open episode with no stored version was never announced: it is, now (opened), when a
+   *   stage recorded progress on these events (`announceNew`). One stored
+   *   as closed (the live process opened and closed it) stays as it is and closes again when it subsides.
+   * - The silent replay opened each at its bucket's end; one stored keeps when the live process opened it, and
+   *   its next version comes after the stored one.
+   */
+  private async reconcile(stored: readonly { episode: Episode; windowEndMs: number }[], announceNew: boolean): Promise<void> {
     const was = new Map(stored.map((r) => [r.episode.id, r]));
     const held = new Set<string>();
     for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open' && was.has(ep.id)) held.add(ep.id);
@@ -211,7 +212,9 @@ export class TrendStage {
     // One the live process opened and closed (stored, closed) is no new one: it closes again when it subsides.
     const known = await storedEpisodeIds(this.client, unannounced.map((ep) => ep.id));
     unannounced = unannounced.filter((ep) => !known.has(ep.id));
-    if (unannounced.length === 0) return;
+    // Without a recorded progress no trend stage ran on these events (a backfill with trends off): its episodes are
+    // history, replayed silently, as they always were.
+    if (unannounced.length === 0 || !announceNew) return;
     const now = this.now();
     for (const ep of unannounced) ep.openedAt = ep.updatedAt = laterThan(ep.updatedAt, now);
     this.log.warn({ episodes: unannounced.length }, 'episodes the rebuilt trend state holds open that the stopped process never opened: announced');
