@@ -40,10 +40,10 @@ export function parseTimestamp(s: string): number {
 /** Empty buckets a gap between two rows may hold (a year of 5-minute buckets). */
 const MAX_GAP_BUCKETS = 105_120;
 
-/** anomaly_score in [0, 1] for every row, in order, without look-ahead. */
 /** The largest value a series may hold: counts per bucket; past ~1e155 the detector's arithmetic overflowed. */
 export const MAX_SERIES_VALUE = 1e15;
 
+/** anomaly_score in [0, 1] for every row, in order, without look-ahead. */
 export function scoreSeries(rows: SeriesRow[], options: ScoreSeriesOptions = {}): number[] {
   if (rows.length === 0) return [];
   // Rows are numbered from 1 (data rows, after a header) in what is refused.
