@@ -329,6 +329,21 @@ describe('alert kinds', () => {
     expect(spikesAfter(28, { bucket: 'day', timeZone: 'Europe/Berlin', warmupBuckets: 100 })).toEqual([]);
   });
 
+  it('spike: a new problem that takes off in its first week, after its `new` episode closed, opens one; its own daily cycle does not', () => {
+    // 6 cases at birth, then a case every 5 hours; on day 2, 150 an hour for 10 hours.
+    const sim: Sim = { st: createClusterState('takeoff', T0), u: seeded(11), events: [], t: 0 };
+    feed(sim, 6);
+    while (sim.t < 34) feed(sim, sim.t % 5 === 0 ? 1 : 0);
+    for (let i = 0; i < 10; i++) feed(sim, 150);
+    const kinds = sim.events.filter((e) => e.type === 'opened').map((e) => `${e.episode.kind}@${e.episode.startBucket === bucketAt(34) ? 'takeoff' : 'birth'}`);
+    // Before: only `new`, closed three hours after birth; the 1,500 cases raised nothing.
+    expect(kinds).toEqual(['new@birth', 'spike@takeoff']);
+    // A young cluster with its daily cycle (a day peak near 4 times its night) opens nothing but `new` in its first week.
+    const daily: Sim = { st: createClusterState('cycle', T0), u: seeded(12), events: [], t: 0 };
+    for (let i = 0; i < 7 * 24; i++) feed(daily, poisson(daily.u, dailyMean(2, daily.t % 24)));
+    expect(daily.events.filter((e) => e.type === 'opened').map((e) => e.episode.kind)).toEqual(['new']);
+  });
+
   it('regression: volume returns after the cluster was marked fixed', () => {
     const sim = established(14);
     const fixedAt = bucketAt(sim.t);

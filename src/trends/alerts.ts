@@ -246,8 +246,21 @@ function stepCluster(
     cases > step.expected &&
     step.surge >= cfg.spike.openEvidence &&
     runGate(st, st.surgeRun, cfg.spike.minRatio, cfg.spike.openEvidence, step.phi, step.surgeRun, cfg);
-  const spikeOpen = warm && (pointOpen || aggOpen || surgeOpen);
-  const spikeCustomers = spikeInvolved(st, input.customerIds, bucketCustomers, freshToSpike, pointOpen || aggOpen);
+  // A young cluster's detector is still warming up (a week), and its `new` episode, once closed, never opens
+  // again: a new problem that took off on its second day raised nothing after "new, 6 cases, closed". While it
+  // warms up, a bucket that alone brings twice its whole life's cases so far (and twice `new.minCases`), from
+  // enough new customers, opens a spike: a tripling in a bucket, which a cluster's own daily cycle does not make
+  // of a life of days.
+  const takeOff =
+    !warm &&
+    young &&
+    st.newFired &&
+    !st.episodes.new &&
+    cases >= Math.max(2 * (st.totalCases - cases), 2 * cfg.new.minCases) &&
+    excess >= cfg.gates.minExcessCases &&
+    customerRise(st, bucketCustomers, step.expected, step.phi, cfg.spike.minRatio, cfg);
+  const spikeOpen = (warm && (pointOpen || aggOpen || surgeOpen)) || takeOff;
+  const spikeCustomers = spikeInvolved(st, input.customerIds, bucketCustomers, freshToSpike, pointOpen || aggOpen || takeOff);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
   advanceKind(
     st,
@@ -261,11 +274,11 @@ function stepCluster(
     step.expected,
     step.surprise,
     spikeCustomers,
-    pointOpen || aggOpen ? bucket : st.surgeRun.start,
+    pointOpen || aggOpen || takeOff ? bucket : st.surgeRun.start,
     cfg,
     // Opened on a run of surge evidence, it starts where the run did, with the run's cases and expectation.
-    pointOpen || aggOpen ? cases : st.surgeRun.obs,
-    pointOpen || aggOpen ? step.expected : st.surgeRun.exp,
+    pointOpen || aggOpen || takeOff ? cases : st.surgeRun.obs,
+    pointOpen || aggOpen || takeOff ? step.expected : st.surgeRun.exp,
   );
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
   // spike cools down: growth must build anew after that, or the tail of one surge alerts again
