@@ -1,4 +1,4 @@
-import { adjacency, knnGraph, louvain, smoothRows } from './graph.js';
+import { knnGraph, smoothRows } from './graph.js';
 import { sphericalKMeans } from './kmeans.js';
 import { estimateK } from './batch.js';
 import { clusterOnline } from '../text/embed/index.js';
@@ -36,14 +36,10 @@ export function semanticBatch(rows: readonly Float32Array[], opts: SemanticOptio
   const graph = m > 0 && n <= maxGraphDocs ? knnGraph(x, d, m) : undefined;
   const smooth = graph ? smoothRows(x, d, graph, 1) : x;
   let k: number;
-  if (opts.k === 'auto') {
-    if (graph || m <= 0) {
-      const membership = graph ? louvain(adjacency(graph, n)) : new Int32Array(n);
-      const sizes = new Map<number, number>();
-      for (const c of membership) sizes.set(c, (sizes.get(c) ?? 0) + 1);
-      k = Math.max(1, [...sizes.values()].filter((s) => s >= 2).length);
-    } else k = estimateK(x, d, m, undefined, maxGraphDocs, opts.seed ?? 1);
-  } else k = Math.max(1, Math.min(opts.k, n));
+  // 'auto': Louvain communities of two or more in the graph, or in a sample's graph past maxGraphDocs; no
+  // neighbours (one text), one community.
+  if (opts.k === 'auto') k = m > 0 ? estimateK(x, d, m, graph, maxGraphDocs, opts.seed ?? 1) : 1;
+  else k = Math.max(1, Math.min(opts.k, n));
   const km = sphericalKMeans(smooth, d, { k, seed: opts.seed ?? 1, restarts: opts.restarts ?? 8 });
   return { labels: km.labels, k };
 }
