@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw, constants } from 'node:zlib';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, insertIdempotent } from './writer.js';
+import { select } from './select.js';
 
 const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
@@ -94,13 +95,13 @@ export async function loadLatestSnapshot(client: ClickHouseClient, pipeline: str
  * (clusterIdPrefix) and shares none; models created before it did (c_0, c_1… in every pipeline) may.
  */
 export async function pipelinesSharingIds(client: ClickHouseClient, pipeline: string, prefix: string): Promise<string[]> {
-  const rs = await client.query({
-    query: `SELECT DISTINCT pipeline FROM cluster_births
-            WHERE pipeline != {pipeline:String} AND startsWith(cluster_id, {prefix:String})
-              AND match(substring(cluster_id, length({prefix:String}) + 1), '^[0-9]+$')
-            ORDER BY pipeline`,
-    query_params: { pipeline, prefix },
-    format: 'JSONEachRow',
-  });
-  return (await rs.json<{ pipeline: string }>()).map((r) => r.pipeline);
+  const rows = await select<{ pipeline: string }>(
+    client,
+    `SELECT DISTINCT pipeline FROM cluster_births
+     WHERE pipeline != {pipeline:String} AND startsWith(cluster_id, {prefix:String})
+       AND match(substring(cluster_id, length({prefix:String}) + 1), '^[0-9]+$')
+     ORDER BY pipeline`,
+    { pipeline, prefix },
+  );
+  return rows.map((r) => r.pipeline);
 }
