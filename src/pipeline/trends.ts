@@ -25,6 +25,9 @@ export type AlertListener = (events: TrendEvent[]) => Promise<void>;
 /** Hours of stored counts the rebuild on start reads per query. */
 const PREFETCH_HOURS = 24;
 
+/** The most event time a start announces the buckets of, after the stored progress: the last day. */
+const MAX_UNANNOUNCED_MS = 86_400_000;
+
 /**
  * Closes event-time buckets as the stream's event time passes them (plus the allowed lateness),
  * evaluates every cluster on each close with the pure trend engine, and records episodes in
@@ -32,9 +35,6 @@ const PREFETCH_HOURS = 24;
  * the stopped process announced (trend_progress) and announcing those after it, so a restart neither
  * forgets baselines nor opens an episode it announced before.
  */
-/** The most event time a start announces the buckets of, after the stored progress: the last day. */
-const MAX_UNANNOUNCED_MS = 86_400_000;
-
 export class TrendStage {
   private readonly cfg: ResolvedTrendConfig;
   private readonly latenessMs: number;
@@ -150,19 +150,29 @@ export class TrendStage {
 
   /** An episode the announcing replay opens that is a stored open one (reconcile's rule) continues it: an update. */
   private adopt(events: TrendEvent[]): TrendEvent[] {
-    const quietMs = this.cfg.episode.quietBuckets * this.cfg.bucketMs;
     return events.map((e) => {
-      const key = `${e.episode.clusterId}\u0000${e.episode.kind}`;
-      const same = e.type === 'opened' ? this.adoptable?.get(key) : undefined;
-      const ep = same && e.episode.startBucket <= same.windowEndMs + quietMs ? this.states.get(e.episode.clusterId)?.episodes[e.episode.kind] : undefined;
-      if (!same || !ep || ep.id !== e.episode.id) return e;
-      this.adoptable!.delete(key);
-      ep.id = same.episode.id;
-      ep.startBucket = same.episode.startBucket;
-      ep.openedAt = same.episode.openedAt;
-      ep.updatedAt = laterThan(same.episode.updatedAt, ep.updatedAt);
+      const ep = this.states.get(e.episode.clusterId)?.episodes[e.episode.kind];
+      const same = e.type === 'opened' && ep && ep.id === e.episode.id ? this.takeStored(ep, this.adoptable!) : undefined;
+      if (!ep || !same) return e;
+      ep.openedAt = same.openedAt;
+      ep.updatedAt = laterThan(same.updatedAt, ep.updatedAt);
       return { type: 'updated', episode: { ...ep } };
     });
+  }
+
+  /**
+   * Reconcile's rule: a rebuilt episode that a stored open one of its cluster and kind was active up to within the
+   * quiet buckets of its start is that episode: it takes its id and start, and `stored` loses it. Returns that stored
+   * version, or undefined when `stored` holds none such.
+   */
+  private takeStored(ep: Episode, stored: Map<string, { episode: Episode; windowEndMs: number }>): Episode | undefined {
+    const key = kindKey(ep);
+    const same = stored.get(key);
+    if (!same || ep.startBucket > same.windowEndMs + this.cfg.episode.quietBuckets * this.cfg.bucketMs) return undefined;
+    stored.delete(key);
+    ep.id = same.episode.id;
+    ep.startBucket = same.episode.startBucket;
+    return same.episode;
   }
 
   /**
@@ -173,8 +183,8 @@ export class TrendStage {
    * - A rebuilt open episode of a cluster and kind stored as open, active up to within the quiet buckets of where
    *   it starts, is that episode: it takes its id, start and open time.
    * - Any other rebuilt open episode with no stored version was never announced: it is, now (opened), when a
-   *   stage recorded progress on these events (`announceNew`). One stored
-   *   as closed (the live process opened and closed it) stays as it is and closes again when it subsides.
+   *   stage recorded progress on these events (`announceNew`). One stored as closed (the live process opened
+   *   and closed it) stays as it is and closes again when it subsides.
    * - The silent replay opened each at its bucket's end; one stored keeps when the live process opened it, and
    *   its next version comes after the stored one.
    */
@@ -183,38 +193,29 @@ export class TrendStage {
     const held = new Set<string>();
     for (const st of this.states.values()) for (const ep of Object.values(st.episodes)) if (ep?.status === 'open' && was.has(ep.id)) held.add(ep.id);
     const byKind = new Map<string, { episode: Episode; windowEndMs: number }>();
-    for (const r of stored) if (!held.has(r.episode.id)) byKind.set(`${r.episode.clusterId}\u0000${r.episode.kind}`, r);
+    for (const r of stored) if (!held.has(r.episode.id)) byKind.set(kindKey(r.episode), r);
     let unannounced: Episode[] = [];
-    const quietMs = this.cfg.episode.quietBuckets * this.cfg.bucketMs;
     for (const st of this.states.values()) {
       for (const ep of Object.values(st.episodes)) {
         if (!ep || ep.status !== 'open') continue;
-        let before = was.get(ep.id);
-        if (!before) {
-          const same = byKind.get(`${ep.clusterId}\u0000${ep.kind}`);
-          if (same && ep.startBucket <= same.windowEndMs + quietMs) {
-            byKind.delete(`${ep.clusterId}\u0000${ep.kind}`);
-            ep.id = same.episode.id;
-            ep.startBucket = same.episode.startBucket;
-            before = same;
-          }
-        }
+        const before = was.get(ep.id)?.episode ?? this.takeStored(ep, byKind);
         if (!before) {
           unannounced.push(ep);
           continue;
         }
-        ep.openedAt = before.episode.openedAt;
-        if (ep.updatedAt < before.episode.updatedAt) ep.updatedAt = before.episode.updatedAt;
+        ep.openedAt = before.openedAt;
+        if (ep.updatedAt < before.updatedAt) ep.updatedAt = before.updatedAt;
       }
     }
     // The announcing replay that follows may open one of the rest a bucket or two later: it is adopted then.
     this.adoptable = byKind;
-    // One the live process opened and closed (stored, closed) is no new one: it closes again when it subsides.
-    const known = await storedEpisodeIds(this.client, unannounced.map((ep) => ep.id));
-    unannounced = unannounced.filter((ep) => !known.has(ep.id));
     // Without a recorded progress no trend stage ran on these events (a backfill with trends off): its episodes are
     // history, replayed silently, as they always were.
     if (unannounced.length === 0 || !announceNew) return;
+    // One the live process opened and closed (stored, closed) is no new one: it closes again when it subsides.
+    const known = await storedEpisodeIds(this.client, unannounced.map((ep) => ep.id));
+    unannounced = unannounced.filter((ep) => !known.has(ep.id));
+    if (unannounced.length === 0) return;
     const now = this.now();
     for (const ep of unannounced) ep.openedAt = ep.updatedAt = laterThan(ep.updatedAt, now);
     this.log.warn({ episodes: unannounced.length }, 'episodes the rebuilt trend state holds open that the stopped process never opened: announced');
@@ -453,4 +454,9 @@ export class TrendStage {
     this.metrics.set('trend_clusters', this.states.size);
     return events;
   }
+}
+
+/** An episode's cluster and kind, as one map key. */
+function kindKey(ep: Episode): string {
+  return `${ep.clusterId}\u0000${ep.kind}`;
 }
