@@ -143,7 +143,6 @@ export function exampleFloor(examples: readonly Example[]): number {
   return min;
 }
 
-/** Offers an example: kept if the pool has room or it is more central than the least central one. */
 /**
  * The longest example a cluster keeps, in UTF-16 units. A description may be 16,000 characters; three of them
  * per cluster were held in memory and in every checkpoint (up to ~100 MB at 2,000 clusters), to show a reader
@@ -161,6 +160,7 @@ export function exampleText(text: string): string {
   return Buffer.from(`${text.slice(0, end)}…`, 'utf8').toString('utf8');
 }
 
+/** Offers an example: kept if the pool has room or it is more central than the least central one. */
 export function offerExample(c: ClusterState, offered: Example, max: number): void {
   if (max <= 0) return;
   const ex = offered.text.length > EXAMPLE_CHARS ? { ...offered, text: exampleText(offered.text) } : offered;
