@@ -209,12 +209,19 @@ export class Lane {
    * refused is then set aside by itself, and the others in its request go (they were held with it for good).
    */
   private isolate(batch: AlertPayload[]): boolean {
-    // The newest queued payload of each episode, as offer() coalesces by it: one queued behind, else the batch's own.
-    const behind = new Set(this.pending.map((q) => q.episode_id));
-    for (const p of batch) if (!behind.has(p.episode_id)) this.byEpisode.set(p.episode_id, p);
+    this.newestAgain(batch, this.pending);
     this.pending = [...batch, ...this.pending];
     this.single = batch.length;
     return true;
+  }
+
+  /**
+   * `batch`, back in the queue with `after` queued behind it: the newest queued payload of each episode, as offer()
+   * coalesces by it, is one queued behind, else the batch's own.
+   */
+  private newestAgain(batch: readonly AlertPayload[], after: readonly AlertPayload[]): void {
+    const later = new Set(after.map((q) => q.episode_id));
+    for (const p of batch) if (!later.has(p.episode_id)) this.byEpisode.set(p.episode_id, p);
   }
 
   /** Moves `batch` and its episodes' queued payloads, in order, behind the rest; false when nothing else waits. */
@@ -223,8 +230,7 @@ export class Lane {
     const behind = this.pending.filter((q) => episodes.has(q.episode_id));
     if (behind.length === this.pending.length) return false;
     this.pending = [...this.pending.filter((q) => !episodes.has(q.episode_id)), ...batch, ...behind];
-    // The newest queued payload of each episode, as offer() coalesces by it: one queued behind, else the batch's own.
-    for (const p of batch) if (!behind.some((q) => q.episode_id === p.episode_id)) this.byEpisode.set(p.episode_id, p);
+    this.newestAgain(batch, behind);
     this.h.parked += batch.length;
     return true;
   }
