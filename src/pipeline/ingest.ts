@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { decodeEvent } from '../events/index.js';
+import { decodeEvent, type Rejection } from '../events/index.js';
 import { PipelineError, isRetriable } from '../errors.js';
 import { chTime, insertIdempotent, lastIntent, rangeToken, recordIntent, storedAssignments, storedOffsets, type OffsetRange, type StoredPlacement } from '../store/writer.js';
 import { partitionKey, type BatchContext, type BatchOutcome, type SourceBatch, type SourceMessage } from '../sources/types.js';
@@ -377,6 +377,12 @@ export class Ingestor {
     let validate = 0;
     let masking = 0;
     let since = 0;
+    const refuse = (rej: Rejection, m: SourceMessage, at: Located) => {
+      const row = deadLetterRow(rej, m.value, at, mask, nowMs);
+      deadAll.push(row);
+      // Stored (and counted, once stored) once: a replay of a stored one is not another.
+      if (!present?.dead_letters.has(m.offset)) dead.push(row);
+    };
     for (const m of messages) {
       if (++since % YIELD_EVERY === 0) await pause();
       const at = { topic: range.topic, partition: range.partition, offset: m.offset };
@@ -385,10 +391,7 @@ export class Ingestor {
       const tb = performance.now();
       validate += tb - ta;
       if (!res.ok) {
-        const row = deadLetterRow(res, m.value, at, mask, nowMs);
-        deadAll.push(row);
-        // Stored (and counted, once stored) once: a replay of a stored one is not another.
-        if (!present?.dead_letters.has(m.offset)) dead.push(row);
+        refuse(res, m, at);
         continue;
       }
       let built: ReturnType<typeof caseEventRow>;
@@ -397,9 +400,7 @@ export class Ingestor {
       } catch (err) {
         if (!(err instanceof ExpansionError)) throw err;
         // Valid as sent, but it would be stored many times its size: refused, as an oversize message is.
-        const row = deadLetterRow({ ok: false, code: 'schema_violation', reason: err.message }, m.value, at, mask, nowMs);
-        deadAll.push(row);
-        if (!present?.dead_letters.has(m.offset)) dead.push(row);
+        refuse({ ok: false, code: 'schema_violation', reason: err.message }, m, at);
         continue;
       }
       const { row, maskedDescription } = built;
