@@ -260,7 +260,9 @@ function stepCluster(
     excess >= cfg.gates.minExcessCases &&
     customerRise(st, bucketCustomers, step.expected, step.phi, cfg.spike.minRatio, cfg);
   const spikeOpen = (warm && (pointOpen || aggOpen || surgeOpen)) || takeOff;
-  const spikeCustomers = spikeInvolved(st, input.customerIds, bucketCustomers, freshToSpike, pointOpen || aggOpen || takeOff);
+  // Opened on this bucket (or the burst ending in it), not on a run of surge evidence.
+  const onBucket = pointOpen || aggOpen || takeOff;
+  const spikeCustomers = spikeInvolved(st, input.customerIds, bucketCustomers, freshToSpike, onBucket);
   // Quiet is judged on this bucket alone: the aggregated scale lags behind a subsiding burst.
   advanceKind(
     st,
@@ -274,11 +276,11 @@ function stepCluster(
     step.expected,
     step.surprise,
     spikeCustomers,
-    pointOpen || aggOpen || takeOff ? bucket : st.surgeRun.start,
+    onBucket ? bucket : st.surgeRun.start,
     cfg,
     // Opened on a run of surge evidence, it starts where the run did, with the run's cases and expectation.
-    pointOpen || aggOpen || takeOff ? cases : st.surgeRun.obs,
-    pointOpen || aggOpen || takeOff ? step.expected : st.surgeRun.exp,
+    onBucket ? cases : st.surgeRun.obs,
+    onBucket ? step.expected : st.surgeRun.exp,
   );
   // The growth evidence accumulated so far is the spike's, and so is what builds up while the
   // spike cools down: growth must build anew after that, or the tail of one surge alerts again
